@@ -1,0 +1,63 @@
+// tok get: print a token (cli.md "tok get").
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/session.hpp"
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+
+namespace tok {
+
+void add_get_command(CLI::App& app, Session& session) {
+  struct Flags {
+    std::string format = "token";
+    bool force_refresh = false;
+    std::string min_valid;
+    bool no_async = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("get", "Print a token (from the cache while it is fresh)");
+  cmd->add_option("--format", flags->format, "token (default), json or header")
+      ->check(CLI::IsMember({"token", "json", "header"}));
+  cmd->add_flag("--force-refresh", flags->force_refresh, "Fetch a new token now, whatever the cache holds");
+  cmd->add_option("--min-valid", flags->min_valid, "Refresh first unless the token stays valid this long (e.g. 10m)");
+  cmd->add_flag("--no-async", flags->no_async, "Never start a background refresh for this call");
+  cmd->callback([&session, flags] {
+    session.run = [&session, flags] {
+      GetOptions options;
+      options.force_refresh = flags->force_refresh;
+      options.allow_async = !flags->no_async;
+      if (!flags->min_valid.empty()) options.min_valid = parse_duration_or_throw(flags->min_valid, "--min-valid");
+      ProfileContext ctx(session);
+      session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
+                                  ctx.store.entry_path(ctx.profile.cache_key).string()));
+      const GetResult result = ctx.engine(session).get(options);
+      session.verbose(fmt::format("token was {} at the start of the call", to_string(result.state)));
+      const Token& token = result.token;
+      if (flags->format == "token") {
+        fmt::print("{}\n", token.access_token);
+      } else if (flags->format == "header") {
+        fmt::print("Authorization: {} {}\n", token.token_type, token.access_token);
+      } else {
+        nlohmann::json out;
+        out["access_token"] = token.access_token;
+        out["token_type"] = token.token_type;
+        if (token.expiry) {
+          out["expires_at"] = format_rfc3339(*token.expiry);
+          const auto left = std::chrono::floor<std::chrono::seconds>(*token.expiry - ctx.clock.now());
+          out["expires_in"] = std::max<std::int64_t>(0, left.count());
+        } else {
+          out["expires_at"] = nullptr;
+          out["expires_in"] = nullptr;
+        }
+        out["state"] = to_string(result.state);
+        out["profile"] = ctx.profile.name;
+        fmt::print("{}\n", out.dump());
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace tok

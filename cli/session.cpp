@@ -1,0 +1,36 @@
+#include "cli/session.hpp"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace tok {
+
+void Session::warn(std::string_view message) const {
+  if (options.quiet) return;
+  fmt::print(stderr, "tok: {}: warning: {}\n", profile_name(), message);
+}
+
+void Session::verbose(std::string_view message) const {
+  if (options.verbose && !options.quiet) fmt::print(stderr, "tok: {}: {}\n", profile_name(), message);
+}
+
+ProfileContext::ProfileContext(const Session& session)
+    : profile(resolve_profile(session.options)), store(cache_dir(session.options)) {
+  try {
+    provider = make_provider(ProviderSettings(profile.values));
+  } catch (const Error& e) {
+    throw Error(e.kind(), fmt::format("{}: {}", profile.source, e.what()), e.advice());
+  }
+}
+
+DiskRefresher ProfileContext::engine(const Session& session) {
+  return DiskRefresher(
+      store, profile.cache_key, profile.engine, clock,
+      [this](Deadline deadline, ProviderMemo& memo) { return provider->fetch(deadline, memo); },
+      [&session](const std::string& message) { session.warn(message); });
+}
+
+}  // namespace tok

@@ -1,0 +1,49 @@
+#pragma once
+// What every command shares: the global options, diagnostics on stderr, and the profile with
+// its provider, cache and engine, built only when a command asks for them.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cli/config.hpp"
+#include "core/cache_store.hpp"
+#include "core/disk_refresher.hpp"
+#include "providers/provider.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace tok {
+
+struct Session {
+  GlobalOptions options;
+  std::function<int()> run;  // set by the chosen command's callback; main runs it
+
+  std::string profile_name() const { return tok::profile_name(options); }
+  // "tok: <profile>: warning: ..." on stderr unless --quiet.
+  void warn(std::string_view message) const;
+  // Diagnostics with --verbose only. Callers never pass tokens or secrets.
+  void verbose(std::string_view message) const;
+};
+
+// A resolved profile, ready to fetch.
+struct ProfileContext {
+  explicit ProfileContext(const Session& session);
+  Profile profile;
+  CacheStore store;
+  std::unique_ptr<Provider> provider;
+  SystemClock clock;
+  DiskRefresher engine(const Session& session);
+};
+
+// Each command adds itself to the app: its flags and its run function side by side.
+void add_get_command(CLI::App& app, Session& session);
+void add_status_command(CLI::App& app, Session& session);
+void add_refresh_command(CLI::App& app, Session& session);
+void add_clear_command(CLI::App& app, Session& session);
+void add_profiles_command(CLI::App& app, Session& session);
+
+}  // namespace tok

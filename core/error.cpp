@@ -1,0 +1,16 @@
+#include "core/error.hpp"
+
+namespace tok {
+
+int exit_code(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::usage: return 2;
+    case ErrorKind::refused: return 3;
+    case ErrorKind::unavailable: return 4;
+    case ErrorKind::storage: return 5;
+    case ErrorKind::internal: return 1;
+  }
+  return 1;
+}
+
+}  // namespace tok

@@ -1,0 +1,75 @@
+#pragma once
+// The refresh policy of spec/refresh-engine.md sections 1 to 5: pure functions of an entry, the
+// settings and the time. No I/O, no threads, no clock reads: both engines (in-process Refresher
+// and the on-disk cache of `tok get`) make every decision here.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/token.hpp"
+
+namespace tok {
+
+using namespace std::chrono_literals;
+
+struct EngineSettings {
+  Duration expiry_buffer = 40s;  // some services reject a token with 30 s or less left
+  Duration max_stale_window = 20min;
+  std::optional<Duration> stale_window;  // fixed (legacy) window instead of the dynamic one
+  Duration retry_backoff = 1min;
+  bool async_refresh = true;
+  Duration refresh_timeout = 60s;
+};
+
+enum class TokenState { fresh, stale, expired };
+const char* to_string(TokenState state) noexcept;
+
+struct BackgroundError {
+  std::string message;
+  TimePoint at;
+};
+
+struct CacheEntry {
+  std::optional<Token> token;
+  std::optional<TimePoint> stale_after;
+  std::uint64_t generation = 0;
+  std::optional<BackgroundError> last_error;
+  ProviderMemo memo;
+};
+
+// State of the entry at `now`. `min_valid` (--min-valid) widens EXPIRED to tokens whose remaining
+// life after the buffer is shorter than it. Comparisons are strict: at the very instant of a
+// boundary the token is still in the earlier state.
+TokenState state_of(const CacheEntry& entry, TimePoint now, const EngineSettings& settings,
+                    Duration min_valid = Duration{0});
+
+// When a token stored at `now` goes stale (section 2); none for a token without expiry.
+std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, const EngineSettings& settings);
+
+struct GetOptions {
+  bool force_refresh = false;
+  Duration min_valid{0};
+  bool allow_async = true;  // false for --no-async
+};
+
+enum class GetAction {
+  serve,                            // FRESH (or STALE with async off)
+  serve_and_refresh_in_background,  // STALE: answer now, one background refresh
+  refresh_blocking,                 // EXPIRED or forced
+};
+
+GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options);
+
+// Stores a token fetched by a blocking refresh (or the first fetch): new stale_after, next
+// generation, the last background error cleared.
+void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings);
+
+// A background refresh that started at `started_generation` finished. Both return false, and
+// change nothing, when the generation has moved since (a newer token was stored meanwhile).
+bool apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token, TimePoint now,
+                              const EngineSettings& settings);
+bool apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
+                              TimePoint now, const EngineSettings& settings);
+
+}  // namespace tok

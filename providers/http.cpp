@@ -1,0 +1,269 @@
+#include "providers/http.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+#ifndef TOK_MODULE_DIR_FROM_BIN
+#define TOK_MODULE_DIR_FROM_BIN "../lib/tok"
+#endif
+
+namespace tok {
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---- loading the libcurl module -------------------------------------------------------------
+
+HttpTransport& curl_transport() {
+  static std::once_flag once;
+  static HttpTransport* transport = nullptr;
+  static std::string problem;
+  std::call_once(once, [] {
+    std::error_code ec;
+    const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    const std::filesystem::path candidates[] = {exe_dir / "tok-curl.so",
+                                                exe_dir / TOK_MODULE_DIR_FROM_BIN / "tok-curl.so"};
+    for (const auto& path : candidates) {
+      if (!std::filesystem::exists(path, ec)) continue;
+      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (handle == nullptr) {
+        problem = ::dlerror();
+        continue;
+      }
+      using Factory = HttpTransport* (*)();
+      auto factory = reinterpret_cast<Factory>(::dlsym(handle, "tok_create_curl_transport"));
+      if (factory == nullptr) {
+        problem = fmt::format("{} has no tok_create_curl_transport", path.string());
+        continue;
+      }
+      transport = factory();  // lives until the process ends
+      return;
+    }
+    if (problem.empty()) problem = fmt::format("tok-curl.so not found next to {}", exe_dir.string());
+  });
+  if (transport == nullptr) {
+    throw Error(ErrorKind::internal, fmt::format("cannot load the HTTP client: {}", problem),
+                "reinstall tok: the tok-curl.so module belongs next to the program or in lib/tok");
+  }
+  return *transport;
+}
+
+// ---- retries --------------------------------------------------------------------------------
+
+namespace {
+
+bool retryable_status(long status) { return status == 408 || status == 429 || status >= 500; }
+
+bool retryable_failure(TransportFailure f) {
+  return f == TransportFailure::connect || f == TransportFailure::timeout || f == TransportFailure::transfer;
+}
+
+std::optional<TimePoint> parse_http_date(std::string_view text) {
+  // IMF-fixdate, the only form RFC 9110 asks senders to use: "Sun, 06 Nov 1994 08:49:37 GMT".
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = ::strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return std::chrono::system_clock::from_time_t(::timegm(&tm));
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 6) return std::chrono::hours(24 * 365);  // effectively "not within the deadline"
+    return std::chrono::seconds(std::stol(std::string(value)));
+  }
+  if (auto when = parse_http_date(value)) {
+    if (*when <= now) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
+  }
+  return std::nullopt;
+}
+
+HttpResponse send_with_retries(HttpTransport& transport, HttpRequest request, Deadline deadline,
+                               std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
+                               std::string_view what) {
+  using namespace std::chrono;
+  thread_local std::minstd_rand jitter_rng{std::random_device{}()};
+  auto backoff = policy.first_backoff;
+  for (int attempt = 1;; ++attempt) {
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (left <= milliseconds(0)) {
+      throw Error(ErrorKind::unavailable, fmt::format("{}: timed out", what));
+    }
+    request.timeout = std::min(http_timeout, left);
+    HttpResult result = transport.perform(request);
+    std::optional<milliseconds> wait;
+    if (result.failure != TransportFailure::none) {
+      if (!retryable_failure(result.failure) || attempt >= policy.max_attempts) {
+        throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+      }
+    } else if (!retryable_status(result.response.status) || attempt >= policy.max_attempts) {
+      return std::move(result.response);
+    } else if (auto header = result.response.header("retry-after")) {
+      wait = parse_retry_after(*header, system_clock::now());
+    }
+    if (!wait) {
+      // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.
+      std::uniform_int_distribution<long> spread(backoff.count() / 2, backoff.count());
+      wait = milliseconds(spread(jitter_rng));
+      backoff = std::min(backoff * 2, policy.max_backoff);
+    }
+    if (steady_clock::now() + *wait >= deadline) {
+      // Waiting would cross the deadline: give the caller what we have now.
+      if (result.failure != TransportFailure::none) {
+        throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+      }
+      return std::move(result.response);
+    }
+    if (policy.sleep) {
+      policy.sleep(*wait);
+    } else {
+      std::this_thread::sleep_for(*wait);
+    }
+  }
+}
+
+// ---- URLs and encodings ---------------------------------------------------------------------
+
+std::string url_host(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    return close == std::string_view::npos ? std::string{} : std::string(rest.substr(0, close + 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+bool is_loopback_host(std::string_view host) {
+  std::string h(host);
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (h == "localhost" || h == "[::1]") return true;
+  // 127.0.0.0/8, written as four decimal octets.
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= h.size()) {
+    const std::size_t dot = std::min(h.find('.', i), h.size());
+    const std::string_view part(h.data() + i, dot - i);
+    if (part.empty() || part.size() > 3 ||
+        !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoi(std::string(part)) > 255) {
+      return false;
+    }
+    if (parts == 0 && part != "127") return false;
+    ++parts;
+    i = dot + 1;
+  }
+  return parts == 4;
+}
+
+std::optional<std::string> check_url(std::string_view url) {
+  std::string lower(url.substr(0, 8));
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  const bool https = lower.rfind("https://", 0) == 0;
+  const bool http = lower.rfind("http://", 0) == 0;
+  if (!https && !http) return fmt::format("'{}' is not an http(s) URL", url);
+  const std::string host = url_host(url);
+  if (host.empty()) return fmt::format("'{}' has no host", url);
+  if (http && !is_loopback_host(host)) {
+    return fmt::format("'{}' uses plain http to a host that is not loopback; use https", url);
+  }
+  return std::nullopt;
+}
+
+std::string form_encode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string quote_body(std::string_view body) {
+  // Anything of 20 or more token-ish characters is treated as a secret: access tokens, JWTs,
+  // refresh tokens. Short words (error codes, descriptions) stay readable.
+  const auto tokenish = [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
+  };
+  std::string out;
+  std::size_t i = 0;
+  while (i < body.size() && out.size() < 200) {
+    std::size_t j = i;
+    while (j < body.size() && tokenish(static_cast<unsigned char>(body[j]))) ++j;
+    if (j - i >= 20) {
+      out += "[redacted]";
+      i = j;
+      continue;
+    }
+    if (j == i) j = i + 1;
+    for (; i < j && out.size() < 200; ++i) {
+      const unsigned char c = static_cast<unsigned char>(body[i]);
+      out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : (c < 0x20 ? '?' : static_cast<char>(c));
+    }
+  }
+  if (i < body.size()) out += "...";
+  return out;
+}
+
+}  // namespace tok

@@ -1,0 +1,95 @@
+#pragma once
+// The HTTP client the HTTP providers share. The transport (libcurl) lives in a module loaded on
+// first use, so the cache-hit path of `tok get` never loads libcurl and the ~3 ms it costs a
+// process start (quality.md). Tests replace the transport.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace tok {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  std::chrono::milliseconds timeout{30'000};
+  std::string ca_bundle;                 // extra CA file, empty for the system's
+  std::size_t max_body = std::size_t{1} << 20;  // a token response is small; more is refused
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+enum class TransportFailure {
+  none,
+  connect,    // refused, unreachable, DNS: worth another try
+  timeout,    // no answer or a drip slower than the deadline
+  transfer,   // reset mid-body, protocol error: worth another try
+  too_large,  // body over max_body: refused, not retried
+  tls,        // certificate problems: not retried
+  other,
+};
+
+struct HttpResult {
+  TransportFailure failure = TransportFailure::none;
+  std::string error;  // set when failure != none
+  HttpResponse response;
+};
+
+// The seam: one call, no redirects followed (credentials must never reach another host).
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual HttpResult perform(const HttpRequest& request) = 0;
+};
+
+// The libcurl transport, loaded from the tok-curl module next to the program on first use.
+// Throws Error(internal) if the module is missing.
+HttpTransport& curl_transport();
+
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds first_backoff{250};
+  std::chrono::milliseconds max_backoff{8'000};
+  std::function<void(std::chrono::milliseconds)> sleep;  // empty: really sleep
+};
+
+// Sends with retries on connection errors, HTTP 408, 429 and 5xx, with exponential backoff and
+// jitter, honouring Retry-After (seconds or HTTP date), never past the deadline. Returns the last
+// response (which may still be a 5xx); throws Error(unavailable) when no response came at all.
+// `what` names the request in errors ("fetching a token from URL").
+HttpResponse send_with_retries(HttpTransport& transport, HttpRequest request, Deadline deadline,
+                               std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
+                               std::string_view what);
+
+// Retry-After as a wait from now; nullopt if absent or unreadable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now);
+
+// Plain http is allowed only to loopback (127.0.0.0/8, localhost, [::1]); https anywhere.
+// Returns an explanation when the URL is not acceptable.
+std::optional<std::string> check_url(std::string_view url);
+bool is_loopback_host(std::string_view host);
+// The host part of an http(s) URL (brackets kept for IPv6), empty if none.
+std::string url_host(std::string_view url);
+
+// RFC 3986 percent-encoding of everything but the unreserved characters: correct both as
+// application/x-www-form-urlencoded and for RFC 6749 2.3.1's id and secret before Basic.
+std::string form_encode(std::string_view text);
+std::string base64_encode(std::string_view bytes);
+
+// At most the first 200 characters of a body, with anything that looks like a token redacted,
+// for error messages.
+std::string quote_body(std::string_view body);
+
+}  // namespace tok

@@ -1,0 +1,172 @@
+#include "providers/oauth.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "providers/http.hpp"
+#include "providers/secret.hpp"
+#include "providers/token_response.hpp"
+
+namespace tok {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class OAuthProvider final : public Provider {
+ public:
+  OAuthProvider(const ProviderSettings& s, HttpTransport* transport)
+      : transport_(transport),
+        token_url_(s.url("token_url")),
+        issuer_(s.url("issuer")),
+        client_id_(s.require("client_id")),
+        secret_(SecretSource::from_settings(s, "client_secret")),
+        audience_(s.get("audience")),
+        resource_(s.get("resource")),
+        auth_method_(s.choice_or("auth_method", {"basic", "post"}, "basic")),
+        http_timeout_(s.duration_or("http_timeout", 30s)),
+        ca_bundle_(s.get_or("ca_bundle", "")) {
+    if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
+    if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
+    // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
+    std::string word;
+    for (char c : s.get_or("scopes", "") + " ") {
+      if (c == ' ' || c == ',' || c == '\t') {
+        if (!word.empty()) scope_ += (scope_.empty() ? "" : " ") + word;
+        word.clear();
+      } else {
+        word += c;
+      }
+    }
+    while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
+  }
+
+  Token fetch(Deadline deadline, ProviderMemo& memo) override {
+    HttpTransport& http = transport_ != nullptr ? *transport_ : curl_transport();
+    const std::string endpoint = token_endpoint(http, deadline, memo);
+    const std::string secret = secret_.read();
+
+    HttpRequest request;
+    request.method = "POST";
+    request.url = endpoint;
+    request.ca_bundle = ca_bundle_;
+    request.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
+    request.body = "grant_type=client_credentials";
+    if (!scope_.empty()) request.body += "&scope=" + form_encode(scope_);
+    if (audience_) request.body += "&audience=" + form_encode(*audience_);
+    if (resource_) request.body += "&resource=" + form_encode(*resource_);
+    if (auth_method_ == "basic") {
+      // RFC 6749 2.3.1: id and secret are form-urlencoded before they are joined and encoded.
+      request.headers.push_back("Authorization: Basic " +
+                                base64_encode(form_encode(client_id_) + ":" + form_encode(secret)));
+    } else {
+      request.body += "&client_id=" + form_encode(client_id_) + "&client_secret=" + form_encode(secret);
+    }
+    const std::string what = fmt::format("fetching a token from {}", endpoint);
+    const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, {}, what);
+    if (response.status >= 200 && response.status < 300) {
+      try {
+        return parse_token_response(response.body, std::chrono::system_clock::now());
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
+      }
+    }
+    throw error_for(response, what);
+  }
+
+ private:
+  std::string token_endpoint(HttpTransport& http, Deadline deadline, ProviderMemo& memo) const {
+    if (token_url_) return *token_url_;
+    if (memo["issuer"] == *issuer_ && !memo["token_endpoint"].empty()) return memo["token_endpoint"];
+    std::string last_problem;
+    for (const char* well_known : {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
+      HttpRequest request;
+      request.url = *issuer_ + well_known;
+      request.ca_bundle = ca_bundle_;
+      request.headers = {"Accept: application/json"};
+      const std::string what = fmt::format("discovering the token endpoint at {}", request.url);
+      const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, {}, what);
+      if (response.status != 200) {
+        last_problem = fmt::format("{}: HTTP {}", what, response.status);
+        continue;
+      }
+      const auto doc = nlohmann::json::parse(response.body, nullptr, false);
+      const auto it = doc.is_object() ? doc.find("token_endpoint") : doc.end();
+      if (!doc.is_object() || it == doc.end() || !it->is_string()) {
+        last_problem = fmt::format("{}: no token_endpoint in '{}'", what, quote_body(response.body));
+        continue;
+      }
+      std::string endpoint = it->get<std::string>();
+      if (auto problem = check_url(endpoint)) {
+        throw Error(ErrorKind::unavailable, fmt::format("{}: token_endpoint {}", what, *problem));
+      }
+      memo["issuer"] = *issuer_;
+      memo["token_endpoint"] = endpoint;
+      return endpoint;
+    }
+    throw Error(ErrorKind::unavailable, last_problem, "check the issuer URL");
+  }
+
+  Error error_for(const HttpResponse& response, const std::string& what) const {
+    const auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+      // RFC 6749 5.2: the server says why it refused.
+      const std::string code = body["error"].get<std::string>();
+      std::string message = fmt::format("{}: {}", what, quote_body(code));
+      if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
+        message += ": " + quote_body(d->get<std::string>());
+      }
+      const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
+      std::string advice;
+      if (code == "invalid_client" || code == "unauthorized_client") {
+        advice = fmt::format("check client_id and the secret in {}", secret_.describe());
+      } else if (code == "invalid_scope") {
+        advice = "check the profile's scopes";
+      }
+      return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
+    }
+    const std::string message = fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body));
+    if (response.status == 400 || response.status == 401 || response.status == 403) {
+      return Error(ErrorKind::refused, message, fmt::format("check client_id and the secret in {}", secret_.describe()));
+    }
+    if (response.status >= 300 && response.status < 400) {
+      return Error(ErrorKind::unavailable,
+                   fmt::format("{}: HTTP {} redirect refused (credentials are never sent on a redirect)", what,
+                               response.status),
+                   "set token_url to the final endpoint");
+    }
+    return Error(ErrorKind::unavailable, message);
+  }
+
+  HttpTransport* transport_;
+  std::optional<std::string> token_url_;
+  std::optional<std::string> issuer_;
+  std::string client_id_;
+  SecretSource secret_;
+  std::optional<std::string> audience_;
+  std::optional<std::string> resource_;
+  std::string auth_method_;
+  Duration http_timeout_;
+  std::string ca_bundle_;
+  std::string scope_;
+};
+
+}  // namespace
+
+ProviderInfo oauth_provider_info() {
+  return {"oauth",
+          {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
+           "resource", "auth_method", "http_timeout", "ca_bundle"},
+          [](const ProviderSettings& s, HttpTransport* t) -> std::unique_ptr<Provider> {
+            return std::make_unique<OAuthProvider>(s, t);
+          }};
+}
+
+}  // namespace tok

@@ -1,0 +1,76 @@
+#include "providers/provider.hpp"
+
+#include <fmt/format.h>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "providers/http.hpp"
+#include "providers/oauth.hpp"
+
+namespace tok {
+
+std::optional<std::string> ProviderSettings::get(std::string_view key) const {
+  const auto it = values_.find(key);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string ProviderSettings::get_or(std::string_view key, std::string_view fallback) const {
+  auto v = get(key);
+  return v ? *v : std::string(fallback);
+}
+
+std::string ProviderSettings::require(std::string_view key) const {
+  auto v = get(key);
+  if (!v || v->empty()) throw Error(ErrorKind::usage, fmt::format("key '{}': required but not set", key));
+  return *v;
+}
+
+Duration ProviderSettings::duration_or(std::string_view key, Duration fallback) const {
+  auto v = get(key);
+  if (!v) return fallback;
+  return parse_duration_or_throw(*v, fmt::format("key '{}'", key));
+}
+
+std::string ProviderSettings::choice_or(std::string_view key, std::initializer_list<std::string_view> choices,
+                                        std::string_view fallback) const {
+  auto v = get(key);
+  if (!v) return std::string(fallback);
+  for (auto c : choices) {
+    if (*v == c) return *v;
+  }
+  throw Error(ErrorKind::usage, fmt::format("key '{}': '{}' is not one of: {}", key, *v, fmt::join(choices, ", ")));
+}
+
+std::optional<std::string> ProviderSettings::url(std::string_view key) const {
+  auto v = get(key);
+  if (!v) return std::nullopt;
+  if (auto problem = check_url(*v)) throw Error(ErrorKind::usage, fmt::format("key '{}': {}", key, *problem));
+  return v;
+}
+
+const std::vector<ProviderInfo>& providers() {
+  static const std::vector<ProviderInfo> all = {oauth_provider_info()};
+  return all;
+}
+
+const ProviderInfo* find_provider(std::string_view name) {
+  for (const auto& p : providers()) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, HttpTransport* transport) {
+  const std::string name = settings.require("provider");
+  const ProviderInfo* info = find_provider(name);
+  if (info == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& p : providers()) names.push_back(p.name);
+    throw Error(ErrorKind::usage,
+                fmt::format("key 'provider': unknown provider '{}' (this build knows: {})", name, fmt::join(names, ", ")));
+  }
+  return info->make(settings, transport);
+}
+
+}  // namespace tok

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every package tok needs to build, test, demo and benchmark, and only what is missing.
+# Safe to run twice. Debian 12 (bookworm); run as root or with sudo available.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+debs=(
+  # build
+  build-essential cmake pkg-config
+  libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
+  libcpp-httplib-dev libssl-dev
+  # sanitizers and fuzzing (clang's runtimes)
+  clang libclang-rt-14-dev
+  # tests, demo and benchmarks
+  python3 curl hyperfine git util-linux procps
+)
+
+missing=()
+for p in "${debs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node.js and npm may come from another source than Debian (the machine image ships its own);
+# only ask Debian for them when the commands are absent.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm peers (oidc-provider), pinned by tests/peers/package-lock.json.
+if [ -f "$here/tests/peers/package-lock.json" ] && [ ! -d "$here/tests/peers/node_modules/oidc-provider" ]; then
+  echo "install-deps: npm ci in tests/peers"
+  (cd "$here/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+"""Peer test: the real `tok` binary against a real third-party OAuth server.
+
+The server is `oidc-provider` from the npm registry (pinned in
+tests/peers/package-lock.json; install with `npm ci` in tests/peers), started
+on loopback by tests/peers/oidc_server.mjs with the client_credentials grant.
+
+Environment:
+  TOK_BIN   path to the tok binary under test (required; the test fails, it
+            never skips, when it is missing)
+  NODE      optional path to node (default: `node` on PATH)
+
+Run: TOK_BIN=build/tok /usr/bin/python3 -m unittest -v tests/peers/test_oidc_provider.py
+
+Known oidc-provider facts the negative tests deliberately avoid relying on:
+it accepts a secret sent in the form even for a client_secret_basic client,
+and it silently drops unknown scopes. It also only accepts client ids and
+secrets made of printable ASCII (RFC 6749 Appendix A VSCHAR, %x20-7E), so the
+"special characters" here are every ASCII punctuation character plus space;
+non-ASCII characters such as "ü" are rejected by the server itself.
+"""
+
+import base64
+import datetime
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER_SCRIPT = os.path.join(HERE, "oidc_server.mjs")
+
+TTL = 600
+SCOPES = ["api:read", "api:write"]
+
+# Every character that RFC 6749 2.3.1 form-urlencoding has to deal with:
+# ':' (the Basic separator), '+' (form space), '%', ' ', '/', '=', '&', '?',
+# '#', quotes and a backslash.
+BASIC_ID = "ci:deployer/+% &=?#\"'~"
+BASIC_SECRET = "s3cr:t+/=&?% \"'#\\!$*(),;<>@[]^`{|}"
+POST_ID = "poster:+/ %&=?#\"'"
+POST_SECRET = "p0st:+/=&?% \"'#\\;"
+WRONG_SECRET = "wr0ng:s3cr3t+/=&?% \"'#"
+
+RUN_TIMEOUT = 30      # seconds for one tok run
+START_TIMEOUT = 30    # seconds for the server to say LISTENING
+
+
+def _form(s):
+    return urllib.parse.quote_plus(s, safe="")
+
+
+class OidcProviderPeerTest(unittest.TestCase):
+    server = None
+    port = None
+    tmp = None
+
+    # ----------------------------------------------------------------- setup
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tok_bin = os.environ.get("TOK_BIN")
+        if not cls.tok_bin:
+            raise AssertionError("TOK_BIN is not set: point it at the tok binary under test")
+        cls.tok_bin = os.path.abspath(cls.tok_bin)
+        if not os.access(cls.tok_bin, os.X_OK):
+            raise AssertionError(f"TOK_BIN={cls.tok_bin} is not an executable file")
+
+        node = os.environ.get("NODE") or shutil.which("node")
+        if not node:
+            raise AssertionError("node not found on PATH (needed for the oidc-provider peer)")
+        if not os.path.isdir(os.path.join(HERE, "node_modules", "oidc-provider")):
+            raise AssertionError(
+                f"oidc-provider is not installed: run `npm ci` in {HERE} "
+                "(scripts/install-deps.sh does this)")
+
+        cls.tmp = tempfile.mkdtemp(prefix="tok-oidc-peer-")
+        clients_file = os.path.join(cls.tmp, "clients.json")
+        with open(clients_file, "w", encoding="utf-8") as f:
+            json.dump({
+                "port": 0,
+                "ttl": TTL,
+                "scopes": SCOPES,
+                "clients": [
+                    {"client_id": BASIC_ID, "client_secret": BASIC_SECRET,
+                     "token_endpoint_auth_method": "client_secret_basic"},
+                    {"client_id": POST_ID, "client_secret": POST_SECRET,
+                     "token_endpoint_auth_method": "client_secret_post"},
+                ],
+            }, f)
+
+        cls.server_log_path = os.path.join(cls.tmp, "server.log")
+        cls.server_log = open(cls.server_log_path, "wb")
+        cls.server = subprocess.Popen(
+            [node, SERVER_SCRIPT, clients_file],
+            cwd=HERE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=cls.server_log, start_new_session=True)
+        try:
+            cls.port = cls._wait_listening()
+        except BaseException:
+            cls._stop_server()
+            raise
+        cls.issuer = f"http://127.0.0.1:{cls.port}"
+
+    @classmethod
+    def _wait_listening(cls):
+        deadline = time.monotonic() + START_TIMEOUT
+        buf = b""
+        fd = cls.server.stdout.fileno()
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"oidc_server.mjs did not print LISTENING within "
+                                     f"{START_TIMEOUT}s; log:\n{cls._server_log_text()}")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                cls.server.wait(timeout=5)
+                raise AssertionError(
+                    f"oidc_server.mjs exited ({cls.server.returncode}) before LISTENING; "
+                    f"log:\n{cls._server_log_text()}")
+            buf += chunk
+        line = buf.split(b"\n", 1)[0].decode()
+        parts = line.split()
+        if len(parts) != 2 or parts[0] != "LISTENING" or not parts[1].isdigit():
+            raise AssertionError(f"unexpected first line from oidc_server.mjs: {line!r}")
+        return int(parts[1])
+
+    @classmethod
+    def _server_log_text(cls):
+        try:
+            with open(cls.server_log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return "(no log)"
+
+    @classmethod
+    def _stop_server(cls):
+        proc = cls.server
+        if proc is None:
+            return
+        cls.server = None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop_server()
+        if getattr(cls, "server_log", None):
+            cls.server_log.close()
+        if cls.tmp:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        if self.server is None or self.server.poll() is not None:
+            self.fail(f"oidc-provider peer is not running; log:\n{self._server_log_text()}")
+        # Each test gets its own HOME, XDG dirs and cache dir.
+        self.home = tempfile.mkdtemp(prefix="home-", dir=self.tmp)
+        self.cache_dir = tempfile.mkdtemp(prefix="cache-", dir=self.tmp)  # 0700, ours
+
+    # --------------------------------------------------------------- helpers
+
+    def tok(self, *args, secret):
+        """Run tok with an isolated environment; secret goes in TOK_CLIENT_SECRET."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TOK_") and not k.startswith("XDG_")}
+        env.update({
+            "HOME": self.home,
+            "TOK_CONFIG": os.path.join(self.home, "no-such-dir", "config"),
+            "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
+            "XDG_CACHE_HOME": os.path.join(self.home, ".cache"),
+            "TOK_CLIENT_SECRET": secret,
+            "LC_ALL": "C.UTF-8",
+        })
+        argv = [self.tok_bin, *args, "--cache-dir", self.cache_dir]
+        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=RUN_TIMEOUT)
+        out = proc.stdout.decode("utf-8", errors="replace")
+        err = proc.stderr.decode("utf-8", errors="replace")
+        self.assertNoSecret(out, err, secret)
+        return proc.returncode, out, err
+
+    def assertNoSecret(self, out, err, secret):
+        for name, text in (("stdout", out), ("stderr", err)):
+            for form in {secret, _form(secret), urllib.parse.quote(secret, safe="")}:
+                self.assertNotIn(form, text, f"the client secret leaked into {name}")
+
+    def oauth_args(self, client_id, method, *, issuer=False, scopes="api:read"):
+        where = (["--issuer", self.issuer] if issuer
+                 else ["--token-url", f"{self.issuer}/token"])
+        return ["get", "--provider", "oauth", *where, "--client-id", client_id,
+                "--auth-method", method, "--scopes", scopes]
+
+    def stats(self):
+        with urllib.request.urlopen(f"{self.issuer}/__peer/stats", timeout=10) as r:
+            return json.load(r)
+
+    def introspect(self, token):
+        """Ask oidc-provider itself what the token is (authenticating as the post client)."""
+        body = urllib.parse.urlencode({"token": token, "client_id": POST_ID,
+                                       "client_secret": POST_SECRET}).encode()
+        req = urllib.request.Request(f"{self.issuer}/token/introspection", data=body)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+    def assertTokenOutput(self, rc, out, err):
+        self.assertEqual(rc, 0, f"tok failed: stderr={err!r}")
+        self.assertTrue(out.endswith("\n") and out.count("\n") == 1,
+                        f"stdout must be the token and one newline, got {out!r}")
+        token = out[:-1]
+        self.assertTrue(token and not any(c.isspace() for c in token), repr(out))
+        return token
+
+    def assertIssuedTo(self, token, client_id, scope="api:read"):
+        info = self.introspect(token)
+        self.assertTrue(info.get("active"), f"oidc-provider does not know this token: {info}")
+        self.assertEqual(info.get("client_id"), client_id)
+        self.assertEqual(info.get("scope"), scope)
+
+    # ----------------------------------------------------------------- tests
+
+    def test_basic_auth_special_characters(self):
+        before = self.stats()["tokens_issued"]
+        rc, out, err = self.tok(*self.oauth_args(BASIC_ID, "basic"), secret=BASIC_SECRET)
+        token = self.assertTokenOutput(rc, out, err)
+        self.assertEqual(self.stats()["tokens_issued"], before + 1)
+        self.assertIssuedTo(token, BASIC_ID)
+
+    def test_post_auth_special_characters(self):
+        before = self.stats()["tokens_issued"]
+        rc, out, err = self.tok(*self.oauth_args(POST_ID, "post"), secret=POST_SECRET)
+        token = self.assertTokenOutput(rc, out, err)
+        self.assertEqual(self.stats()["tokens_issued"], before + 1)
+        self.assertIssuedTo(token, POST_ID)
+
+    def test_wrong_secret_is_exit_3_invalid_client(self):
+        for client_id, method in ((BASIC_ID, "basic"), (POST_ID, "post")):
+            with self.subTest(method=method):
+                before = self.stats()
+                rc, out, err = self.tok(*self.oauth_args(client_id, method),
+                                        secret=WRONG_SECRET)
+                self.assertEqual(rc, 3, f"stdout={out!r} stderr={err!r}")
+                self.assertIn("invalid_client", err)
+                self.assertEqual(out, "", "no token may be printed on failure")
+                after = self.stats()
+                self.assertGreater(after["token_requests"], before["token_requests"],
+                                   "tok did not reach the token endpoint")
+                self.assertEqual(after["tokens_issued"], before["tokens_issued"])
+
+    def test_discovery_via_issuer(self):
+        before = self.stats()["tokens_issued"]
+        rc, out, err = self.tok(*self.oauth_args(BASIC_ID, "basic", issuer=True),
+                                secret=BASIC_SECRET)
+        token = self.assertTokenOutput(rc, out, err)
+        self.assertEqual(self.stats()["tokens_issued"], before + 1)
+        self.assertIssuedTo(token, BASIC_ID)
+
+    def test_second_get_is_served_from_cache(self):
+        args = self.oauth_args(BASIC_ID, "basic")
+        start = time.time()
+        rc, out, err = self.tok(*args, "--format", "json", secret=BASIC_SECRET)
+        self.assertEqual(rc, 0, f"tok failed: stderr={err!r}")
+        first = json.loads(out)
+        for key in ("access_token", "token_type", "expires_at", "expires_in", "state",
+                    "profile"):
+            self.assertIn(key, first)
+        self.assertEqual(first["token_type"].lower(), "bearer")
+        self.assertIsInstance(first["expires_in"], int)
+        self.assertTrue(0 < first["expires_in"] <= TTL, first)
+        self.assertTrue(first["expires_at"].endswith("Z"), first["expires_at"])
+        expires_at = datetime.datetime.strptime(
+            first["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        self.assertAlmostEqual(expires_at, start + TTL, delta=30)
+        self.assertIssuedTo(first["access_token"], BASIC_ID)
+
+        requests_after_first = self.stats()["token_requests"]
+        rc, out, err = self.tok(*args, "--format", "json", secret=BASIC_SECRET)
+        self.assertEqual(rc, 0, f"tok failed: stderr={err!r}")
+        second = json.loads(out)
+        self.assertEqual(second["access_token"], first["access_token"])
+        self.assertEqual(second["state"], "fresh")
+        # Plain format too, still from the cache.
+        rc, out, err = self.tok(*args, secret=BASIC_SECRET)
+        self.assertEqual(self.assertTokenOutput(rc, out, err), first["access_token"])
+        self.assertEqual(self.stats()["token_requests"], requests_after_first,
+                         "a cached token must not cost a request to the token endpoint")
+
+    def test_other_scope_is_not_served_from_cache(self):
+        rc, out, err = self.tok(*self.oauth_args(BASIC_ID, "basic"), secret=BASIC_SECRET)
+        first = self.assertTokenOutput(rc, out, err)
+        before = self.stats()["tokens_issued"]
+        rc, out, err = self.tok(*self.oauth_args(BASIC_ID, "basic", scopes="api:read api:write"),
+                                secret=BASIC_SECRET)
+        second = self.assertTokenOutput(rc, out, err)
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.stats()["tokens_issued"], before + 1)
+        self.assertIssuedTo(second, BASIC_ID, scope="api:read api:write")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

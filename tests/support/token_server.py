@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""A loopback OAuth 2.0 token server for tok's tests, demo and benchmarks.
+
+Issues client-credentials tokens with a configurable lifetime and latency, counts requests, and
+injects faults on demand. Use it in-process (TokenServer) or as a program:
+
+    token_server.py [--port 0] [--lifetime 3600] [--latency 0] [--client ID:SECRET]...
+
+The program prints "LISTENING <port>" once it accepts connections. Control endpoints (loopback
+only, like everything here):
+
+    GET  /_stats    {"token_requests": N, "requests": [...]}  (form fields minus secrets)
+    POST /_control  JSON: {"lifetime": s, "latency": s, "faults": [...], "reset": true}
+
+A fault is consumed by one token request: {"status": 503, "body": "...", "headers": {...},
+"retry_after": "1", "hang": seconds, "drip": seconds_per_byte, "reset_connection": true,
+"body_bytes": n (a body this large), "times": n}.
+"""
+import argparse
+import base64
+import json
+import secrets
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class State:
+    def __init__(self, lifetime=3600, latency=0.0, clients=None):
+        self.lock = threading.Lock()
+        self.lifetime = lifetime
+        self.latency = latency
+        self.clients = dict(clients or {})  # id -> secret; empty: accept anyone
+        self.faults = []
+        self.requests = []
+        self.discovery_requests = 0
+        self.issued = 0
+        self.fields = {}  # extra response fields: {"token_type": "MAC"}
+
+    def control(self, doc):
+        with self.lock:
+            if doc.get("reset"):
+                self.requests.clear()
+                self.faults.clear()
+                self.discovery_requests = 0
+            for key in ("lifetime", "latency"):
+                if key in doc:
+                    setattr(self, key, doc[key])
+            if "fields" in doc:
+                self.fields = doc["fields"]
+            for f in doc.get("faults", []):
+                for _ in range(int(f.get("times", 1))):
+                    self.faults.append(f)
+
+    def stats(self):
+        with self.lock:
+            return {
+                "token_requests": len(self.requests),
+                "discovery_requests": self.discovery_requests,
+                "issued": self.issued,
+                "requests": list(self.requests),
+            }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "tok-test-token-server"
+
+    def log_message(self, fmt, *args):  # quiet: tests read stats, not logs
+        pass
+
+    @property
+    def state(self):
+        return self.server.state
+
+    def send_json(self, status, doc, headers=None):
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def base_url(self):
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def do_GET(self):
+        path = urllib.parse.urlparse(self.path).path
+        if path == "/_stats":
+            return self.send_json(200, self.state.stats())
+        if path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+            with self.state.lock:
+                self.state.discovery_requests += 1
+            base = self.base_url()
+            return self.send_json(200, {"issuer": base, "token_endpoint": base + "/token"})
+        self.send_json(404, {"error": "not_found"})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = urllib.parse.urlparse(self.path).path
+        if path == "/_control":
+            self.state.control(json.loads(raw or b"{}"))
+            return self.send_json(200, {"ok": True})
+        if path != "/token":
+            return self.send_json(404, {"error": "not_found"})
+        form = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
+        form = {k: v[0] for k, v in form.items()}
+        client_id, secret, method = None, None, None
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            decoded = base64.b64decode(auth[6:]).decode()
+            cid, _, sec = decoded.partition(":")
+            client_id, secret, method = urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(sec), "basic"
+        elif "client_id" in form:
+            client_id, secret, method = form.get("client_id"), form.get("client_secret"), "post"
+        with self.state.lock:
+            record = {k: v for k, v in form.items() if k != "client_secret"}
+            record.update({"auth_method": method, "client_id": client_id, "at": time.time(),
+                           "user_agent": self.headers.get("User-Agent", "")})
+            self.state.requests.append(record)
+            fault = self.state.faults.pop(0) if self.state.faults else None
+            latency = self.state.latency
+            lifetime = self.state.lifetime
+            clients = dict(self.state.clients)
+            fields = dict(self.state.fields)
+        if latency:
+            time.sleep(latency)
+        if fault:
+            return self.apply_fault(fault)
+        if form.get("grant_type") != "client_credentials":
+            return self.send_json(400, {"error": "unsupported_grant_type"})
+        if clients and clients.get(client_id) != secret:
+            return self.send_json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
+        with self.state.lock:
+            self.state.issued += 1
+            n = self.state.issued
+        doc = {"access_token": f"tok{n:04d}.{secrets.token_hex(12)}", "token_type": "Bearer", "expires_in": lifetime}
+        if form.get("scope"):
+            doc["scope"] = form["scope"]
+        doc.update(fields)
+        self.send_json(200, doc)
+
+    def apply_fault(self, fault):
+        if fault.get("hang"):
+            time.sleep(fault["hang"])
+            self.close_connection = True
+            return
+        if fault.get("reset_connection"):
+            # Promise a body, send half of it, then reset (RST via SO_LINGER 0).
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"access_token": "half')
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            self.close_connection = True
+            return
+        status = int(fault.get("status", 500))
+        if "body_bytes" in fault:
+            body = b'{"access_token": "' + b"x" * int(fault["body_bytes"]) + b'"}'
+        elif "json" in fault:
+            body = json.dumps(fault["json"]).encode()
+        else:
+            body = fault.get("body", "").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", fault.get("content_type", "application/json"))
+        self.send_header("Content-Length", str(len(body)))
+        if "retry_after" in fault:
+            self.send_header("Retry-After", str(fault["retry_after"]))
+        for k, v in fault.get("headers", {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if fault.get("drip"):
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(fault["drip"])
+        else:
+            self.wfile.write(body)
+
+
+class TokenServer:
+    """In-process server on 127.0.0.1; `with TokenServer() as s: s.url ...`."""
+
+    def __init__(self, lifetime=3600, latency=0.0, clients=None, port=0):
+        self.state = State(lifetime, latency, clients)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.state = self.state
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token_url = self.url + "/token"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def control(self, **doc):
+        self.state.control(doc)
+
+    def fault(self, **fault):
+        self.state.control({"faults": [fault]})
+
+    @property
+    def token_requests(self):
+        return self.state.stats()["token_requests"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--lifetime", type=int, default=3600)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--client", action="append", default=[], help="ID:SECRET")
+    args = ap.parse_args()
+    clients = dict(c.split(":", 1) for c in args.client)
+    server = TokenServer(args.lifetime, args.latency, clients, args.port)
+    print(f"LISTENING {server.port}", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
