@@ -29,8 +29,11 @@ ProfileContext::ProfileContext(const Session& session)
 DiskRefresher ProfileContext::engine(const Session& session) {
   return DiskRefresher(
       store, profile.cache_key, profile.engine, clock,
-      [this](Deadline deadline, ProviderMemo& memo) { return provider->fetch(deadline, memo); },
-      [&session](const std::string& message) { session.warn(message); });
+      [this](Deadline deadline, ProviderMemo& memo) { return provider->fetch(deadline, memo, FetchMode::blocking); },
+      [&session](const std::string& message) { session.warn(message); },
+      [this](Deadline deadline, ProviderMemo& memo) {
+        return provider->fetch(deadline, memo, FetchMode::background);
+      });
 }
 
 }  // namespace tok

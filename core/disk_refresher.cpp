@@ -14,12 +14,13 @@
 namespace tok {
 
 DiskRefresher::DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
-                             TokenSource source, Warn warn)
+                             TokenSource source, Warn warn, TokenSource background_source)
     : store_(store),
       key_(std::move(key)),
       settings_(settings),
       clock_(clock),
       source_(std::move(source)),
+      background_source_(background_source ? std::move(background_source) : source_),
       warn_(std::move(warn)) {}
 
 CacheEntry DiskRefresher::read_or_empty() {
@@ -125,7 +126,7 @@ void DiskRefresher::run_background_refresh() {
   std::optional<Token> token;
   std::string failure;
   try {
-    token = source_(deadline, memo);
+    token = background_source_(deadline, memo);
   } catch (const std::exception& e) {
     failure = e.what();
   }

@@ -16,8 +16,10 @@ using Warn = std::function<void(const std::string&)>;
 
 class DiskRefresher {
  public:
+  // `background_source` serves the detached refresher; empty means `source`. (The CLI passes one
+  // that makes a single attempt: the cooldown is the retry.)
   DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
-                TokenSource source, Warn warn);
+                TokenSource source, Warn warn, TokenSource background_source = {});
 
   // FRESH: read one file, no lock, no child. STALE: the cached token now, and a detached child
   // refreshes it unless one already does. EXPIRED or forced: wait for the refresh lock, re-read,
@@ -39,6 +41,7 @@ class DiskRefresher {
   EngineSettings settings_;
   const Clock& clock_;
   TokenSource source_;
+  TokenSource background_source_;
   Warn warn_;
 };
 

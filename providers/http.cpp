@@ -242,7 +242,7 @@ std::string base64_encode(std::string_view bytes) {
 
 std::string quote_body(std::string_view body) {
   // Anything of 20 or more token-ish characters is treated as a secret: access tokens, JWTs,
-  // refresh tokens. Short words (error codes, descriptions) stay readable.
+  // refresh tokens. Words (error codes, descriptions) stay readable.
   const auto tokenish = [](unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
   };
@@ -251,7 +251,11 @@ std::string quote_body(std::string_view body) {
   while (i < body.size() && out.size() < 200) {
     std::size_t j = i;
     while (j < body.size() && tokenish(static_cast<unsigned char>(body[j]))) ++j;
-    if (j - i >= 20) {
+    // RFC 6749 error codes (lower case and '_') are long but never secret.
+    const bool error_code = std::all_of(body.begin() + static_cast<std::ptrdiff_t>(i),
+                                        body.begin() + static_cast<std::ptrdiff_t>(j),
+                                        [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (j - i >= 20 && !error_code) {
       out += "[redacted]";
       i = j;
       continue;

@@ -48,9 +48,11 @@ class OAuthProvider final : public Provider {
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
   }
 
-  Token fetch(Deadline deadline, ProviderMemo& memo) override {
+  Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) override {
     HttpTransport& http = transport_ != nullptr ? *transport_ : curl_transport();
-    const std::string endpoint = token_endpoint(http, deadline, memo);
+    RetryPolicy retry;
+    if (mode == FetchMode::background) retry.max_attempts = 1;
+    const std::string endpoint = token_endpoint(http, deadline, memo, retry);
     const std::string secret = secret_.read();
 
     HttpRequest request;
@@ -70,7 +72,7 @@ class OAuthProvider final : public Provider {
       request.body += "&client_id=" + form_encode(client_id_) + "&client_secret=" + form_encode(secret);
     }
     const std::string what = fmt::format("fetching a token from {}", endpoint);
-    const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, {}, what);
+    const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
         return parse_token_response(response.body, std::chrono::system_clock::now());
@@ -82,7 +84,7 @@ class OAuthProvider final : public Provider {
   }
 
  private:
-  std::string token_endpoint(HttpTransport& http, Deadline deadline, ProviderMemo& memo) const {
+  std::string token_endpoint(HttpTransport& http, Deadline deadline, ProviderMemo& memo, const RetryPolicy& retry) const {
     if (token_url_) return *token_url_;
     if (memo["issuer"] == *issuer_ && !memo["token_endpoint"].empty()) return memo["token_endpoint"];
     std::string last_problem;
@@ -92,7 +94,7 @@ class OAuthProvider final : public Provider {
       request.ca_bundle = ca_bundle_;
       request.headers = {"Accept: application/json"};
       const std::string what = fmt::format("discovering the token endpoint at {}", request.url);
-      const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, {}, what);
+      const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
         last_problem = fmt::format("{}: HTTP {}", what, response.status);
         continue;

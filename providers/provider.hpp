@@ -36,12 +36,18 @@ class ProviderSettings {
   std::map<std::string, std::string, std::less<>> values_;
 };
 
+enum class FetchMode {
+  blocking,    // a caller waits: retry transient failures within the deadline
+  background,  // the cached token is still good: one attempt; the engine's retry_backoff is the
+               // retry, so repeated failures cost the service one request per backoff
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
   // Fetches a token before the deadline, or throws tok::Error (refused, unavailable, usage).
   // The memo is what this provider stored in the cache entry last time (a discovered endpoint).
-  virtual Token fetch(Deadline deadline, ProviderMemo& memo) = 0;
+  virtual Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) = 0;
 };
 
 struct ProviderInfo {

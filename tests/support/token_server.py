@@ -14,7 +14,7 @@ only, like everything here):
 
 A fault is consumed by one token request: {"status": 503, "body": "...", "headers": {...},
 "retry_after": "1", "hang": seconds, "drip": seconds_per_byte, "reset_connection": true,
-"body_bytes": n (a body this large), "times": n}.
+"body_bytes": n (a body this large), "delay": seconds (then a good answer), "times": n}.
 """
 import argparse
 import base64
@@ -132,6 +132,9 @@ class Handler(BaseHTTPRequestHandler):
             fields = dict(self.state.fields)
         if latency:
             time.sleep(latency)
+        if fault and fault.get("delay"):
+            time.sleep(fault["delay"])  # a slow but good answer
+            fault = None
         if fault:
             return self.apply_fault(fault)
         if form.get("grant_type") != "client_credentials":

@@ -1,0 +1,102 @@
+"""Shared pieces of the integration tests: run the real tok binary in an isolated home against
+the loopback token server, and read or edit its cache entries."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from token_server import TokenServer
+
+TOK = os.environ.get("TOK_BIN") or ""
+SECRET = 's3cr:t+/=&?% "quoted" ~secret'
+
+
+def tok_env(home, **extra):
+    """A clean environment: nothing of the caller's tok or XDG settings leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOK_", "XDG_"))}
+    env.update({"HOME": home, "TOK_CLIENT_SECRET": SECRET, "LC_ALL": "C"})
+    env.update(extra)
+    return env
+
+
+class TokCase(unittest.TestCase):
+    """Each test: its own home, cache directory and token server."""
+
+    lifetime = 3600
+    latency = 0.0
+
+    def setUp(self):
+        if not TOK or not os.access(TOK, os.X_OK):
+            raise AssertionError("TOK_BIN must point at the tok binary under test")
+        self.home = tempfile.mkdtemp(prefix="tok-it-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+        self.cache = os.path.join(self.home, "cache")
+        self.server = TokenServer(lifetime=self.lifetime, latency=self.latency).start()
+        self.addCleanup(self.server.stop)
+        self.env = tok_env(self.home)
+
+    # -- running tok --------------------------------------------------------------------------
+
+    def oauth_args(self, *extra):
+        return ["--provider", "oauth", "--token-url", self.server.token_url, "--client-id", "ci",
+                "--cache-dir", self.cache, *extra]
+
+    def run_tok(self, *args, env=None, timeout=60, check_secret=True):
+        proc = subprocess.run([TOK, *args], env=env or self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        if check_secret:
+            for stream in (proc.stdout, proc.stderr):
+                self.assertNotIn(SECRET, stream, "the client secret leaked into tok's output")
+        return proc
+
+    def get(self, *extra, expect=0, **kw):
+        proc = self.run_tok("get", *self.oauth_args(*extra), **kw)
+        self.assertEqual(proc.returncode, expect, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
+        return proc.stdout.strip() if expect == 0 else proc
+
+    def get_json(self, *extra):
+        return json.loads(self.get("--format", "json", *extra))
+
+    def status(self, *extra):
+        proc = self.run_tok("status", "--format", "json", *self.oauth_args(*extra))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout)
+
+    # -- the cache entry ----------------------------------------------------------------------
+
+    def entry_path(self, *extra):
+        return self.status(*extra)["cache_file"]
+
+    def read_entry(self, *extra):
+        with open(self.entry_path(*extra)) as f:
+            return json.load(f)
+
+    def write_entry(self, entry, *extra):
+        path = self.entry_path(*extra)
+        tmp = path + ".test"
+        with open(tmp, "w") as f:
+            json.dump(entry, f)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    def edit_entry(self, *extra, expires_in=None, stale_in=None):
+        """Moves the cached token's expiry and stale_after relative to now (seconds)."""
+        entry = self.read_entry(*extra)
+        now_ms = int(time.time() * 1000)
+        if expires_in is not None:
+            entry["token"]["expiry_ms"] = now_ms + int(expires_in * 1000)
+        if stale_in is not None:
+            entry["stale_after_ms"] = now_ms + int(stale_in * 1000)
+        self.write_entry(entry, *extra)
+        return entry
+
+    def wait_until(self, predicate, timeout=15, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.02)
+        self.fail(f"timed out waiting for {what}")
