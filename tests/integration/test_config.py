@@ -1,0 +1,166 @@
+"""Profiles and their errors: the config file, flags over it, exit codes and messages that name the
+file, the profile and the key; unsafe cache directories refused."""
+import os
+import textwrap
+import unittest
+
+from harness import TokCase
+
+
+class Config(TokCase):
+    def write_config(self, text):
+        path = os.path.join(self.home, "config")
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        self.env["TOK_CONFIG"] = path
+        return path
+
+    def profile(self, name="work", **extra):
+        lines = [f"[{name}]", "provider = oauth", f"token_url = {self.server.token_url}   ; inline comment",
+                 "client_id = ci"]
+        lines += [f"{k} = {v}" for k, v in extra.items()]
+        return "\n".join(lines) + "\n"
+
+    def tok(self, *args):
+        return self.run_tok(*args, "--cache-dir", self.cache)
+
+    def test_profile_from_file_with_global_flags_before_or_after_the_command(self):
+        self.write_config(self.profile())
+        a = self.tok("-p", "work", "get")
+        b = self.tok("get", "-p", "work")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(a.stdout, b.stdout)
+        self.assertEqual(self.server.token_requests, 1)
+
+    def test_tok_profile_environment_variable_and_default(self):
+        self.write_config(self.profile("default") + self.profile("other"))
+        self.env["TOK_PROFILE"] = "other"
+        out = self.tok("get", "--format", "json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn('"profile":"other"', out.stdout)
+
+    def test_flags_override_the_file_and_change_the_cache_key(self):
+        self.write_config(self.profile(scopes="a"))
+        first = self.tok("get", "-p", "work").stdout
+        second = self.tok("get", "-p", "work", "--scopes", "b").stdout
+        self.assertNotEqual(first, second, "a different scope must not return the old token")
+        self.assertEqual(self.server.state.stats()["requests"][-1]["scope"], "b")
+        # An engine key is not part of the cache key.
+        self.assertEqual(self.tok("get", "-p", "work", "--retry-backoff", "5m").stdout, first)
+
+    def test_unknown_profile(self):
+        path = self.write_config(self.profile())
+        proc = self.tok("get", "-p", "nope")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(path, proc.stderr)
+        self.assertIn("no profile 'nope'", proc.stderr)
+
+    def test_unknown_key_names_file_line_and_key(self):
+        path = self.write_config(self.profile(colour="blue"))
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(f"config {path} line 5", proc.stderr)
+        self.assertIn("key 'colour'", proc.stderr)
+        self.assertTrue(proc.stderr.startswith("tok: work: "), proc.stderr)
+
+    def test_bad_duration(self):
+        self.write_config(self.profile(retry_backoff="5 minutes"))
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("key 'retry_backoff'", proc.stderr)
+        self.assertIn("not a duration", proc.stderr)
+        proc = self.tok("get", "-p", "work", "--retry-backoff", "1m", "--min-valid", "soon")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--min-valid", proc.stderr)
+
+    def test_unknown_provider_and_missing_key_and_bad_url(self):
+        self.write_config("[a]\nprovider = carrier-pigeon\n[b]\nprovider = oauth\ntoken_url = https://x.example/t\n"
+                          "[c]\nprovider = oauth\nclient_id = x\ntoken_url = http://example.com/token\n")
+        proc = self.tok("get", "-p", "a")
+        self.assertEqual((proc.returncode, "unknown provider 'carrier-pigeon'" in proc.stderr), (2, True), proc.stderr)
+        proc = self.tok("get", "-p", "b")
+        self.assertEqual((proc.returncode, "key 'client_id'" in proc.stderr), (2, True), proc.stderr)
+        proc = self.tok("get", "-p", "c")
+        self.assertEqual((proc.returncode, "key 'token_url'" in proc.stderr), (2, True), proc.stderr)
+        self.assertIn("plain http", proc.stderr)
+
+    def test_syntax_error_names_the_line(self):
+        path = self.write_config("[work]\nprovider oauth\n")
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(f"config {path} line 2", proc.stderr)
+
+    def test_no_config_and_no_provider(self):
+        proc = self.tok("get")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("no config file", proc.stderr)
+
+    def test_profiles_lists_names_and_providers_only(self):
+        self.write_config(self.profile("default") + self.profile("work", client_secret_env="WORK_SECRET"))
+        proc = self.tok("profiles")
+        self.assertEqual(proc.returncode, 0)
+        self.assertRegex(proc.stdout, r"\* default\s+oauth")
+        self.assertRegex(proc.stdout, r"  work\s+oauth")
+        self.assertNotIn("WORK_SECRET", proc.stdout)
+
+    def test_missing_secret_is_a_config_error(self):
+        self.write_config(self.profile(client_secret_env="NOT_SET_ANYWHERE"))
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("$NOT_SET_ANYWHERE", proc.stderr)
+
+    def test_secret_file_must_be_private(self):
+        secret_file = os.path.join(self.home, "secret")
+        with open(secret_file, "w") as f:
+            f.write("from-a-file\n")
+        os.chmod(secret_file, 0o644)
+        self.write_config(self.profile(client_secret_file=secret_file))
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("accessible by others", proc.stderr)
+        os.chmod(secret_file, 0o600)
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+
+class UnsafeCache(TokCase):
+    def test_group_writable_cache_directory_is_refused(self):
+        self.get()
+        os.chmod(self.cache, 0o777)
+        proc = self.get(expect=5)
+        self.assertIn(self.cache, proc.stderr)
+        self.assertIn("writable by group or others", proc.stderr)
+
+    def test_symlinked_cache_directory_is_refused(self):
+        real = os.path.join(self.home, "real")
+        os.mkdir(real, 0o700)
+        os.symlink(real, self.cache)
+        proc = self.get(expect=5)
+        self.assertIn("symlink", proc.stderr)
+
+    def test_symlinked_entry_is_refused(self):
+        self.get()
+        path = self.entry_path()
+        os.replace(path, path + ".real")
+        os.symlink(path + ".real", path)
+        proc = self.get(expect=5)
+        self.assertIn("symlink", proc.stderr)
+
+    def test_other_writable_entry_is_refused(self):
+        self.get()
+        os.chmod(self.entry_path(), 0o666)
+        self.get(expect=5)
+
+    def test_damaged_entry_is_refetched_with_a_warning(self):
+        first = self.get()
+        with open(self.entry_path(), "w") as f:
+            f.write('{"schema": 1, "tok')
+        proc = self.run_tok("get", *self.oauth_args())
+        self.assertEqual(proc.returncode, 0)
+        self.assertNotEqual(proc.stdout.strip(), first)
+        self.assertIn("damaged cache entry", proc.stderr)
+        self.assertEqual(self.get(), proc.stdout.strip())
+
+
+if __name__ == "__main__":
+    unittest.main()
