@@ -184,11 +184,9 @@ fs::path CacheStore::lock_path(std::string_view key, LockName name) const {
 
 bool CacheStore::check_dir() const {
   struct stat st {};
-  if (::lstat(dir_.c_str(), &st) != 0) {
-    if (errno == ENOENT) return false;
-    throw Error(ErrorKind::storage, fmt::format("cannot inspect cache directory {}: {}", dir_.string(),
-                                                errno_text(errno)));
-  }
+  // Missing, or unreachable (a parent that is a file, no search permission): not unsafe, merely
+  // absent; ensure_dir() then says why it cannot be created, and the token is still printed.
+  if (::lstat(dir_.c_str(), &st) != 0) return false;
   if (S_ISLNK(st.st_mode)) refuse(dir_, "the cache directory is a symlink");
   if (!S_ISDIR(st.st_mode)) refuse(dir_, "it is not a directory");
   check_owner_and_mode(dir_, st);

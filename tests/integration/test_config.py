@@ -151,6 +151,16 @@ class UnsafeCache(TokCase):
         os.chmod(self.entry_path(), 0o666)
         self.get(expect=5)
 
+    def test_unwritable_cache_still_prints_the_token_with_a_warning(self):
+        # Root ignores permission bits, so make the cache impossible to create: its parent is a file.
+        blocker = os.path.join(self.home, "not-a-directory")
+        open(blocker, "w").close()
+        proc = self.run_tok("get", "--provider", "oauth", "--token-url", self.server.token_url, "--client-id", "ci",
+                            "--cache-dir", os.path.join(blocker, "cache"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(proc.stdout.strip().startswith("tok0001."))
+        self.assertIn("warning: cannot create cache directory", proc.stderr)
+
     def test_damaged_entry_is_refetched_with_a_warning(self):
         first = self.get()
         with open(self.entry_path(), "w") as f:
