@@ -146,15 +146,4 @@ void DiskRefresher::run_background_refresh() {
   if (applied) store_.write(key_, current);
 }
 
-bool DiskRefresher::expire_token(const std::string& access_token) {
-  auto lock = store_.lock(key_, LockName::refresh, std::chrono::steady_clock::now() + settings_.refresh_timeout);
-  if (!lock || !lock->held()) return false;
-  CacheEntry entry = read_or_empty();
-  if (!entry.token || entry.token->access_token != access_token) return false;
-  // An expiry in the past makes the entry EXPIRED under any settings; the generation is left
-  // alone so a background refresh already running may still land its (newer) token.
-  entry.token->expiry = TimePoint{};
-  return !store_.write(key_, entry).has_value();
-}
-
 }  // namespace tok

@@ -26,10 +26,6 @@ class DiskRefresher {
   // fetch only if still needed, commit. A failure leaves the entry exactly as it was.
   GetResult get(const GetOptions& options = {});
 
-  // Marks the entry expired when it holds exactly this token (a server rejected it), so the next
-  // get fetches a new one. Returns whether it did.
-  bool expire_token(const std::string& access_token);
-
  private:
   Token refresh_blocking(const GetOptions& options);
   void start_background_refresh(FileLock background_lock);
