@@ -104,7 +104,10 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
       const std::string key = trim(std::string_view(line).substr(0, eq));
       if (key.empty()) fail("empty key");
       std::string value = trim(std::string_view(line).substr(eq + 1));
-      if (!value.empty() && value[0] == '"') {
+      const bool space_before = eq + 1 < line.size() && (line[eq + 1] == ' ' || line[eq + 1] == '\t');
+      if (!value.empty() && (value[0] == ';' || value[0] == '#') && space_before) {
+        value.clear();  // "key = ; comment": a comment, and no value
+      } else if (!value.empty() && value[0] == '"') {
         const auto close = value.find('"', 1);
         if (close == std::string::npos) fail("unterminated quote");
         const std::string rest = trim(std::string_view(value).substr(close + 1));
@@ -197,9 +200,11 @@ Profile resolve_profile(const GlobalOptions& options) {
   for (const auto& [k, v] : options.key_flags) profile.values[k] = v;
 
   const auto where = [&](std::string_view key) {
-    if (section != nullptr && section->values.count(key) != 0 && options.key_flags.count(key) == 0) {
+    if (options.key_flags.count(key) != 0) return std::string("command line");
+    if (section != nullptr && section->values.count(key) != 0) {
       return fmt::format("config {} line {}", config->path, section->lines.at(std::string(key)));
     }
+    if (section != nullptr) return fmt::format("config {} profile '{}'", config->path, profile.name);
     return std::string("command line");
   };
   const auto config_error = [&](const Error& e, std::string_view key) {
@@ -207,12 +212,11 @@ Profile resolve_profile(const GlobalOptions& options) {
   };
 
   // The provider first: which keys are valid depends on it.
-  ProviderSettings provider_settings(profile.values);
   const std::string provider = profile.values.count("provider") ? profile.values.at("provider") : "";
   const ProviderInfo* info = find_provider(provider);
   if (info == nullptr) {
     try {
-      make_provider(provider_settings);  // throws the "unknown provider" / "required" message
+      make_provider(ProviderSettings(profile.values));  // throws "unknown provider" or "required"
     } catch (const Error& e) {
       throw config_error(e, "provider");
     }
@@ -248,6 +252,17 @@ Profile resolve_profile(const GlobalOptions& options) {
   if (auto it = profile.values.find("async_refresh"); it != profile.values.end() && !parse_bool(it->second, e.async_refresh)) {
     throw Error(ErrorKind::usage,
                 fmt::format("{}: key 'async_refresh': '{}' is not true or false", where("async_refresh"), it->second));
+  }
+
+  // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
+  // "key 'NAME'", which tells where to point.
+  try {
+    profile.provider = make_provider(ProviderSettings(profile.values));
+  } catch (const Error& e) {
+    const std::string_view message = e.what();
+    std::string key = "provider";
+    if (message.rfind("key '", 0) == 0) key = std::string(message.substr(5, message.find('\'', 5) - 5));
+    throw config_error(e, key);
   }
 
   // The cache key: the profile name plus a hash of the provider's (non-secret) settings, so that a

@@ -2,12 +2,14 @@
 // Profiles: the INI config file, overridden key by key by command-line flags (cli.md "Profiles").
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/policy.hpp"
+#include "providers/provider.hpp"
 
 namespace tok {
 
@@ -46,6 +48,7 @@ struct Profile {
   KeyValues values;    // the file's keys with the flags applied on top
   EngineSettings engine;
   std::string cache_key;
+  std::shared_ptr<Provider> provider;  // built from `values`, ready to fetch (no I/O done yet)
 };
 
 // Every key a profile may hold: engine, provider and integration keys (also the flag names).

@@ -18,21 +18,15 @@ void Session::verbose(std::string_view message) const {
 }
 
 ProfileContext::ProfileContext(const Session& session)
-    : profile(resolve_profile(session.options)), store(cache_dir(session.options)) {
-  try {
-    provider = make_provider(ProviderSettings(profile.values));
-  } catch (const Error& e) {
-    throw Error(e.kind(), fmt::format("{}: {}", profile.source, e.what()), e.advice());
-  }
-}
+    : profile(resolve_profile(session.options)), store(cache_dir(session.options)) {}
 
 DiskRefresher ProfileContext::engine(const Session& session) {
   return DiskRefresher(
       store, profile.cache_key, profile.engine, clock,
-      [this](Deadline deadline, ProviderMemo& memo) { return provider->fetch(deadline, memo, FetchMode::blocking); },
+      [this](Deadline deadline, ProviderMemo& memo) { return profile.provider->fetch(deadline, memo, FetchMode::blocking); },
       [&session](const std::string& message) { session.warn(message); },
       [this](Deadline deadline, ProviderMemo& memo) {
-        return provider->fetch(deadline, memo, FetchMode::background);
+        return profile.provider->fetch(deadline, memo, FetchMode::background);
       });
 }
 

@@ -34,7 +34,6 @@ struct ProfileContext {
   explicit ProfileContext(const Session& session);
   Profile profile;
   CacheStore store;
-  std::unique_ptr<Provider> provider;
   SystemClock clock;
   DiskRefresher engine(const Session& session);
 };

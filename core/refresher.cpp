@@ -17,16 +17,27 @@ GetResult Refresher::get(const GetOptions& options) {
   TokenState state;
   GetAction action;
   Token cached;
+  bool start_background = false;
+  std::uint64_t started_generation = 0;
+  ProviderMemo memo;
   {
     std::lock_guard lock(shared_->mutex);
     state = state_of(shared_->entry, shared_->clock->now(), shared_->settings, options.min_valid);
     action = decide_get(state, shared_->settings, options);
     if (shared_->entry.token) cached = *shared_->entry.token;
+    // Decide and claim the single background slot under the same lock: a refresh finishing in
+    // between must not let this caller start a second one for an entry that is fresh again.
+    if (action == GetAction::serve_and_refresh_in_background && !shared_->background_running) {
+      shared_->background_running = true;
+      start_background = true;
+      started_generation = shared_->entry.generation;
+      memo = shared_->entry.memo;
+    }
   }
   switch (action) {
     case GetAction::serve: return {cached, state};
     case GetAction::serve_and_refresh_in_background:
-      start_background_refresh();
+      if (start_background) start_background_refresh(started_generation, std::move(memo));
       return {cached, state};
     case GetAction::refresh_blocking: break;
   }
@@ -54,16 +65,7 @@ Token Refresher::refresh_blocking(const GetOptions& options) {
   return token;
 }
 
-void Refresher::start_background_refresh() {
-  std::uint64_t started_generation;
-  ProviderMemo memo;
-  {
-    std::lock_guard lock(shared_->mutex);
-    if (shared_->background_running) return;  // single flight
-    shared_->background_running = true;
-    started_generation = shared_->entry.generation;
-    memo = shared_->entry.memo;
-  }
+void Refresher::start_background_refresh(std::uint64_t started_generation, ProviderMemo memo) {
   executor_->submit([shared = shared_, started_generation, memo = std::move(memo)]() mutable {
     Shared& s = *shared;
     const Deadline deadline = std::chrono::steady_clock::now() + s.settings.refresh_timeout;

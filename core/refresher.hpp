@@ -45,7 +45,8 @@ class Refresher {
   };
 
   Token refresh_blocking(const GetOptions& options);
-  void start_background_refresh();
+  // Called with the background slot already claimed (background_running set by get()).
+  void start_background_refresh(std::uint64_t started_generation, ProviderMemo memo);
 
   // Background work holds the shared state, so a refresh still queued when the Refresher goes
   // away touches nothing freed.

@@ -1,0 +1,459 @@
+// core/cache_store: the entry codec, the on-disk store's safety rules, atomic writes and locks.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/cache_store.hpp"
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using tok::CacheEntry;
+using tok::CacheStore;
+using tok::LockName;
+using tok::TimePoint;
+using tok::Token;
+
+namespace {
+
+const TimePoint kT0{std::chrono::hours(24 * 365 * 56)};
+
+void check_same(const CacheEntry& a, const CacheEntry& b) {
+  CHECK(a.token == b.token);
+  CHECK(a.stale_after == b.stale_after);
+  CHECK(a.generation == b.generation);
+  REQUIRE(a.last_error.has_value() == b.last_error.has_value());
+  if (a.last_error) {
+    CHECK(a.last_error->message == b.last_error->message);
+    CHECK(a.last_error->at == b.last_error->at);
+  }
+  CHECK(a.memo == b.memo);
+}
+
+CacheEntry full_entry() {
+  CacheEntry e;
+  e.token = Token{"access-abc", "Bearer", kT0 + 60min + 123ms};
+  e.stale_after = kT0 + 40min + 7ms;
+  e.generation = 42;
+  e.last_error = tok::BackgroundError{"fetching a token: HTTP 503 \"quoted\" \\ and ünïcode", kT0 + 5min};
+  e.memo = {{"issuer", "https://login.example.com"}, {"token_endpoint", "https://login.example.com/token"}};
+  return e;
+}
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::lstat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+void write_file(const fs::path& p, const std::string& text, mode_t mode = 0600) {
+  {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  REQUIRE(::chmod(p.c_str(), mode) == 0);
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A fresh directory under /tmp (mode 0700, from mkdtemp), removed at the end.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/tok-unit-XXXXXX";
+    const char* made = ::mkdtemp(tmpl);
+    REQUIRE(made != nullptr);
+    path = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    // Give back write permission anywhere a test took it away, then remove everything.
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0700);
+    }
+    ::chmod(path.c_str(), 0700);
+    fs::remove_all(path, ec);
+  }
+};
+
+bool is_storage_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const tok::Error& e) {
+    return e.kind() == tok::ErrorKind::storage;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("cache_store") {
+
+TEST_CASE("encode/decode round trip") {
+  SUBCASE("full entry") { check_same(*tok::decode_entry(tok::encode_entry(full_entry())), full_entry()); }
+  SUBCASE("token without expiry, no stale_after, no error, no memo") {
+    CacheEntry e;
+    e.token = Token{"forever", "MAC", std::nullopt};
+    e.generation = 1;
+    const auto back = tok::decode_entry(tok::encode_entry(e));
+    REQUIRE(back);
+    check_same(*back, e);
+    CHECK_FALSE(back->token->expiry.has_value());
+  }
+  SUBCASE("empty entry") {
+    const auto back = tok::decode_entry(tok::encode_entry(CacheEntry{}));
+    REQUIRE(back);
+    check_same(*back, CacheEntry{});
+  }
+  SUBCASE("a time before the epoch and a huge generation") {
+    CacheEntry e = full_entry();
+    e.token->expiry = TimePoint{} - 1500ms;
+    e.generation = UINT64_MAX;
+    check_same(*tok::decode_entry(tok::encode_entry(e)), e);
+  }
+  SUBCASE("the encoding is one JSON line with a schema version") {
+    const std::string text = tok::encode_entry(full_entry());
+    CHECK(text.back() == '\n');
+    CHECK(text.find('\n') == text.size() - 1);
+    CHECK(text.find("\"schema\":1") != std::string::npos);
+  }
+}
+
+TEST_CASE("decode_entry: garbage, truncated or wrong schema is nullopt") {
+  const std::string good = tok::encode_entry(full_entry());
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, good.size() / 3, good.size() / 2, good.size() - 3}) {
+    CAPTURE(n);
+    CHECK_FALSE(tok::decode_entry(good.substr(0, n)).has_value());
+  }
+  for (const char* bad : {"", "garbage", "\x01\x02\x03", "null", "[]", "42", "\"text\"", "{}", "{\"schema\":1}",
+                          R"({"schema":2,"token":null,"stale_after_ms":null,"generation":0,"last_error":null})",
+                          R"({"schema":"1","token":null,"stale_after_ms":null,"generation":0,"last_error":null})",
+                          R"({"token":null,"stale_after_ms":null,"generation":0,"last_error":null})",
+                          R"({"schema":1,"token":{"token_type":"Bearer"},"stale_after_ms":null,"generation":0,"last_error":null})",
+                          R"({"schema":1,"token":null,"stale_after_ms":"soon","generation":0,"last_error":null})",
+                          R"({"schema":1,"token":null,"stale_after_ms":null,"generation":"x","last_error":null})",
+                          R"({"schema":1,"token":null,"stale_after_ms":null,"generation":0,"last_error":{"message":"m","at_ms":"x"}})",
+                          R"({"schema":1,"token":null,"stale_after_ms":null,"generation":0,"last_error":null,"memo":{"a":1}})"}) {
+    CAPTURE(std::string(bad));
+    CHECK_FALSE(tok::decode_entry(bad).has_value());
+  }
+  // The minimal valid document, to show the cases above fail for the reason given.
+  CHECK(tok::decode_entry(R"({"schema":1,"token":null,"stale_after_ms":null,"generation":0,"last_error":null})"));
+}
+
+TEST_CASE("ensure_dir creates the directory 0700, with parents") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "a" / "b" / "tok");
+  CHECK_FALSE(store.check_dir());
+  CHECK_FALSE(store.ensure_dir().has_value());
+  CHECK(fs::is_directory(store.dir()));
+  CHECK(mode_of(store.dir()) == 0700);
+  CHECK(store.check_dir());
+  CHECK_FALSE(store.ensure_dir().has_value());  // idempotent
+}
+
+TEST_CASE("write then read: round trip, file mode 0600, no temporary left") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  CHECK_FALSE(store.read("k").entry.has_value());  // no directory yet: nothing, no warning
+  CHECK_FALSE(store.read("k").warning.has_value());
+  CHECK_FALSE(store.write("k", full_entry()).has_value());
+  CHECK(mode_of(store.dir()) == 0700);
+  CHECK(mode_of(store.entry_path("k")) == 0600);
+  const auto r = store.read("k");
+  CHECK_FALSE(r.warning.has_value());
+  REQUIRE(r.entry.has_value());
+  check_same(*r.entry, full_entry());
+  CHECK(store.entry_path("k") == store.dir() / "k.json");
+
+  // Overwrite.
+  CacheEntry second;
+  second.token = Token{"second", "Bearer", kT0};
+  second.generation = 43;
+  CHECK_FALSE(store.write("k", second).has_value());
+  check_same(*store.read("k").entry, second);
+  CHECK(mode_of(store.entry_path("k")) == 0600);
+
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(store.dir())) {
+    ++files;
+    CHECK(item.path().extension() != ".tmp");
+  }
+  CHECK(files == 1);
+  CHECK(store.keys() == std::vector<std::string>{"k"});
+}
+
+TEST_CASE("a missing entry in an existing directory is nothing, without a warning") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  const auto r = store.read("nope");
+  CHECK_FALSE(r.entry.has_value());
+  CHECK_FALSE(r.warning.has_value());
+}
+
+TEST_CASE("a garbage or truncated entry file is ignored with a warning") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  const std::string good = tok::encode_entry(full_entry());
+  for (const std::string& text : {std::string("garbage"), std::string(), good.substr(0, good.size() / 2)}) {
+    write_file(store.entry_path("k"), text);
+    const auto r = store.read("k");
+    CHECK_FALSE(r.entry.has_value());
+    REQUIRE(r.warning.has_value());
+    CHECK(r.warning->find(store.entry_path("k").string()) != std::string::npos);
+  }
+}
+
+TEST_CASE("refusals: unsafe directory") {
+  TempDir tmp;
+  SUBCASE("the directory is a symlink") {
+    fs::create_directory(tmp.path / "real");
+    ::chmod((tmp.path / "real").c_str(), 0700);
+    fs::create_directory_symlink(tmp.path / "real", tmp.path / "link");
+    const CacheStore store(tmp.path / "link");
+    CHECK(is_storage_error([&] { store.check_dir(); }));
+    CHECK(is_storage_error([&] { store.ensure_dir(); }));
+    CHECK(is_storage_error([&] { store.read("k"); }));
+    CHECK(is_storage_error([&] { store.write("k", full_entry()); }));
+    CHECK(fs::is_empty(tmp.path / "real"));
+  }
+  SUBCASE("the directory is writable by group and others (0777)") {
+    ::chmod(tmp.path.c_str(), 0777);
+    const CacheStore store(tmp.path);
+    CHECK(is_storage_error([&] { store.check_dir(); }));
+    CHECK(is_storage_error([&] { store.read("k"); }));
+    CHECK(is_storage_error([&] { store.write("k", full_entry()); }));
+    CHECK(fs::is_empty(tmp.path));
+  }
+  SUBCASE("the directory is writable by group only (0770)") {
+    ::chmod(tmp.path.c_str(), 0770);
+    CHECK(is_storage_error([&] { CacheStore(tmp.path).check_dir(); }));
+  }
+  SUBCASE("a readable (0755) directory is fine") {
+    ::chmod(tmp.path.c_str(), 0755);
+    CHECK(CacheStore(tmp.path).check_dir());
+  }
+  SUBCASE("the path is a regular file") {
+    write_file(tmp.path / "file", "x");
+    CHECK(is_storage_error([&] { CacheStore(tmp.path / "file").check_dir(); }));
+  }
+  SUBCASE("the directory is owned by another user (root only)") {
+    if (::geteuid() != 0) {
+      MESSAGE("skipped: changing a directory's owner needs root");
+      return;
+    }
+    REQUIRE(::chown(tmp.path.c_str(), 65534, 65534) == 0);
+    CHECK(is_storage_error([&] { CacheStore(tmp.path).check_dir(); }));
+    ::chown(tmp.path.c_str(), 0, 0);
+  }
+}
+
+TEST_CASE("refusals: unsafe entry file") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  SUBCASE("the entry is a symlink") {
+    write_file(tmp.path / "elsewhere", tok::encode_entry(full_entry()));
+    fs::create_symlink(tmp.path / "elsewhere", store.entry_path("k"));
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("the entry is writable by others") {
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0606);
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("the entry is writable by group") {
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0620);
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("a 0644 entry is readable") {
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0644);
+    CHECK(store.read("k").entry.has_value());
+  }
+  SUBCASE("the entry is owned by another user (root only)") {
+    if (::geteuid() != 0) {
+      MESSAGE("skipped: changing a file's owner needs root");
+      return;
+    }
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()));
+    REQUIRE(::chown(store.entry_path("k").c_str(), 65534, 65534) == 0);
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("the entry is a directory") {
+    fs::create_directory(store.entry_path("k"));
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("a lock file that is a symlink") {
+    write_file(tmp.path / "target", "");
+    fs::create_symlink(tmp.path / "target", tmp.path / "k.lock");
+    CHECK(is_storage_error([&] { store.try_lock("k", LockName::refresh); }));
+  }
+}
+
+TEST_CASE("write into a read-only directory returns an error and leaves the old entry intact") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  REQUIRE_FALSE(store.write("k", full_entry()).has_value());
+  const std::string before = read_file(store.entry_path("k"));
+  REQUIRE(::chmod(tmp.path.c_str(), 0500) == 0);
+
+  // Root (CAP_DAC_OVERRIDE) ignores permission bits: check whether the chmod really bites.
+  const fs::path probe = tmp.path / "probe";
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(probe.c_str());
+    ::chmod(tmp.path.c_str(), 0700);
+    MESSAGE("running as root: a 0500 directory is still writable, so the read-only case uses /proc "
+            "instead; 'old entry intact' is covered by the RLIMIT_FSIZE test below");
+    const CacheStore proc(std::string("/proc"));
+    std::optional<std::string> problem;
+    CHECK_NOTHROW(problem = proc.write("tok-unit-test", full_entry()));
+    REQUIRE(problem.has_value());
+    CHECK(problem->find("cannot write cache entry") != std::string::npos);
+    return;
+  }
+  CacheEntry other;
+  other.token = Token{"new", "Bearer", kT0};
+  std::optional<std::string> problem;
+  CHECK_NOTHROW(problem = store.write("k", other));
+  REQUIRE(problem.has_value());
+  CHECK(problem->find(store.entry_path("k").string()) != std::string::npos);
+  CHECK(read_file(store.entry_path("k")) == before);
+  check_same(*store.read("k").entry, full_entry());
+}
+
+TEST_CASE("a write that fails midway (file size limit) leaves the old entry intact and no temporary") {
+  // RLIMIT_FSIZE applies to root too: the write(2) of the temporary file fails with EFBIG.
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  REQUIRE_FALSE(store.write("k", full_entry()).has_value());
+  const std::string before = read_file(store.entry_path("k"));
+  CacheEntry other = full_entry();
+  other.token->access_token = std::string(500, 'n');
+
+  struct rlimit old_limit {};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  auto* old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 16;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const auto problem = store.write("k", other);
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+
+  REQUIRE(problem.has_value());
+  CHECK(problem->find("cannot write cache entry") != std::string::npos);
+  CHECK(read_file(store.entry_path("k")) == before);
+  int files = 0;
+  for (const auto& item : fs::directory_iterator(tmp.path)) {
+    ++files;
+    CAPTURE(item.path().string());
+    CHECK(item.path().extension() != ".tmp");
+  }
+  CHECK(files == 1);
+}
+
+TEST_CASE("ensure_dir: a directory that cannot be created is an error message, not an exception") {
+  // The contract (cache_store.hpp): check_dir "returns false when it does not exist" and
+  // ensure_dir "returns an error message when it cannot be created", which is not fatal
+  // (cli.md: a cache that cannot be written is only a warning). A parent that is a regular file
+  // makes the directory impossible to create.
+  TempDir tmp;
+  write_file(tmp.path / "file", "x");
+  const CacheStore store(tmp.path / "file" / "tok");
+  std::optional<std::string> problem;
+  CHECK_NOTHROW(problem = store.ensure_dir());
+  CHECK(problem.has_value());
+  std::optional<std::string> write_problem;
+  CHECK_NOTHROW(write_problem = store.write("k", full_entry()));
+  CHECK(write_problem.has_value());
+}
+
+TEST_CASE("try_lock: exclusive between open file descriptions, released on destruction") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  auto first = store.try_lock("k", LockName::refresh);
+  REQUIRE(first.has_value());
+  REQUIRE(first->held());
+  CHECK(mode_of(tmp.path / "k.lock") == 0600);
+
+  CHECK_FALSE(store.try_lock("k", LockName::refresh).has_value());  // busy
+  // Another lock name, or another key, is independent.
+  auto bg = store.try_lock("k", LockName::background);
+  REQUIRE(bg.has_value());
+  CHECK(bg->held());
+  CHECK(fs::exists(tmp.path / "k.bg.lock"));
+  CHECK_FALSE(store.try_lock("k", LockName::background).has_value());
+  auto other = store.try_lock("other", LockName::refresh);
+  REQUIRE(other.has_value());
+  CHECK(other->held());
+
+  // lock() with a deadline already passed gives up without waiting.
+  CHECK_FALSE(store.lock("k", LockName::refresh, std::chrono::steady_clock::now()).has_value());
+
+  first->release();
+  CHECK_FALSE(first->held());
+  auto again = store.try_lock("k", LockName::refresh);
+  REQUIRE(again.has_value());
+  CHECK(again->held());
+
+  // Moving a lock keeps it held; destroying the holder releases it.
+  {
+    tok::FileLock moved = std::move(*again);
+    CHECK(moved.held());
+    CHECK_FALSE(again->held());
+    CHECK_FALSE(store.try_lock("k", LockName::refresh).has_value());
+  }
+  auto after = store.lock("k", LockName::refresh, std::chrono::steady_clock::now() + 10s);
+  REQUIRE(after.has_value());
+  CHECK(after->held());
+}
+
+TEST_CASE("remove, keys and remove_all") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  CHECK(store.keys().empty());
+  CHECK(store.remove_all() == 0);  // no directory: nothing to do
+  for (const char* k : {"a", "b", "c"}) REQUIRE_FALSE(store.write(k, full_entry()).has_value());
+  write_file(store.dir() / ".a.json.123.0.tmp", "partial");  // a stray temporary is not an entry
+  write_file(store.dir() / "notes.txt", "x");
+  auto keys = store.keys();
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::string>{"a", "b", "c"});
+
+  CHECK(store.remove("b"));
+  CHECK_FALSE(store.remove("b"));
+  CHECK_FALSE(fs::exists(store.entry_path("b")));
+
+  // An unheld lock file goes with its entry; a held one stays (unlinking it would let a second
+  // holder in).
+  { auto l = store.try_lock("a", LockName::refresh); }
+  auto held = store.try_lock("c", LockName::background);
+  REQUIRE(held.has_value());
+  REQUIRE(fs::exists(store.dir() / "a.lock"));
+
+  CHECK(store.remove_all() == 2);
+  CHECK(store.keys().empty());
+  CHECK_FALSE(store.read("a").entry.has_value());
+  CHECK_FALSE(store.read("c").entry.has_value());
+  CHECK_FALSE(fs::exists(store.dir() / "a.lock"));
+  CHECK(fs::exists(store.dir() / "c.bg.lock"));
+  CHECK(fs::exists(store.dir() / "notes.txt"));
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,418 @@
+// providers/http: Retry-After, URL rules, encodings, body quoting and the retry loop (with a
+// fake transport and a recorded, never real, sleep).
+#include <doctest/doctest.h>
+
+#include <ctime>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "providers/http.hpp"
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using tok::HttpRequest;
+using tok::HttpResponse;
+using tok::HttpResult;
+using tok::TransportFailure;
+
+namespace {
+
+// "Sun, 06 Nov 1994 08:49:37 GMT", the RFC 9110 example.
+const tok::TimePoint kDateNow = std::chrono::system_clock::from_time_t(784111777);
+
+class FakeTransport final : public tok::HttpTransport {
+ public:
+  std::deque<HttpResult> script;  // answers in order; the last one repeats
+  std::vector<HttpRequest> requests;
+
+  HttpResult perform(const HttpRequest& request) override {
+    requests.push_back(request);
+    REQUIRE_FALSE(script.empty());
+    HttpResult r = script.front();
+    if (script.size() > 1) script.pop_front();
+    return r;
+  }
+};
+
+HttpResult status(long code, std::string body = {}, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  HttpResult r;
+  r.response.status = code;
+  r.response.body = std::move(body);
+  r.response.headers = std::move(headers);
+  return r;
+}
+
+HttpResult failure(TransportFailure f, std::string error) {
+  HttpResult r;
+  r.failure = f;
+  r.error = std::move(error);
+  return r;
+}
+
+struct Recorder {
+  std::vector<milliseconds> sleeps;
+  tok::RetryPolicy policy(int max_attempts = 5) {
+    return tok::RetryPolicy{.max_attempts = max_attempts,
+                            .first_backoff = 250ms,
+                            .max_backoff = 8000ms,
+                            .sleep = [this](milliseconds d) { sleeps.push_back(d); }};
+  }
+};
+
+tok::Deadline far_deadline() { return std::chrono::steady_clock::now() + 1h; }
+
+HttpRequest post() {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = "https://login.example.com/token";
+  r.body = "grant_type=client_credentials";
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("http") {
+
+TEST_CASE("parse_retry_after: delay in seconds") {
+  CHECK(tok::parse_retry_after("0", kDateNow) == milliseconds(0));
+  CHECK(tok::parse_retry_after("1", kDateNow) == milliseconds(1000));
+  CHECK(tok::parse_retry_after("120", kDateNow) == milliseconds(120'000));
+  CHECK(tok::parse_retry_after("  5 ", kDateNow) == milliseconds(5000));
+  CHECK(tok::parse_retry_after("999999", kDateNow) == milliseconds(999'999'000));
+  // More digits than any sensible wait: "not within any deadline", never an overflow.
+  const auto huge = tok::parse_retry_after("99999999999999999999999", kDateNow);
+  REQUIRE(huge.has_value());
+  CHECK(*huge >= milliseconds(24h));
+}
+
+TEST_CASE("parse_retry_after: HTTP date") {
+  CHECK(tok::parse_retry_after("Sun, 06 Nov 1994 08:51:07 GMT", kDateNow) == milliseconds(90'000));
+  CHECK(tok::parse_retry_after("Mon, 07 Nov 1994 08:49:37 GMT", kDateNow) == milliseconds(24h));
+  CHECK(tok::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", kDateNow) == milliseconds(0));  // now
+  CHECK(tok::parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", kDateNow) == milliseconds(0));  // past
+  CHECK(tok::parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", kDateNow) == milliseconds(0));
+  // Sub-second "now" is measured exactly.
+  CHECK(tok::parse_retry_after("Sun, 06 Nov 1994 08:49:38 GMT", kDateNow + 250ms) == milliseconds(750));
+}
+
+TEST_CASE("parse_retry_after: garbage is nullopt") {
+  for (const char* bad : {"", "   ", "soon", "-5", "+5", "1.5", "5s", "0x10", "Sun, 06 Nov 1994 08:49:37 PST",
+                          "Sun, 06 Nov 1994 08:49:37 GMT trailing", "06 Nov 1994 08:49:37", "Sunday, 06-Nov-94"}) {
+    CAPTURE(std::string(bad));
+    CHECK_FALSE(tok::parse_retry_after(bad, kDateNow).has_value());
+  }
+}
+
+TEST_CASE("is_loopback_host") {
+  for (const char* yes : {"127.0.0.1", "127.1.2.3", "127.255.255.255", "127.0.0.0", "localhost", "LOCALHOST",
+                          "[::1]"}) {
+    CAPTURE(std::string(yes));
+    CHECK(tok::is_loopback_host(yes));
+  }
+  for (const char* no : {"", "10.0.0.1", "128.0.0.1", "126.0.0.1", "127.0.0", "127.0.0.1.1", "127.256.0.1",
+                         "127.0.0.1.evil.com", "127.0.0.", ".127.0.0.1", "127..0.1", "0177.0.0.1", "0x7f.0.0.1",
+                         "localhost.evil.com", "evil-localhost", "[::2]", "::1", "[::ffff:10.0.0.1]",
+                         "example.com", "127.0.0.1 "}) {
+    CAPTURE(std::string(no));
+    CHECK_FALSE(tok::is_loopback_host(no));
+  }
+}
+
+TEST_CASE("url_host") {
+  CHECK(tok::url_host("https://login.example.com/token") == "login.example.com");
+  CHECK(tok::url_host("http://127.0.0.1:8080/token?x=1") == "127.0.0.1");
+  CHECK(tok::url_host("http://[::1]:8080/") == "[::1]");
+  CHECK(tok::url_host("http://user:pw@evil.com/") == "evil.com");
+  CHECK(tok::url_host("http://evil.com#@127.0.0.1/") == "evil.com");
+  CHECK(tok::url_host("no-scheme") == "");
+}
+
+TEST_CASE("check_url: https anywhere, plain http only to loopback") {
+  for (const char* ok : {"https://login.example.com/token", "https://10.0.0.1/token", "HTTPS://Example.COM/x",
+                         "https://example.com:8443", "http://127.0.0.1/token", "http://127.0.0.1:8080/token",
+                         "http://127.1.2.3/x", "http://localhost/token", "http://localhost:9000",
+                         "http://[::1]:8080/token", "http://[::1]/", "HTTP://LOCALHOST/x",
+                         "http://user@127.0.0.1/x"}) {
+    CAPTURE(std::string(ok));
+    CHECK_FALSE(tok::check_url(ok).has_value());
+  }
+  for (const char* bad : {"http://10.0.0.1/token", "http://example.com/token", "http://127.0.0.1.evil.com/token",
+                          "http://localhost.evil.com/", "http://127.0.0.1@evil.com/token",
+                          "http://evil.com#@127.0.0.1/", "ftp://127.0.0.1/token", "ftp://example.com/x",
+                          "file:///etc/passwd", "127.0.0.1/token", "login.example.com", "", "http://", "https://",
+                          "https:///path", "javascript:alert(1)", "http://[::2]/"}) {
+    CAPTURE(std::string(bad));
+    const auto problem = tok::check_url(bad);
+    CHECK(problem.has_value());
+  }
+  const auto problem = tok::check_url("http://example.com/token");
+  REQUIRE(problem);
+  CHECK(problem->find("https") != std::string::npos);
+}
+
+TEST_CASE("form_encode: RFC 3986 percent-encoding") {
+  CHECK(tok::form_encode("") == "");
+  CHECK(tok::form_encode("AZaz09-._~") == "AZaz09-._~");
+  CHECK(tok::form_encode(" ") == "%20");
+  CHECK(tok::form_encode("+") == "%2B");
+  CHECK(tok::form_encode(":") == "%3A");
+  CHECK(tok::form_encode("a b+c:d") == "a%20b%2Bc%3Ad");
+  CHECK(tok::form_encode("api:read api:write") == "api%3Aread%20api%3Awrite");
+  CHECK(tok::form_encode("&=?/#%") == "%26%3D%3F%2F%23%25");
+  CHECK(tok::form_encode("é") == "%C3%A9");  // UTF-8 bytes, upper-case hex
+  CHECK(tok::form_encode("€") == "%E2%82%AC");
+  CHECK(tok::form_encode(std::string("\0\n\x7f\xff", 4)) == "%00%0A%7F%FF");
+  CHECK(tok::form_encode("!*'()") == "%21%2A%27%28%29");
+}
+
+TEST_CASE("base64_encode: RFC 4648 test vectors") {
+  CHECK(tok::base64_encode("") == "");
+  CHECK(tok::base64_encode("f") == "Zg==");
+  CHECK(tok::base64_encode("fo") == "Zm8=");
+  CHECK(tok::base64_encode("foo") == "Zm9v");
+  CHECK(tok::base64_encode("foob") == "Zm9vYg==");
+  CHECK(tok::base64_encode("fooba") == "Zm9vYmE=");
+  CHECK(tok::base64_encode("foobar") == "Zm9vYmFy");
+  CHECK(tok::base64_encode(std::string("\xff\xfe\xfd\x00", 4)) == "//79AA==");
+  CHECK(tok::base64_encode(std::string("\xfb\xff", 2)) == "+/8=");
+  // RFC 6749 2.3.1 / RFC 7617 example shape: id:secret.
+  CHECK(tok::base64_encode("Aladdin:open sesame") == "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+}
+
+TEST_CASE("quote_body: short error bodies stay readable") {
+  const std::string body = R"({"error":"invalid_client","error_description":"Client authentication failed"})";
+  CHECK(tok::quote_body(body) == body);
+  CHECK(tok::quote_body("") == "");
+  CHECK(tok::quote_body("line1\nline2\r\tx") == "line1 line2  x");
+  CHECK(tok::quote_body(std::string("a\x01z", 3)) == "a?z");
+}
+
+TEST_CASE("quote_body: redacts tokens") {
+  const std::string token40 = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd";
+  REQUIRE(token40.size() == 40);
+  const std::string q = tok::quote_body(R"({"access_token":")" + token40 + R"(","token_type":"Bearer"})");
+  CHECK(q.find(token40) == std::string::npos);
+  CHECK(q.find(token40.substr(0, 8)) == std::string::npos);
+  CHECK(q.find("[redacted]") != std::string::npos);
+  CHECK(q.find("access_token") != std::string::npos);
+  CHECK(q.find("Bearer") != std::string::npos);
+
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+  const std::string qj = tok::quote_body("Authorization failed for " + jwt + " (invalid_client)");
+  CHECK(qj.find("eyJ") == std::string::npos);
+  CHECK(qj.find("SflKx") == std::string::npos);
+  CHECK(qj.find("[redacted]") != std::string::npos);
+  CHECK(qj.find("invalid_client") != std::string::npos);
+  CHECK(qj.find("Authorization failed for") != std::string::npos);
+}
+
+TEST_CASE("quote_body: at most the first 200 characters") {
+  std::string body;
+  while (body.size() < 1000) body += "ab ";
+  const std::string q = tok::quote_body(body);
+  CHECK(q.size() == 203);
+  CHECK(q.substr(0, 200) == body.substr(0, 200));
+  CHECK(q.substr(200) == "...");
+  CHECK(tok::quote_body(body.substr(0, 200)) == body.substr(0, 200));  // exactly 200: no ellipsis
+
+  // A token straddling the cut is redacted as a whole, not cut to a visible prefix.
+  const std::string token = "ZZZZZZZZZZ0123456789abcdefghijklmnopqrstuv";
+  const std::string straddle = body.substr(0, 195) + token + " tail";
+  const std::string qs = tok::quote_body(straddle);
+  CHECK(qs.find("ZZZZZ") == std::string::npos);
+  CHECK(qs.find("[redacted]") != std::string::npos);
+  CHECK(qs.size() <= 200 + std::string("[redacted]...").size());
+}
+
+TEST_CASE("HttpResponse::header is case-insensitive") {
+  HttpResponse r;
+  r.headers = {{"retry-after", "7"}, {"content-type", "application/json"}};
+  CHECK(r.header("Retry-After") == std::optional<std::string>("7"));
+  CHECK(r.header("CONTENT-TYPE") == std::optional<std::string>("application/json"));
+  CHECK_FALSE(r.header("x-missing").has_value());
+}
+
+TEST_CASE("send_with_retries: 503 then 200") {
+  FakeTransport t;
+  t.script = {status(503), status(200, "ok")};
+  Recorder rec;
+  const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "fetching");
+  CHECK(r.status == 200);
+  CHECK(r.body == "ok");
+  CHECK(t.requests.size() == 2);
+  REQUIRE(rec.sleeps.size() == 1);
+  CHECK(rec.sleeps[0] >= 125ms);  // jitter on the upper half of the first backoff, never zero
+  CHECK(rec.sleeps[0] <= 250ms);
+  // The request goes out unchanged each time, with the per-request timeout.
+  for (const auto& req : t.requests) {
+    CHECK(req.method == "POST");
+    CHECK(req.url == "https://login.example.com/token");
+    CHECK(req.body == "grant_type=client_credentials");
+    CHECK(req.timeout == 30s);
+  }
+}
+
+TEST_CASE("send_with_retries: 408, 429, 500, 502, 504 are retried") {
+  for (long code : {408L, 429L, 500L, 502L, 504L}) {
+    CAPTURE(code);
+    FakeTransport t;
+    t.script = {status(code), status(200)};
+    Recorder rec;
+    CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+    CHECK(t.requests.size() == 2);
+  }
+}
+
+TEST_CASE("send_with_retries: honours Retry-After in seconds") {
+  FakeTransport t;
+  t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
+  Recorder rec;
+  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  REQUIRE(rec.sleeps.size() == 1);
+  CHECK(rec.sleeps[0] == 1000ms);
+}
+
+TEST_CASE("send_with_retries: honours a 429's Retry-After, header name in any case") {
+  FakeTransport t;
+  t.script = {status(429, "", {{"Retry-After", "3"}}), status(200)};
+  Recorder rec;
+  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  REQUIRE(rec.sleeps.size() == 1);
+  CHECK(rec.sleeps[0] == 3000ms);
+}
+
+TEST_CASE("send_with_retries: gives up after max_attempts and returns the last 503") {
+  FakeTransport t;
+  for (int i = 1; i <= 5; ++i) t.script.push_back(status(503, "attempt " + std::to_string(i)));
+  t.script.push_back(status(200, "never reached"));
+  Recorder rec;
+  const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(5), "x");
+  CHECK(r.status == 503);
+  CHECK(r.body == "attempt 5");
+  CHECK(t.requests.size() == 5);
+  REQUIRE(rec.sleeps.size() == 4);
+  // Exponential backoff with jitter on the upper half: 250, 500, 1000, 2000 ms.
+  long upper = 250;
+  for (const auto& s : rec.sleeps) {
+    CHECK(s.count() >= upper / 2);
+    CHECK(s.count() <= upper);
+    upper *= 2;
+  }
+}
+
+TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
+  FakeTransport t;
+  t.script = {status(500)};
+  Recorder rec;
+  tok::RetryPolicy p = rec.policy(10);
+  p.max_backoff = 1000ms;
+  tok::send_with_retries(t, post(), far_deadline(), 30s, p, "x");
+  CHECK(t.requests.size() == 10);
+  for (const auto& s : rec.sleeps) CHECK(s <= 1000ms);
+}
+
+TEST_CASE("send_with_retries: no retry on 2xx, 3xx and 4xx other than 408/429") {
+  for (long code : {200L, 204L, 302L, 400L, 401L, 403L, 404L}) {
+    CAPTURE(code);
+    FakeTransport t;
+    t.script = {status(code, "body"), status(200)};
+    Recorder rec;
+    const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x");
+    CHECK(r.status == code);
+    CHECK(t.requests.size() == 1);
+    CHECK(rec.sleeps.empty());
+  }
+}
+
+TEST_CASE("send_with_retries: connection failures are retried") {
+  FakeTransport t;
+  t.script = {failure(TransportFailure::connect, "connection refused"),
+              failure(TransportFailure::timeout, "timed out"),
+              failure(TransportFailure::transfer, "reset"), status(200, "ok")};
+  Recorder rec;
+  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").body == "ok");
+  CHECK(t.requests.size() == 4);
+  CHECK(rec.sleeps.size() == 3);
+}
+
+TEST_CASE("send_with_retries: connection failures until exhausted throw Error(unavailable)") {
+  FakeTransport t;
+  t.script = {failure(TransportFailure::connect, "connection refused")};
+  Recorder rec;
+  try {
+    tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(3), "fetching a token from U");
+    FAIL("expected an error");
+  } catch (const tok::Error& e) {
+    CHECK(e.kind() == tok::ErrorKind::unavailable);
+    CHECK(std::string(e.what()).find("fetching a token from U") != std::string::npos);
+    CHECK(std::string(e.what()).find("connection refused") != std::string::npos);
+  }
+  CHECK(t.requests.size() == 3);
+  CHECK(rec.sleeps.size() == 2);
+}
+
+TEST_CASE("send_with_retries: too_large, tls and other failures are not retried") {
+  for (auto f : {TransportFailure::too_large, TransportFailure::tls, TransportFailure::other}) {
+    FakeTransport t;
+    t.script = {failure(f, "nope"), status(200)};
+    Recorder rec;
+    CHECK_THROWS_AS(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x"), tok::Error);
+    CHECK(t.requests.size() == 1);
+    CHECK(rec.sleeps.empty());
+  }
+}
+
+TEST_CASE("send_with_retries: a Retry-After beyond the deadline returns at once without sleeping") {
+  FakeTransport t;
+  t.script = {status(503, "busy", {{"retry-after", "3600"}}), status(200)};
+  Recorder rec;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  const auto r = tok::send_with_retries(t, post(), deadline, 30s, rec.policy(), "x");
+  CHECK(r.status == 503);
+  CHECK(r.body == "busy");
+  CHECK(t.requests.size() == 1);
+  CHECK(rec.sleeps.empty());
+}
+
+TEST_CASE("send_with_retries: a connection failure whose backoff crosses the deadline throws at once") {
+  FakeTransport t;
+  t.script = {failure(TransportFailure::connect, "refused"), status(200)};
+  Recorder rec;
+  tok::RetryPolicy p = rec.policy();
+  p.first_backoff = 1h;
+  p.max_backoff = 2h;
+  CHECK_THROWS_AS(tok::send_with_retries(t, post(), std::chrono::steady_clock::now() + 10s, 30s, p, "x"),
+                  tok::Error);
+  CHECK(t.requests.size() == 1);
+  CHECK(rec.sleeps.empty());
+}
+
+TEST_CASE("send_with_retries: the per-request timeout never exceeds the time left") {
+  FakeTransport t;
+  t.script = {status(200)};
+  Recorder rec;
+  tok::send_with_retries(t, post(), std::chrono::steady_clock::now() + 10s, 30s, rec.policy(), "x");
+  REQUIRE(t.requests.size() == 1);
+  CHECK(t.requests[0].timeout <= 10s);
+  CHECK(t.requests[0].timeout > 0ms);
+}
+
+TEST_CASE("send_with_retries: a deadline already passed throws without sending") {
+  FakeTransport t;
+  t.script = {status(200)};
+  Recorder rec;
+  try {
+    tok::send_with_retries(t, post(), std::chrono::steady_clock::now() - 1s, 30s, rec.policy(), "fetching X");
+    FAIL("expected an error");
+  } catch (const tok::Error& e) {
+    CHECK(e.kind() == tok::ErrorKind::unavailable);
+    CHECK(std::string(e.what()).find("timed out") != std::string::npos);
+  }
+  CHECK(t.requests.empty());
+}
+
+}  // TEST_SUITE

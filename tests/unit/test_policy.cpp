@@ -1,0 +1,348 @@
+// core/policy: the pure decisions of spec/refresh-engine.md sections 1 to 5.
+#include <doctest/doctest.h>
+
+#include "core/policy.hpp"
+
+using namespace std::chrono_literals;
+using tok::CacheEntry;
+using tok::Duration;
+using tok::EngineSettings;
+using tok::GetAction;
+using tok::GetOptions;
+using tok::TimePoint;
+using tok::Token;
+using tok::TokenState;
+
+namespace {
+
+const TimePoint kT0{std::chrono::hours(24 * 365 * 56)};
+constexpr Duration kTick = 1ms;
+
+Token token_expiring(TimePoint expiry, std::string access = "tok-1") {
+  Token t;
+  t.access_token = std::move(access);
+  t.expiry = expiry;
+  return t;
+}
+
+Token token_without_expiry(std::string access = "forever") {
+  Token t;
+  t.access_token = std::move(access);
+  return t;
+}
+
+// An entry as stored at kT0 with the default settings.
+CacheEntry stored(Token token, const EngineSettings& settings = {}, TimePoint at = kT0) {
+  CacheEntry e;
+  tok::store_token(e, std::move(token), at, settings);
+  return e;
+}
+
+}  // namespace
+
+TEST_SUITE("policy") {
+
+TEST_CASE("to_string names every state") {
+  CHECK(std::string(tok::to_string(TokenState::fresh)) == "fresh");
+  CHECK(std::string(tok::to_string(TokenState::stale)) == "stale");
+  CHECK(std::string(tok::to_string(TokenState::expired)) == "expired");
+}
+
+TEST_CASE("default settings match the spec's table") {
+  const EngineSettings s;
+  CHECK(s.expiry_buffer == 40s);
+  CHECK(s.max_stale_window == 20min);
+  CHECK_FALSE(s.stale_window.has_value());
+  CHECK(s.retry_backoff == 1min);
+  CHECK(s.async_refresh);
+  CHECK(s.refresh_timeout == 60s);
+}
+
+TEST_CASE("no token, or an empty access token, is EXPIRED") {
+  const EngineSettings s;
+  CacheEntry none;
+  CHECK(tok::state_of(none, kT0, s) == TokenState::expired);
+
+  CacheEntry empty = stored(token_expiring(kT0 + 1h, ""));
+  CHECK(tok::state_of(empty, kT0, s) == TokenState::expired);
+
+  CacheEntry empty_forever = stored(token_without_expiry(""));
+  CHECK(tok::state_of(empty_forever, kT0, s) == TokenState::expired);
+}
+
+TEST_CASE("a token without expiry is FRESH forever, even with a stale_after left over") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_without_expiry());
+  CHECK_FALSE(e.stale_after.has_value());
+  CHECK(tok::state_of(e, kT0, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, kT0 + 24h * 365 * 100, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, kT0 + 24h * 365 * 100, s, 24h) == TokenState::fresh);
+  // Even a hand-made entry with a past stale_after: FRESH is checked before STALE.
+  e.stale_after = kT0 - 1h;
+  CHECK(tok::state_of(e, kT0, s) == TokenState::fresh);
+}
+
+TEST_CASE("state boundaries are strict: at the instant itself the earlier state") {
+  const EngineSettings s;  // 60 min token: stale at +40 min, expired after +60 min - 40 s
+  const CacheEntry e = stored(token_expiring(kT0 + 60min));
+  REQUIRE(e.stale_after == kT0 + 40min);
+  const TimePoint stale_at = *e.stale_after;
+  const TimePoint expired_at = kT0 + 60min - s.expiry_buffer;
+
+  CHECK(tok::state_of(e, kT0, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, stale_at - kTick, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, stale_at, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, stale_at + kTick, s) == TokenState::stale);
+
+  CHECK(tok::state_of(e, expired_at - kTick, s) == TokenState::stale);
+  CHECK(tok::state_of(e, expired_at, s) == TokenState::stale);
+  CHECK(tok::state_of(e, expired_at + kTick, s) == TokenState::expired);
+  CHECK(tok::state_of(e, kT0 + 60min, s) == TokenState::expired);
+  CHECK(tok::state_of(e, kT0 + 600min, s) == TokenState::expired);
+}
+
+TEST_CASE("expiry boundary with the token fresh up to it (no stale_after)") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 10min));
+  e.stale_after.reset();
+  const TimePoint expired_at = kT0 + 10min - 40s;
+  CHECK(tok::state_of(e, expired_at - kTick, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, expired_at, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, expired_at + kTick, s) == TokenState::expired);
+}
+
+TEST_CASE("expiry_buffer is configurable, including zero") {
+  EngineSettings s;
+  s.expiry_buffer = 0ms;
+  CacheEntry e = stored(token_expiring(kT0 + 10min), s);
+  CHECK(tok::state_of(e, kT0 + 10min, s) == TokenState::stale);
+  CHECK(tok::state_of(e, kT0 + 10min + kTick, s) == TokenState::expired);
+
+  s.expiry_buffer = 5min;
+  CHECK(tok::state_of(e, kT0 + 5min, s) == TokenState::fresh);  // == stale_after, == expiry - buffer
+  CHECK(tok::state_of(e, kT0 + 5min + kTick, s) == TokenState::expired);  // EXPIRED wins over STALE
+}
+
+TEST_CASE("EXPIRED is checked before STALE") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 10min));
+  e.stale_after = kT0 - 1h;
+  CHECK(tok::state_of(e, kT0 + 11min, s) == TokenState::expired);
+  CHECK(tok::state_of(e, kT0 + 1min, s) == TokenState::stale);
+}
+
+TEST_CASE("min_valid widens EXPIRED to tokens with less remaining life (after the buffer)") {
+  const EngineSettings s;
+  const CacheEntry e = stored(token_expiring(kT0 + 60min));
+  // Remaining life after the buffer at kT0: 60 min - 40 s = 59 min 20 s.
+  CHECK(tok::state_of(e, kT0, s, 0ms) == TokenState::fresh);
+  CHECK(tok::state_of(e, kT0, s, 59min + 20s) == TokenState::fresh);  // exactly enough left
+  CHECK(tok::state_of(e, kT0, s, 59min + 20s + kTick) == TokenState::expired);
+  CHECK(tok::state_of(e, kT0, s, 2h) == TokenState::expired);
+  // Later: 20 min - 40 s left at +40 min.
+  CHECK(tok::state_of(e, kT0 + 40min, s, 19min + 20s) == TokenState::fresh);
+  CHECK(tok::state_of(e, kT0 + 40min, s, 19min + 20s + kTick) == TokenState::expired);
+  // A stale token with enough life left stays STALE.
+  CHECK(tok::state_of(e, kT0 + 41min, s, 1min) == TokenState::stale);
+}
+
+TEST_CASE("compute_stale_after: dynamic window, the spec's examples") {
+  const EngineSettings s;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s) == kT0 + 40min);  // capped at 20 min
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 10min), kT0, s) == kT0 + 5min);
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 90s), kT0, s) == kT0 + 45s);
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 40min), kT0, s) == kT0 + 20min);  // half == cap
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 24h), kT0, s) == kT0 + 24h - 20min);
+}
+
+TEST_CASE("compute_stale_after: dynamic window clamps a negative TTL to zero") {
+  const EngineSettings s;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 - 5min), kT0, s) == kT0 - 5min);
+  CHECK(tok::compute_stale_after(token_expiring(kT0), kT0, s) == kT0);
+}
+
+TEST_CASE("compute_stale_after: max_stale_window is configurable") {
+  EngineSettings s;
+  s.max_stale_window = 5min;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s) == kT0 + 55min);
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 6min), kT0, s) == kT0 + 3min);
+}
+
+TEST_CASE("compute_stale_after: fixed (legacy) window") {
+  EngineSettings s;
+  s.stale_window = 5min;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s) == kT0 + 55min);
+  s.stale_window = 0ms;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 10min), kT0, s) == kT0 + 10min);
+  // The fixed window ignores max_stale_window.
+  s.stale_window = 30min;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s) == kT0 + 30min);
+}
+
+TEST_CASE("compute_stale_after: none for a token without expiry") {
+  EngineSettings s;
+  CHECK_FALSE(tok::compute_stale_after(token_without_expiry(), kT0, s).has_value());
+  s.stale_window = 5min;
+  CHECK_FALSE(tok::compute_stale_after(token_without_expiry(), kT0, s).has_value());
+}
+
+TEST_CASE("store_token: recomputes stale_after, increments generation, clears last_error") {
+  const EngineSettings s;
+  CacheEntry e;
+  CHECK(e.generation == 0);
+  tok::store_token(e, token_expiring(kT0 + 60min, "a"), kT0, s);
+  CHECK(e.generation == 1);
+  REQUIRE(e.token);
+  CHECK(e.token->access_token == "a");
+  CHECK(e.stale_after == kT0 + 40min);
+
+  e.last_error = tok::BackgroundError{"boom", kT0};
+  tok::store_token(e, token_expiring(kT0 + 10min + 10min, "b"), kT0 + 10min, s);
+  CHECK(e.generation == 2);
+  CHECK(e.token->access_token == "b");
+  CHECK(e.stale_after == kT0 + 15min);
+  CHECK_FALSE(e.last_error.has_value());
+}
+
+TEST_CASE("store_token: a token without expiry resets stale_after to none") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min));
+  REQUIRE(e.stale_after.has_value());
+  tok::store_token(e, token_without_expiry(), kT0 + 1min, s);
+  CHECK_FALSE(e.stale_after.has_value());
+  CHECK(e.generation == 2);
+  CHECK(tok::state_of(e, kT0 + 10 * 24h, s) == TokenState::fresh);
+}
+
+TEST_CASE("store_token keeps the memo") {
+  const EngineSettings s;
+  CacheEntry e;
+  e.memo["token_endpoint"] = "https://x/token";
+  tok::store_token(e, token_expiring(kT0 + 60min), kT0, s);
+  CHECK(e.memo.at("token_endpoint") == "https://x/token");
+}
+
+TEST_CASE("decide_get: every state x async on/off x force x allow_async") {
+  for (TokenState state : {TokenState::fresh, TokenState::stale, TokenState::expired}) {
+    for (bool async : {true, false}) {
+      for (bool force : {false, true}) {
+        for (bool allow_async : {true, false}) {
+          CAPTURE(tok::to_string(state));
+          CAPTURE(async);
+          CAPTURE(force);
+          CAPTURE(allow_async);
+          EngineSettings s;
+          s.async_refresh = async;
+          GetOptions o;
+          o.force_refresh = force;
+          o.allow_async = allow_async;
+          GetAction expected;
+          if (force || state == TokenState::expired) {
+            expected = GetAction::refresh_blocking;
+          } else if (state == TokenState::stale && async && allow_async) {
+            expected = GetAction::serve_and_refresh_in_background;
+          } else {
+            expected = GetAction::serve;
+          }
+          CHECK(tok::decide_get(state, s, o) == expected);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("decide_get: the named cases") {
+  EngineSettings s;
+  CHECK(tok::decide_get(TokenState::fresh, s, {}) == GetAction::serve);
+  CHECK(tok::decide_get(TokenState::stale, s, {}) == GetAction::serve_and_refresh_in_background);
+  CHECK(tok::decide_get(TokenState::expired, s, {}) == GetAction::refresh_blocking);
+  s.async_refresh = false;
+  CHECK(tok::decide_get(TokenState::stale, s, {}) == GetAction::serve);  // STALE behaves like FRESH
+  CHECK(tok::decide_get(TokenState::expired, s, {}) == GetAction::refresh_blocking);
+}
+
+TEST_CASE("apply_background_success: applied at the same generation") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min, "old"));
+  const auto g = e.generation;
+  e.last_error = tok::BackgroundError{"earlier failure", kT0};
+  CHECK(tok::apply_background_success(e, g, token_expiring(kT0 + 41min + 10min, "new"), kT0 + 41min, s));
+  CHECK(e.token->access_token == "new");
+  CHECK(e.generation == g + 1);
+  CHECK(e.stale_after == kT0 + 41min + 5min);
+  CHECK_FALSE(e.last_error.has_value());
+}
+
+TEST_CASE("apply_background_success: a late success is discarded") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min, "old"));
+  const auto started = e.generation;
+  tok::store_token(e, token_expiring(kT0 + 61min + 10min, "blocking"), kT0 + 61min, s);  // newer, expires sooner
+  const CacheEntry before = e;
+  CHECK_FALSE(tok::apply_background_success(e, started, token_expiring(kT0 + 3h, "late"), kT0 + 62min, s));
+  CHECK(e.token == before.token);
+  CHECK(e.generation == before.generation);
+  CHECK(e.stale_after == before.stale_after);
+}
+
+TEST_CASE("apply_background_failure: backoff is absolute, now + retry_backoff") {
+  EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min));
+  const auto g = e.generation;
+  const TimePoint failed_at = kT0 + 45min;
+  CHECK(tok::apply_background_failure(e, g, "network down", failed_at, s));
+  CHECK(e.stale_after == failed_at + 1min);  // not old stale_after + 1 min
+  CHECK(e.generation == g);                  // a backoff does not change the generation
+  REQUIRE(e.last_error);
+  CHECK(e.last_error->message == "network down");
+  CHECK(e.last_error->at == failed_at);
+  CHECK(e.token->access_token == "tok-1");
+
+  // Cooldown end: at now + backoff still FRESH, 1 ms after STALE.
+  CHECK(tok::state_of(e, failed_at, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, failed_at + 1min - kTick, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, failed_at + 1min, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, failed_at + 1min + kTick, s) == TokenState::stale);
+
+  // A second failure: again absolute from its own time.
+  CHECK(tok::apply_background_failure(e, g, "still down", failed_at + 2min, s));
+  CHECK(e.stale_after == failed_at + 3min);
+  CHECK(e.last_error->message == "still down");
+
+  // A configured backoff.
+  s.retry_backoff = 30s;
+  CHECK(tok::apply_background_failure(e, g, "x", failed_at + 5min, s));
+  CHECK(e.stale_after == failed_at + 5min + 30s);
+}
+
+TEST_CASE("apply_background_failure: the backoff may land past the expiry; EXPIRED still wins") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 10min));
+  const TimePoint failed_at = kT0 + 9min;
+  CHECK(tok::apply_background_failure(e, e.generation, "down", failed_at, s));
+  CHECK(e.stale_after == kT0 + 10min);  // == expiry, past expiry - buffer
+  const TimePoint expired_at = kT0 + 10min - 40s;
+  CHECK(tok::state_of(e, expired_at, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, expired_at + kTick, s) == TokenState::expired);
+
+  CacheEntry f = stored(token_expiring(kT0 + 10min));
+  CHECK(tok::apply_background_failure(f, f.generation, "down", kT0 + 9min + 59s, s));
+  CHECK(f.stale_after == kT0 + 10min + 59s);  // beyond the expiry itself
+  CHECK(tok::state_of(f, kT0 + 10min, s) == TokenState::expired);
+}
+
+TEST_CASE("apply_background_failure: a late failure does not push back a newer stale_after") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min, "old"));
+  const auto started = e.generation;
+  tok::store_token(e, token_expiring(kT0 + 61min + 10min, "blocking"), kT0 + 61min, s);
+  const CacheEntry before = e;
+  REQUIRE(e.stale_after == kT0 + 66min);
+  CHECK_FALSE(tok::apply_background_failure(e, started, "late failure", kT0 + 65min, s));
+  CHECK(e.stale_after == before.stale_after);
+  CHECK(e.generation == before.generation);
+  CHECK_FALSE(e.last_error.has_value());
+  CHECK(e.token == before.token);
+}
+
+}  // TEST_SUITE
