@@ -52,6 +52,7 @@ Token DiskRefresher::refresh_blocking(const GetOptions& options) {
     cache_usable = false;
   }
   FileLock lock;
+  ProviderMemo memo;
   if (cache_usable) {
     auto taken = store_.lock(key_, LockName::refresh, deadline);
     if (!taken) {
@@ -67,9 +68,8 @@ Token DiskRefresher::refresh_blocking(const GetOptions& options) {
         state_of(current, clock_.now(), settings_, options.min_valid) != TokenState::expired) {
       return *current.token;
     }
+    memo = std::move(current.memo);
   }
-  CacheEntry before = cache_usable ? read_or_empty() : CacheEntry{};
-  ProviderMemo memo = before.memo;
   Token token = source_(deadline, memo);  // an error propagates; nothing was written
 
   if (!cache_usable) return token;
