@@ -23,8 +23,4 @@ TimePoint from_epoch_ms(std::int64_t ms) {
   return TimePoint{std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms))};
 }
 
-std::int64_t to_epoch_seconds(TimePoint t) {
-  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-}
-
 }  // namespace tok

@@ -11,6 +11,5 @@ std::string format_rfc3339(TimePoint t);
 
 std::int64_t to_epoch_ms(TimePoint t);
 TimePoint from_epoch_ms(std::int64_t ms);
-std::int64_t to_epoch_seconds(TimePoint t);
 
 }  // namespace tok

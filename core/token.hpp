@@ -15,6 +15,13 @@ struct Token {
   friend bool operator==(const Token&, const Token&) = default;
 };
 
+// How a refresh asks its token source.
+enum class FetchMode {
+  blocking,    // a caller waits: retry transient failures within the deadline
+  background,  // the cached token is still good: one attempt; the engine's retry_backoff is the
+               // retry, so repeated failures cost the service one request per backoff
+};
+
 // Small facts a provider learns while fetching and wants back next time (the token endpoint
 // discovered from an issuer). Stored with the cache entry; never secrets.
 using ProviderMemo = std::map<std::string, std::string>;

@@ -104,7 +104,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   return std::nullopt;
 }
 
-HttpResponse send_with_retries(HttpTransport& transport, HttpRequest request, Deadline deadline,
+HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {
   using namespace std::chrono;
@@ -125,7 +125,7 @@ HttpResponse send_with_retries(HttpTransport& transport, HttpRequest request, De
     } else if (!retryable_status(result.response.status) || attempt >= policy.max_attempts) {
       return std::move(result.response);
     } else if (auto header = result.response.header("retry-after")) {
-      wait = parse_retry_after(*header, system_clock::now());
+      wait = parse_retry_after(*header, clock.now());
     }
     if (!wait) {
       // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.

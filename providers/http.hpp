@@ -69,7 +69,7 @@ struct RetryPolicy {
 // jitter, honouring Retry-After (seconds or HTTP date), never past the deadline. Returns the last
 // response (which may still be a 5xx); throws Error(unavailable) when no response came at all.
 // `what` names the request in errors ("fetching a token from URL").
-HttpResponse send_with_retries(HttpTransport& transport, HttpRequest request, Deadline deadline,
+HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what);
 

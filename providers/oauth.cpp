@@ -22,8 +22,8 @@ using namespace std::chrono_literals;
 
 class OAuthProvider final : public Provider {
  public:
-  OAuthProvider(const ProviderSettings& s, HttpTransport* transport)
-      : transport_(transport),
+  OAuthProvider(const ProviderSettings& s, const ProviderDeps& deps)
+      : deps_(deps),
         token_url_(s.url("token_url")),
         issuer_(s.url("issuer")),
         client_id_(s.require("client_id")),
@@ -49,7 +49,7 @@ class OAuthProvider final : public Provider {
   }
 
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) override {
-    HttpTransport& http = transport_ != nullptr ? *transport_ : curl_transport();
+    HttpTransport& http = deps_.transport();
     RetryPolicy retry;
     if (mode == FetchMode::background) retry.max_attempts = 1;
     const std::string endpoint = token_endpoint(http, deadline, memo, retry);
@@ -72,10 +72,10 @@ class OAuthProvider final : public Provider {
       request.body += "&client_id=" + form_encode(client_id_) + "&client_secret=" + form_encode(secret);
     }
     const std::string what = fmt::format("fetching a token from {}", endpoint);
-    const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, retry, what);
+    const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
-        return parse_token_response(response.body, std::chrono::system_clock::now());
+        return parse_token_response(response.body, deps_.time().now());
       } catch (const Error& e) {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
@@ -94,7 +94,7 @@ class OAuthProvider final : public Provider {
       request.ca_bundle = ca_bundle_;
       request.headers = {"Accept: application/json"};
       const std::string what = fmt::format("discovering the token endpoint at {}", request.url);
-      const HttpResponse response = send_with_retries(http, request, deadline, http_timeout_, retry, what);
+      const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
         last_problem = fmt::format("{}: HTTP {}", what, response.status);
         continue;
@@ -147,7 +147,7 @@ class OAuthProvider final : public Provider {
     return Error(ErrorKind::unavailable, message);
   }
 
-  HttpTransport* transport_;
+  ProviderDeps deps_;
   std::optional<std::string> token_url_;
   std::optional<std::string> issuer_;
   std::string client_id_;
@@ -166,8 +166,8 @@ ProviderInfo oauth_provider_info() {
   return {"oauth",
           {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
            "resource", "auth_method", "http_timeout", "ca_bundle"},
-          [](const ProviderSettings& s, HttpTransport* t) -> std::unique_ptr<Provider> {
-            return std::make_unique<OAuthProvider>(s, t);
+          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
+            return std::make_unique<OAuthProvider>(s, deps);
           }};
 }
 

@@ -61,7 +61,14 @@ const ProviderInfo* find_provider(std::string_view name) {
   return nullptr;
 }
 
-std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, HttpTransport* transport) {
+HttpTransport& ProviderDeps::transport() const { return http != nullptr ? *http : curl_transport(); }
+
+const Clock& ProviderDeps::time() const {
+  static const SystemClock system;
+  return clock != nullptr ? *clock : system;
+}
+
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const ProviderDeps& deps) {
   const std::string name = settings.require("provider");
   const ProviderInfo* info = find_provider(name);
   if (info == nullptr) {
@@ -70,7 +77,7 @@ std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, HttpTr
     throw Error(ErrorKind::usage,
                 fmt::format("key 'provider': unknown provider '{}' (this build knows: {})", name, fmt::join(names, ", ")));
   }
-  return info->make(settings, transport);
+  return info->make(settings, deps);
 }
 
 }  // namespace tok

@@ -16,6 +16,16 @@ namespace tok {
 
 class HttpTransport;
 
+// What a provider is built with: the seams tests replace. A null member means the real one (the
+// libcurl module loaded on first use, the system clock). No provider has its own copy of any.
+struct ProviderDeps {
+  HttpTransport* http = nullptr;
+  const Clock* clock = nullptr;
+
+  HttpTransport& transport() const;
+  const Clock& time() const;
+};
+
 // A profile's key/value settings with getters whose errors name the key. The caller (the CLI)
 // adds the file and profile to the message.
 class ProviderSettings {
@@ -30,16 +40,9 @@ class ProviderSettings {
                         std::string_view fallback) const;
   // An http(s) URL, https unless loopback.
   std::optional<std::string> url(std::string_view key) const;
-  const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
 
  private:
   std::map<std::string, std::string, std::less<>> values_;
-};
-
-enum class FetchMode {
-  blocking,    // a caller waits: retry transient failures within the deadline
-  background,  // the cached token is still good: one attempt; the engine's retry_backoff is the
-               // retry, so repeated failures cost the service one request per backoff
 };
 
 class Provider {
@@ -54,19 +57,15 @@ struct ProviderInfo {
   std::string_view name;
   // The keys this provider reads; every one of them is non-secret and goes into the cache key.
   std::vector<std::string_view> keys;
-  std::unique_ptr<Provider> (*make)(const ProviderSettings& settings, HttpTransport* transport);
+  std::unique_ptr<Provider> (*make)(const ProviderSettings& settings, const ProviderDeps& deps);
 };
 
 // Every provider this build knows, by name.
 const std::vector<ProviderInfo>& providers();
 const ProviderInfo* find_provider(std::string_view name);
 
-// Keys every HTTP provider reads.
-inline constexpr std::string_view kHttpKeys[] = {"http_timeout", "ca_bundle"};
-
 // Builds the provider named by the settings' `provider` key; validates keys and URLs but does no
-// I/O, so building one costs nothing on the cache-hit path. A null transport means libcurl,
-// loaded on first use.
-std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, HttpTransport* transport = nullptr);
+// I/O, so building one costs nothing on the cache-hit path.
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const ProviderDeps& deps = {});
 
 }  // namespace tok

@@ -21,6 +21,8 @@ namespace {
 
 // "Sun, 06 Nov 1994 08:49:37 GMT", the RFC 9110 example.
 const tok::TimePoint kDateNow = std::chrono::system_clock::from_time_t(784111777);
+// The injected clock: Retry-After dates are measured against it, never the system clock.
+tok::FakeClock kClock{kDateNow};
 
 class FakeTransport final : public tok::HttpTransport {
  public:
@@ -240,7 +242,7 @@ TEST_CASE("send_with_retries: 503 then 200") {
   FakeTransport t;
   t.script = {status(503), status(200, "ok")};
   Recorder rec;
-  const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "fetching");
+  const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "fetching");
   CHECK(r.status == 200);
   CHECK(r.body == "ok");
   CHECK(t.requests.size() == 2);
@@ -262,7 +264,7 @@ TEST_CASE("send_with_retries: 408, 429, 500, 502, 504 are retried") {
     FakeTransport t;
     t.script = {status(code), status(200)};
     Recorder rec;
-    CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+    CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
     CHECK(t.requests.size() == 2);
   }
 }
@@ -271,16 +273,25 @@ TEST_CASE("send_with_retries: honours Retry-After in seconds") {
   FakeTransport t;
   t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
   CHECK(rec.sleeps[0] == 1000ms);
+}
+
+TEST_CASE("send_with_retries: a Retry-After date is measured with the injected clock") {
+  FakeTransport t;
+  t.script = {status(503, "", {{"retry-after", "Sun, 06 Nov 1994 08:49:42 GMT"}}), status(200)};
+  Recorder rec;
+  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  REQUIRE(rec.sleeps.size() == 1);
+  CHECK(rec.sleeps[0] == 5000ms);  // 08:49:37 on the fake clock
 }
 
 TEST_CASE("send_with_retries: honours a 429's Retry-After, header name in any case") {
   FakeTransport t;
   t.script = {status(429, "", {{"Retry-After", "3"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
   CHECK(rec.sleeps[0] == 3000ms);
 }
@@ -290,7 +301,7 @@ TEST_CASE("send_with_retries: gives up after max_attempts and returns the last 5
   for (int i = 1; i <= 5; ++i) t.script.push_back(status(503, "attempt " + std::to_string(i)));
   t.script.push_back(status(200, "never reached"));
   Recorder rec;
-  const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(5), "x");
+  const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(5), "x");
   CHECK(r.status == 503);
   CHECK(r.body == "attempt 5");
   CHECK(t.requests.size() == 5);
@@ -310,7 +321,7 @@ TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
   Recorder rec;
   tok::RetryPolicy p = rec.policy(10);
   p.max_backoff = 1000ms;
-  tok::send_with_retries(t, post(), far_deadline(), 30s, p, "x");
+  tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, p, "x");
   CHECK(t.requests.size() == 10);
   for (const auto& s : rec.sleeps) CHECK(s <= 1000ms);
 }
@@ -321,7 +332,7 @@ TEST_CASE("send_with_retries: no retry on 2xx, 3xx and 4xx other than 408/429") 
     FakeTransport t;
     t.script = {status(code, "body"), status(200)};
     Recorder rec;
-    const auto r = tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x");
+    const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x");
     CHECK(r.status == code);
     CHECK(t.requests.size() == 1);
     CHECK(rec.sleeps.empty());
@@ -334,7 +345,7 @@ TEST_CASE("send_with_retries: connection failures are retried") {
               failure(TransportFailure::timeout, "timed out"),
               failure(TransportFailure::transfer, "reset"), status(200, "ok")};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x").body == "ok");
+  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").body == "ok");
   CHECK(t.requests.size() == 4);
   CHECK(rec.sleeps.size() == 3);
 }
@@ -344,7 +355,7 @@ TEST_CASE("send_with_retries: connection failures until exhausted throw Error(un
   t.script = {failure(TransportFailure::connect, "connection refused")};
   Recorder rec;
   try {
-    tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(3), "fetching a token from U");
+    tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(3), "fetching a token from U");
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(e.kind() == tok::ErrorKind::unavailable);
@@ -360,7 +371,7 @@ TEST_CASE("send_with_retries: too_large, tls and other failures are not retried"
     FakeTransport t;
     t.script = {failure(f, "nope"), status(200)};
     Recorder rec;
-    CHECK_THROWS_AS(tok::send_with_retries(t, post(), far_deadline(), 30s, rec.policy(), "x"), tok::Error);
+    CHECK_THROWS_AS(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x"), tok::Error);
     CHECK(t.requests.size() == 1);
     CHECK(rec.sleeps.empty());
   }
@@ -371,7 +382,7 @@ TEST_CASE("send_with_retries: a Retry-After beyond the deadline returns at once 
   t.script = {status(503, "busy", {{"retry-after", "3600"}}), status(200)};
   Recorder rec;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  const auto r = tok::send_with_retries(t, post(), deadline, 30s, rec.policy(), "x");
+  const auto r = tok::send_with_retries(t, kClock, post(), deadline, 30s, rec.policy(), "x");
   CHECK(r.status == 503);
   CHECK(r.body == "busy");
   CHECK(t.requests.size() == 1);
@@ -385,7 +396,7 @@ TEST_CASE("send_with_retries: a connection failure whose backoff crosses the dea
   tok::RetryPolicy p = rec.policy();
   p.first_backoff = 1h;
   p.max_backoff = 2h;
-  CHECK_THROWS_AS(tok::send_with_retries(t, post(), std::chrono::steady_clock::now() + 10s, 30s, p, "x"),
+  CHECK_THROWS_AS(tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() + 10s, 30s, p, "x"),
                   tok::Error);
   CHECK(t.requests.size() == 1);
   CHECK(rec.sleeps.empty());
@@ -395,7 +406,7 @@ TEST_CASE("send_with_retries: the per-request timeout never exceeds the time lef
   FakeTransport t;
   t.script = {status(200)};
   Recorder rec;
-  tok::send_with_retries(t, post(), std::chrono::steady_clock::now() + 10s, 30s, rec.policy(), "x");
+  tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() + 10s, 30s, rec.policy(), "x");
   REQUIRE(t.requests.size() == 1);
   CHECK(t.requests[0].timeout <= 10s);
   CHECK(t.requests[0].timeout > 0ms);
@@ -406,7 +417,7 @@ TEST_CASE("send_with_retries: a deadline already passed throws without sending")
   t.script = {status(200)};
   Recorder rec;
   try {
-    tok::send_with_retries(t, post(), std::chrono::steady_clock::now() - 1s, 30s, rec.policy(), "fetching X");
+    tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() - 1s, 30s, rec.policy(), "fetching X");
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(e.kind() == tok::ErrorKind::unavailable);
