@@ -57,7 +57,8 @@ Token parse_token_response(std::string_view body, TimePoint now) {
     if (!v || !std::isfinite(*v)) malformed("expires_in is not a number", body);
     if (*v <= 0) malformed(fmt::format("expires_in is {} (must be positive)", *v), body);
     if (*v > kMaxLifetimeSeconds) malformed(fmt::format("expires_in is {} seconds (over a year)", *v), body);
-    token.expiry = now + seconds(static_cast<std::int64_t>(*v));
+    // Milliseconds, not whole seconds: "expires_in": 0.5 is half a second, not an expired token.
+    token.expiry = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*v));
   } else if (const auto on = j.find("expires_on"); on != j.end()) {
     const auto v = read_number(*on);
     if (!v || !std::isfinite(*v)) malformed("expires_on is not a number", body);

@@ -49,7 +49,9 @@ TEST_CASE("expires_in as a number") {
 
 TEST_CASE("expires_in as a numeric string, and fractional seconds") {
   CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":"3599"})", kNow).expiry == kNow + 3599s);
-  CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":90.7})", kNow).expiry == kNow + 90s);
+  CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":90.7})", kNow).expiry == kNow + 90700ms);
+  // Half a second is half a second, not an already-expired token that every call fetches again.
+  CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":0.5})", kNow).expiry == kNow + 500ms);
   CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":1})", kNow).expiry == kNow + 1s);
   // Up to a year (366 days) is a policy, not an attack.
   CHECK(tok::parse_token_response(R"({"access_token":"abc","expires_in":31622400})", kNow).expiry ==
