@@ -19,7 +19,7 @@ void add_clear_command(CLI::App& app, Session& session) {
         return 0;
       }
       ProfileContext ctx(session);
-      const bool removed = ctx.store.remove(ctx.profile.cache_key);
+      const bool removed = ctx.engine(session).clear();
       if (!session.options.quiet) {
         fmt::print("{} {}\n", removed ? "removed" : "nothing cached for",
                    removed ? ctx.store.entry_path(ctx.profile.cache_key).string() : ctx.profile.name);

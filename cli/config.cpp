@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cache_key.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/provider.hpp"
@@ -41,16 +42,6 @@ std::string env_or_empty(const char* name) {
 std::filesystem::path home_dir() {
   const std::string home = env_or_empty("HOME");
   return home.empty() ? std::filesystem::path("/") : std::filesystem::path(home);
-}
-
-// FNV-1a, 64 bits: a cache file name, not a security boundary (the directory is the boundary).
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
 }
 
 bool parse_bool(std::string_view v, bool& out) {
@@ -231,22 +222,22 @@ Profile resolve_profile(const GlobalOptions& options) {
   }
 
   EngineSettings& e = profile.engine;
-  const auto duration = [&](std::string_view key, Duration& out) {
+  const auto duration = [&](std::string_view key, Duration& out, ZeroIs zero) {
     if (auto it = profile.values.find(key); it != profile.values.end()) {
       try {
-        out = parse_duration_or_throw(it->second, fmt::format("key '{}'", key));
+        out = parse_duration_or_throw(it->second, fmt::format("key '{}'", key), zero);
       } catch (const Error& err) {
         throw config_error(err, key);
       }
     }
   };
-  duration("expiry_buffer", e.expiry_buffer);
-  duration("max_stale_window", e.max_stale_window);
-  duration("retry_backoff", e.retry_backoff);
-  duration("refresh_timeout", e.refresh_timeout);
+  duration("expiry_buffer", e.expiry_buffer, ZeroIs::none);
+  duration("max_stale_window", e.max_stale_window, ZeroIs::none);
+  duration("retry_backoff", e.retry_backoff, ZeroIs::none);
+  duration("refresh_timeout", e.refresh_timeout, ZeroIs::an_error);
   if (profile.values.count("stale_window") != 0) {
     Duration w{};
-    duration("stale_window", w);
+    duration("stale_window", w, ZeroIs::none);
     e.stale_window = w;
   }
   if (auto it = profile.values.find("async_refresh"); it != profile.values.end() && !parse_bool(it->second, e.async_refresh)) {
@@ -265,18 +256,11 @@ Profile resolve_profile(const GlobalOptions& options) {
     throw config_error(e, key);
   }
 
-  // The cache key: the profile name plus a hash of the provider's (non-secret) settings, so that a
-  // changed token URL, client id, scope or resource never returns the old token.
-  std::string identity = "provider=" + provider + "\n";
+  std::vector<std::pair<std::string, std::string>> identity = {{"provider", provider}};
   for (auto key : info->keys) {
-    if (auto it = profile.values.find(key); it != profile.values.end()) identity += fmt::format("{}={}\n", key, it->second);
+    if (auto it = profile.values.find(key); it != profile.values.end()) identity.emplace_back(key, it->second);
   }
-  std::string safe_name;
-  for (char c : profile.name.substr(0, 64)) {
-    safe_name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  }
-  if (!safe_name.empty() && safe_name[0] == '.') safe_name[0] = '_';
-  profile.cache_key = fmt::format("{}-{:016x}", safe_name, fnv1a(identity));
+  profile.cache_key = cache_key(profile.name, identity);
   return profile;
 }
 

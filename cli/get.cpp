@@ -13,7 +13,7 @@ void add_get_command(CLI::App& app, Session& session) {
   struct Flags {
     std::string format = "token";
     bool force_refresh = false;
-    std::string min_valid;
+    std::optional<std::string> min_valid;
     bool no_async = false;
   };
   auto flags = std::make_shared<Flags>();
@@ -28,7 +28,7 @@ void add_get_command(CLI::App& app, Session& session) {
       GetOptions options;
       options.force_refresh = flags->force_refresh;
       options.allow_async = !flags->no_async;
-      if (!flags->min_valid.empty()) options.min_valid = parse_duration_or_throw(flags->min_valid, "--min-valid");
+      if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
       ProfileContext ctx(session);
       session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
                                   ctx.store.entry_path(ctx.profile.cache_key).string()));

@@ -1,11 +1,14 @@
 // tok: access tokens for scripts, credential helpers and CI steps, from a cache kept fresh.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fmt/format.h>
 
 #include "cli/session.hpp"
+#include "core/descriptors.hpp"
 #include "core/error.hpp"
 
 #ifndef TOK_VERSION
@@ -61,6 +64,8 @@ void print_error(const tok::Session& session, const std::string& message, const 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything opens a descriptor: a lock or socket on 0-2 would be clobbered or printed to.
+  tok::fill_closed_stdio();
   tok::Session session;
   CLI::App app{"tok prints access tokens for scripts, credential helpers and CI, from a cache it keeps fresh.", "tok"};
   // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
@@ -131,7 +136,10 @@ int main(int argc, char** argv) {
   }
   try {
     const int code = session.run();
-    if (std::fflush(stdout) != 0) return 1;  // a closed pipe must not look like success
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {  // a closed pipe must not look like success
+      print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)), "");
+      return 1;
+    }
     return code;
   } catch (const tok::Error& e) {
     print_error(session, e.what(), e.advice());

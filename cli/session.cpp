@@ -20,14 +20,15 @@ void Session::verbose(std::string_view message) const {
 ProfileContext::ProfileContext(const Session& session)
     : profile(resolve_profile(session.options)), store(cache_dir(session.options)) {}
 
-DiskRefresher ProfileContext::engine(const Session& session) {
-  return DiskRefresher(
-      store, profile.cache_key, profile.engine, clock,
-      [this](Deadline deadline, ProviderMemo& memo) { return profile.provider->fetch(deadline, memo, FetchMode::blocking); },
-      [&session](const std::string& message) { session.warn(message); },
-      [this](Deadline deadline, ProviderMemo& memo) {
-        return profile.provider->fetch(deadline, memo, FetchMode::background);
-      });
+DiskRefresher& ProfileContext::engine(const Session& session) {
+  if (!engine_) {
+    engine_.emplace(
+        store, profile.cache_key, profile.engine, clock,
+        [this](Deadline deadline, ProviderMemo& memo, FetchMode mode) { return profile.provider->fetch(deadline, memo, mode); },
+        Diagnostics{[&session](const std::string& message) { session.warn(message); },
+                    [&session](const std::string& message) { session.verbose(message); }});
+  }
+  return *engine_;
 }
 
 }  // namespace tok

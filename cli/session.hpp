@@ -9,7 +9,7 @@
 
 #include "cli/config.hpp"
 #include "core/cache_store.hpp"
-#include "core/disk_refresher.hpp"
+#include "core/refresher.hpp"
 #include "providers/provider.hpp"
 
 namespace CLI {
@@ -35,7 +35,10 @@ struct ProfileContext {
   Profile profile;
   CacheStore store;
   SystemClock clock;
-  DiskRefresher engine(const Session& session);
+  DiskRefresher& engine(const Session& session);
+
+ private:
+  std::optional<DiskRefresher> engine_;
 };
 
 // Each command adds itself to the app: its flags and its run function side by side.

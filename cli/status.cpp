@@ -32,8 +32,8 @@ void add_status_command(CLI::App& app, Session& session) {
       const CacheEntry entry = read.entry.value_or(CacheEntry{});
       const bool present = read.entry && entry.token;
       const std::string state = present ? to_string(state_of(entry, now, ctx.profile.engine)) : "missing";
-      // A cooldown is running when a background refresh failed and its retry time is ahead.
-      const bool cooling = entry.last_error && entry.stale_after && *entry.stale_after > now;
+      const auto cooldown = cooldown_until(entry, now);
+      const bool cooling = cooldown.has_value();
       const std::string path = ctx.store.entry_path(ctx.profile.cache_key).string();
       const std::string provider = ctx.profile.values.at("provider");
 
@@ -51,7 +51,7 @@ void add_status_command(CLI::App& app, Session& session) {
         out["last_error"] = entry.last_error ? nlohmann::json{{"message", entry.last_error->message},
                                                                {"at", format_rfc3339(entry.last_error->at)}}
                                              : nlohmann::json(nullptr);
-        out["cooldown_until"] = cooling ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
+        out["cooldown_until"] = cooling ? nlohmann::json(format_rfc3339(*cooldown)) : nullptr;
         fmt::print("{}\n", out.dump(2));
         return 0;
       }
@@ -68,7 +68,7 @@ void add_status_command(CLI::App& app, Session& session) {
       if (entry.last_error) {
         fmt::print("last background error: {}: {}\n", when(entry.last_error->at, now), entry.last_error->message);
       }
-      if (cooling) fmt::print("cooldown:     no background refresh before {}\n", when(*entry.stale_after, now));
+      if (cooling) fmt::print("cooldown:     no background refresh before {}\n", when(*cooldown, now));
       return 0;
     };
   });

@@ -1,8 +1,11 @@
 #include "core/cache_store.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/descriptors.hpp"
 #include "core/error.hpp"
 #include "core/time_format.hpp"
 
@@ -27,11 +31,20 @@ namespace {
 
 json optional_ms(const std::optional<TimePoint>& t) { return t ? json(to_epoch_ms(*t)) : json(nullptr); }
 
+// An instant outside 1970..2200 is damage: json::exception makes the caller treat it so.
+TimePoint read_ms(const json& j) {
+  const TimePoint t = from_epoch_ms(j.get<std::int64_t>());
+  if (!plausible_instant(t)) throw std::out_of_range("instant out of range");
+  return t;
+}
+
 std::optional<TimePoint> read_optional_ms(const json& j, const char* key) {
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  return from_epoch_ms(it->get<std::int64_t>());
+  return read_ms(*it);
 }
+
+constexpr std::size_t kMaxEntryBytes = 1 << 20;  // an entry is a few hundred bytes; more is damage
 
 }  // namespace
 
@@ -74,11 +87,56 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
     entry.generation = j.at("generation").get<std::uint64_t>();
     const json& err = j.at("last_error");
     if (!err.is_null()) {
-      entry.last_error = BackgroundError{err.at("message").get<std::string>(), from_epoch_ms(err.at("at_ms"))};
+      entry.last_error = BackgroundError{err.at("message").get<std::string>(), read_ms(err.at("at_ms"))};
     }
     if (const auto it = j.find("memo"); it != j.end()) entry.memo = it->get<ProviderMemo>();
     return entry;
-  } catch (const json::exception&) {
+  } catch (const std::exception&) {  // json::exception, or an instant out of range
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+constexpr std::pair<ErrorKind, const char*> kKindNames[] = {{ErrorKind::usage, "usage"},
+                                                             {ErrorKind::refused, "refused"},
+                                                             {ErrorKind::unavailable, "unavailable"},
+                                                             {ErrorKind::storage, "storage"},
+                                                             {ErrorKind::internal, "internal"}};
+
+}  // namespace
+
+std::string encode_failure(const SharedFailure& failure) {
+  const char* kind = "unavailable";
+  for (const auto& [k, name] : kKindNames) {
+    if (k == failure.kind) kind = name;
+  }
+  return json{{"seq", failure.seq},
+              {"kind", kind},
+              {"message", failure.message},
+              {"advice", failure.advice},
+              {"at_ms", to_epoch_ms(failure.at)}}
+             .dump() +
+         "\n";
+}
+
+std::optional<SharedFailure> decode_failure(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    SharedFailure f;
+    f.seq = j.at("seq").get<std::uint64_t>();
+    const auto kind = j.at("kind").get<std::string>();
+    bool known = false;
+    for (const auto& [k, name] : kKindNames) {
+      if (kind == name) f.kind = k, known = true;
+    }
+    if (!known) return std::nullopt;
+    f.message = j.at("message").get<std::string>();
+    f.advice = j.at("advice").get<std::string>();
+    f.at = read_ms(j.at("at_ms"));
+    return f;
+  } catch (const std::exception&) {
     return std::nullopt;
   }
 }
@@ -122,9 +180,10 @@ void check_owner_and_mode(const fs::path& path, const struct stat& st) {
   }
 }
 
-// Opens a lock or entry file without following symlinks and checks it; -1 with errno on failure.
-int open_checked(const fs::path& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+// Opens a file of the directory without following symlinks and checks it; -1 with errno on
+// failure. The descriptor is close-on-exec and never 0, 1 or 2.
+int open_checked(int dir_fd, const fs::path& path, int flags) {
+  const int fd = above_stdio(::openat(dir_fd, path.filename().c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd < 0) {
     if (errno == ELOOP) refuse(path, "it is a symlink");
     return -1;
@@ -149,23 +208,37 @@ int open_checked(const fs::path& path, int flags) {
   return fd;
 }
 
+// Reads at most `cap` bytes; nullopt when the file is larger (damage) or unreadable.
+std::optional<std::string> read_capped(int fd, std::size_t cap) {
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return text;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > cap) return std::nullopt;
+  }
+}
+
 std::string lock_suffix(LockName name) { return name == LockName::refresh ? ".lock" : ".bg.lock"; }
 
 // Takes the flock once. A lock file may be unlinked (tok clear --all) between our open and our
-// flock; a lock on an unlinked file excludes nobody, so check that the path still names the very
-// file we locked, and try again if it does not.
+// flock; a lock on an unlinked file excludes nobody, so check that the name still leads to the
+// very file we locked, and try again if it does not.
 enum class TryLock { held, busy, unusable };
-TryLock try_lock_once(const fs::path& path, FileLock& out) {
+TryLock try_lock_once(int dir_fd, const fs::path& path, FileLock& out) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    const int fd = open_checked(path, O_RDWR | O_CREAT);
+    const int fd = open_checked(dir_fd, path, O_RDWR | O_CREAT);
     if (fd < 0) return TryLock::unusable;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
       return TryLock::busy;
     }
     struct stat held {}, named {};
-    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
-        held.st_dev == named.st_dev) {
+    if (::fstat(fd, &held) == 0 && ::fstatat(dir_fd, path.filename().c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
       out = FileLock(fd);
       return TryLock::held;
     }
@@ -174,56 +247,102 @@ TryLock try_lock_once(const fs::path& path, FileLock& out) {
   return TryLock::busy;
 }
 
+// A temporary file of a writer that is gone: ".KEY.json.PID.N.tmp" whose PID no longer runs, or
+// one older than any write could take.
+bool abandoned_temporary(int dir_fd, const std::string& name) {
+  if (name.size() < 5 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) return false;
+  struct stat st {};
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime) > std::chrono::minutes(10)) {
+    return true;
+  }
+  const auto end = name.rfind('.', name.size() - 5);            // before N
+  const auto start = end == std::string::npos ? end : name.rfind('.', end - 1);  // before PID
+  if (start == std::string::npos) return false;
+  const std::string pid = name.substr(start + 1, end - start - 1);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  return ::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
+
+CacheStore::~CacheStore() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
+}
 
 fs::path CacheStore::entry_path(std::string_view key) const { return dir_ / (std::string(key) + ".json"); }
 
-fs::path CacheStore::lock_path(std::string_view key, LockName name) const {
-  return dir_ / (std::string(key) + lock_suffix(name));
+int CacheStore::dir_fd() const {
+  if (dir_fd_ >= 0) return dir_fd_;
+  const int fd = above_stdio(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd < 0) {
+    struct stat st {};
+    if (::lstat(dir_.c_str(), &st) == 0) {
+      if (S_ISLNK(st.st_mode)) refuse(dir_, "the cache directory is a symlink");
+      if (!S_ISDIR(st.st_mode)) refuse(dir_, "it is not a directory");
+    }
+    // Missing, or unreachable (a parent that is a file, no search permission): not unsafe,
+    // merely absent; ensure_dir() then says why it cannot be created, and the token is printed.
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  try {
+    check_owner_and_mode(dir_, st);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  dir_fd_ = fd;
+  return dir_fd_;
 }
 
-bool CacheStore::check_dir() const {
-  struct stat st {};
-  // Missing, or unreachable (a parent that is a file, no search permission): not unsafe, merely
-  // absent; ensure_dir() then says why it cannot be created, and the token is still printed.
-  if (::lstat(dir_.c_str(), &st) != 0) return false;
-  if (S_ISLNK(st.st_mode)) refuse(dir_, "the cache directory is a symlink");
-  if (!S_ISDIR(st.st_mode)) refuse(dir_, "it is not a directory");
-  check_owner_and_mode(dir_, st);
-  return true;
-}
+bool CacheStore::check_dir() const { return dir_fd() >= 0; }
 
 std::optional<std::string> CacheStore::ensure_dir() const {
-  if (check_dir()) return std::nullopt;
+  if (dir_fd() >= 0) return std::nullopt;
   std::error_code ec;
   if (dir_.has_parent_path()) fs::create_directories(dir_.parent_path(), ec);
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     return fmt::format("cannot create cache directory {}: {}", dir_.string(), errno_text(errno));
   }
-  check_dir();
+  if (dir_fd() < 0) return fmt::format("cannot open cache directory {}: {}", dir_.string(), errno_text(errno));
   return std::nullopt;
 }
 
-CacheStore::ReadResult CacheStore::read(std::string_view key) const {
-  ReadResult result;
-  if (!check_dir()) return result;
+std::optional<std::string> CacheStore::unwritable() const {
+  if (auto problem = ensure_dir()) return problem;
+  struct statvfs vfs {};
+  if (::fstatvfs(dir_fd_, &vfs) == 0) {
+    if ((vfs.f_flag & ST_RDONLY) != 0) return fmt::format("the cache directory {} is on a read-only file system", dir_.string());
+    // A file system that counts inodes (f_files > 0) and has none left is as full as one without
+    // blocks.
+    if (vfs.f_bavail == 0 || (vfs.f_files > 0 && vfs.f_favail == 0)) {
+      return fmt::format("the file system of the cache directory {} is full", dir_.string());
+    }
+  }
+  if (::faccessat(dir_fd_, ".", W_OK, AT_EACCESS) != 0) {
+    return fmt::format("the cache directory {} is not writable: {}", dir_.string(), errno_text(errno));
+  }
+  return std::nullopt;
+}
+
+EntryStore::Read CacheStore::read(std::string_view key) const {
+  EntryStore::Read result;
+  const int dfd = dir_fd();
+  if (dfd < 0) return result;
   const fs::path path = entry_path(key);
-  const int fd = open_checked(path, O_RDONLY);
+  const int fd = open_checked(dfd, path, O_RDONLY);
   if (fd < 0) {
     if (errno != ENOENT) result.warning = fmt::format("cannot read cache entry {}: {}", path.string(), errno_text(errno));
     return result;
   }
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > (1u << 20)) break;  // an entry is a few hundred bytes; a huge file is damage
-  }
+  const auto text = read_capped(fd, kMaxEntryBytes);
   ::close(fd);
-  result.entry = decode_entry(text);
+  if (text) result.entry = decode_entry(*text);
   if (!result.entry) {
     result.warning = fmt::format("ignoring damaged cache entry {}; fetching a new token", path.string());
   }
@@ -234,8 +353,8 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   if (auto problem = ensure_dir()) return problem;
   static std::atomic<unsigned> counter{0};
   const fs::path final_path = entry_path(key);
-  const fs::path tmp = dir_ / fmt::format(".{}.json.{}.{}.tmp", key, ::getpid(), counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const std::string tmp = fmt::format(".{}.json.{}.{}.tmp", key, ::getpid(), counter++);
+  const int fd = above_stdio(::openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd < 0) return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(errno));
   const std::string text = encode_entry(entry);
   std::size_t done = 0;
@@ -251,51 +370,88 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   }
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), final_path.c_str()) != 0) err = errno;
+  if (err == 0 && ::renameat(dir_fd_, tmp.c_str(), dir_fd_, final_path.filename().c_str()) != 0) err = errno;
   if (err != 0) {
-    ::unlink(tmp.c_str());
+    ::unlinkat(dir_fd_, tmp.c_str(), 0);
     return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(err));
   }
   // Make the rename itself durable; a failure here loses at most this new entry, never the old.
-  if (const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  ::fsync(dir_fd_);
   return std::nullopt;
 }
 
 bool CacheStore::remove(std::string_view key) const {
-  if (!check_dir()) return false;
-  return ::unlink(entry_path(key).c_str()) == 0;
+  const int dfd = dir_fd();
+  if (dfd < 0) return false;
+  return ::unlinkat(dfd, entry_path(key).filename().c_str(), 0) == 0;
 }
+
+namespace {
+
+std::vector<std::string> list_names(int dir_fd) {
+  std::vector<std::string> names;
+  const int fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return names;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return names;
+  }
+  ::rewinddir(d);
+  while (const dirent* item = ::readdir(d)) names.emplace_back(item->d_name);
+  ::closedir(d);
+  return names;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
 
 std::vector<std::string> CacheStore::keys() const {
   std::vector<std::string> out;
-  if (!check_dir()) return out;
-  std::error_code ec;
-  for (const auto& item : fs::directory_iterator(dir_, ec)) {
-    const std::string name = item.path().filename().string();
-    if (name.empty() || name[0] == '.' || item.path().extension() != ".json") continue;
-    out.push_back(item.path().stem().string());
+  const int dfd = dir_fd();
+  if (dfd < 0) return out;
+  for (const std::string& name : list_names(dfd)) {
+    if (name.empty() || name[0] == '.' || !ends_with(name, ".json")) continue;
+    out.push_back(name.substr(0, name.size() - 5));
   }
   return out;
 }
 
 std::size_t CacheStore::remove_all() const {
+  const int dfd = dir_fd();
+  if (dfd < 0) return 0;
   std::size_t removed = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (const std::string& key : keys()) {
+    // Under the refresh lock, so no commit lands between our unlink and the next get.
+    const auto held = lock(key, LockName::refresh, deadline);
     if (remove(key)) ++removed;
-    for (LockName name : {LockName::refresh, LockName::background}) {
-      // Only a lock nobody holds may go: unlinking a held one would let a second holder in.
-      if (auto lock = try_lock(key, name); lock && lock->held()) ::unlink(lock_path(key, name).c_str());
+  }
+  // Lock files nobody holds (unlinking a held one would let a second holder in: the holder's
+  // successor re-checks the name, see try_lock_once), and temporaries of writers that are gone.
+  for (const std::string& name : list_names(dfd)) {
+    if (name.empty() || name == "." || name == "..") continue;
+    if (ends_with(name, ".bg.lock") || ends_with(name, ".lock")) {
+      const bool bg = ends_with(name, ".bg.lock");
+      const std::string key = name.substr(0, name.size() - (bg ? 8 : 5));
+      if (auto lock = try_lock(key, bg ? LockName::background : LockName::refresh); lock && lock->held()) {
+        ::unlinkat(dfd, name.c_str(), 0);
+      }
+    } else if (abandoned_temporary(dfd, name)) {
+      ::unlinkat(dfd, name.c_str(), 0);
     }
   }
   return removed;
 }
 
 std::optional<FileLock> CacheStore::try_lock(std::string_view key, LockName name) const {
+  const int dfd = dir_fd();
+  if (dfd < 0) return FileLock{};
   FileLock lock;
-  switch (try_lock_once(lock_path(key, name), lock)) {
+  switch (try_lock_once(dfd, dir_ / (std::string(key) + lock_suffix(name)), lock)) {
     case TryLock::held: return lock;
     case TryLock::busy: return std::nullopt;
     case TryLock::unusable: return FileLock{};
@@ -304,12 +460,14 @@ std::optional<FileLock> CacheStore::try_lock(std::string_view key, LockName name
 }
 
 std::optional<FileLock> CacheStore::lock(std::string_view key, LockName name, Deadline deadline) const {
-  const fs::path path = lock_path(key, name);
+  const int dfd = dir_fd();
+  if (dfd < 0) return FileLock{};
+  const fs::path path = dir_ / (std::string(key) + lock_suffix(name));
   // Poll rather than block in flock(2): a blocking flock cannot honour a deadline without signals.
   auto pause = std::chrono::milliseconds(2);
   for (;;) {
     FileLock lock;
-    switch (try_lock_once(path, lock)) {
+    switch (try_lock_once(dfd, path, lock)) {
       case TryLock::held: return lock;
       case TryLock::unusable: return FileLock{};
       case TryLock::busy: break;
@@ -318,6 +476,60 @@ std::optional<FileLock> CacheStore::lock(std::string_view key, LockName name, De
     std::this_thread::sleep_for(pause);
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(20));
   }
+}
+
+std::optional<SharedFailure> CacheStore::read_failure(std::string_view key) const {
+  const int dfd = dir_fd();
+  if (dfd < 0) return std::nullopt;
+  const int fd = open_checked(dfd, dir_ / (std::string(key) + lock_suffix(LockName::refresh)), O_RDONLY);
+  if (fd < 0) return std::nullopt;
+  const auto text = read_capped(fd, 64 * 1024);
+  ::close(fd);
+  return text ? decode_failure(*text) : std::nullopt;
+}
+
+void CacheStore::write_failure(const FileLock& refresh, const SharedFailure& failure) {
+  if (!refresh.held()) return;
+  const std::string text = encode_failure(failure);
+  // Readers only look at it before they wait for the lock we hold, and after we released it; a
+  // torn read before is harmless (it reads as "unknown", which differs from what they find after).
+  if (::ftruncate(refresh.fd(), 0) == 0) {
+    [[maybe_unused]] const ssize_t n = ::pwrite(refresh.fd(), text.data(), text.size(), 0);
+  }
+}
+
+// ---- one entry as the refresh flow sees it --------------------------------------------------
+
+namespace {
+
+class FileHold final : public Hold {
+ public:
+  explicit FileHold(FileLock lock) : lock_(std::move(lock)) {}
+  int fd() const override { return lock_.fd(); }
+  const FileLock& lock() const { return lock_; }
+
+ private:
+  FileLock lock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Hold> DiskEntryStore::try_hold_background() {
+  auto lock = store_.try_lock(key_, LockName::background);
+  if (!lock || !lock->held()) return nullptr;  // taken, or the cache cannot hold locks
+  return std::make_unique<FileHold>(std::move(*lock));
+}
+
+std::unique_ptr<Hold> DiskEntryStore::hold_refresh(Deadline deadline) {
+  auto lock = store_.lock(key_, LockName::refresh, deadline);
+  if (!lock) return nullptr;
+  // A lock file that cannot be created at all (the directory vanished): go on unlocked rather
+  // than fail a caller whose token can still be fetched.
+  return std::make_unique<FileHold>(std::move(*lock));
+}
+
+void DiskEntryStore::record_failure(Hold& refresh, const SharedFailure& failure) {
+  CacheStore::write_failure(static_cast<FileHold&>(refresh).lock(), failure);
 }
 
 }  // namespace tok

@@ -1,6 +1,9 @@
 #pragma once
 // The on-disk cache of spec/refresh-engine.md 6b and cli.md "The cache": one JSON file per cache
-// key, written atomically; flock-based lock files per entry; refusal of unsafe storage.
+// key, written atomically; flock-based lock files per entry; refusal of unsafe storage. The
+// directory is opened once (O_DIRECTORY|O_NOFOLLOW), checked through that descriptor, and every
+// entry, lock and temporary file is opened relative to it, so swapping the directory for a
+// symlink after the check changes nothing.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -8,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/entry_store.hpp"
 #include "core/policy.hpp"
 
 namespace tok {
@@ -15,8 +19,12 @@ namespace tok {
 inline constexpr int kEntrySchema = 1;
 
 std::string encode_entry(const CacheEntry& entry);
-// nullopt when the text is not a valid entry of this schema (truncated, garbage, other version).
+// nullopt when the text is not a valid entry of this schema (truncated, garbage, other version,
+// instants outside 1970..2200).
 std::optional<CacheEntry> decode_entry(std::string_view text);
+
+std::string encode_failure(const SharedFailure& failure);
+std::optional<SharedFailure> decode_failure(std::string_view text);
 
 // A held flock on a lock file; released when destroyed (or when the process dies).
 class FileLock {
@@ -37,38 +45,42 @@ class FileLock {
 };
 
 enum class LockName {
-  refresh,     // blocking refreshes and every commit to the entry
+  refresh,     // blocking refreshes and every commit to the entry; holds the last failure
   background,  // held by the one background refresher of the entry
 };
 
 class CacheStore {
  public:
   explicit CacheStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  ~CacheStore();
+  CacheStore(const CacheStore&) = delete;
+  CacheStore& operator=(const CacheStore&) = delete;
+
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path entry_path(std::string_view key) const;
 
   // Throws Error(storage) when the directory exists but is unsafe (a symlink, another user's,
-  // writable by group or others). Returns false when it does not exist.
+  // writable by group or others). Returns false when it does not exist (or cannot be reached).
   bool check_dir() const;
   // Creates the directory (0700, parents as needed) if missing and checks it. Returns an error
   // message when it cannot be created (read-only file system): the cache is then unusable, which
   // is not fatal. Throws Error(storage) when it is unsafe.
   std::optional<std::string> ensure_dir() const;
+  // Why nothing could be written now (no directory, read-only or full file system, no write
+  // permission), or nullopt. One statvfs; not on the cache-hit path.
+  std::optional<std::string> unwritable() const;
 
-  struct ReadResult {
-    std::optional<CacheEntry> entry;
-    std::optional<std::string> warning;  // set when a damaged entry was ignored
-  };
   // Takes no lock: entries are replaced by rename, so a reader sees the old or the new one.
   // Throws Error(storage) when the entry is a symlink, another user's, or writable by others.
-  ReadResult read(std::string_view key) const;
+  EntryStore::Read read(std::string_view key) const;
 
   // Atomic replace: temporary file in the same directory, fsync, rename. Returns an error message
   // on failure (read-only directory, full disk); the old entry is then untouched.
   std::optional<std::string> write(std::string_view key, const CacheEntry& entry) const;
 
   bool remove(std::string_view key) const;
-  // Removes every entry file (and its lock files); returns how many entries went.
+  // Removes every entry (each under its refresh lock), the lock files nobody holds, and the
+  // temporary files a killed writer left; returns how many entries went.
   std::size_t remove_all() const;
   std::vector<std::string> keys() const;
 
@@ -78,9 +90,37 @@ class CacheStore {
   // Does not wait: nullopt when someone else holds it.
   std::optional<FileLock> try_lock(std::string_view key, LockName name) const;
 
+  // The failure recorded in the entry's refresh lock file, if any.
+  std::optional<SharedFailure> read_failure(std::string_view key) const;
+  // Replaces what the held refresh lock file records.
+  static void write_failure(const FileLock& refresh, const SharedFailure& failure);
+
+  // The directory's descriptor (>= 3), opened and checked on first use; -1 when it does not
+  // exist. Throws Error(storage) when it is unsafe.
+  int dir_fd() const;
+
  private:
-  std::filesystem::path lock_path(std::string_view key, LockName name) const;
   std::filesystem::path dir_;
+  mutable int dir_fd_ = -1;
+};
+
+// One entry of a CacheStore as the refresh flow sees it: flock'ed lock files for exclusion.
+class DiskEntryStore final : public EntryStore {
+ public:
+  DiskEntryStore(const CacheStore& store, std::string key) : store_(store), key_(std::move(key)) {}
+  Read read() override { return store_.read(key_); }
+  std::optional<std::string> unwritable() override { return store_.unwritable(); }
+  std::optional<std::string> write(const CacheEntry& entry) override { return store_.write(key_, entry); }
+  bool remove() override { return store_.remove(key_); }
+  std::unique_ptr<Hold> try_hold_background() override;
+  std::unique_ptr<Hold> hold_refresh(Deadline deadline) override;
+  std::vector<int> descriptors() const override { return {store_.dir_fd()}; }
+  std::optional<SharedFailure> last_failure() override { return store_.read_failure(key_); }
+  void record_failure(Hold& refresh, const SharedFailure& failure) override;
+
+ private:
+  const CacheStore& store_;
+  std::string key_;
 };
 
 }  // namespace tok

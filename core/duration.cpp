@@ -64,10 +64,22 @@ std::optional<Duration> parse_duration(std::string_view text) {
   return Duration{total};
 }
 
-Duration parse_duration_or_throw(std::string_view text, std::string_view what) {
-  if (auto d = parse_duration(text)) return *d;
-  throw Error(ErrorKind::usage,
-              fmt::format("{}: '{}' is not a duration (write it like 40s, 5m, 1h30m or 250ms)", what, text));
+Duration parse_duration_or_throw(std::string_view text, std::string_view what, ZeroIs zero) {
+  if (text.empty()) {
+    throw Error(ErrorKind::usage, fmt::format("{}: the value is empty (write a duration like 40s, 5m, 1h30m or 250ms)", what));
+  }
+  const auto d = parse_duration(text);
+  if (!d) {
+    throw Error(ErrorKind::usage,
+                fmt::format("{}: '{}' is not a duration (write it like 40s, 5m, 1h30m or 250ms)", what, text));
+  }
+  if (d->count() == 0 && zero == ZeroIs::an_error) {
+    throw Error(ErrorKind::usage, fmt::format("{}: must be at least 1ms (0 would make every attempt fail)", what));
+  }
+  if (*d > kMaxDuration) {
+    throw Error(ErrorKind::usage, fmt::format("{}: '{}' is more than a year (at most 365d)", what, text));
+  }
+  return *d;
 }
 
 std::string format_duration(Duration d) {

@@ -47,21 +47,48 @@ void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSett
   entry.last_error.reset();
 }
 
-bool apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token, TimePoint now,
-                              const EngineSettings& settings) {
-  if (entry.generation != started_generation) return false;
+BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
+                                           TimePoint now, const EngineSettings& settings) {
+  if (entry.generation != started_generation) return BackgroundOutcome::discarded;
+  const bool cached_expires = entry.token && entry.token->expiry;
+  if (cached_expires && token.expiry && *token.expiry < *entry.token->expiry) {
+    // The service now issues shorter tokens (or answered with an old one): keep ours while it
+    // lasts, and ask again after the cooldown rather than at every call.
+    entry.stale_after = now + settings.retry_backoff;
+    return BackgroundOutcome::backed_off;
+  }
   store_token(entry, std::move(token), now, settings);
-  return true;
+  return BackgroundOutcome::stored;
 }
 
-bool apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
-                              TimePoint now, const EngineSettings& settings) {
-  if (entry.generation != started_generation) return false;
+BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
+                                           TimePoint now, const EngineSettings& settings) {
+  if (entry.generation != started_generation) return BackgroundOutcome::discarded;
   // Absolute, not added to the old value; it may land past the expiry, which is harmless
   // because EXPIRED is checked first.
   entry.stale_after = now + settings.retry_backoff;
   entry.last_error = BackgroundError{std::move(message), now};
-  return true;
+  return BackgroundOutcome::backed_off;
+}
+
+std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now) {
+  if (entry.last_error && entry.stale_after && *entry.stale_after >= now) return entry.stale_after;
+  return std::nullopt;
+}
+
+bool really_valid(const CacheEntry& entry, TimePoint now) {
+  if (!entry.token || entry.token->access_token.empty()) return false;
+  return !entry.token->expiry || now < *entry.token->expiry;
+}
+
+bool shorter_than_asked(const Token& token, TimePoint now, const EngineSettings& settings, Duration min_valid) {
+  return token.expiry && *token.expiry - settings.expiry_buffer - min_valid < now;
+}
+
+bool plausible_instant(TimePoint t) {
+  using namespace std::chrono;
+  constexpr auto kLatest = sys_days{year{2200} / January / 1};
+  return t >= TimePoint{} && t <= kLatest;
 }
 
 }  // namespace tok

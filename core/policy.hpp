@@ -65,11 +65,36 @@ GetAction decide_get(TokenState state, const EngineSettings& settings, const Get
 // generation, the last background error cleared.
 void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings);
 
-// A background refresh that started at `started_generation` finished. Both return false, and
-// change nothing, when the generation has moved since (a newer token was stored meanwhile).
-bool apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token, TimePoint now,
-                              const EngineSettings& settings);
-bool apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
-                              TimePoint now, const EngineSettings& settings);
+enum class BackgroundOutcome {
+  stored,      // the new token replaced the cached one
+  backed_off,  // not stored: stale_after = now + retry_backoff (a failure, or a shorter token)
+  discarded,   // the generation moved while it ran: nothing changes
+};
+
+// A background refresh that started at `started_generation` fetched `token`. Discarded when the
+// generation has moved since (a newer token was stored meanwhile); backed off, keeping the cached
+// token, when the new one expires sooner than it (a background refresh never shortens a token:
+// refresh-engine.md 8); stored otherwise.
+BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
+                                           TimePoint now, const EngineSettings& settings);
+// The same refresh failed: the error is recorded and the cooldown starts, unless discarded.
+BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
+                                           TimePoint now, const EngineSettings& settings);
+
+// The cooldown after a failed background refresh, while it runs: the instant of the next try.
+std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now);
+
+// Usable at all: a non-empty token before its true expiry (no buffer). A caller that waited for
+// another caller's refresh takes such a token even when it is shorter than asked
+// (refresh-engine.md 8, "Waiters take what the holder committed").
+bool really_valid(const CacheEntry& entry, TimePoint now);
+
+// True when a token fetched at `now` lives no longer than the buffer plus --min-valid: the
+// provider's tokens are shorter than asked, and callers should hear it once.
+bool shorter_than_asked(const Token& token, TimePoint now, const EngineSettings& settings, Duration min_valid);
+
+// The instants an entry may hold: 1970 to 2200. Anything else is damage (or an attack on the
+// cache), and arithmetic on it could overflow.
+bool plausible_instant(TimePoint t);
 
 }  // namespace tok

@@ -1,57 +1,51 @@
 #pragma once
-// The in-process engine (spec/refresh-engine.md 6a): one cache entry in memory, background
-// refreshes on an Executor, every decision made by core/policy. Used by `tok serve` and tests.
-#include <functional>
+// The two configurations of the one refresh flow (core/refresh_flow.hpp):
+// - Refresher, in process (refresh-engine.md 6a): the entry in memory, background refreshes on an
+//   Executor (a thread pool in `tok serve`, the manual executor in tests);
+// - DiskRefresher, across processes (6b): the entry in the cache directory, flock'ed lock files,
+//   background refreshes in a detached process (or, in tests, any Launcher).
 #include <memory>
-#include <mutex>
+#include <string>
 
-#include "core/clock.hpp"
+#include "core/cache_store.hpp"
 #include "core/executor.hpp"
-#include "core/policy.hpp"
-#include "core/token.hpp"
+#include "core/launcher.hpp"
+#include "core/memory_store.hpp"
+#include "core/refresh_flow.hpp"
 
 namespace tok {
 
-// Fetches a new token before the deadline or throws tok::Error. May read and update the memo.
-using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo)>;
-
-struct GetResult {
-  Token token;
-  TokenState state;  // as seen at the start of the call
-};
-
 class Refresher {
  public:
-  Refresher(TokenSource source, EngineSettings settings, const Clock& clock, Executor& executor);
-
-  // FRESH: the cached token. STALE: the cached token, plus one background refresh unless one is
-  // running. EXPIRED (or forced): a blocking refresh; its error reaches the caller and leaves the
-  // entry as it was.
-  GetResult get(const GetOptions& options = {});
-
+  Refresher(TokenSource source, EngineSettings settings, const Clock& clock, Executor& executor,
+            Diagnostics diagnostics = {});
+  Refresher(const Refresher&) = delete;
+  Refresher& operator=(const Refresher&) = delete;
+  GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
+  bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   // What is cached now (for status pages and tests).
   CacheEntry snapshot() const;
-  bool background_refresh_running() const;
+  bool background_refresh_running() const { return store_->background_held(); }
 
  private:
-  struct Shared {
-    TokenSource source;
-    EngineSettings settings;
-    const Clock* clock;
-    mutable std::mutex mutex;  // guards entry and background_running
-    CacheEntry entry;
-    bool background_running = false;
-    std::mutex blocking_mutex;  // one blocking refresh at a time; the others wait and re-check
-  };
-
-  Token refresh_blocking(const GetOptions& options);
-  // Called with the background slot already claimed (background_running set by get()).
-  void start_background_refresh(std::uint64_t started_generation, ProviderMemo memo);
-
-  // Background work holds the shared state, so a refresh still queued when the Refresher goes
+  ExecutorLauncher launcher_;
+  MemoryEntryStore* store_;  // owned by the flow
+  // Queued background work holds the flow, so a refresh still queued when the Refresher goes
   // away touches nothing freed.
-  std::shared_ptr<Shared> shared_;
-  Executor* executor_;
+  std::shared_ptr<RefreshFlow> flow_;
+};
+
+class DiskRefresher {
+ public:
+  // `launcher` null: a detached process (what `tok get` uses).
+  DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
+                TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr);
+  GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
+  bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
+  bool clear() { return flow_->clear(); }
+
+ private:
+  std::shared_ptr<RefreshFlow> flow_;
 };
 
 }  // namespace tok

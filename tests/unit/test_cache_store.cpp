@@ -17,6 +17,7 @@
 
 #include "core/cache_store.hpp"
 #include "core/error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -71,26 +72,7 @@ std::string read_file(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// A fresh directory under /tmp (mode 0700, from mkdtemp), removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/tok-unit-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    REQUIRE(made != nullptr);
-    path = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    // Give back write permission anywhere a test took it away, then remove everything.
-    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0700);
-    }
-    ::chmod(path.c_str(), 0700);
-    fs::remove_all(path, ec);
-  }
-};
+using tok_test::TempDir;
 
 bool is_storage_error(const std::function<void()>& f) {
   try {
@@ -121,11 +103,29 @@ TEST_CASE("encode/decode round trip") {
     REQUIRE(back);
     check_same(*back, CacheEntry{});
   }
-  SUBCASE("a time before the epoch and a huge generation") {
+  SUBCASE("the epoch, the year 2200 and a huge generation") {
     CacheEntry e = full_entry();
-    e.token->expiry = TimePoint{} - 1500ms;
+    e.token->expiry = TimePoint{};
+    e.stale_after = std::chrono::sys_days{std::chrono::year{2200} / 1 / 1};
     e.generation = UINT64_MAX;
     check_same(*tok::decode_entry(tok::encode_entry(e)), e);
+  }
+  SUBCASE("instants outside 1970..2200 are damage (an edited or attacked entry)") {
+    using namespace std::chrono;
+    for (const TimePoint bad : {TimePoint{} - 1ms, TimePoint{sys_days{year{2200} / 1 / 1}} + 1ms,
+                                TimePoint{sys_days{year{2250} / 1 / 1}}}) {
+      CacheEntry e = full_entry();
+      e.token->expiry = bad;
+      CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+      e = full_entry();
+      e.stale_after = bad;
+      CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+      e = full_entry();
+      e.last_error->at = bad;
+      CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+    }
+    // Milliseconds that would overflow the clock's nanoseconds.
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":9223372036854775807},"stale_after_ms":null,"generation":0,"last_error":null})"));
   }
   SUBCASE("the encoding is one JSON line with a schema version") {
     const std::string text = tok::encode_entry(full_entry());
@@ -454,6 +454,81 @@ TEST_CASE("remove, keys and remove_all") {
   CHECK_FALSE(fs::exists(store.dir() / "a.lock"));
   CHECK(fs::exists(store.dir() / "c.bg.lock"));
   CHECK(fs::exists(store.dir() / "notes.txt"));
+}
+
+TEST_CASE("the shared failure: encoded in the refresh lock file, read back, garbage is none") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  CHECK_FALSE(store.read_failure("k").has_value());
+  const tok::SharedFailure f{7, tok::ErrorKind::refused, "fetching: invalid_client", "check the secret", kT0};
+  {
+    auto lock = store.try_lock("k", LockName::refresh);
+    REQUIRE(lock.has_value());
+    CacheStore::write_failure(*lock, f);
+  }
+  const auto back = store.read_failure("k");
+  REQUIRE(back.has_value());
+  CHECK(back->seq == 7);
+  CHECK(back->kind == tok::ErrorKind::refused);
+  CHECK(back->message == f.message);
+  CHECK(back->advice == f.advice);
+  CHECK(back->at == kT0);
+  // A shorter second record replaces the first entirely.
+  {
+    auto lock = store.try_lock("k", LockName::refresh);
+    CacheStore::write_failure(*lock, tok::SharedFailure{8, tok::ErrorKind::unavailable, "x", "", kT0});
+  }
+  CHECK(store.read_failure("k")->message == "x");
+  for (const char* bad : {"", "garbage", R"({"seq":1,"kind":"weird","message":"m","advice":"","at_ms":0})"}) {
+    write_file(tmp.path / "k.lock", bad);
+    CHECK_FALSE(store.read_failure("k").has_value());
+  }
+}
+
+TEST_CASE("unwritable: creates the directory, then says why nothing could be kept") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  CHECK_FALSE(store.unwritable().has_value());
+  CHECK(fs::is_directory(store.dir()));
+  write_file(tmp.path / "file", "x");
+  const CacheStore impossible(tmp.path / "file" / "tok");
+  const auto why = impossible.unwritable();
+  REQUIRE(why.has_value());
+  CHECK(why->find("cannot create cache directory") != std::string::npos);
+}
+
+TEST_CASE("the directory is checked once, through its descriptor: a later swap for a symlink changes nothing") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  REQUIRE_FALSE(store.write("k", full_entry()).has_value());
+  // Swap: the checked directory moves away and a symlink to a planted one takes its name.
+  fs::create_directory(tmp.path / "planted");
+  const CacheStore planted(tmp.path / "planted");
+  CacheEntry evil = full_entry();
+  evil.token->access_token = "planted";
+  REQUIRE_FALSE(planted.write("k", evil).has_value());
+  fs::rename(tmp.path / "cache", tmp.path / "moved");
+  fs::create_directory_symlink(tmp.path / "planted", tmp.path / "cache");
+  CHECK(store.read("k").entry->token->access_token == "access-abc");
+  // A new process (a new store) refuses the symlink.
+  const CacheStore fresh(tmp.path / "cache");
+  CHECK(is_storage_error([&] { fresh.read("k"); }));
+}
+
+TEST_CASE("remove_all: entries, unheld lock files and temporaries of writers that are gone") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  REQUIRE_FALSE(store.write("a", full_entry()).has_value());
+  { auto l = store.try_lock("orphan", LockName::refresh); }      // a lock file without an entry
+  { auto l = store.try_lock("orphan", LockName::background); }
+  write_file(tmp.path / ".a.json.999999999.0.tmp", "partial");  // no such process
+  const std::string mine = ".a.json." + std::to_string(::getpid()) + ".0.tmp";
+  write_file(tmp.path / mine, "being written");                  // a live writer's
+  CHECK(store.remove_all() == 1);
+  CHECK_FALSE(fs::exists(tmp.path / "orphan.lock"));
+  CHECK_FALSE(fs::exists(tmp.path / "orphan.bg.lock"));
+  CHECK_FALSE(fs::exists(tmp.path / ".a.json.999999999.0.tmp"));
+  CHECK(fs::exists(tmp.path / mine));
 }
 
 }  // TEST_SUITE

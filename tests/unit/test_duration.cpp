@@ -63,6 +63,29 @@ TEST_CASE("parse_duration_or_throw names what was being parsed") {
   }
 }
 
+TEST_CASE("parse_duration_or_throw: bounds (refresh-engine.md 8)") {
+  using tok::ZeroIs;
+  const auto message = [](std::string_view text, ZeroIs zero) -> std::string {
+    try {
+      tok::parse_duration_or_throw(text, "key 'x'", zero);
+    } catch (const tok::Error& e) {
+      CHECK(e.kind() == tok::ErrorKind::usage);
+      return e.what();
+    }
+    return {};
+  };
+  CHECK(tok::parse_duration_or_throw("1ms", "x") == Duration{1});
+  CHECK(tok::parse_duration_or_throw("365d", "x") == Duration{24h * 365});
+  CHECK(message("365d1ms", ZeroIs::none).find("more than a year") != std::string::npos);
+  CHECK(message("3000000h", ZeroIs::none).find("more than a year") != std::string::npos);
+  CHECK(message("0", ZeroIs::an_error).find("at least 1ms") != std::string::npos);
+  CHECK(message("0s", ZeroIs::an_error).find("at least 1ms") != std::string::npos);
+  CHECK(tok::parse_duration_or_throw("0", "x", ZeroIs::none) == Duration{0});
+  CHECK(tok::parse_duration_or_throw("0s", "x", ZeroIs::none) == Duration{0});
+  CHECK(message("", ZeroIs::none).find("empty") != std::string::npos);
+  CHECK(message("", ZeroIs::an_error).find("empty") != std::string::npos);
+}
+
 TEST_CASE("format_duration: shortest form") {
   CHECK(format_duration(Duration{0}) == "0s");
   CHECK(format_duration(Duration{90000}) == "1m30s");

@@ -97,7 +97,7 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
   std::atomic<long> caller_errors{0}, fresh_seen{0}, stale_seen{0}, expired_seen{0};
   Violations violations;
 
-  auto source = [&](tok::Deadline, tok::ProviderMemo& memo) -> Token {
+  auto source = [&](tok::Deadline, tok::ProviderMemo& memo, tok::FetchMode) -> Token {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const bool is_background = !t_is_caller;
     InFlight& flight = is_background ? background : blocking;
@@ -221,7 +221,7 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   constexpr int kThreads = 8;
   FakeClock clock;  // does not move in this test
   std::atomic<int> calls{0};
-  auto source = [&](tok::Deadline, tok::ProviderMemo&) -> Token {
+  auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode) -> Token {
     ++calls;
     for (int i = 0; i < 200; ++i) std::this_thread::yield();  // let the herd pile up
     return Token{"herd", "Bearer", clock.now() + 60min};
@@ -246,16 +246,14 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   CHECK(refresher.snapshot().generation == 1);
 }
 
-// Regression test for a bug found and fixed (core/refresher.cpp, Refresher::get / start_background_refresh): get() decides STALE under
-// the mutex, releases it, and start_background_refresh() re-takes it and checks only
-// `background_running`. If the running background refresh finishes in that gap (a new token
-// stored, or a failure's cooldown set), the late caller starts a second background fetch for an
-// entry that is no longer STALE: during a failure cooldown this breaks "at most one request per
-// retry_backoff per cache entry" (refresh-engine.md section 4). This test usually catches it
-// within a few rounds; it cannot be made deterministic from outside (the gap has no seam).
-// Fix: claim the background slot in the critical section where get() decides (or, in
-// start_background_refresh, return unless state_of(entry, now) is still STALE); with that re-check
-// this test passes.
+// Regression test for a bug found and fixed: get() decides STALE from one read of the entry and
+// claims the background slot afterwards. If the running background refresh finishes in that gap
+// (a new token stored, or a failure's cooldown set), the late caller starts a second background
+// refresh for an entry that is no longer STALE: during a failure cooldown that would break "at
+// most one request per retry_backoff per cache entry" (refresh-engine.md section 4). The flow's
+// background work therefore re-reads the entry and stops unless it is still STALE at the
+// generation its caller saw (core/refresh_flow.cpp, run_background). This test usually caught the
+// bug within a few rounds; the gap has no seam from outside.
 TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
   constexpr int kThreads = 8;
   constexpr int kRounds = 10;
@@ -267,7 +265,7 @@ TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
       FakeClock clock;
       std::atomic<int> calls{0};
       InFlight background;
-      auto source = [&](tok::Deadline, tok::ProviderMemo&) -> Token {
+      auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode) -> Token {
         const int n = ++calls;
         if (n == 1) return Token{"first", "Bearer", clock.now() + 60min};
         background.enter();

@@ -266,10 +266,11 @@ TEST_CASE("apply_background_success: applied at the same generation") {
   CacheEntry e = stored(token_expiring(kT0 + 60min, "old"));
   const auto g = e.generation;
   e.last_error = tok::BackgroundError{"earlier failure", kT0};
-  CHECK(tok::apply_background_success(e, g, token_expiring(kT0 + 41min + 10min, "new"), kT0 + 41min, s));
+  CHECK(tok::apply_background_success(e, g, token_expiring(kT0 + 41min + 10min + 20min, "new"), kT0 + 41min, s) ==
+        tok::BackgroundOutcome::stored);
   CHECK(e.token->access_token == "new");
   CHECK(e.generation == g + 1);
-  CHECK(e.stale_after == kT0 + 41min + 5min);
+  CHECK(e.stale_after == kT0 + 41min + 15min);
   CHECK_FALSE(e.last_error.has_value());
 }
 
@@ -279,7 +280,8 @@ TEST_CASE("apply_background_success: a late success is discarded") {
   const auto started = e.generation;
   tok::store_token(e, token_expiring(kT0 + 61min + 10min, "blocking"), kT0 + 61min, s);  // newer, expires sooner
   const CacheEntry before = e;
-  CHECK_FALSE(tok::apply_background_success(e, started, token_expiring(kT0 + 3h, "late"), kT0 + 62min, s));
+  CHECK(tok::apply_background_success(e, started, token_expiring(kT0 + 3h, "late"), kT0 + 62min, s) ==
+        tok::BackgroundOutcome::discarded);
   CHECK(e.token == before.token);
   CHECK(e.generation == before.generation);
   CHECK(e.stale_after == before.stale_after);
@@ -290,7 +292,7 @@ TEST_CASE("apply_background_failure: backoff is absolute, now + retry_backoff") 
   CacheEntry e = stored(token_expiring(kT0 + 60min));
   const auto g = e.generation;
   const TimePoint failed_at = kT0 + 45min;
-  CHECK(tok::apply_background_failure(e, g, "network down", failed_at, s));
+  CHECK(tok::apply_background_failure(e, g, "network down", failed_at, s) == tok::BackgroundOutcome::backed_off);
   CHECK(e.stale_after == failed_at + 1min);  // not old stale_after + 1 min
   CHECK(e.generation == g);                  // a backoff does not change the generation
   REQUIRE(e.last_error);
@@ -305,28 +307,28 @@ TEST_CASE("apply_background_failure: backoff is absolute, now + retry_backoff") 
   CHECK(tok::state_of(e, failed_at + 1min + kTick, s) == TokenState::stale);
 
   // A second failure: again absolute from its own time.
-  CHECK(tok::apply_background_failure(e, g, "still down", failed_at + 2min, s));
+  CHECK(tok::apply_background_failure(e, g, "still down", failed_at + 2min, s) == tok::BackgroundOutcome::backed_off);
   CHECK(e.stale_after == failed_at + 3min);
   CHECK(e.last_error->message == "still down");
 
   // A configured backoff.
   s.retry_backoff = 30s;
-  CHECK(tok::apply_background_failure(e, g, "x", failed_at + 5min, s));
+  CHECK(tok::apply_background_failure(e, g, "x", failed_at + 5min, s) == tok::BackgroundOutcome::backed_off);
   CHECK(e.stale_after == failed_at + 5min + 30s);
 }
 
-TEST_CASE("apply_background_failure: the backoff may land past the expiry; EXPIRED still wins") {
+TEST_CASE("apply_background_failure: the backoff may land past the expiry, EXPIRED still wins") {
   const EngineSettings s;
   CacheEntry e = stored(token_expiring(kT0 + 10min));
   const TimePoint failed_at = kT0 + 9min;
-  CHECK(tok::apply_background_failure(e, e.generation, "down", failed_at, s));
+  CHECK(tok::apply_background_failure(e, e.generation, "down", failed_at, s) == tok::BackgroundOutcome::backed_off);
   CHECK(e.stale_after == kT0 + 10min);  // == expiry, past expiry - buffer
   const TimePoint expired_at = kT0 + 10min - 40s;
   CHECK(tok::state_of(e, expired_at, s) == TokenState::fresh);
   CHECK(tok::state_of(e, expired_at + kTick, s) == TokenState::expired);
 
   CacheEntry f = stored(token_expiring(kT0 + 10min));
-  CHECK(tok::apply_background_failure(f, f.generation, "down", kT0 + 9min + 59s, s));
+  CHECK(tok::apply_background_failure(f, f.generation, "down", kT0 + 9min + 59s, s) == tok::BackgroundOutcome::backed_off);
   CHECK(f.stale_after == kT0 + 10min + 59s);  // beyond the expiry itself
   CHECK(tok::state_of(f, kT0 + 10min, s) == TokenState::expired);
 }
@@ -338,11 +340,71 @@ TEST_CASE("apply_background_failure: a late failure does not push back a newer s
   tok::store_token(e, token_expiring(kT0 + 61min + 10min, "blocking"), kT0 + 61min, s);
   const CacheEntry before = e;
   REQUIRE(e.stale_after == kT0 + 66min);
-  CHECK_FALSE(tok::apply_background_failure(e, started, "late failure", kT0 + 65min, s));
+  CHECK(tok::apply_background_failure(e, started, "late failure", kT0 + 65min, s) == tok::BackgroundOutcome::discarded);
   CHECK(e.stale_after == before.stale_after);
   CHECK(e.generation == before.generation);
   CHECK_FALSE(e.last_error.has_value());
   CHECK(e.token == before.token);
+}
+
+TEST_CASE("apply_background_success: a shorter token is not stored, the cooldown starts instead") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min, "long"));
+  const CacheEntry before = e;
+  const TimePoint now = kT0 + 45min;
+  CHECK(tok::apply_background_success(e, e.generation, token_expiring(now + 30s, "short"), now, s) ==
+        tok::BackgroundOutcome::backed_off);
+  CHECK(e.token == before.token);
+  CHECK(e.generation == before.generation);
+  CHECK(e.stale_after == now + 1min);
+  CHECK_FALSE(e.last_error.has_value());
+  CHECK_FALSE(tok::cooldown_until(e, now).has_value());  // not a failure
+  // As long or longer is stored; so is a token without expiry.
+  CacheEntry same = stored(token_expiring(kT0 + 60min, "a"));
+  CHECK(tok::apply_background_success(same, same.generation, token_expiring(kT0 + 60min, "b"), now, s) ==
+        tok::BackgroundOutcome::stored);
+  CacheEntry forever = stored(token_expiring(kT0 + 60min, "a"));
+  CHECK(tok::apply_background_success(forever, forever.generation, Token{"f", "Bearer", std::nullopt}, now, s) ==
+        tok::BackgroundOutcome::stored);
+}
+
+TEST_CASE("cooldown_until: only while a recorded failure's backoff runs") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min));
+  CHECK_FALSE(tok::cooldown_until(e, kT0 + 45min).has_value());
+  tok::apply_background_failure(e, e.generation, "down", kT0 + 45min, s);
+  CHECK(tok::cooldown_until(e, kT0 + 45min) == kT0 + 46min);
+  CHECK(tok::cooldown_until(e, kT0 + 46min) == kT0 + 46min);
+  CHECK_FALSE(tok::cooldown_until(e, kT0 + 46min + kTick).has_value());
+}
+
+TEST_CASE("really_valid: a non-empty token before its true expiry, whatever the buffer") {
+  CacheEntry e = stored(token_expiring(kT0 + 30s));
+  CHECK(tok::really_valid(e, kT0));
+  CHECK(tok::really_valid(e, kT0 + 30s - kTick));
+  CHECK_FALSE(tok::really_valid(e, kT0 + 30s));
+  CHECK_FALSE(tok::really_valid(CacheEntry{}, kT0));
+  e.token->access_token.clear();
+  CHECK_FALSE(tok::really_valid(e, kT0));
+  CacheEntry forever = stored(Token{"f", "Bearer", std::nullopt});
+  CHECK(tok::really_valid(forever, kT0 + 24h * 3650));
+}
+
+TEST_CASE("shorter_than_asked: the buffer plus --min-valid") {
+  const EngineSettings s;
+  CHECK(tok::shorter_than_asked(token_expiring(kT0 + 30s), kT0, s, 0s));
+  CHECK_FALSE(tok::shorter_than_asked(token_expiring(kT0 + 40s), kT0, s, 0s));  // exactly the buffer: still usable
+  CHECK(tok::shorter_than_asked(token_expiring(kT0 + 60min), kT0, s, 2h));
+  CHECK_FALSE(tok::shorter_than_asked(Token{"f", "Bearer", std::nullopt}, kT0, s, 2h));
+}
+
+TEST_CASE("plausible_instant: 1970 to 2200") {
+  using namespace std::chrono;
+  CHECK(tok::plausible_instant(TimePoint{}));
+  CHECK(tok::plausible_instant(kT0));
+  CHECK(tok::plausible_instant(sys_days{year{2200} / January / 1}));
+  CHECK_FALSE(tok::plausible_instant(sys_days{year{2200} / January / 1} + 1ms));
+  CHECK_FALSE(tok::plausible_instant(TimePoint{} - 1ms));
 }
 
 }  // TEST_SUITE

@@ -1,0 +1,73 @@
+#include "core/memory_store.hpp"
+
+namespace tok {
+
+class MemoryEntryStore::BackgroundHold final : public Hold {
+ public:
+  explicit BackgroundHold(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  ~BackgroundHold() override {
+    std::lock_guard lock(state_->mutex);
+    state_->background = false;
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+class MemoryEntryStore::RefreshHold final : public Hold {
+ public:
+  explicit RefreshHold(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  ~RefreshHold() override { state_->refresh.unlock(); }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+MemoryEntryStore::MemoryEntryStore() : state_(std::make_shared<State>()) {}
+
+EntryStore::Read MemoryEntryStore::read() {
+  std::lock_guard lock(state_->mutex);
+  return Read{state_->entry, std::nullopt};
+}
+
+std::optional<std::string> MemoryEntryStore::write(const CacheEntry& entry) {
+  std::lock_guard lock(state_->mutex);
+  state_->entry = entry;
+  return std::nullopt;
+}
+
+bool MemoryEntryStore::remove() {
+  std::lock_guard lock(state_->mutex);
+  const bool had = state_->entry.has_value();
+  state_->entry.reset();
+  return had;
+}
+
+std::unique_ptr<Hold> MemoryEntryStore::try_hold_background() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->background) return nullptr;
+  state_->background = true;
+  return std::make_unique<BackgroundHold>(state_);
+}
+
+std::unique_ptr<Hold> MemoryEntryStore::hold_refresh(Deadline deadline) {
+  if (!state_->refresh.try_lock_until(deadline)) return nullptr;
+  return std::make_unique<RefreshHold>(state_);
+}
+
+std::optional<SharedFailure> MemoryEntryStore::last_failure() {
+  std::lock_guard lock(state_->mutex);
+  return state_->failure;
+}
+
+void MemoryEntryStore::record_failure(Hold& /*refresh*/, const SharedFailure& failure) {
+  std::lock_guard lock(state_->mutex);
+  state_->failure = failure;
+}
+
+bool MemoryEntryStore::background_held() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->background;
+}
+
+}  // namespace tok

@@ -1,0 +1,190 @@
+#include "core/refresh_flow.hpp"
+
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+
+namespace tok {
+
+namespace {
+
+using std::chrono::steady_clock;
+
+std::string waited_for(steady_clock::time_point since) {
+  return format_duration(std::chrono::duration_cast<Duration>(steady_clock::now() - since));
+}
+
+}  // namespace
+
+RefreshFlow::RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source,
+                         EngineSettings settings, const Clock& clock, Diagnostics diagnostics)
+    : store_(std::move(store)),
+      launcher_(launcher),
+      source_(std::move(source)),
+      settings_(settings),
+      clock_(clock),
+      diagnostics_(std::move(diagnostics)) {
+  if (!diagnostics_.warn) diagnostics_.warn = [](const std::string&) {};
+  if (!diagnostics_.note) diagnostics_.note = [](const std::string&) {};
+}
+
+CacheEntry RefreshFlow::read_entry() {
+  auto read = store_->read();
+  if (read.warning) diagnostics_.warn(*read.warning);
+  return read.entry ? std::move(*read.entry) : CacheEntry{};
+}
+
+GetResult RefreshFlow::get(const GetOptions& options) {
+  const CacheEntry seen = read_entry();
+  const TimePoint now = clock_.now();
+  const TokenState state = state_of(seen, now, settings_, options.min_valid);
+  switch (decide_get(state, settings_, options)) {
+    case GetAction::serve: break;
+    case GetAction::serve_and_refresh_in_background: start_background(seen); break;
+    case GetAction::refresh_blocking: return {refresh_blocking(options, seen), state, std::nullopt};
+  }
+  GetResult result{*seen.token, state, std::nullopt};
+  if (cooldown_until(seen, now)) result.failing = seen.last_error;
+  return result;
+}
+
+void RefreshFlow::start_background(const CacheEntry& seen) {
+  // A result nobody can keep (read-only or full disk) would be fetched again by every call.
+  if (auto why = store_->unwritable()) {
+    diagnostics_.note(fmt::format("no background refresh: {}", *why));
+    return;
+  }
+  std::shared_ptr<Hold> slot = store_->try_hold_background();
+  if (!slot) {
+    diagnostics_.note("a background refresh is already running");
+    return;
+  }
+  const std::uint64_t generation = seen.generation;
+  std::vector<int> keep = store_->descriptors();
+  keep.push_back(slot->fd());
+  const bool started = launcher_.launch(std::move(keep), [self = shared_from_this(), slot, generation]() mutable {
+    self->run_background(generation);
+    slot.reset();  // the single flight ends only once the result is committed
+  });
+  diagnostics_.note(started ? "started a background refresh" : "could not start a background refresh");
+}
+
+void RefreshFlow::run_background(std::uint64_t started_generation) {
+  const CacheEntry entry = read_entry();
+  // Another refresher finished between our caller's read and now: nothing left to do.
+  if (entry.generation != started_generation || state_of(entry, clock_.now(), settings_) != TokenState::stale) return;
+  ProviderMemo memo = entry.memo;
+  std::optional<Token> token;
+  std::string failure;
+  try {
+    token = source_(steady_clock::now() + settings_.refresh_timeout, memo, FetchMode::background);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "the token source failed with an unknown error";
+  }
+  // Commit under the refresh lock, which a blocking refresher holds while it fetches: if one
+  // runs, wait for it, then find the generation moved. A blocking refresher holds the lock for at
+  // most its own refresh_timeout, so this wait normally ends well before ours.
+  const auto hold = store_->hold_refresh(steady_clock::now() + 2 * settings_.refresh_timeout);
+  if (!hold) return;
+  CacheEntry current = read_entry();
+  const TimePoint now = clock_.now();
+  BackgroundOutcome outcome;
+  if (token) {
+    outcome = apply_background_success(current, started_generation, std::move(*token), now, settings_);
+    if (outcome == BackgroundOutcome::stored) current.memo = std::move(memo);
+  } else {
+    outcome = apply_background_failure(current, started_generation, std::move(failure), now, settings_);
+  }
+  if (outcome != BackgroundOutcome::discarded) store_->write(current);
+}
+
+Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry& seen) {
+  const Deadline deadline = steady_clock::now() + settings_.refresh_timeout;
+  if (auto why = store_->unwritable()) {
+    diagnostics_.warn(fmt::format("{}; the new token will not be cached", *why));
+    ProviderMemo memo = seen.memo;
+    return fetch(deadline, memo, FetchMode::blocking, options);
+  }
+  const auto failure_before = store_->last_failure();
+  const std::uint64_t failures_before = failure_before ? failure_before->seq : 0;
+  const auto wait_start = steady_clock::now();
+  const auto hold = store_->hold_refresh(deadline);
+  if (!hold) {
+    throw Error(ErrorKind::unavailable,
+                fmt::format("timed out after {} waiting for another tok process to refresh the token",
+                            format_duration(settings_.refresh_timeout)),
+                "raise refresh_timeout, or check the token service");
+  }
+  diagnostics_.note(fmt::format("waited {} for the refresh lock", waited_for(wait_start)));
+
+  CacheEntry current = read_entry();
+  const TimePoint now = clock_.now();
+  if (!options.force_refresh) {
+    // Another caller may have refreshed while we waited: then its token is ours too...
+    if (state_of(current, now, settings_, options.min_valid) != TokenState::expired) return *current.token;
+    // ...even when it is shorter than asked: a herd must never become one request per caller.
+    if (current.generation != seen.generation && really_valid(current, now)) {
+      diagnostics_.note("taking the token another caller just fetched");
+      tell_if_short(*current.token, now, options);
+      return *current.token;
+    }
+    // ...and when its refresh failed, we fail with it rather than ask the service again.
+    if (const auto failure = store_->last_failure(); failure && failure->seq != failures_before) {
+      diagnostics_.note("the refresh another caller made while we waited failed; failing with it");
+      throw Error(failure->kind, failure->message, failure->advice);
+    }
+  }
+
+  ProviderMemo memo = current.memo;
+  Token token;
+  try {
+    token = fetch(deadline, memo, FetchMode::blocking, options);
+  } catch (const Error& e) {
+    const auto last = store_->last_failure();
+    store_->record_failure(*hold, SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), clock_.now()});
+    throw;
+  }
+  store_token(current, token, clock_.now(), settings_);
+  current.memo = std::move(memo);
+  if (auto problem = store_->write(current)) diagnostics_.warn(*problem);
+  return token;
+}
+
+Token RefreshFlow::fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const GetOptions& options) {
+  const auto start = steady_clock::now();
+  Token token = source_(deadline, memo, mode);
+  diagnostics_.note(fmt::format("fetched a new token in {}", waited_for(start)));
+  tell_if_short(token, clock_.now(), options);
+  return token;
+}
+
+void RefreshFlow::tell_if_short(const Token& token, TimePoint now, const GetOptions& options) {
+  if (!shorter_than_asked(token, now, settings_, options.min_valid) || told_short_.exchange(true)) return;
+  const auto left = std::chrono::floor<std::chrono::seconds>(*token.expiry - now);
+  std::string asked = fmt::format("expiry_buffer ({})", format_duration(settings_.expiry_buffer));
+  if (options.min_valid > Duration{0}) asked += fmt::format(" + --min-valid ({})", format_duration(options.min_valid));
+  diagnostics_.warn(fmt::format("the provider's token lives {}, less than {} asks; using it while it is valid",
+                                format_duration(std::max(left, std::chrono::seconds{0})), asked));
+}
+
+bool RefreshFlow::expire(const std::string& only_if) {
+  const auto hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+  if (!hold) return false;
+  CacheEntry current = read_entry();
+  if (!current.token || (!only_if.empty() && current.token->access_token != only_if)) return false;
+  current.token->expiry = clock_.now();
+  current.stale_after.reset();
+  return !store_->write(current);
+}
+
+bool RefreshFlow::clear() {
+  const auto hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+  return hold && store_->remove();
+}
+
+}  // namespace tok

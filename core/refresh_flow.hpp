@@ -1,0 +1,74 @@
+#pragma once
+// The one refresh flow of spec/refresh-engine.md: read, decide, serve, start one background
+// refresh, block under single flight, re-check, fetch, commit under the generation guard, record
+// a failure and its cooldown. Written once over two seams (EntryStore: where the entry lives and
+// how exclusion works; Launcher: how background work starts); every decision is core/policy's.
+// The in-process Refresher and the on-disk DiskRefresher are two configurations of it.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/entry_store.hpp"
+#include "core/launcher.hpp"
+#include "core/policy.hpp"
+#include "core/token.hpp"
+
+namespace tok {
+
+// Fetches a new token before the deadline or throws tok::Error. May read and update the memo.
+using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo, FetchMode mode)>;
+
+struct GetResult {
+  Token token;
+  TokenState state;  // as seen at the start of the call
+  // Set when the token was served while its background refresh is failing (the cooldown runs).
+  std::optional<BackgroundError> failing;
+};
+
+// Where the flow reports what a user may want to know. Warnings are shown unless --quiet;
+// notes only with --verbose. Never tokens or secrets.
+struct Diagnostics {
+  std::function<void(const std::string&)> warn;
+  std::function<void(const std::string&)> note;
+};
+
+class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
+ public:
+  RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source, EngineSettings settings,
+              const Clock& clock, Diagnostics diagnostics);
+
+  // FRESH: the cached token, nothing else. STALE: the cached token now, and one background
+  // refresh unless one runs (and unless its result could not be kept). EXPIRED or forced: wait
+  // for the refresh lock, re-check, fetch only if still needed, commit; a failure leaves the entry
+  // as it was and reaches the caller (and the callers that waited for it).
+  GetResult get(const GetOptions& options = {});
+
+  // A forced expiry (a credential helper's erase): the entry stays, but is EXPIRED for the next
+  // get. Only when `only_if` is empty or is the cached token. True when something changed.
+  bool expire(const std::string& only_if = {});
+  // Forgets the entry, under the refresh lock. False when there was none (or the lock timed out).
+  bool clear();
+
+  EntryStore& store() { return *store_; }
+  const EngineSettings& settings() const { return settings_; }
+
+ private:
+  Token refresh_blocking(const GetOptions& options, const CacheEntry& seen);
+  void start_background(const CacheEntry& seen);
+  void run_background(std::uint64_t started_generation);
+  CacheEntry read_entry();
+  Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const GetOptions& options);
+  void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
+
+  std::unique_ptr<EntryStore> store_;
+  Launcher& launcher_;
+  TokenSource source_;
+  EngineSettings settings_;
+  const Clock& clock_;
+  Diagnostics diagnostics_;
+  std::atomic<bool> told_short_{false};  // callers of one in-process engine are threads
+};
+
+}  // namespace tok

@@ -1,0 +1,892 @@
+// The one refresh flow (core/refresh_flow), run twice: in process (MemoryEntryStore) and on disk
+// (DiskEntryStore in a temporary directory). Both with a fake token source, a FakeClock and a
+// ManualExecutor behind the launcher: background work (the "detached child" of the on-disk
+// configuration) runs in this process, and only when the test calls run_all(). No sleeps.
+//
+// The seed's test list (refresh-engine.md 6a) comes first, then the edge rules of section 8.
+// Race windows are reached through named hooks: HookedStore runs a callback just before the
+// refresh lock is taken (another caller gets in first), FakeSource runs one during a fetch (a
+// blocking refresh overtakes a background one).
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/cache_store.hpp"
+#include "core/error.hpp"
+#include "core/executor.hpp"
+#include "core/launcher.hpp"
+#include "core/memory_store.hpp"
+#include "core/refresh_flow.hpp"
+#include "temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using tok::CacheEntry;
+using tok::Duration;
+using tok::EngineSettings;
+using tok::FakeClock;
+using tok::FetchMode;
+using tok::GetOptions;
+using tok::TimePoint;
+using tok::Token;
+using tok::TokenState;
+
+struct InProcess {
+  static constexpr bool on_disk = false;
+};
+struct OnDisk {
+  static constexpr bool on_disk = true;
+};
+TYPE_TO_STRING(InProcess);
+TYPE_TO_STRING(OnDisk);
+
+namespace {
+
+// A token source that counts its calls. By default each call returns "token-N" expiring `ttl`
+// after the fake clock's time; queued tokens or failures are used first.
+struct FakeSource {
+  const FakeClock* clock = nullptr;
+  Duration ttl = 60min;
+  int calls = 0;
+  bool fail = false;             // throw Error(unavailable) on every call
+  bool fail_strangely = false;   // throw something that is not a std::exception
+  std::deque<Token> queued;      // returned (in order) before falling back to the default
+  std::optional<Token> always;   // returned on every call when set
+  tok::ProviderMemo memo_seen;
+  std::vector<FetchMode> modes;
+  std::function<void()> during_fetch;  // runs once, inside the next call, before it answers
+
+  Token next(tok::ProviderMemo& memo, FetchMode mode) {
+    ++calls;
+    modes.push_back(mode);
+    memo_seen = memo;
+    if (auto hook = std::exchange(during_fetch, nullptr)) hook();
+    if (fail_strangely) throw 42;
+    if (fail) {
+      throw tok::Error(tok::ErrorKind::unavailable, "token service unavailable (call " + std::to_string(calls) + ")",
+                       "check the token service");
+    }
+    if (always) return *always;
+    if (!queued.empty()) {
+      Token t = queued.front();
+      queued.pop_front();
+      return t;
+    }
+    Token t;
+    t.access_token = "token-" + std::to_string(calls);
+    t.expiry = clock->now() + ttl;
+    return t;
+  }
+};
+
+Token make_token(std::string access, std::optional<TimePoint> expiry) {
+  Token t;
+  t.access_token = std::move(access);
+  t.expiry = expiry;
+  return t;
+}
+
+// Either store, with hooks at the race windows and switches for the faults a test needs.
+class HookedStore final : public tok::EntryStore {
+ public:
+  explicit HookedStore(std::unique_ptr<tok::EntryStore> inner) : inner_(std::move(inner)) {}
+  std::function<void()> before_hold_refresh;  // runs once, just before the lock is taken
+  std::optional<std::string> unwritable_reason;
+  bool refresh_lock_times_out = false;
+  int writes = 0;
+
+  Read read() override { return inner_->read(); }
+  std::optional<std::string> unwritable() override {
+    return unwritable_reason ? unwritable_reason : inner_->unwritable();
+  }
+  std::optional<std::string> write(const CacheEntry& entry) override {
+    ++writes;
+    return inner_->write(entry);
+  }
+  bool remove() override { return inner_->remove(); }
+  std::unique_ptr<tok::Hold> try_hold_background() override { return inner_->try_hold_background(); }
+  std::unique_ptr<tok::Hold> hold_refresh(tok::Deadline deadline) override {
+    if (auto hook = std::exchange(before_hold_refresh, nullptr)) hook();
+    if (refresh_lock_times_out) return nullptr;
+    return inner_->hold_refresh(deadline);
+  }
+  std::optional<tok::SharedFailure> last_failure() override { return inner_->last_failure(); }
+  void record_failure(tok::Hold& refresh, const tok::SharedFailure& failure) override {
+    inner_->record_failure(refresh, failure);
+  }
+
+ private:
+  std::unique_ptr<tok::EntryStore> inner_;
+};
+
+struct Fixture {
+  FakeClock clock;
+  tok::ManualExecutor executor;
+  tok::ExecutorLauncher launcher{executor};
+  FakeSource source;
+  EngineSettings settings;
+  const bool on_disk;
+  tok_test::TempDir tmp;
+  tok::CacheStore disk{tmp.path / "cache"};
+  tok::MemoryEntryStore* memory = nullptr;
+  HookedStore* hooks = nullptr;
+  std::shared_ptr<tok::RefreshFlow> flow;
+  std::vector<std::string> warnings;
+  const TimePoint start = clock.now();
+
+  explicit Fixture(bool disk_config, EngineSettings s = {}) : settings(s), on_disk(disk_config) {
+    source.clock = &clock;
+    make();
+  }
+
+  // A flow over the same entry: what a second process (or a second caller) would build.
+  std::shared_ptr<tok::RefreshFlow> make_flow(HookedStore** hooked) {
+    std::unique_ptr<tok::EntryStore> inner;
+    if (on_disk) {
+      inner = std::make_unique<tok::DiskEntryStore>(disk, "k");
+    } else {
+      if (memory_owner == nullptr) {
+        memory_owner = std::make_shared<std::unique_ptr<tok::MemoryEntryStore>>(std::make_unique<tok::MemoryEntryStore>());
+        memory = memory_owner->get();
+      }
+      inner = std::make_unique<SharedMemory>(memory);
+    }
+    auto store = std::make_unique<HookedStore>(std::move(inner));
+    *hooked = store.get();
+    return std::make_shared<tok::RefreshFlow>(
+        std::move(store), launcher,
+        [this](tok::Deadline, tok::ProviderMemo& memo, FetchMode mode) { return source.next(memo, mode); }, settings,
+        clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}});
+  }
+  void make() { flow = make_flow(&hooks); }
+
+  TimePoint t0() const { return start; }
+  tok::GetResult get(GetOptions o = {}) { return flow->get(o); }
+  // What the entry holds, read below the hooks (they belong to a flow that may be gone).
+  CacheEntry entry() { return (on_disk ? disk.read("k") : memory->read()).entry.value_or(CacheEntry{}); }
+  bool background_running() {
+    if (on_disk) return !disk.try_lock("k", tok::LockName::background).has_value();
+    return memory->background_held();
+  }
+
+ private:
+  // Every in-process flow of a fixture shares one MemoryEntryStore, as the callers of one
+  // Refresher do.
+  class SharedMemory final : public tok::EntryStore {
+   public:
+    explicit SharedMemory(tok::MemoryEntryStore* m) : m_(m) {}
+    Read read() override { return m_->read(); }
+    std::optional<std::string> unwritable() override { return m_->unwritable(); }
+    std::optional<std::string> write(const CacheEntry& e) override { return m_->write(e); }
+    bool remove() override { return m_->remove(); }
+    std::unique_ptr<tok::Hold> try_hold_background() override { return m_->try_hold_background(); }
+    std::unique_ptr<tok::Hold> hold_refresh(tok::Deadline d) override { return m_->hold_refresh(d); }
+    std::optional<tok::SharedFailure> last_failure() override { return m_->last_failure(); }
+    void record_failure(tok::Hold& h, const tok::SharedFailure& f) override { m_->record_failure(h, f); }
+
+   private:
+    tok::MemoryEntryStore* m_;
+  };
+  std::shared_ptr<std::unique_ptr<tok::MemoryEntryStore>> memory_owner;
+};
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+#define ENGINE_CASE(name) TEST_CASE_TEMPLATE(name, Config, InProcess, OnDisk)
+
+TEST_SUITE("engine") {
+
+// ---- the seed's list ------------------------------------------------------------------------
+
+ENGINE_CASE("no token: the first get refreshes blocking, async on and off") {
+  for (bool async : {true, false}) {
+    CAPTURE(async);
+    EngineSettings s;
+    s.async_refresh = async;
+    Fixture f(Config::on_disk, s);
+    const auto r = f.get();
+    CHECK(f.source.calls == 1);
+    CHECK(f.source.modes.at(0) == FetchMode::blocking);
+    CHECK(r.state == TokenState::expired);
+    CHECK(r.token.access_token == "token-1");
+    CHECK(f.executor.pending() == 0);
+    const CacheEntry e = f.entry();
+    CHECK(e.generation == 1);
+    CHECK(e.token == r.token);
+    CHECK(e.stale_after == f.t0() + 40min);
+  }
+}
+
+ENGINE_CASE("fresh does not refresh") {
+  Fixture f(Config::on_disk);
+  f.get();
+  REQUIRE(f.source.calls == 1);
+  for (int i = 0; i < 5; ++i) {
+    f.clock.advance(8min);  // up to +40 min: still FRESH (strict boundary)
+    const auto r = f.get();
+    CHECK(r.state == TokenState::fresh);
+    CHECK(r.token.access_token == "token-1");
+  }
+  CHECK(f.clock.now() == f.t0() + 40min);
+  CHECK(f.source.calls == 1);
+  CHECK(f.executor.pending() == 0);
+  CHECK_FALSE(f.background_running());
+  CHECK(f.hooks->writes == 1);
+}
+
+ENGINE_CASE("a token without expiry never refreshes") {
+  Fixture f(Config::on_disk);
+  f.source.always = make_token("forever", std::nullopt);
+  CHECK(f.get().token.access_token == "forever");
+  CHECK(f.source.calls == 1);
+  CHECK_FALSE(f.entry().stale_after.has_value());
+  for (int i = 0; i < 10; ++i) {
+    f.clock.advance(24h * 30);
+    const auto r = f.get();
+    CHECK(r.state == TokenState::fresh);
+    CHECK(r.token.access_token == "forever");
+  }
+  CHECK(f.executor.run_all() == 0);
+  CHECK(f.source.calls == 1);
+}
+
+ENGINE_CASE("stale does not refresh with async off, nor with --no-async") {
+  for (bool config_off : {true, false}) {
+    CAPTURE(config_off);
+    EngineSettings s;
+    s.async_refresh = !config_off;
+    Fixture f(Config::on_disk, s);
+    f.get();
+    f.clock.advance(45min);  // STALE: past +40 min, before 60 min - 40 s
+    GetOptions o;
+    o.allow_async = config_off;  // the other switch
+    const auto r = f.get(o);
+    CHECK(r.state == TokenState::stale);
+    CHECK(r.token.access_token == "token-1");
+    CHECK(f.executor.pending() == 0);
+    CHECK(f.executor.run_all() == 0);
+    CHECK(f.source.calls == 1);
+  }
+}
+
+ENGINE_CASE("expired refreshes blocking, async on and off") {
+  for (bool async : {true, false}) {
+    CAPTURE(async);
+    EngineSettings s;
+    s.async_refresh = async;
+    Fixture f(Config::on_disk, s);
+    f.get();
+    f.clock.advance(59min + 20s);  // 60 min - 40 s: the last instant before EXPIRED
+    GetOptions no_async;
+    no_async.allow_async = false;
+    CHECK(f.get(no_async).state == TokenState::stale);
+    f.clock.advance(1ms);
+    const auto r = f.get();
+    CHECK(r.state == TokenState::expired);
+    CHECK(r.token.access_token == "token-2");
+    CHECK(f.source.calls == 2);
+    CHECK(f.executor.pending() == 0);
+    CHECK(f.entry().generation == 2);
+    CHECK(f.entry().stale_after == f.clock.now() + 40min);
+  }
+}
+
+ENGINE_CASE("stale refreshes in the background and the next call sees the new token") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  const auto r = f.get();
+  CHECK(r.state == TokenState::stale);
+  CHECK(r.token.access_token == "token-1");  // answered at once with the old token
+  CHECK(f.source.calls == 1);                // nothing fetched before the launcher runs
+  CHECK(f.executor.pending() == 1);
+  CHECK(f.background_running());
+
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);
+  CHECK(f.source.modes.at(1) == FetchMode::background);  // one attempt: the cooldown is the retry
+  CHECK_FALSE(f.background_running());
+  const CacheEntry e = f.entry();
+  CHECK(e.generation == 2);
+  CHECK(e.token->access_token == "token-2");
+  CHECK(e.stale_after == f.clock.now() + 40min);
+
+  const auto next = f.get();
+  CHECK(next.state == TokenState::fresh);
+  CHECK(next.token.access_token == "token-2");
+  CHECK(f.executor.pending() == 0);
+}
+
+ENGINE_CASE("two stale calls submit one refresh (single flight)") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  CHECK(f.get().token.access_token == "token-1");
+  CHECK(f.get().token.access_token == "token-1");
+  f.clock.advance(1min);
+  CHECK(f.get().state == TokenState::stale);
+  CHECK(f.executor.pending() == 1);
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);
+  // Once it finished, a later STALE period may start a new one.
+  f.clock.advance(45min);
+  CHECK(f.get().state == TokenState::stale);
+  CHECK(f.executor.pending() == 1);
+}
+
+ENGINE_CASE("two stale callers of separate engines over one entry start one refresh") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  HookedStore* other_hooks = nullptr;
+  auto other = f.make_flow(&other_hooks);  // another process, or another caller
+  CHECK(f.get().state == TokenState::stale);
+  CHECK(other->get().state == TokenState::stale);
+  CHECK(f.executor.pending() == 1);
+  f.executor.run_all();
+  CHECK(f.source.calls == 2);
+  CHECK(other->get().token.access_token == "token-2");
+}
+
+ENGINE_CASE("background failure: cooldown without refreshes, then one retry that succeeds") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  f.source.fail = true;
+  CHECK(f.get().state == TokenState::stale);
+  const TimePoint failed_at = f.clock.now();
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);
+
+  CacheEntry e = f.entry();
+  CHECK(e.generation == 1);  // a backoff does not change it
+  CHECK(e.token->access_token == "token-1");
+  CHECK(e.stale_after == failed_at + 1min);
+  REQUIRE(e.last_error);
+  CHECK(contains(e.last_error->message, "token service unavailable"));
+  CHECK(e.last_error->at == failed_at);
+  CHECK_FALSE(f.background_running());
+
+  SUBCASE("repeated calls during the cooldown do not refresh, and say the refresh is failing") {
+    for (int i = 0; i < 6; ++i) {
+      const auto r = f.get();
+      CHECK(r.state == TokenState::fresh);
+      CHECK(r.token.access_token == "token-1");
+      REQUIRE(r.failing.has_value());
+      CHECK(contains(r.failing->message, "token service unavailable"));
+      f.clock.advance(10s);  // ends exactly at failed_at + 1 min, still FRESH
+    }
+    CHECK(f.clock.now() == failed_at + 1min);
+    CHECK(f.get().state == TokenState::fresh);
+    CHECK(f.executor.pending() == 0);
+    CHECK(f.source.calls == 2);
+  }
+
+  SUBCASE("a call after the cooldown refreshes in the background and succeeds") {
+    f.source.fail = false;
+    f.clock.advance(1min + 1ms);
+    const auto r = f.get();
+    CHECK(r.state == TokenState::stale);
+    CHECK(r.token.access_token == "token-1");
+    CHECK(f.executor.pending() == 1);
+    CHECK(f.executor.run_all() == 1);
+    CHECK(f.source.calls == 3);
+    e = f.entry();
+    CHECK(e.token->access_token == "token-3");
+    CHECK(e.generation == 2);
+    CHECK_FALSE(e.last_error.has_value());
+    const auto after = f.get();
+    CHECK(after.token.access_token == "token-3");
+    CHECK_FALSE(after.failing.has_value());
+  }
+
+  SUBCASE("a call after the cooldown that fails again backs off again") {
+    f.clock.advance(1min + 1ms);
+    CHECK(f.get().state == TokenState::stale);
+    CHECK(f.executor.run_all() == 1);
+    CHECK(f.source.calls == 3);
+    e = f.entry();
+    CHECK(e.stale_after == f.clock.now() + 1min);
+    CHECK(e.generation == 1);
+  }
+
+  SUBCASE("the old token is served until it really expires, then a blocking refresh") {
+    f.clock.set(f.t0() + 60min - 40s);  // the last instant before EXPIRED (cooldowns in between)
+    while (f.get().state == TokenState::stale) {
+      f.executor.run_all();
+    }
+    CHECK(f.entry().token->access_token == "token-1");
+    f.clock.set(f.t0() + 60min - 40s + 1ms);
+    f.source.fail = false;
+    const auto r = f.get();
+    CHECK(r.state == TokenState::expired);
+    CHECK(r.token.access_token != "token-1");
+    CHECK_FALSE(f.entry().last_error.has_value());
+  }
+}
+
+ENGINE_CASE("late background success does not overwrite a newer blocking result") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  CHECK(f.get().state == TokenState::stale);
+  REQUIRE(f.executor.pending() == 1);
+
+  // The background refresh is inside the token source when the token expires and a blocking
+  // refresh stores a newer token, which expires sooner than the late one will (TTL policy
+  // changed): the counter, not the expiry, rejects the late result.
+  TimePoint blocking_stale_after;
+  f.source.during_fetch = [&] {
+    f.clock.advance(15min);
+    f.source.queued.push_back(make_token("blocking", f.clock.now() + 10min));
+    const auto r = f.get();
+    CHECK(r.state == TokenState::expired);
+    CHECK(r.token.access_token == "blocking");
+    CHECK(f.entry().generation == 2);
+    blocking_stale_after = *f.entry().stale_after;
+    f.source.queued.push_back(make_token("late", f.clock.now() + 24h));  // what the background call returns
+  };
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 3);  // the late one did fetch
+  const CacheEntry e = f.entry();
+  CHECK(e.token->access_token == "blocking");
+  CHECK(e.generation == 2);
+  CHECK(e.stale_after == blocking_stale_after);
+  CHECK_FALSE(f.background_running());
+  CHECK(f.get().token.access_token == "blocking");
+}
+
+ENGINE_CASE("late background failure does not push back the newer token's stale_after") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  CHECK(f.get().state == TokenState::stale);
+  REQUIRE(f.executor.pending() == 1);
+
+  CacheEntry after_blocking;
+  f.source.during_fetch = [&] {
+    f.clock.advance(15min);
+    const auto r = f.get();  // EXPIRED: blocking, while the background one is still in flight
+    CHECK(r.token.access_token == "token-3");
+    after_blocking = f.entry();
+    REQUIRE(after_blocking.stale_after == f.clock.now() + 40min);
+    f.clock.advance(41min);  // the newer token is STALE now...
+    f.source.fail = true;    // ...and the background call fails
+  };
+  CHECK(f.executor.run_all() == 1);
+  const CacheEntry e = f.entry();
+  CHECK(e.stale_after == after_blocking.stale_after);  // not now + 1 min
+  CHECK(e.generation == after_blocking.generation);
+  CHECK_FALSE(e.last_error.has_value());
+  CHECK(e.token->access_token == "token-3");
+  CHECK_FALSE(f.background_running());
+  // Still STALE, so the next call starts a new background refresh at once.
+  f.source.fail = false;
+  CHECK(f.get().state == TokenState::stale);
+  CHECK(f.executor.pending() == 1);
+}
+
+ENGINE_CASE("a queued background refresh finds the entry refreshed meanwhile and asks nobody") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  CHECK(f.get().state == TokenState::stale);
+  REQUIRE(f.executor.pending() == 1);
+  f.clock.advance(15min);
+  CHECK(f.get().token.access_token == "token-2");  // blocking, before the queued one starts
+  f.clock.advance(41min);                            // token-2 is STALE by the time it starts
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);  // the generation moved: nothing fetched, nothing written
+  CHECK(f.entry().token->access_token == "token-2");
+  CHECK(f.entry().generation == 2);
+}
+
+ENGINE_CASE("stale_after is recomputed after a blocking refresh") {
+  struct Case {
+    Duration first, second, expected;
+  };
+  for (const Case c : {Case{10min, 60min, 40min}, Case{60min, 10min, 5min}, Case{60min, 90s, 45s}}) {
+    CAPTURE(c.first.count());
+    CAPTURE(c.second.count());
+    Fixture f(Config::on_disk);
+    f.source.ttl = c.first;
+    f.get();
+    f.clock.advance(c.first);  // EXPIRED
+    f.source.ttl = c.second;
+    const TimePoint now = f.clock.now();
+    const auto r = f.get();
+    CHECK(r.state == TokenState::expired);
+    CHECK(f.entry().stale_after == now + c.expected);
+  }
+}
+
+ENGINE_CASE("stale_after is recomputed after a forced refresh too") {
+  Fixture f(Config::on_disk);
+  f.source.ttl = 10min;
+  f.get();
+  REQUIRE(f.entry().stale_after == f.t0() + 5min);
+  f.source.ttl = 60min;
+  GetOptions o;
+  o.force_refresh = true;
+  f.get(o);
+  CHECK(f.entry().stale_after == f.t0() + 40min);
+}
+
+ENGINE_CASE("stale_after through the engine: the five cases of section 2") {
+  struct Case {
+    Duration ttl;
+    std::optional<Duration> fixed;
+    Duration stale_at;
+  };
+  for (const Case c : {Case{60min, std::nullopt, 40min}, Case{10min, std::nullopt, 5min},
+                       Case{90s, std::nullopt, 45s}, Case{60min, 5min, 55min}, Case{10min, 0min, 10min}}) {
+    CAPTURE(c.ttl.count());
+    EngineSettings s;
+    s.stale_window = c.fixed;
+    s.expiry_buffer = 0s;  // so that the zero window's token is not EXPIRED before it is STALE
+    Fixture f(Config::on_disk, s);
+    f.source.ttl = c.ttl;
+    f.get();
+    CHECK(f.entry().stale_after == f.t0() + c.stale_at);
+    f.clock.advance(c.stale_at);
+    CHECK(f.get().state == TokenState::fresh);
+    f.clock.advance(1ms);
+    CHECK(f.get().state == (c.stale_at == c.ttl ? TokenState::expired : TokenState::stale));
+  }
+}
+
+ENGINE_CASE("a stored token without expiry drops the old stale_after") {
+  Fixture f(Config::on_disk);
+  f.get();
+  REQUIRE(f.entry().stale_after);
+  f.source.always = make_token("forever", std::nullopt);
+  f.clock.advance(45min);
+  f.get();
+  f.executor.run_all();
+  CHECK(f.entry().token->access_token == "forever");
+  CHECK_FALSE(f.entry().stale_after.has_value());
+  f.clock.advance(24h * 365);
+  CHECK(f.get().state == TokenState::fresh);
+  CHECK(f.executor.pending() == 0);
+}
+
+ENGINE_CASE("blocking failure: the error reaches the caller and the entry is unchanged") {
+  SUBCASE("first fetch") {
+    Fixture f(Config::on_disk);
+    f.source.fail = true;
+    CHECK_THROWS_AS(f.get(), tok::Error);
+    const CacheEntry e = f.entry();
+    CHECK_FALSE(e.token.has_value());
+    CHECK(e.generation == 0);
+    CHECK(f.hooks->writes == 0);
+  }
+  SUBCASE("expired token") {
+    Fixture f(Config::on_disk);
+    f.get();
+    const CacheEntry before = f.entry();
+    f.clock.advance(60min);
+    f.source.fail = true;
+    try {
+      f.get();
+      FAIL("expected an error");
+    } catch (const tok::Error& err) {
+      CHECK(err.kind() == tok::ErrorKind::unavailable);
+      CHECK(contains(err.what(), "token service unavailable"));
+    }
+    const CacheEntry e = f.entry();
+    CHECK(e.token == before.token);
+    CHECK(e.stale_after == before.stale_after);  // no backoff recorded
+    CHECK(e.generation == before.generation);
+    CHECK_FALSE(e.last_error.has_value());
+    CHECK(f.hooks->writes == 1);
+    CHECK(f.executor.pending() == 0);
+    // The next call tries again (no cooldown for blocking failures), even at the same instant.
+    f.source.fail = false;
+    CHECK(f.get().token.access_token == "token-3");
+    CHECK(f.source.calls == 3);
+  }
+  SUBCASE("forced refresh of a fresh token") {
+    Fixture f(Config::on_disk);
+    f.get();
+    const CacheEntry before = f.entry();
+    f.source.fail = true;
+    GetOptions o;
+    o.force_refresh = true;
+    CHECK_THROWS_AS(f.get(o), tok::Error);
+    const CacheEntry e = f.entry();
+    CHECK(e.token == before.token);
+    CHECK(e.stale_after == before.stale_after);
+    CHECK(e.generation == before.generation);
+    CHECK(f.get().token.access_token == "token-1");  // still served
+  }
+}
+
+ENGINE_CASE("--force-refresh always refreshes, blocking") {
+  Fixture f(Config::on_disk);
+  GetOptions force;
+  force.force_refresh = true;
+  f.get();
+  CHECK(f.get(force).token.access_token == "token-2");  // FRESH
+  f.clock.advance(45min);
+  const auto r = f.get(force);  // token-2 is STALE at +45: forced means blocking anyway
+  CHECK(r.state == TokenState::stale);
+  CHECK(r.token.access_token == "token-3");
+  CHECK(f.executor.pending() == 0);
+  f.source.always = make_token("forever", std::nullopt);
+  f.get(force);
+  CHECK(f.get(force).token.access_token == "forever");
+  CHECK(f.source.calls == 5);
+  CHECK(f.entry().generation == 5);
+}
+
+ENGINE_CASE("--min-valid makes a fresh but short token refresh blocking, exactly met is not") {
+  Fixture f(Config::on_disk);
+  f.source.ttl = 10min;
+  f.get();
+  GetOptions o;
+  o.min_valid = 10min - 40s;
+  CHECK(f.get(o).state == TokenState::fresh);
+  o.min_valid = 15min;
+  f.source.ttl = 60min;
+  const auto r = f.get(o);
+  CHECK(r.state == TokenState::expired);
+  CHECK(r.token.access_token == "token-2");
+  CHECK(f.source.calls == 2);
+  CHECK(f.executor.pending() == 0);
+  CHECK(f.get(o).token.access_token == "token-2");  // enough life now: from the cache
+  CHECK(f.source.calls == 2);
+  CHECK(f.warnings.empty());
+}
+
+ENGINE_CASE("the memo round-trips through the source") {
+  Fixture f(Config::on_disk);
+  int calls = 0;
+  f.source.always.reset();
+  auto flow = std::make_shared<tok::RefreshFlow>(
+      f.on_disk ? std::unique_ptr<tok::EntryStore>(std::make_unique<tok::DiskEntryStore>(f.disk, "memo"))
+                : std::unique_ptr<tok::EntryStore>(std::make_unique<tok::MemoryEntryStore>()),
+      f.launcher,
+      [&](tok::Deadline, tok::ProviderMemo& memo, FetchMode) {
+        ++calls;
+        f.source.memo_seen = memo;
+        memo["seen"] = std::to_string(calls);
+        return make_token("m" + std::to_string(calls), f.clock.now() + 60min);
+      },
+      f.settings, f.clock, tok::Diagnostics{});
+  flow->get();
+  CHECK(flow->store().read().entry->memo.at("seen") == "1");
+  f.clock.advance(45min);
+  flow->get();
+  f.executor.run_all();
+  CHECK(f.source.memo_seen.at("seen") == "1");
+  CHECK(flow->store().read().entry->memo.at("seen") == "2");
+}
+
+ENGINE_CASE("a refresh still queued when the engine goes away runs harmlessly") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  f.get();
+  REQUIRE(f.executor.pending() == 1);
+  f.flow.reset();
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);
+  CHECK(f.entry().token->access_token == "token-2");
+}
+
+// ---- the edge rules (refresh-engine.md 8) ---------------------------------------------------
+
+ENGINE_CASE("waiters take what the holder committed, even a token shorter than expiry_buffer") {
+  Fixture f(Config::on_disk);
+  f.source.ttl = 30s;  // the buffer is 40 s: every token is EXPIRED as soon as it is stored
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  // Our caller has read the (missing) entry and is about to wait for the lock when the holder
+  // gets in first and commits a 30 s token.
+  f.hooks->before_hold_refresh = [&] { CHECK(holder->get().token.access_token == "token-1"); };
+  const auto r = f.get();
+  CHECK(r.state == TokenState::expired);
+  CHECK(r.token.access_token == "token-1");
+  CHECK(f.source.calls == 1);  // one request for the holder and the waiter
+  // Said once: on the holder's side and on ours (both use this fixture's warnings).
+  REQUIRE(f.warnings.size() == 2);
+  CHECK(contains(f.warnings[1], "lives 30s, less than expiry_buffer (40s)"));
+
+  // A caller that did not wait has nobody to take from: it fetches (and has said it already).
+  f.warnings.clear();
+  CHECK(f.get().token.access_token == "token-2");
+  CHECK(f.get().token.access_token == "token-3");
+  CHECK(f.warnings.empty());
+}
+
+ENGINE_CASE("waiters take what the holder committed, even when --min-valid asks for more") {
+  Fixture f(Config::on_disk);
+  GetOptions two_hours;
+  two_hours.min_valid = 2h;
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  f.hooks->before_hold_refresh = [&] { holder->get(two_hours); };
+  const auto r = f.get(two_hours);
+  CHECK(r.token.access_token == "token-1");
+  CHECK(f.source.calls == 1);
+  REQUIRE_FALSE(f.warnings.empty());
+  CHECK(contains(f.warnings.back(), "--min-valid (2h)"));
+}
+
+ENGINE_CASE("waiters do not take a committed token that is already dead") {
+  Fixture f(Config::on_disk);
+  f.get();
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  f.clock.advance(60min);
+  f.hooks->before_hold_refresh = [&] {
+    f.source.queued.push_back(make_token("already-dead", f.clock.now()));
+    holder->get();
+  };
+  CHECK(f.get().token.access_token == "token-3");
+  CHECK(f.source.calls == 3);
+}
+
+ENGINE_CASE("waiters share the holder's failure instead of asking again") {
+  Fixture f(Config::on_disk);
+  f.source.fail = true;
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  std::string holder_error;
+  f.hooks->before_hold_refresh = [&] {
+    try {
+      holder->get();
+    } catch (const tok::Error& e) {
+      holder_error = e.what();
+    }
+  };
+  try {
+    f.get();
+    FAIL("expected the holder's error");
+  } catch (const tok::Error& e) {
+    CHECK(e.kind() == tok::ErrorKind::unavailable);
+    CHECK(std::string(e.what()) == holder_error);
+    CHECK(e.advice() == "check the token service");
+  }
+  CHECK(f.source.calls == 1);
+  CHECK_FALSE(f.entry().token.has_value());
+  CHECK(f.hooks->writes == 0);
+  // A caller that comes later (it did not wait for that failure) asks again.
+  f.source.fail = false;
+  CHECK(f.get().token.access_token == "token-2");
+}
+
+ENGINE_CASE("a waiter with --force-refresh fetches even after the holder failed") {
+  Fixture f(Config::on_disk);
+  f.source.fail = true;
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  f.hooks->before_hold_refresh = [&] {
+    CHECK_THROWS(holder->get());
+    f.source.fail = false;
+  };
+  GetOptions force;
+  force.force_refresh = true;
+  CHECK(f.get(force).token.access_token == "token-2");
+}
+
+ENGINE_CASE("the refresh lock timing out is an error, and nothing is fetched") {
+  Fixture f(Config::on_disk);
+  f.hooks->refresh_lock_times_out = true;
+  try {
+    f.get();
+    FAIL("expected a timeout");
+  } catch (const tok::Error& e) {
+    CHECK(e.kind() == tok::ErrorKind::unavailable);
+    CHECK(contains(e.what(), "timed out after 1m waiting for another tok process"));
+  }
+  CHECK(f.source.calls == 0);
+}
+
+ENGINE_CASE("a background refresh never shortens a token, a forced one may") {
+  Fixture f(Config::on_disk);
+  f.get();
+  const CacheEntry before = f.entry();
+  f.clock.advance(45min);  // 15 min left
+  f.source.queued.push_back(make_token("short", f.clock.now() + 30s));
+  CHECK(f.get().state == TokenState::stale);
+  CHECK(f.executor.run_all() == 1);
+  CacheEntry e = f.entry();
+  CHECK(e.token == before.token);
+  CHECK(e.generation == before.generation);
+  CHECK(e.stale_after == f.clock.now() + 1min);  // asked again after the cooldown, not at every call
+  CHECK(f.get().token.access_token == "token-1");
+  CHECK(f.executor.pending() == 0);
+
+  GetOptions force;
+  force.force_refresh = true;
+  f.source.queued.push_back(make_token("short", f.clock.now() + 30s));
+  CHECK(f.get(force).token.access_token == "short");
+  CHECK(f.entry().token->access_token == "short");
+}
+
+ENGINE_CASE("no background refresh whose result cannot be kept") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  f.hooks->unwritable_reason = "the file system of the cache directory is full";
+  for (int i = 0; i < 3; ++i) {
+    const auto r = f.get();
+    CHECK(r.state == TokenState::stale);
+    CHECK(r.token.access_token == "token-1");
+  }
+  CHECK(f.executor.pending() == 0);
+  CHECK(f.source.calls == 1);
+
+  // Blocking: fetched and printed, with a warning, and not written.
+  f.clock.advance(15min);
+  const int writes = f.hooks->writes;
+  const auto r = f.get();
+  CHECK(r.token.access_token == "token-2");
+  CHECK(f.hooks->writes == writes);
+  REQUIRE_FALSE(f.warnings.empty());
+  CHECK(contains(f.warnings.back(), "is full; the new token will not be cached"));
+}
+
+ENGINE_CASE("a background source that throws anything still records a failure and a cooldown") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  f.source.fail_strangely = true;
+  f.get();
+  CHECK(f.executor.run_all() == 1);
+  const CacheEntry e = f.entry();
+  REQUIRE(e.last_error);
+  CHECK(contains(e.last_error->message, "unknown error"));
+  CHECK(e.stale_after == f.clock.now() + 1min);
+  CHECK_FALSE(f.background_running());
+}
+
+ENGINE_CASE("expire: the next get fetches, only when the token given is the cached one") {
+  Fixture f(Config::on_disk);
+  f.get();
+  CHECK_FALSE(f.flow->expire("not-the-token"));
+  CHECK(f.get().token.access_token == "token-1");
+  CHECK(f.flow->expire("token-1"));
+  const auto r = f.get();
+  CHECK(r.state == TokenState::expired);
+  CHECK(r.token.access_token == "token-2");
+  CHECK(f.flow->expire());
+  CHECK(f.get().token.access_token == "token-3");
+}
+
+ENGINE_CASE("clear forgets the entry under the refresh lock") {
+  Fixture f(Config::on_disk);
+  CHECK_FALSE(f.flow->clear());
+  f.get();
+  CHECK(f.flow->clear());
+  CHECK_FALSE(f.entry().token.has_value());
+  CHECK(f.get().token.access_token == "token-2");
+}
+
+}  // TEST_SUITE
