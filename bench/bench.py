@@ -50,6 +50,15 @@ def entry_path(profile):
     return json.loads(tok("status", "--format", "json", "-p", profile).stdout)["cache_file"]
 
 
+def herd(n, profile):
+    """n concurrent `tok get -p profile`: (exit codes, [(stdout, stderr)], wall seconds)."""
+    start = time.monotonic()
+    procs = [subprocess.Popen([TOK, "get", "-p", profile], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(n)]
+    outs = [p.communicate() for p in procs]
+    return {p.returncode for p in procs}, outs, time.monotonic() - start
+
+
 def peak_rss_kib(argv):
     launcher = os.path.join(WORK, "peak_rss")
     if not os.path.exists(launcher):
@@ -63,7 +72,7 @@ def main():
         sys.exit("hyperfine is missing: run scripts/install-deps.sh")
     server = TokenServer(lifetime=3600).start()
     with open(ENV["TOK_CONFIG"], "w") as f:
-        for name in ("fresh", "stale", "herd"):
+        for name in ("fresh", "stale", "herd", "short", "failing"):
             f.write(f"[{name}]\nprovider = oauth\ntoken_url = {server.token_url}\nclient_id = bench-{name}\n"
                     "scopes = api:read\n\n")
     print(f"tok bench: {TOK}\n")
@@ -125,18 +134,33 @@ def main():
     os.chmod(herd_entry + ".b", 0o600)
     os.replace(herd_entry + ".b", herd_entry)
     server.control(latency=0.2, reset=True)
-    start = time.monotonic()
-    procs = [subprocess.Popen([TOK, "get", "-p", "herd"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(100)]
-    outs = [p.communicate() for p in procs]
-    wall = time.monotonic() - start
-    codes = {p.returncode for p in procs}
+    codes, outs, wall = herd(100, "herd")
     tokens = {o[0] for o in outs}
     requests = server.token_requests
     row("100 concurrent `tok get` on an expired entry, server answering in 200 ms",
         f"{requests} request; {'all' if codes == {0} else 'NOT all'} succeeded; {len(tokens)} distinct token; "
         f"wall {wall:.2f} s", "1 request, same token, < 1 s", requests == 1 and codes == {0} and len(tokens) == 1
         and wall < 1.0)
+
+    # 5. Tokens shorter than the 40 s expiry buffer: the waiters take what the holder fetched.
+    server.control(latency=0.2, lifetime=30, reset=True)
+    codes, outs, wall = herd(100, "short")
+    tokens = {o[0] for o in outs}
+    requests = server.token_requests
+    row("100 concurrent `tok get` on a missing entry, 30 s tokens (buffer 40 s)",
+        f"{requests} request; {'all' if codes == {0} else 'NOT all'} succeeded; {len(tokens)} distinct token",
+        "1 request, same token", requests == 1 and codes == {0} and len(tokens) == 1)
+
+    # 6. A failing server under a herd: the waiters share the holder's failure.
+    server.control(latency=0.0, lifetime=3600, reset=True,
+                   faults=[{"status": 503, "body": '{"error":"temporarily_unavailable"}', "times": 1000}])
+    codes, outs, wall = herd(50, "failing")
+    requests = server.token_requests
+    shared = all("temporarily_unavailable" in o[1] and "timed out" not in o[1] for o in outs)
+    row("50 concurrent `tok get` on a missing entry, server answering 503",
+        f"{requests} requests; exit codes {sorted(codes)}; {'all' if shared else 'NOT all'} report the server's error; "
+        f"wall {wall:.2f} s", "<= 5 requests; all exit 4 with the 503", requests <= 5 and codes == {4} and shared)
+    server.control(reset=True)
 
     server.stop()
     write_results()

@@ -8,15 +8,6 @@ from harness import TOK, TokCase
 
 
 class Herds(TokCase):
-    def spawn_many(self, n, *extra):
-        procs = [subprocess.Popen([TOK, "get", *self.oauth_args(*extra)], env=self.env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL) for _ in range(n)]
-        results = []
-        for p in procs:
-            out, err = p.communicate(timeout=60)
-            results.append((p.returncode, out.strip(), err))
-        return results
-
     def test_hundred_concurrent_gets_on_an_expired_entry_make_one_request(self):
         self.get()
         self.edit_entry(expires_in=-60)

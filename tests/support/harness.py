@@ -57,6 +57,17 @@ class TokCase(unittest.TestCase):
         self.assertEqual(proc.returncode, expect, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
         return proc.stdout.strip() if expect == 0 else proc
 
+    def spawn_many(self, n, *extra, env=None):
+        """n concurrent `tok get`: [(exit code, stdout stripped, stderr)] in start order."""
+        procs = [subprocess.Popen([TOK, "get", *self.oauth_args(*extra)], env=env or self.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  stdin=subprocess.DEVNULL) for _ in range(n)]
+        results = []
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            results.append((p.returncode, out.strip(), err))
+        return results
+
     def get_json(self, *extra):
         return json.loads(self.get("--format", "json", *extra))
 
