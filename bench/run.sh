@@ -2,4 +2,6 @@
 # make bench: whole-command timings side by side in one run (hyperfine), reported as ratios.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-exec python3 "$here/bench.py" "${1:-build}"
+build="${1:-build}"
+cmake --build "$build" --target httplib_hello >/dev/null
+exec python3 "$here/bench.py" "$build"

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   tok::add_refresh_command(app, session);
   tok::add_clear_command(app, session);
   tok::add_profiles_command(app, session);
+  tok::add_serve_command(app, session);
   app.add_subcommand("version", "Print the version")->callback([&session] {
     session.run = [] {
       fmt::print("tok " TOK_VERSION "\n");

@@ -47,5 +47,6 @@ void add_status_command(CLI::App& app, Session& session);
 void add_refresh_command(CLI::App& app, Session& session);
 void add_clear_command(CLI::App& app, Session& session);
 void add_profiles_command(CLI::App& app, Session& session);
+void add_serve_command(CLI::App& app, Session& session);
 
 }  // namespace tok

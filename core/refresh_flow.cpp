@@ -120,7 +120,9 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
                             format_duration(settings_.refresh_timeout)),
                 "raise refresh_timeout, or check the token service");
   }
-  diagnostics_.note(fmt::format("waited {} for the refresh lock", waited_for(wait_start)));
+  if (steady_clock::now() - wait_start >= std::chrono::milliseconds(1)) {
+    diagnostics_.note(fmt::format("waited {} for the refresh lock", waited_for(wait_start)));
+  }
 
   CacheEntry current = read_entry();
   const TimePoint now = clock_.now();

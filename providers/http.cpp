@@ -1,6 +1,5 @@
 #include "providers/http.hpp"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,10 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
-
-#ifndef TOK_MODULE_DIR_FROM_BIN
-#define TOK_MODULE_DIR_FROM_BIN "../lib/tok"
-#endif
+#include "core/module.hpp"
 
 namespace tok {
 
@@ -35,34 +31,13 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 // ---- loading the libcurl module -------------------------------------------------------------
 
 HttpTransport& curl_transport() {
-  static std::once_flag once;
-  static HttpTransport* transport = nullptr;
-  static std::string problem;
-  std::call_once(once, [] {
-    std::error_code ec;
-    const auto exe_dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
-    const std::filesystem::path candidates[] = {exe_dir / "tok-curl.so",
-                                                exe_dir / TOK_MODULE_DIR_FROM_BIN / "tok-curl.so"};
-    for (const auto& path : candidates) {
-      if (!std::filesystem::exists(path, ec)) continue;
-      void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (handle == nullptr) {
-        problem = ::dlerror();
-        continue;
-      }
-      using Factory = HttpTransport* (*)();
-      auto factory = reinterpret_cast<Factory>(::dlsym(handle, "tok_create_curl_transport"));
-      if (factory == nullptr) {
-        problem = fmt::format("{} has no tok_create_curl_transport", path.string());
-        continue;
-      }
-      transport = factory();  // lives until the process ends
-      return;
-    }
-    if (problem.empty()) problem = fmt::format("tok-curl.so not found next to {}", exe_dir.string());
-  });
+  static const ModuleSymbol module = load_module_symbol("tok-curl.so", "tok_create_curl_transport");
+  static HttpTransport* const transport =
+      module.address != nullptr ? reinterpret_cast<HttpTransport* (*)()>(module.address)() : nullptr;
   if (transport == nullptr) {
-    throw Error(ErrorKind::internal, fmt::format("cannot load the HTTP client: {}", problem),
+    throw Error(ErrorKind::internal,
+                fmt::format("cannot load the HTTP client: {} (searched {})", module.problem,
+                            fmt::join(module.searched, ", ")),
                 "reinstall tok: the tok-curl.so module belongs next to the program or in lib/tok");
   }
   return *transport;

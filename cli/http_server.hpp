@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP server `tok serve` runs, behind a seam: the protocols (cli/serve_protocols) are plain
+// functions from a request to a response, tested without sockets; the server itself is
+// cpp-httplib, in the tok-serve.so module, so that no other command loads it (or the OpenSSL,
+// zlib and brotli it links) at start.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tok {
+
+struct ServerRequest {
+  std::string method;
+  std::string path;                                // without the query
+  std::multimap<std::string, std::string> params;  // the decoded query
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // A header's value by case-insensitive name; the first one when repeated.
+  std::optional<std::string> header(std::string_view name) const;
+  std::optional<std::string> param(const std::string& name) const;
+};
+
+struct ServerResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
+// Called once per request after it was answered: for the -v log line.
+using ServerLogger = std::function<void(const ServerRequest&, int status, double milliseconds)>;
+
+class HttpServer {
+ public:
+  virtual ~HttpServer() = default;
+  // Binds; the port actually bound (port 0 picks one), or -1 with a reason.
+  virtual int bind(const std::string& host, int port, std::string& problem) = 0;
+  // Serves until stop(): every request goes to `handler` (any method, any path).
+  virtual void run(ServerHandler handler, ServerLogger logger) = 0;
+  // From another thread: stop accepting, let requests in flight finish, make run() return.
+  virtual void stop() = 0;
+};
+
+// The server from the tok-serve.so module; throws Error when the module cannot be loaded.
+std::unique_ptr<HttpServer> make_http_server();
+
+}  // namespace tok
