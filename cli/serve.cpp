@@ -78,20 +78,6 @@ Listen parse_listen(const std::string& text) {
   return l;
 }
 
-std::vector<std::string> split_scopes(const std::string& text) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : text + " ") {
-    if (c == ' ' || c == ',' || c == '\t') {
-      if (!word.empty()) out.push_back(word);
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  return out;
-}
-
 // Lines on stderr from many threads, one at a time.
 class Log {
  public:

@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 #include "providers/http.hpp"
-#include "providers/secret.hpp"
+#include "providers/client_auth.hpp"
 #include "providers/token_response.hpp"
 
 namespace tok {
@@ -27,24 +27,15 @@ class OAuthProvider final : public Provider {
         token_url_(s.url("token_url")),
         issuer_(s.url("issuer")),
         client_id_(s.require("client_id")),
-        secret_(SecretSource::from_settings(s, "client_secret")),
+        auth_(ClientAuth::from_settings(s, client_id_)),
         audience_(s.get("audience")),
         resource_(s.get("resource")),
-        auth_method_(s.choice_or("auth_method", {"basic", "post"}, "basic")),
         http_timeout_(s.duration_or("http_timeout", 30s)),
-        ca_bundle_(s.get_or("ca_bundle", "")) {
+        ca_bundle_(s.get_or("ca_bundle", "")),
+        // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
+        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))) {
     if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
     if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
-    // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
-    std::string word;
-    for (char c : s.get_or("scopes", "") + " ") {
-      if (c == ' ' || c == ',' || c == '\t') {
-        if (!word.empty()) scope_ += (scope_.empty() ? "" : " ") + word;
-        word.clear();
-      } else {
-        word += c;
-      }
-    }
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
   }
 
@@ -53,7 +44,6 @@ class OAuthProvider final : public Provider {
     RetryPolicy retry;
     if (mode == FetchMode::background) retry.max_attempts = 1;
     const std::string endpoint = token_endpoint(http, deadline, memo, retry);
-    const std::string secret = secret_.read();
 
     HttpRequest request;
     request.method = "POST";
@@ -64,13 +54,7 @@ class OAuthProvider final : public Provider {
     if (!scope_.empty()) request.body += "&scope=" + form_encode(scope_);
     if (audience_) request.body += "&audience=" + form_encode(*audience_);
     if (resource_) request.body += "&resource=" + form_encode(*resource_);
-    if (auth_method_ == "basic") {
-      // RFC 6749 2.3.1: id and secret are form-urlencoded before they are joined and encoded.
-      request.headers.push_back("Authorization: Basic " +
-                                base64_encode(form_encode(client_id_) + ":" + form_encode(secret)));
-    } else {
-      request.body += "&client_id=" + form_encode(client_id_) + "&client_secret=" + form_encode(secret);
-    }
+    auth_.apply(request, endpoint, deps_.time().now(), deps_);
     const std::string what = fmt::format("fetching a token from {}", endpoint);
     const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
@@ -80,7 +64,7 @@ class OAuthProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw error_for(response, what);
+    throw token_endpoint_error(response, what, auth_.advice());
   }
 
  private:
@@ -116,45 +100,13 @@ class OAuthProvider final : public Provider {
     throw Error(ErrorKind::unavailable, last_problem, "check the issuer URL");
   }
 
-  Error error_for(const HttpResponse& response, const std::string& what) const {
-    const auto body = nlohmann::json::parse(response.body, nullptr, false);
-    if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-      // RFC 6749 5.2: the server says why it refused.
-      const std::string code = body["error"].get<std::string>();
-      std::string message = fmt::format("{}: {}", what, quote_body(code));
-      if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
-        message += ": " + quote_body(d->get<std::string>());
-      }
-      const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
-      std::string advice;
-      if (code == "invalid_client" || code == "unauthorized_client") {
-        advice = fmt::format("check client_id and the secret in {}", secret_.describe());
-      } else if (code == "invalid_scope") {
-        advice = "check the profile's scopes";
-      }
-      return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
-    }
-    const std::string message = fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body));
-    if (response.status == 400 || response.status == 401 || response.status == 403) {
-      return Error(ErrorKind::refused, message, fmt::format("check client_id and the secret in {}", secret_.describe()));
-    }
-    if (response.status >= 300 && response.status < 400) {
-      return Error(ErrorKind::unavailable,
-                   fmt::format("{}: HTTP {} redirect refused (credentials are never sent on a redirect)", what,
-                               response.status),
-                   "set token_url to the final endpoint");
-    }
-    return Error(ErrorKind::unavailable, message);
-  }
-
   ProviderDeps deps_;
   std::optional<std::string> token_url_;
   std::optional<std::string> issuer_;
   std::string client_id_;
-  SecretSource secret_;
+  ClientAuth auth_;
   std::optional<std::string> audience_;
   std::optional<std::string> resource_;
-  std::string auth_method_;
   Duration http_timeout_;
   std::string ca_bundle_;
   std::string scope_;
@@ -165,7 +117,7 @@ class OAuthProvider final : public Provider {
 ProviderInfo oauth_provider_info() {
   return {"oauth",
           {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
-           "resource", "auth_method", "http_timeout", "ca_bundle"},
+           "resource", "auth_method", "private_key_file", "key_id", "signing_alg", "http_timeout", "ca_bundle"},
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OAuthProvider>(s, deps);
           }};

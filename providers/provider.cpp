@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "providers/http.hpp"
 #include "providers/oauth.hpp"
+#include "providers/oidc_federation.hpp"
 
 namespace tok {
 
@@ -50,7 +51,7 @@ std::optional<std::string> ProviderSettings::url(std::string_view key) const {
 }
 
 const std::vector<ProviderInfo>& providers() {
-  static const std::vector<ProviderInfo> all = {oauth_provider_info()};
+  static const std::vector<ProviderInfo> all = {oauth_provider_info(), oidc_federation_provider_info()};
   return all;
 }
 
@@ -59,6 +60,20 @@ const ProviderInfo* find_provider(std::string_view name) {
     if (p.name == name) return &p;
   }
   return nullptr;
+}
+
+std::vector<std::string> split_scopes(std::string_view text) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : std::string(text) + " ") {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!word.empty()) out.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return out;
 }
 
 HttpTransport& ProviderDeps::transport() const { return http != nullptr ? *http : curl_transport(); }

@@ -15,12 +15,17 @@
 namespace tok {
 
 class HttpTransport;
+class JwsSigner;
+
+// Scopes as profiles write them: separated by spaces or commas.
+std::vector<std::string> split_scopes(std::string_view text);
 
 // What a provider is built with: the seams tests replace. A null member means the real one (the
 // libcurl module loaded on first use, the system clock). No provider has its own copy of any.
 struct ProviderDeps {
   HttpTransport* http = nullptr;
   const Clock* clock = nullptr;
+  JwsSigner* signer = nullptr;  // null: OpenSSL's, from the tok-crypto module
 
   HttpTransport& transport() const;
   const Clock& time() const;

@@ -33,6 +33,46 @@ SecretSource SecretSource::from_settings(const ProviderSettings& settings, std::
 
 std::string SecretSource::describe() const { return file_.empty() ? "$" + env_ : file_; }
 
+std::string read_small_file(const std::string& path, std::string_view key, FileRules rules, std::size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    throw Error(ErrorKind::usage, fmt::format("key '{}': cannot read {}: {}", key, path, std::strerror(errno)));
+  }
+  struct stat st {};
+  std::string why;
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = "it is not a regular file";
+  } else if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    why = fmt::format("it is larger than {} KiB", max_bytes / 1024);
+  } else if (rules == FileRules::private_to_user && st.st_uid != ::geteuid()) {
+    why = fmt::format("it is owned by uid {}, not by you", st.st_uid);
+  } else if (rules == FileRules::private_to_user && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    why = fmt::format("group or others may access it (mode {:o})", st.st_mode & 07777);
+  }
+  if (!why.empty()) {
+    ::close(fd);
+    throw Error(ErrorKind::usage, fmt::format("key '{}': refusing {}: {}", key, path, why),
+                rules == FileRules::private_to_user ? fmt::format("chmod 600 {} (and own it)", path) : std::string());
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) break;  // grew while we read
+  }
+  ::close(fd);
+  if (text.size() > max_bytes) {
+    throw Error(ErrorKind::usage, fmt::format("key '{}': refusing {}: it is larger than {} KiB", key, path, max_bytes / 1024));
+  }
+  return text;
+}
+
 std::string SecretSource::read() const {
   if (file_.empty()) {
     const char* value = std::getenv(env_.c_str());
@@ -42,20 +82,7 @@ std::string SecretSource::read() const {
     }
     return value;
   }
-  const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw Error(ErrorKind::usage, fmt::format("key '{}': cannot read {}: {}", key_, file_, std::strerror(errno)));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || (st.st_mode & S_IRWXO) != 0) {
-    ::close(fd);
-    throw Error(ErrorKind::usage, fmt::format("key '{}': {} is accessible by others", key_, file_),
-                fmt::format("chmod o-rwx {}", file_));
-  }
-  std::string secret;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) secret.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
+  std::string secret = read_small_file(file_, key_, FileRules::private_to_user);
   // A trailing newline is how editors save files, not part of the secret.
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   if (secret.empty()) throw Error(ErrorKind::usage, fmt::format("key '{}': {} is empty", key_, file_));

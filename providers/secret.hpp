@@ -1,12 +1,22 @@
 #pragma once
-// Where a secret lives: an environment variable or a file that others cannot read. Never argv,
-// never the cache, never output.
+// Where a secret lives: an environment variable or a file that only its owner can read. Never
+// argv, never the cache, never output.
 #include <string>
 #include <string_view>
 
 #include "providers/provider.hpp"
 
 namespace tok {
+
+enum class FileRules {
+  private_to_user,  // a secret or key: owned by us, no group or other access (the cache's rules)
+  any_owner,        // a short-lived token another program writes (a Kubernetes projected token)
+};
+
+// Reads a small file a profile names under `key`: a regular file (a FIFO or device would hang or
+// never end), at most `max_bytes`, following `rules`. Throws Error(usage) naming the key.
+std::string read_small_file(const std::string& path, std::string_view key, FileRules rules,
+                            std::size_t max_bytes = 64 * 1024);
 
 class SecretSource {
  public:

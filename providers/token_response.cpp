@@ -73,4 +73,35 @@ Token parse_token_response(std::string_view body, TimePoint now) {
   return token;
 }
 
+Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    // RFC 6749 5.2: the server says why it refused.
+    const std::string code = body["error"].get<std::string>();
+    std::string message = fmt::format("{}: {}", what, quote_body(code));
+    if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
+      message += ": " + quote_body(d->get<std::string>());
+    }
+    const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
+    std::string advice;
+    if (code == "invalid_client" || code == "unauthorized_client") {
+      advice = client_advice;
+    } else if (code == "invalid_scope") {
+      advice = "check the profile's scopes";
+    }
+    return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
+  }
+  const std::string message = fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body));
+  if (response.status == 400 || response.status == 401 || response.status == 403) {
+    return Error(ErrorKind::refused, message, client_advice);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    return Error(ErrorKind::unavailable,
+                 fmt::format("{}: HTTP {} redirect refused (credentials are never sent on a redirect)", what,
+                             response.status),
+                 "set token_url to the final endpoint");
+  }
+  return Error(ErrorKind::unavailable, message);
+}
+
 }  // namespace tok

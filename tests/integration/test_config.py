@@ -1,6 +1,7 @@
 """Profiles and their errors: the config file, flags over it, exit codes and messages that name the
 file, the profile and the key; unsafe cache directories refused."""
 import os
+import time
 import textwrap
 import unittest
 
@@ -113,14 +114,40 @@ class Config(TokCase):
         secret_file = os.path.join(self.home, "secret")
         with open(secret_file, "w") as f:
             f.write("from-a-file\n")
-        os.chmod(secret_file, 0o644)
         self.write_config(self.profile(client_secret_file=secret_file))
-        proc = self.tok("get", "-p", "work")
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn("accessible by others", proc.stderr)
+        for mode in (0o644, 0o640, 0o660, 0o604, 0o610):
+            with self.subTest(mode=oct(mode)):
+                os.chmod(secret_file, mode)
+                proc = self.tok("get", "-p", "work")
+                self.assertEqual(proc.returncode, 2)
+                self.assertIn("group or others may access it", proc.stderr)
         os.chmod(secret_file, 0o600)
         proc = self.tok("get", "-p", "work")
         self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_secret_file_of_another_owner_a_fifo_or_a_huge_file_is_refused(self):
+        secret_file = os.path.join(self.home, "secret")
+        self.write_config(self.profile(client_secret_file=secret_file))
+        with open(secret_file, "w") as f:
+            f.write("x" * 70000)
+        os.chmod(secret_file, 0o600)
+        proc = self.tok("get", "-p", "work")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("larger than 64 KiB", proc.stderr)
+        with open(secret_file, "w") as f:
+            f.write("from-a-file\n")
+        if os.geteuid() == 0:  # root can hand the file to another user; others cannot, and need not
+            os.chown(secret_file, 65534, 65534)
+            proc = self.tok("get", "-p", "work")
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("owned by uid 65534", proc.stderr)
+        os.unlink(secret_file)
+        os.mkfifo(secret_file, 0o600)
+        started = time.monotonic()
+        proc = self.tok("get", "-p", "work", "--refresh-timeout", "2s")
+        self.assertLess(time.monotonic() - started, 1.5, "a FIFO as the secret file must not hang")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("not a regular file", proc.stderr)
 
 
 class UnsafeCache(TokCase):

@@ -5,7 +5,11 @@
 //
 //   {"port": 0, "ttl": 600, "scopes": ["api:read", "api:write"],
 //    "clients": [{"client_id": "...", "client_secret": "...",
-//                 "token_endpoint_auth_method": "client_secret_basic"}]}
+//                 "token_endpoint_auth_method": "client_secret_basic"},
+//                {"client_id": "...", "token_endpoint_auth_method": "private_key_jwt",
+//                 "public_key_pem": "-----BEGIN PUBLIC KEY-----...", "alg": "RS256"}]}
+//
+// A private_key_jwt client is registered with its public key as a JWK (converted here).
 //
 // Listens on 127.0.0.1 only (port 0 = a free port), issuer
 // http://127.0.0.1:<port>. Prints exactly one line `LISTENING <port>` on
@@ -17,7 +21,7 @@
 // token did not cost a request.
 
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 // oidc-provider prints NOTICEs with console.info (stdout). stdout belongs to
@@ -49,12 +53,17 @@ const scopes = Array.isArray(cfg.scopes) ? cfg.scopes : [];
 const clients = (cfg.clients ?? []).map((c) => {
   const client = {
     client_id: c.client_id,
-    client_secret: c.client_secret,
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
     grant_types: ['client_credentials'],
     redirect_uris: [],
     response_types: [],
   };
+  if (c.client_secret !== undefined) client.client_secret = c.client_secret;
+  if (c.public_key_pem !== undefined) {
+    const jwk = createPublicKey(c.public_key_pem).export({ format: 'jwk' });
+    client.jwks = { keys: [{ ...jwk, use: 'sig', alg: c.alg ?? 'RS256' }] };
+    client.token_endpoint_auth_signing_alg = c.alg ?? 'RS256';
+  }
   if (c.scope !== undefined) client.scope = c.scope; // optional allow-list
   return client;
 });

@@ -84,6 +84,11 @@ class OidcProviderPeerTest(unittest.TestCase):
                 "(scripts/install-deps.sh does this)")
 
         cls.tmp = tempfile.mkdtemp(prefix="tok-oidc-peer-")
+        # private_key_jwt clients: keys made by openssl now, public halves registered as JWKs.
+        if not shutil.which("openssl"):
+            raise AssertionError("openssl not found (needed to make the private_key_jwt keys)")
+        cls.keys = {name: cls._make_key(name, algorithm) for name, algorithm in
+                    (("rsa", "RSA"), ("ec", "EC"), ("stranger", "RSA"))}
         clients_file = os.path.join(cls.tmp, "clients.json")
         with open(clients_file, "w", encoding="utf-8") as f:
             json.dump({
@@ -95,6 +100,10 @@ class OidcProviderPeerTest(unittest.TestCase):
                      "token_endpoint_auth_method": "client_secret_basic"},
                     {"client_id": POST_ID, "client_secret": POST_SECRET,
                      "token_endpoint_auth_method": "client_secret_post"},
+                    {"client_id": "jwt-rs256", "token_endpoint_auth_method": "private_key_jwt",
+                     "public_key_pem": cls.keys["rsa"][1], "alg": "RS256"},
+                    {"client_id": "jwt-es256", "token_endpoint_auth_method": "private_key_jwt",
+                     "public_key_pem": cls.keys["ec"][1], "alg": "ES256"},
                 ],
             }, f)
 
@@ -110,6 +119,18 @@ class OidcProviderPeerTest(unittest.TestCase):
             cls._stop_server()
             raise
         cls.issuer = f"http://127.0.0.1:{cls.port}"
+
+    @classmethod
+    def _make_key(cls, name, algorithm):
+        """(private key file, public key PEM)."""
+        path = os.path.join(cls.tmp, f"{name}.pem")
+        opts = ["-pkeyopt", "rsa_keygen_bits:2048"] if algorithm == "RSA" else ["-pkeyopt", "ec_paramgen_curve:P-256"]
+        subprocess.run(["openssl", "genpkey", "-algorithm", algorithm, *opts, "-out", path], check=True,
+                       capture_output=True)
+        os.chmod(path, 0o600)
+        public = subprocess.run(["openssl", "pkey", "-in", path, "-pubout"], check=True, capture_output=True,
+                                text=True).stdout
+        return path, public
 
     @classmethod
     def _wait_listening(cls):
@@ -264,6 +285,30 @@ class OidcProviderPeerTest(unittest.TestCase):
                 self.assertGreater(after["token_requests"], before["token_requests"],
                                    "tok did not reach the token endpoint")
                 self.assertEqual(after["tokens_issued"], before["tokens_issued"])
+
+    def jwt_args(self, client_id, key, alg):
+        return ["get", "--provider", "oauth", "--token-url", f"{self.issuer}/token", "--client-id", client_id,
+                "--auth-method", "private_key_jwt", "--private-key-file", key, "--signing-alg", alg,
+                "--scopes", "api:read"]
+
+    def test_private_key_jwt_rs256_and_es256(self):
+        for client_id, key, alg in (("jwt-rs256", "rsa", "RS256"), ("jwt-es256", "ec", "ES256")):
+            with self.subTest(alg=alg):
+                rc, out, err = self.tok(*self.jwt_args(client_id, self.keys[key][0], alg), secret="unused")
+                self.assertIssuedTo(self.assertTokenOutput(rc, out, err), client_id)
+                # oidc-provider refuses a replayed jti: a second signed request that succeeds
+                # proves the assertion is new each time.
+                rc, out, err = self.tok(*self.jwt_args(client_id, self.keys[key][0], alg), "--force-refresh",
+                                        secret="unused")
+                self.assertIssuedTo(self.assertTokenOutput(rc, out, err), client_id)
+
+    def test_private_key_jwt_with_a_key_the_server_does_not_hold_is_exit_3(self):
+        before = self.stats()
+        rc, out, err = self.tok(*self.jwt_args("jwt-rs256", self.keys["stranger"][0], "RS256"), secret="unused")
+        self.assertEqual(rc, 3, f"stdout={out!r} stderr={err!r}")
+        self.assertIn("invalid_client", err)
+        self.assertEqual(out, "")
+        self.assertEqual(self.stats()["tokens_issued"], before["tokens_issued"])
 
     def test_discovery_via_issuer(self):
         before = self.stats()["tokens_issued"]

@@ -39,6 +39,10 @@ class State:
         self.discovery_requests = 0
         self.issued = 0
         self.fields = {}  # extra response fields: {"token_type": "MAC"}
+        # OIDC federation: a GitHub-like ID-token endpoint and the ID tokens it (or a test) issued.
+        self.id_token_bearer = "github-request-bearer"
+        self.id_token_requests = []  # {"audience": ...}
+        self.id_tokens = set()  # accepted as subject_token / client_assertion
 
     def control(self, doc):
         with self.lock:
@@ -51,6 +55,8 @@ class State:
                     setattr(self, key, doc[key])
             if "fields" in doc:
                 self.fields = doc["fields"]
+            for t in doc.get("accept_id_tokens", []):
+                self.id_tokens.add(t)
             for f in doc.get("faults", []):
                 for _ in range(int(f.get("times", 1))):
                     self.faults.append(f)
@@ -62,6 +68,7 @@ class State:
                 "discovery_requests": self.discovery_requests,
                 "issued": self.issued,
                 "requests": list(self.requests),
+                "id_token_requests": list(self.id_token_requests),
             }
 
 
@@ -91,9 +98,21 @@ class Handler(BaseHTTPRequestHandler):
         return f"http://{host}:{port}"
 
     def do_GET(self):
-        path = urllib.parse.urlparse(self.path).path
+        url = urllib.parse.urlparse(self.path)
+        path = url.path
         if path == "/_stats":
             return self.send_json(200, self.state.stats())
+        if path == "/github/id-token":
+            # Like GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL: the job's bearer, an optional audience.
+            if self.headers.get("Authorization") != "Bearer " + self.state.id_token_bearer:
+                return self.send_json(401, {"message": "bad request token"})
+            query = urllib.parse.parse_qs(url.query)
+            token = "eyJ" + secrets.token_urlsafe(24) + "." + secrets.token_urlsafe(48) + "." + secrets.token_urlsafe(32)
+            with self.state.lock:
+                self.state.id_token_requests.append({"audience": query.get("audience", [None])[0],
+                                                     "api-version": query.get("api-version", [None])[0]})
+                self.state.id_tokens.add(token)
+            return self.send_json(200, {"count": 1, "value": token})
         if path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
             with self.state.lock:
                 self.state.discovery_requests += 1
@@ -137,9 +156,21 @@ class Handler(BaseHTTPRequestHandler):
             fault = None
         if fault:
             return self.apply_fault(fault)
-        if form.get("grant_type") != "client_credentials":
+        grant = form.get("grant_type")
+        if grant == "urn:ietf:params:oauth:grant-type:token-exchange":
+            # RFC 8693: the subject token must be an ID token this server (or the test) vouches for.
+            if form.get("subject_token_type") != "urn:ietf:params:oauth:token-type:jwt":
+                return self.send_json(400, {"error": "invalid_request", "error_description": "subject_token_type"})
+            if form.get("subject_token") not in self.state.id_tokens:
+                return self.send_json(400, {"error": "invalid_grant", "error_description": "subject token not trusted"})
+        elif grant != "client_credentials":
             return self.send_json(400, {"error": "unsupported_grant_type"})
-        if clients and clients.get(client_id) != secret:
+        elif form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            # Federated credentials: the assertion must be an ID token this server (or the test)
+            # vouches for; a signed private_key_jwt is checked by the oidc-provider peer instead.
+            if self.state.id_tokens and form.get("client_assertion") not in self.state.id_tokens:
+                return self.send_json(401, {"error": "invalid_client", "error_description": "assertion not trusted"})
+        elif clients and clients.get(client_id) != secret:
             return self.send_json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
         with self.state.lock:
             self.state.issued += 1

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "fake_http.hpp"
 #include "providers/http.hpp"
 
 using namespace std::chrono_literals;
@@ -24,19 +25,7 @@ const tok::TimePoint kDateNow = std::chrono::system_clock::from_time_t(784111777
 // The injected clock: Retry-After dates are measured against it, never the system clock.
 tok::FakeClock kClock{kDateNow};
 
-class FakeTransport final : public tok::HttpTransport {
- public:
-  std::deque<HttpResult> script;  // answers in order; the last one repeats
-  std::vector<HttpRequest> requests;
-
-  HttpResult perform(const HttpRequest& request) override {
-    requests.push_back(request);
-    REQUIRE_FALSE(script.empty());
-    HttpResult r = script.front();
-    if (script.size() > 1) script.pop_front();
-    return r;
-  }
-};
+using tok_test::FakeTransport;
 
 HttpResult status(long code, std::string body = {}, std::vector<std::pair<std::string, std::string>> headers = {}) {
   HttpResult r;

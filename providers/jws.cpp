@@ -1,0 +1,82 @@
+#include "providers/jws.hpp"
+
+#include <sys/random.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/module.hpp"
+
+namespace tok {
+
+JwsSigner& openssl_signer() {
+  static const ModuleSymbol module = load_module_symbol("tok-crypto.so", "tok_create_jws_signer");
+  static JwsSigner* const signer =
+      module.address != nullptr ? reinterpret_cast<JwsSigner* (*)()>(module.address)() : nullptr;
+  if (signer == nullptr) {
+    throw Error(ErrorKind::internal,
+                fmt::format("cannot load the signing module: {} (searched {})", module.problem,
+                            fmt::join(module.searched, ", ")),
+                "reinstall tok: the tok-crypto.so module belongs next to the program or in lib/tok");
+  }
+  return *signer;
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    const unsigned v = byte(i) << 16;
+    for (int shift : {18, 12}) out += kAlphabet[(v >> shift) & 63];
+  } else if (i + 2 == bytes.size()) {
+    const unsigned v = byte(i) << 16 | byte(i + 1) << 8;
+    for (int shift : {18, 12, 6}) out += kAlphabet[(v >> shift) & 63];
+  }
+  return out;  // RFC 7515: no padding
+}
+
+namespace {
+
+// 128 random bits from the kernel: a jti that no two assertions share.
+std::string random_jti() {
+  unsigned char bytes[16];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n <= 0) throw Error(ErrorKind::internal, "cannot read random bytes for the assertion's jti");
+    got += static_cast<std::size_t>(n);
+  }
+  return fmt::format("{:02x}", fmt::join(bytes, bytes + sizeof bytes, ""));
+}
+
+}  // namespace
+
+std::string make_client_assertion(const ClientAssertion& claims, std::string_view key_pem, TimePoint now,
+                                  JwsSigner& signer, std::string_view key_name) {
+  nlohmann::json header = {{"alg", claims.alg}, {"typ", "JWT"}};
+  if (!claims.key_id.empty()) header["kid"] = claims.key_id;
+  const auto iat = std::chrono::floor<std::chrono::seconds>(now).time_since_epoch().count();
+  const nlohmann::json payload = {{"iss", claims.client_id},
+                                  {"sub", claims.client_id},
+                                  {"aud", claims.audience},
+                                  {"jti", random_jti()},
+                                  {"iat", iat},
+                                  {"exp", iat + claims.lifetime.count()}};
+  const std::string input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());
+  std::string problem;
+  const std::string signature = signer.sign(key_pem, claims.alg, input, problem);
+  if (signature.empty()) {
+    throw Error(ErrorKind::usage, fmt::format("key '{}': cannot sign the client assertion: {}", key_name, problem));
+  }
+  return input + "." + base64url_encode(signature);
+}
+
+}  // namespace tok
