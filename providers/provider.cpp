@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "providers/http.hpp"
 #include "providers/oauth.hpp"
+#include "providers/process.hpp"
 
 namespace tok {
 
@@ -67,6 +68,8 @@ const Clock& ProviderDeps::time() const {
   static const SystemClock system;
   return clock != nullptr ? *clock : system;
 }
+
+ProcessRunner& ProviderDeps::processes() const { return runner != nullptr ? *runner : system_process_runner(); }
 
 std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const ProviderDeps& deps) {
   const std::string name = settings.require("provider");

@@ -15,15 +15,19 @@
 namespace tok {
 
 class HttpTransport;
+class ProcessRunner;
 
 // What a provider is built with: the seams tests replace. A null member means the real one (the
-// libcurl module loaded on first use, the system clock). No provider has its own copy of any.
+// libcurl module loaded on first use, the system clock, the posix_spawn runner). No provider has
+// its own copy of any.
 struct ProviderDeps {
   HttpTransport* http = nullptr;
   const Clock* clock = nullptr;
+  ProcessRunner* runner = nullptr;
 
   HttpTransport& transport() const;
   const Clock& time() const;
+  ProcessRunner& processes() const;
 };
 
 // A profile's key/value settings with getters whose errors name the key. The caller (the CLI)
