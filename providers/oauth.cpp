@@ -50,8 +50,7 @@ class OAuthProvider final : public Provider {
 
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) override {
     HttpTransport& http = deps_.transport();
-    RetryPolicy retry;
-    if (mode == FetchMode::background) retry.max_attempts = 1;
+    const RetryPolicy retry = deps_.retry_policy(mode);
     const std::string endpoint = token_endpoint(http, deadline, memo, retry);
     const std::string secret = secret_.read();
 
@@ -80,7 +79,7 @@ class OAuthProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw error_for(response, what);
+    throw error_for(response, what, secret);
   }
 
  private:
@@ -116,14 +115,16 @@ class OAuthProvider final : public Provider {
     throw Error(ErrorKind::unavailable, last_problem, "check the issuer URL");
   }
 
-  Error error_for(const HttpResponse& response, const std::string& what) const {
+  // Server text is quoted with the secret removed exactly, whatever the server echoes back.
+  Error error_for(const HttpResponse& response, const std::string& what, const std::string& secret) const {
+    const std::vector<std::string> secrets = {secret};
     const auto body = nlohmann::json::parse(response.body, nullptr, false);
     if (body.is_object() && body.contains("error") && body["error"].is_string()) {
       // RFC 6749 5.2: the server says why it refused.
       const std::string code = body["error"].get<std::string>();
-      std::string message = fmt::format("{}: {}", what, quote_body(code));
+      std::string message = fmt::format("{}: {}", what, quote_body(code, secrets));
       if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
-        message += ": " + quote_body(d->get<std::string>());
+        message += ": " + quote_body(d->get<std::string>(), secrets);
       }
       const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
       std::string advice;
@@ -134,7 +135,8 @@ class OAuthProvider final : public Provider {
       }
       return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
     }
-    const std::string message = fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body));
+    const std::string message =
+        fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body, secrets));
     if (response.status == 400 || response.status == 401 || response.status == 403) {
       return Error(ErrorKind::refused, message, fmt::format("check client_id and the secret in {}", secret_.describe()));
     }

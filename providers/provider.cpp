@@ -71,6 +71,17 @@ const Clock& ProviderDeps::time() const {
 
 ProcessRunner& ProviderDeps::processes() const { return runner != nullptr ? *runner : system_process_runner(); }
 
+RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
+  RetryPolicy policy;
+  if (mode == FetchMode::background) policy.max_attempts = 1;
+  if (sleeper != nullptr) {
+    const Sleeper* s = sleeper;
+    policy.sleep = [s](std::chrono::milliseconds wait) { s->sleep_for(wait); };
+    policy.steady_now = [s] { return s->now(); };
+  }
+  return policy;
+}
+
 std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const ProviderDeps& deps) {
   const std::string name = settings.require("provider");
   const ProviderInfo* info = find_provider(name);

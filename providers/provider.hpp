@@ -16,18 +16,24 @@ namespace tok {
 
 class HttpTransport;
 class ProcessRunner;
+class Sleeper;
+struct RetryPolicy;
 
 // What a provider is built with: the seams tests replace. A null member means the real one (the
-// libcurl module loaded on first use, the system clock, the posix_spawn runner). No provider has
-// its own copy of any.
+// libcurl module loaded on first use, the system clock, the posix_spawn runner, the steady clock
+// and real sleeping). No provider has its own copy of any.
 struct ProviderDeps {
   HttpTransport* http = nullptr;
   const Clock* clock = nullptr;
   ProcessRunner* runner = nullptr;
+  const Sleeper* sleeper = nullptr;
 
   HttpTransport& transport() const;
   const Clock& time() const;
   ProcessRunner& processes() const;
+  // The common HTTP retry rules (providers.md), waiting with the sleeper. In the background a
+  // provider makes one attempt: the engine's cooldown is the retry.
+  RetryPolicy retry_policy(FetchMode mode) const;
 };
 
 // A profile's key/value settings with getters whose errors name the key. The caller (the CLI)
