@@ -271,6 +271,11 @@ Profile resolve_profile(const GlobalOptions& options) {
   for (auto key : info->keys) {
     if (auto it = profile.values.find(key); it != profile.values.end()) identity += fmt::format("{}={}\n", key, it->second);
   }
+  for (auto variable : info->environment) {
+    if (const char* v = std::getenv(std::string(variable).c_str()); v != nullptr && *v != '\0') {
+      identity += fmt::format("${}={}\n", variable, v);
+    }
+  }
   std::string safe_name;
   for (char c : profile.name.substr(0, 64)) {
     safe_name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';

@@ -68,6 +68,9 @@ struct ProviderInfo {
   // The keys this provider reads; every one of them is non-secret and goes into the cache key.
   std::vector<std::string_view> keys;
   std::unique_ptr<Provider> (*make)(const ProviderSettings& settings, const ProviderDeps& deps);
+  // Environment variables that can change which token the provider gets (DATABRICKS_HOST,
+  // AZURE_CONFIG_DIR): their values go into the cache key beside the keys. Never a secret's.
+  std::vector<std::string_view> environment = {};
 };
 
 // Every provider this build knows, by name.

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "cli/config.hpp"
 #include "core/error.hpp"
+#include "fakes.hpp"
 #include "providers/provider.hpp"
 
 namespace fs = std::filesystem;
@@ -437,6 +439,31 @@ TEST_CASE("cache_key: a safe file name whatever the profile name") {
   GlobalOptions o = c.options(std::string(300, 'p'));
   o.key_flags = {{"provider", "oauth"}, {"token_url", "https://x.example/t"}, {"client_id", "c"}};
   CHECK(resolve_profile(o).cache_key.size() == 64 + 17);
+}
+
+TEST_CASE("cache_key: every provider's identity keys, and the environment that picks its token") {
+  const auto key_of = [](tok::KeyValues flags) {
+    TempConfig c;
+    GlobalOptions o = c.options("p");
+    o.key_flags = std::move(flags);
+    return resolve_profile(o).cache_key;
+  };
+  SUBCASE("azure-cli") {
+    const tok::KeyValues base = {{"provider", "azure-cli"}, {"resource", "https://management.azure.com/"}};
+    const std::string k = key_of(base);
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"resource", "https://vault.azure.net"}, {"tenant", "t"}, {"subscription", "s"}}) {
+      auto flags = base;
+      flags[key] = value;
+      CHECK(key_of(flags) != k);
+    }
+    auto scoped = base;
+    scoped.erase("resource");
+    scoped["scope"] = "https://management.azure.com//.default";
+    CHECK(key_of(scoped) != k);
+    tok_test::EnvGuard dir("AZURE_CONFIG_DIR", "/tmp/another-az-login");
+    CHECK(key_of(base) != k);  // another az configuration is another login
+  }
 }
 
 }  // TEST_SUITE
