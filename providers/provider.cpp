@@ -5,6 +5,7 @@
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/azure_cli.hpp"
+#include "providers/command.hpp"
 #include "providers/http.hpp"
 #include "providers/oauth.hpp"
 #include "providers/process.hpp"
@@ -52,7 +53,8 @@ std::optional<std::string> ProviderSettings::url(std::string_view key) const {
 }
 
 const std::vector<ProviderInfo>& providers() {
-  static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info()};
+  static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info(),
+                                                command_provider_info()};
   return all;
 }
 

@@ -464,6 +464,10 @@ TEST_CASE("cache_key: every provider's identity keys, and the environment that p
     tok_test::EnvGuard dir("AZURE_CONFIG_DIR", "/tmp/another-az-login");
     CHECK(key_of(base) != k);  // another az configuration is another login
   }
+  SUBCASE("command") {
+    const std::string k = key_of({{"provider", "command"}, {"command", "gh auth token"}});
+    CHECK(key_of({{"provider", "command"}, {"command", "gh auth token --hostname x"}}) != k);
+  }
 }
 
 }  // TEST_SUITE
