@@ -4,9 +4,10 @@
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "providers/http.hpp"
 #include "providers/azure_cli.hpp"
 #include "providers/command.hpp"
-#include "providers/http.hpp"
+#include "providers/metadata.hpp"
 #include "providers/oauth.hpp"
 #include "providers/process.hpp"
 
@@ -54,7 +55,7 @@ std::optional<std::string> ProviderSettings::url(std::string_view key) const {
 
 const std::vector<ProviderInfo>& providers() {
   static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info(),
-                                                command_provider_info()};
+                                                metadata_provider_info(), command_provider_info()};
   return all;
 }
 
