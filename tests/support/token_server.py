@@ -234,7 +234,8 @@ class TokenServer:
         self.port = self.httpd.server_address[1]
         self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.token_url = self.url + "/token"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for it, once per test.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self):
         self.thread.start()
