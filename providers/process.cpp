@@ -102,6 +102,20 @@ int open_pidfd(pid_t pid) {
 #endif
 }
 
+// A caller that ignores SIGCHLD (dispositions survive exec: some daemons start programs so) makes
+// the kernel reap children itself, and waitpid could then never report ours: every run would
+// wait for its deadline. Children must be waitable, so that disposition is put back to default.
+void make_children_waitable() {
+  struct sigaction current {};
+  if (::sigaction(SIGCHLD, nullptr, &current) != 0) return;
+  if (current.sa_handler == SIG_IGN || (current.sa_flags & SA_NOCLDWAIT) != 0) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGCHLD, &dfl, nullptr);
+  }
+}
+
 void record_status(int status, ProcessResult& result) {
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
@@ -119,6 +133,7 @@ class SystemProcessRunner final : public ProcessRunner {
       result.timed_out = true;
       return result;
     }
+    make_children_waitable();
     Fd out_read, out_write, err_read, err_write;
     if (!make_pipe(out_read, out_write) || !make_pipe(err_read, err_write)) {
       result.spawn_error = std::strerror(errno);

@@ -150,6 +150,20 @@ TEST_CASE("signals ignored by the caller are back to default in the program") {
   CHECK(r.out.empty());
 }
 
+TEST_CASE("a caller that ignores SIGCHLD still gets the exit status, at once") {
+  struct sigaction old {};
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGCHLD, &ignore, &old);
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run({"sh", "-c", "exit 3"}, 5s);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ::sigaction(SIGCHLD, &old, nullptr);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_status == 3);
+  CHECK(took < 2s);
+}
+
 TEST_CASE("at the deadline the whole group is killed and the child reaped: no zombie, no stray") {
   Subreaper subreaper;
   const auto started = std::chrono::steady_clock::now();
