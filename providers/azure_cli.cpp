@@ -71,10 +71,10 @@ class AzureCliProvider final : public Provider {
     if (result.not_found) {
       throw Error(ErrorKind::unavailable, "Azure CLI not found; install it or set az_path",
                   az_path_ == "az" ? "'az' is not on PATH: install the Azure CLI (Debian: azure-cli)"
-                                   : fmt::format("az_path is '{}': no such program", az_path_));
+                                   : fmt::format("az_path is '{}': no such program", printable(az_path_)));
     }
     if (!result.spawn_error.empty()) {
-      throw Error(ErrorKind::unavailable, fmt::format("cannot run the Azure CLI '{}': {}", az_path_, result.spawn_error),
+      throw Error(ErrorKind::unavailable, fmt::format("cannot run the Azure CLI '{}': {}", printable(az_path_), result.spawn_error),
                   "check az_path");
     }
     if (result.timed_out) {

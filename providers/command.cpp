@@ -40,7 +40,7 @@ class CommandProvider final : public Provider {
     request.deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout_);
     const ProcessResult result = deps_.processes().run(request);
     // Only the program's name: its arguments may be anything, so they are never echoed.
-    const std::string what = fmt::format("command '{}'", quote_body(program_name(argv_[0])));
+    const std::string what = fmt::format("command '{}'", printable(program_name(argv_[0])));
     if (result.not_found) {
       throw Error(ErrorKind::unavailable, fmt::format("{}: not found", what),
                   "check the command key: no shell runs it, so give the program's path or put it on PATH");

@@ -295,4 +295,11 @@ std::string quote_body(std::string_view body, const std::vector<std::string>& kn
   return out;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  if (text.size() > 200) out += "...";
+  return out;
+}
+
 }  // namespace tok

@@ -110,4 +110,8 @@ std::string base64_encode(std::string_view bytes);
 // JSON-escaped (a short secret would not look like a token).
 std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets = {});
 
+// A name from the profile or the environment (a URL, a program), safe in a one-line message:
+// control characters become '?', at most 200 characters. Not redacted: it is not a secret.
+std::string printable(std::string_view text);
+
 }  // namespace tok

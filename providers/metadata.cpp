@@ -37,13 +37,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-// A value from the environment or the profile, safe to put in a one-line message.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text.substr(0, 200)) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  return out;
-}
-
 std::string without_trailing_slashes(std::string text) {
   while (!text.empty() && text.back() == '/') text.pop_back();
   return text;

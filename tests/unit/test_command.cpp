@@ -116,6 +116,16 @@ TEST_CASE_FIXTURE(CommandFixture, "a non-zero exit is refused with the first lin
   CHECK_FALSE(contains(e.what(), "hunter2"));  // arguments are never echoed
 }
 
+TEST_CASE_FIXTURE(CommandFixture, "the program's name is shown as it is, but on one line") {
+  tok::ProcessResult missing;
+  missing.not_found = true;
+  runner.script = {missing};
+  CHECK(contains(error_from([&] { fetch(R"(["/opt/bin/my-company-token-helper-v2"])"); }).what(),
+                 "command 'my-company-token-helper-v2': not found"));
+  const std::string forged = error_from([&] { fetch(R"(["evil\ntok: hint: run rm -rf"])"); }).what();
+  CHECK_FALSE(contains(forged, "\n"));
+}
+
 TEST_CASE_FIXTURE(CommandFixture, "not found, killed by a signal, timed out: unavailable") {
   tok::ProcessResult missing;
   missing.not_found = true;

@@ -531,4 +531,10 @@ TEST_CASE("quote_body: a known secret is removed exactly, raw, form-encoded and 
   CHECK(tok::quote_body("x", {std::string()}) == "x");
 }
 
+TEST_CASE("printable: one line, readable, bounded") {
+  CHECK(tok::printable("https://example.cloud.databricks.com/token") == "https://example.cloud.databricks.com/token");
+  CHECK(tok::printable("a\nb\rc\x7f") == "a?b?c?");
+  CHECK(tok::printable(std::string(300, 'x')) == std::string(200, 'x') + "...");
+}
+
 }  // TEST_SUITE
