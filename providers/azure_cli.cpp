@@ -74,24 +74,24 @@ class AzureCliProvider final : public Provider {
                                    : fmt::format("az_path is '{}': no such program", printable(az_path_)));
     }
     if (!result.spawn_error.empty()) {
-      throw Error(ErrorKind::unavailable, fmt::format("cannot run the Azure CLI '{}': {}", printable(az_path_), result.spawn_error),
+      throw Error(ErrorKind::unavailable,
+                  fmt::format("cannot run the Azure CLI '{}': {}", printable(az_path_), result.spawn_error),
                   "check az_path");
     }
     if (result.timed_out) {
       throw Error(ErrorKind::unavailable,
-                  fmt::format("{}: no answer within {}; killed", what,
-                              format_duration(az_timeout_)),
+                  fmt::format("{}: no answer within {}; killed", what, format_duration(az_timeout_)),
                   "run it by hand to see what it waits for, or raise az_timeout");
     }
     if (result.exit_status != 0) {
       const std::string line = first_line(result.err, "ERROR:");
-      const std::string status =
-          result.exit_status ? fmt::format("exit status {}", *result.exit_status) : fmt::format("signal {}", result.signal);
+      const std::string status = result.exit_status ? fmt::format("exit status {}", *result.exit_status)
+                                                    : fmt::format("signal {}", result.signal);
       const std::string message = line.empty() ? fmt::format("{}: failed ({}) and printed no error", what, status)
                                                : fmt::format("{}: {}", what, quote_body(line));
       if (mentions_az_login(result.err)) {
-        throw Error(ErrorKind::refused, message, tenant_ ? fmt::format("run 'az login --tenant {}'", *tenant_)
-                                                         : std::string("run 'az login'"));
+        throw Error(ErrorKind::refused, message,
+                    tenant_ ? fmt::format("run 'az login --tenant {}'", *tenant_) : std::string("run 'az login'"));
       }
       throw Error(ErrorKind::unavailable, message);
     }

@@ -49,18 +49,19 @@ class CommandProvider final : public Provider {
       throw Error(ErrorKind::unavailable, fmt::format("{}: cannot run it: {}", what, result.spawn_error));
     }
     if (result.timed_out) {
-      throw Error(ErrorKind::unavailable, fmt::format("{}: no answer within {}; killed", what, format_duration(timeout_)),
+      throw Error(ErrorKind::unavailable,
+                  fmt::format("{}: no answer within {}; killed", what, format_duration(timeout_)),
                   "raise command_timeout if it is just slow");
     }
     const std::string line = quote_body(first_line(result.err));
     if (!result.exit_status) {
-      throw Error(ErrorKind::unavailable, fmt::format("{}: killed by signal {}{}{}", what, result.signal,
-                                                      line.empty() ? "" : ": ", line));
+      throw Error(ErrorKind::unavailable,
+                  fmt::format("{}: killed by signal {}{}{}", what, result.signal, line.empty() ? "" : ": ", line));
     }
     if (*result.exit_status != 0) {
       // The program refused (not logged in, no such secret): it said why on stderr.
-      throw Error(ErrorKind::refused, fmt::format("{}: exit status {}{}{}", what, *result.exit_status,
-                                                  line.empty() ? "" : ": ", line));
+      throw Error(ErrorKind::refused,
+                  fmt::format("{}: exit status {}{}{}", what, *result.exit_status, line.empty() ? "" : ": ", line));
     }
     if (result.out_truncated) {
       throw Error(ErrorKind::unavailable, fmt::format("{}: printed more than {} KiB", what, request.max_stdout / 1024));
@@ -150,9 +151,10 @@ std::vector<std::string> split_command(std::string_view text) {
       word += text[++i];
       in_word = true;
     } else if (std::string_view("|&;<>()$`").find(c) != std::string_view::npos) {
-      bad_command(fmt::format("'{}' outside quotes: no shell runs the command, so pipes, redirections and "
-                              "variables do not work; quote it to pass it on, or use [\"sh\", \"-c\", \"...\"]",
-                              c));
+      bad_command(
+          fmt::format("'{}' outside quotes: no shell runs the command, so pipes, redirections and "
+                      "variables do not work; quote it to pass it on, or use [\"sh\", \"-c\", \"...\"]",
+                      c));
     } else if (c == '\0') {
       bad_command("contains a NUL character");
     } else {
@@ -166,7 +168,8 @@ std::vector<std::string> split_command(std::string_view text) {
 }
 
 ProviderInfo command_provider_info() {
-  return {"command", {"command", "command_timeout"},
+  return {"command",
+          {"command", "command_timeout"},
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<CommandProvider>(s, deps);
           }};

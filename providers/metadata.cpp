@@ -66,7 +66,8 @@ std::string checked_metadata_url(const std::string& url, const Origin& origin) {
 }
 
 // The setting from the profile, else from the environment variable.
-std::optional<std::pair<std::string, Origin>> setting(const ProviderSettings& s, const char* key, const char* variable) {
+std::optional<std::pair<std::string, Origin>> setting(const ProviderSettings& s, const char* key,
+                                                      const char* variable) {
   if (auto v = s.get(key); v && !v->empty()) return std::pair{*v, Origin{key, ""}};
   if (auto v = env(variable)) return std::pair{*v, Origin{key, variable}};
   return std::nullopt;
@@ -96,9 +97,10 @@ class MetadataProvider final : public Provider {
     }
     flavor_ = flavor == "databricks" ? Flavor::databricks : flavor == "azure-imds" ? Flavor::azure_imds : Flavor::gcp;
     // Keys of another flavor are a mistake worth a clear message, not silence.
-    const std::vector<std::string_view> mine = flavor_ == Flavor::azure_imds ? std::vector<std::string_view>{"client_id", "object_id", "msi_res_id"}
-                                               : flavor_ == Flavor::gcp      ? std::vector<std::string_view>{"account", "scopes"}
-                                                                             : std::vector<std::string_view>{};
+    const std::vector<std::string_view> mine =
+        flavor_ == Flavor::azure_imds ? std::vector<std::string_view>{"client_id", "object_id", "msi_res_id"}
+        : flavor_ == Flavor::gcp      ? std::vector<std::string_view>{"account", "scopes"}
+                                      : std::vector<std::string_view>{};
     for (std::string_view key : {"client_id", "object_id", "msi_res_id", "account", "scopes"}) {
       if (s.get(key) && std::find(mine.begin(), mine.end(), key) == mine.end()) {
         throw Error(ErrorKind::usage, fmt::format("key '{}': not used by flavor '{}'", key, flavor));
@@ -144,9 +146,7 @@ class MetadataProvider final : public Provider {
         }
         break;
       }
-      case Flavor::gcp:
-        request.headers.push_back("Metadata-Flavor: Google");
-        break;
+      case Flavor::gcp: request.headers.push_back("Metadata-Flavor: Google"); break;
     }
     const std::string what = fmt::format("fetching a token from {}", printable(url_));
     const HttpResponse response =
@@ -166,8 +166,7 @@ class MetadataProvider final : public Provider {
     // is only ever spoken to this machine.
     const std::string scheme = lower(value.substr(0, value.find("://") == std::string::npos ? 0 : value.find("://")));
     const std::string host = lower(url_host(value));
-    if ((scheme != "http" && scheme != "https") ||
-        (host != "localhost" && host != "127.0.0.1" && host != "[::1]")) {
+    if ((scheme != "http" && scheme != "https") || (host != "localhost" && host != "127.0.0.1" && host != "[::1]")) {
       throw Error(ErrorKind::usage,
                   fmt::format("{}: '{}' is not on this machine: the Databricks metadata service must be at "
                               "localhost, 127.0.0.1 or [::1]",
@@ -303,9 +302,10 @@ class MetadataProvider final : public Provider {
         break;
       case Flavor::gcp:
         if (status == 404) {
-          throw Error(ErrorKind::refused,
-                      fmt::format("{}: HTTP 404: no service account '{}' on this instance: {}", what, account_, message),
-                      "check account ('default' or the service account's e-mail)");
+          throw Error(
+              ErrorKind::refused,
+              fmt::format("{}: HTTP 404: no service account '{}' on this instance: {}", what, account_, message),
+              "check account ('default' or the service account's e-mail)");
         }
         if (status == 400 || status == 401 || status == 403) {
           throw Error(ErrorKind::refused, fmt::format("{}: HTTP {}: {}", what, status, message));
