@@ -260,6 +260,12 @@ Profile resolve_profile(const GlobalOptions& options) {
   for (auto key : info->keys) {
     if (auto it = profile.values.find(key); it != profile.values.end()) identity.emplace_back(key, it->second);
   }
+  // Environment variables that decide the token (DATABRICKS_HOST, AZURE_CONFIG_DIR) count too.
+  for (auto variable : info->environment) {
+    if (const char* v = std::getenv(std::string(variable).c_str()); v != nullptr && *v != '\0') {
+      identity.emplace_back("$" + std::string(variable), v);
+    }
+  }
   profile.cache_key = cache_key(profile.name, identity);
   return profile;
 }

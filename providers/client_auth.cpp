@@ -38,7 +38,8 @@ ClientAuth ClientAuth::from_settings(const ProviderSettings& s, const std::strin
   return auth;
 }
 
-void ClientAuth::apply(HttpRequest& request, const std::string& endpoint, TimePoint now, const ProviderDeps& deps) const {
+std::vector<std::string> ClientAuth::apply(HttpRequest& request, const std::string& endpoint, TimePoint now,
+                                           const ProviderDeps& deps) const {
   if (method_ == "private_key_jwt") {
     const std::string pem = read_small_file(private_key_file_, "private_key_file", FileRules::private_to_user);
     ClientAssertion claims;
@@ -50,7 +51,7 @@ void ClientAuth::apply(HttpRequest& request, const std::string& endpoint, TimePo
     const std::string assertion = make_client_assertion(claims, pem, now, signer, "private_key_file");
     request.body += "&client_id=" + form_encode(client_id_) + "&client_assertion_type=" +
                     form_encode(kJwtBearerAssertionType) + "&client_assertion=" + form_encode(assertion);
-    return;
+    return {assertion};
   }
   const std::string secret = secret_->read();
   if (method_ == "basic") {
@@ -59,6 +60,7 @@ void ClientAuth::apply(HttpRequest& request, const std::string& endpoint, TimePo
   } else {
     request.body += "&client_id=" + form_encode(client_id_) + "&client_secret=" + form_encode(secret);
   }
+  return {secret};
 }
 
 std::string ClientAuth::advice() const {

@@ -21,8 +21,10 @@ class ClientAuth {
   static ClientAuth from_settings(const ProviderSettings& settings, const std::string& client_id);
 
   // Adds the client's credentials to a token request for `endpoint`: a header, or form fields
-  // appended to `request.body` (which already holds the grant's fields).
-  void apply(HttpRequest& request, const std::string& endpoint, TimePoint now, const ProviderDeps& deps) const;
+  // appended to `request.body` (which already holds the grant's fields). Returns the secrets it
+  // sent (the secret, or the signed assertion), to be removed from anything quoted back.
+  std::vector<std::string> apply(HttpRequest& request, const std::string& endpoint, TimePoint now,
+                                 const ProviderDeps& deps) const;
 
   // What to check when the server refuses the client.
   std::string advice() const;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <string>
 
 #include "providers/http.hpp"
 
@@ -62,9 +63,44 @@ TransportFailure classify(CURLcode code) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_CACERT_BADFILE: return TransportFailure::tls;
     default: return TransportFailure::other;
   }
+}
+
+// Which check refused the server, in words a user can act on, from OpenSSL's verify result (the
+// X509_V_ERR_* numbers, stable across OpenSSL versions) and libcurl's own host name check.
+std::string describe_tls_failure(CURLcode code, long verify_result, const std::string& detail) {
+  std::string check;
+  switch (verify_result) {
+    case 2:   // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+    case 18:  // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+    case 19:  // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+    case 20:  // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    case 21:  // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+      check = "certificate signed by an unknown authority (set ca_bundle to the CA file if the server uses a private "
+              "CA)";
+      break;
+    case 9: check = "certificate not valid yet"; break;     // X509_V_ERR_CERT_NOT_YET_VALID
+    case 10: check = "certificate expired"; break;          // X509_V_ERR_CERT_HAS_EXPIRED
+    case 23: check = "certificate revoked"; break;          // X509_V_ERR_CERT_REVOKED
+    case 62:                                                 // X509_V_ERR_HOSTNAME_MISMATCH
+    case 64: check = "host name mismatch: the certificate is for another host"; break;  // IP_ADDRESS_MISMATCH
+    default:
+      if (detail.find("subject name") != std::string::npos || detail.find("does not match") != std::string::npos) {
+        check = "host name mismatch: the certificate is for another host";
+      } else if (code == CURLE_SSL_CACERT_BADFILE) {
+        check = "cannot use the CA file (ca_bundle)";
+      } else if (code == CURLE_PEER_FAILED_VERIFICATION) {
+        check = "certificate verification failed";
+      } else {
+        check = "handshake failed";
+      }
+  }
+  return "TLS: " + check + " (" + detail + ")";
 }
 
 class CurlTransport final : public HttpTransport {
@@ -121,6 +157,11 @@ class CurlTransport final : public HttpTransport {
     } else {
       result.failure = classify(code);
       result.error = error[0] != '\0' ? error : curl_easy_strerror(code);
+      if (result.failure == TransportFailure::tls) {
+        long verify_result = 0;
+        curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+        result.error = describe_tls_failure(code, verify_result, result.error);
+      }
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);

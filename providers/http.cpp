@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/module.hpp"
@@ -84,23 +85,31 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
                                std::string_view what) {
   using namespace std::chrono;
   thread_local std::minstd_rand jitter_rng{std::random_device{}()};
+  const auto steady_now = [&] { return policy.steady_now ? policy.steady_now() : steady_clock::now(); };
+  const auto worth_retrying = [&](long status) {
+    return policy.retry_status ? policy.retry_status(status) : retryable_status(status);
+  };
   auto backoff = policy.first_backoff;
+  milliseconds waited{0};
   for (int attempt = 1;; ++attempt) {
-    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    const auto left = duration_cast<milliseconds>(deadline - steady_now());
     if (left <= milliseconds(0)) {
       throw Error(ErrorKind::unavailable, fmt::format("{}: timed out", what));
     }
     request.timeout = std::min(http_timeout, left);
     HttpResult result = transport.perform(request);
+    const bool out_of_attempts = attempt >= policy.max_attempts;
     std::optional<milliseconds> wait;
     if (result.failure != TransportFailure::none) {
-      if (!retryable_failure(result.failure) || attempt >= policy.max_attempts) {
+      if (!retryable_failure(result.failure) || out_of_attempts) {
         throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
       }
-    } else if (!retryable_status(result.response.status) || attempt >= policy.max_attempts) {
-      return std::move(result.response);
-    } else if (auto header = result.response.header("retry-after")) {
-      wait = parse_retry_after(*header, clock.now());
+    } else {
+      const long status = result.response.status;
+      const bool persisting = policy.persistent_status != 0 && status == policy.persistent_status &&
+                              waited < policy.persist_for && policy.max_attempts > 1;
+      if (!worth_retrying(status) || (out_of_attempts && !persisting)) return std::move(result.response);
+      if (auto header = result.response.header("retry-after")) wait = parse_retry_after(*header, clock.now());
     }
     if (!wait) {
       // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.
@@ -108,7 +117,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       wait = milliseconds(spread(jitter_rng));
       backoff = std::min(backoff * 2, policy.max_backoff);
     }
-    if (steady_clock::now() + *wait >= deadline) {
+    if (steady_now() + *wait >= deadline) {
       // Waiting would cross the deadline: give the caller what we have now.
       if (result.failure != TransportFailure::none) {
         throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
@@ -120,6 +129,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     } else {
       std::this_thread::sleep_for(*wait);
     }
+    waited += *wait;
   }
 }
 
@@ -215,7 +225,22 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string quote_body(std::string_view body) {
+std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets) {
+  if (!known_secrets.empty()) {
+    std::string scrubbed(body);
+    for (const auto& secret : known_secrets) {
+      if (secret.empty()) continue;
+      std::string json_escaped = nlohmann::json(secret).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      json_escaped = json_escaped.substr(1, json_escaped.size() - 2);
+      for (const std::string& form : {secret, form_encode(secret), json_escaped}) {
+        for (std::size_t at = scrubbed.find(form); at != std::string::npos; at = scrubbed.find(form, at)) {
+          scrubbed.replace(at, form.size(), "[redacted]");
+          at += 10;
+        }
+      }
+    }
+    return quote_body(scrubbed);
+  }
   // Anything of 20 or more token-ish characters is treated as a secret: access tokens, JWTs,
   // refresh tokens. Words (error codes, descriptions) stay readable.
   const auto tokenish = [](unsigned char c) {
@@ -242,6 +267,13 @@ std::string quote_body(std::string_view body) {
     }
   }
   if (i < body.size()) out += "...";
+  return out;
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  if (text.size() > 200) out += "...";
   return out;
 }
 

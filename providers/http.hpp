@@ -58,17 +58,34 @@ class HttpTransport {
 // Throws Error(internal) if the module is missing.
 HttpTransport& curl_transport();
 
+// What a retry loop waits with: the steady time its deadline is measured on, and sleeping. Tests
+// pass a fake whose sleep advances its own time, so a loop that waits minutes runs at once.
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual Deadline now() const = 0;
+  virtual void sleep_for(std::chrono::milliseconds wait) const = 0;
+};
+
 struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds first_backoff{250};
   std::chrono::milliseconds max_backoff{8'000};
   std::function<void(std::chrono::milliseconds)> sleep;  // empty: really sleep
+  std::function<Deadline()> steady_now;                  // empty: the steady clock
+  // The HTTP statuses worth another attempt; empty: 408, 429 and 5xx (providers.md).
+  std::function<bool(long status)> retry_status;
+  // A status that means "starting up, ask again later": retried past max_attempts until at least
+  // `persist_for` has been spent waiting (Azure IMDS answers 410 for up to 70 s after a boot).
+  long persistent_status = 0;
+  std::chrono::milliseconds persist_for{0};
 };
 
-// Sends with retries on connection errors, HTTP 408, 429 and 5xx, with exponential backoff and
-// jitter, honouring Retry-After (seconds or HTTP date), never past the deadline. Returns the last
-// response (which may still be a 5xx); throws Error(unavailable) when no response came at all.
-// `what` names the request in errors ("fetching a token from URL").
+// Sends with retries on connection errors and the policy's retryable statuses (408, 429 and 5xx
+// unless it says otherwise), with exponential backoff and jitter, honouring Retry-After (seconds
+// or HTTP date), never past the deadline. Returns the last response (which may still be a 5xx);
+// throws Error(unavailable) when no response came at all. `what` names the request in errors
+// ("fetching a token from URL").
 HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what);
@@ -89,7 +106,12 @@ std::string form_encode(std::string_view text);
 std::string base64_encode(std::string_view bytes);
 
 // At most the first 200 characters of a body, with anything that looks like a token redacted,
-// for error messages.
-std::string quote_body(std::string_view body);
+// for error messages. Each known secret is removed first, exactly: raw, form-encoded and
+// JSON-escaped (a short secret would not look like a token).
+std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets = {});
+
+// A name from the profile or the environment (a URL, a program), safe in a one-line message:
+// control characters become '?', at most 200 characters. Not redacted: it is not a secret.
+std::string printable(std::string_view text);
 
 }  // namespace tok

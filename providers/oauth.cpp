@@ -41,8 +41,7 @@ class OAuthProvider final : public Provider {
 
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) override {
     HttpTransport& http = deps_.transport();
-    RetryPolicy retry;
-    if (mode == FetchMode::background) retry.max_attempts = 1;
+    const RetryPolicy retry = deps_.retry_policy(mode);
     const std::string endpoint = token_endpoint(http, deadline, memo, retry);
 
     HttpRequest request;
@@ -54,7 +53,8 @@ class OAuthProvider final : public Provider {
     if (!scope_.empty()) request.body += "&scope=" + form_encode(scope_);
     if (audience_) request.body += "&audience=" + form_encode(*audience_);
     if (resource_) request.body += "&resource=" + form_encode(*resource_);
-    auth_.apply(request, endpoint, deps_.time().now(), deps_);
+    // What the client sent to prove itself: removed exactly from anything quoted back.
+    const std::vector<std::string> sent = auth_.apply(request, endpoint, deps_.time().now(), deps_);
     const std::string what = fmt::format("fetching a token from {}", endpoint);
     const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
@@ -64,7 +64,7 @@ class OAuthProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw token_endpoint_error(response, what, auth_.advice());
+    throw token_endpoint_error(response, what, auth_.advice(), sent);
   }
 
  private:

@@ -73,8 +73,7 @@ class OidcFederationProvider final : public Provider {
   }
 
   Token fetch(Deadline deadline, ProviderMemo&, FetchMode mode) override {
-    RetryPolicy retry;
-    if (mode == FetchMode::background) retry.max_attempts = 1;
+    const RetryPolicy retry = deps_.retry_policy(mode);
     const std::string id_token = id_token_now(deadline, retry);
 
     HttpRequest request;
@@ -108,7 +107,8 @@ class OidcFederationProvider final : public Provider {
     }
     throw token_endpoint_error(response, what,
                                "check that the identity provider trusts this CI job's ID token (issuer, subject, "
-                               "audience) for this client");
+                               "audience) for this client",
+                               {id_token});
   }
 
  private:

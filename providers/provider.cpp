@@ -5,8 +5,12 @@
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
+#include "providers/azure_cli.hpp"
+#include "providers/command.hpp"
+#include "providers/metadata.hpp"
 #include "providers/oauth.hpp"
 #include "providers/oidc_federation.hpp"
+#include "providers/process.hpp"
 
 namespace tok {
 
@@ -51,7 +55,9 @@ std::optional<std::string> ProviderSettings::url(std::string_view key) const {
 }
 
 const std::vector<ProviderInfo>& providers() {
-  static const std::vector<ProviderInfo> all = {oauth_provider_info(), oidc_federation_provider_info()};
+  static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info(),
+                                                metadata_provider_info(), command_provider_info(),
+                                                oidc_federation_provider_info()};
   return all;
 }
 
@@ -81,6 +87,19 @@ HttpTransport& ProviderDeps::transport() const { return http != nullptr ? *http 
 const Clock& ProviderDeps::time() const {
   static const SystemClock system;
   return clock != nullptr ? *clock : system;
+}
+
+ProcessRunner& ProviderDeps::processes() const { return runner != nullptr ? *runner : system_process_runner(); }
+
+RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
+  RetryPolicy policy;
+  if (mode == FetchMode::background) policy.max_attempts = 1;
+  if (sleeper != nullptr) {
+    const Sleeper* s = sleeper;
+    policy.sleep = [s](std::chrono::milliseconds wait) { s->sleep_for(wait); };
+    policy.steady_now = [s] { return s->now(); };
+  }
+  return policy;
 }
 
 std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const ProviderDeps& deps) {

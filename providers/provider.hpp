@@ -16,19 +16,29 @@ namespace tok {
 
 class HttpTransport;
 class JwsSigner;
+class ProcessRunner;
+class Sleeper;
+struct RetryPolicy;
 
 // Scopes as profiles write them: separated by spaces or commas.
 std::vector<std::string> split_scopes(std::string_view text);
 
 // What a provider is built with: the seams tests replace. A null member means the real one (the
-// libcurl module loaded on first use, the system clock). No provider has its own copy of any.
+// libcurl module loaded on first use, the system clock, the posix_spawn runner, the steady clock
+// and real sleeping). No provider has its own copy of any.
 struct ProviderDeps {
   HttpTransport* http = nullptr;
   const Clock* clock = nullptr;
+  ProcessRunner* runner = nullptr;
+  const Sleeper* sleeper = nullptr;
   JwsSigner* signer = nullptr;  // null: OpenSSL's, from the tok-crypto module
 
   HttpTransport& transport() const;
   const Clock& time() const;
+  ProcessRunner& processes() const;
+  // The common HTTP retry rules (providers.md), waiting with the sleeper. In the background a
+  // provider makes one attempt: the engine's cooldown is the retry.
+  RetryPolicy retry_policy(FetchMode mode) const;
 };
 
 // A profile's key/value settings with getters whose errors name the key. The caller (the CLI)
@@ -63,6 +73,9 @@ struct ProviderInfo {
   // The keys this provider reads; every one of them is non-secret and goes into the cache key.
   std::vector<std::string_view> keys;
   std::unique_ptr<Provider> (*make)(const ProviderSettings& settings, const ProviderDeps& deps);
+  // Environment variables that can change which token the provider gets (DATABRICKS_HOST,
+  // AZURE_CONFIG_DIR): their values go into the cache key beside the keys. Never a secret's.
+  std::vector<std::string_view> environment = {};
 };
 
 // Every provider this build knows, by name.

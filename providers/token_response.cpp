@@ -1,7 +1,10 @@
 #include "providers/token_response.hpp"
 
 #include <cmath>
+#include <ctime>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -13,11 +16,15 @@ namespace tok {
 
 namespace {
 
+using std::chrono::seconds;
+
 // A lifetime beyond this is a bug or an attack on the cache, not a token policy.
 constexpr std::int64_t kMaxLifetimeSeconds = 366LL * 24 * 3600;
 
-[[noreturn]] void malformed(std::string_view why, std::string_view body) {
-  throw Error(ErrorKind::unavailable, fmt::format("malformed response: {}; body: '{}'", why, quote_body(body)));
+// Throws "malformed response" quoting the body with the token (once known) removed exactly.
+[[noreturn]] void malformed(std::string_view why, std::string_view body, const std::string& token = {}) {
+  const std::vector<std::string> secrets = token.empty() ? std::vector<std::string>{} : std::vector<std::string>{token};
+  throw Error(ErrorKind::unavailable, fmt::format("malformed response: {}; body: '{}'", why, quote_body(body, secrets)));
 }
 
 // A number or a numeric string (IMDS sends "expires_on": "1732800000").
@@ -36,51 +43,203 @@ std::optional<double> read_number(const nlohmann::json& j) {
   return std::nullopt;
 }
 
+// The first of `names` present in the object, or end().
+nlohmann::json::const_iterator find_any(const nlohmann::json& j, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (auto it = j.find(name); it != j.end()) return it;
+  }
+  return j.end();
+}
+
+// Reads `width` decimal digits at `pos`; advances pos.
+std::optional<int> digits(std::string_view text, std::size_t& pos, std::size_t width) {
+  if (pos + width > text.size()) return std::nullopt;
+  int v = 0;
+  for (std::size_t i = 0; i < width; ++i) {
+    const char c = text[pos + i];
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  pos += width;
+  return v;
+}
+
+bool expect(std::string_view text, std::size_t& pos, char c) {
+  if (pos >= text.size() || text[pos] != c) return false;
+  ++pos;
+  return true;
+}
+
+// "YYYY-MM-DD" + separator + "HH:MM:SS" + optional fraction, into broken-down fields.
+std::optional<std::tm> read_date_time(std::string_view text, std::size_t& pos, std::initializer_list<char> separators) {
+  std::tm tm{};
+  const auto y = digits(text, pos, 4);
+  if (!y || !expect(text, pos, '-')) return std::nullopt;
+  const auto mo = digits(text, pos, 2);
+  if (!mo || !expect(text, pos, '-')) return std::nullopt;
+  const auto d = digits(text, pos, 2);
+  if (!d || pos >= text.size()) return std::nullopt;
+  bool separated = false;
+  for (char s : separators) separated = separated || text[pos] == s;
+  if (!separated) return std::nullopt;
+  ++pos;
+  const auto h = digits(text, pos, 2);
+  if (!h || !expect(text, pos, ':')) return std::nullopt;
+  const auto mi = digits(text, pos, 2);
+  if (!mi || !expect(text, pos, ':')) return std::nullopt;
+  const auto s = digits(text, pos, 2);
+  if (!s) return std::nullopt;
+  if (pos < text.size() && text[pos] == '.') {  // a fraction: whole seconds are enough for an expiry
+    ++pos;
+    const std::size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    if (pos == start || pos - start > 9) return std::nullopt;
+  }
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
+  tm.tm_year = *y - 1900;
+  tm.tm_mon = *mo - 1;
+  tm.tm_mday = *d;
+  tm.tm_hour = *h;
+  tm.tm_min = *mi;
+  tm.tm_sec = std::min(*s, 59);  // a leap second is a second early, not an error
+  // No 30 February: a date that timegm would have to normalise is not a date.
+  std::tm check = tm;
+  const std::time_t t = ::timegm(&check);
+  std::tm back{};
+  if (::gmtime_r(&t, &back) == nullptr || back.tm_mday != tm.tm_mday || back.tm_mon != tm.tm_mon) return std::nullopt;
+  return tm;
+}
+
+bool same_wall_time(const std::tm& a, const std::tm& b) {
+  return a.tm_year == b.tm_year && a.tm_mon == b.tm_mon && a.tm_mday == b.tm_mday && a.tm_hour == b.tm_hour &&
+         a.tm_min == b.tm_min && a.tm_sec == b.tm_sec;
+}
+
 }  // namespace
 
-Token parse_token_response(std::string_view body, TimePoint now) {
+bool is_b64token(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    if (!ok) break;
+    ++i;
+  }
+  if (i == 0) return false;
+  while (i < text.size() && text[i] == '=') ++i;
+  return i == text.size();
+}
+
+std::optional<TimePoint> parse_local_time(std::string_view text) {
+  std::size_t pos = 0;
+  const auto fields = read_date_time(text, pos, {' ', 'T'});
+  if (!fields || pos != text.size()) return std::nullopt;
+  // mktime applies the zone's rules for that date. Asking once as standard time and once as
+  // daylight time finds both readings of an ambiguous wall time; each counts only if it maps back
+  // to the same wall time with that flag (otherwise mktime normalised a time that never was).
+  std::optional<std::time_t> best;
+  for (int isdst : {0, 1}) {
+    std::tm t = *fields;
+    t.tm_isdst = isdst;
+    const std::time_t r = std::mktime(&t);
+    std::tm back{};
+    if (r == static_cast<std::time_t>(-1) || ::localtime_r(&r, &back) == nullptr) continue;
+    if (!same_wall_time(back, *fields) || back.tm_isdst != isdst) continue;
+    if (!best || r < *best) best = r;
+  }
+  if (!best) {
+    // A wall time inside a spring-forward gap: az never prints one, but let mktime decide.
+    std::tm t = *fields;
+    t.tm_isdst = -1;
+    const std::time_t r = std::mktime(&t);
+    if (r == static_cast<std::time_t>(-1)) return std::nullopt;
+    best = r;
+  }
+  return std::chrono::system_clock::from_time_t(*best);
+}
+
+std::optional<TimePoint> parse_rfc3339(std::string_view text) {
+  std::size_t pos = 0;
+  auto fields = read_date_time(text, pos, {'T', 't', ' '});
+  if (!fields || pos >= text.size()) return std::nullopt;
+  long offset = 0;
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    const int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    const auto h = digits(text, pos, 2);
+    if (!h || !expect(text, pos, ':')) return std::nullopt;
+    const auto m = digits(text, pos, 2);
+    if (!m || *h > 23 || *m > 59) return std::nullopt;
+    offset = sign * (*h * 3600L + *m * 60L);
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(::timegm(&*fields) - offset);
+}
+
+Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names) {
   const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) malformed("not JSON", body);
   if (!j.is_object()) malformed("not a JSON object", body);
-  const auto at = j.find("access_token");
+  const auto at = names.program_output ? find_any(j, {"access_token", "accessToken"}) : j.find("access_token");
   if (at == j.end() || !at->is_string() || at->get_ref<const std::string&>().empty()) {
     malformed("no access_token", body);
   }
   Token token;
   token.access_token = at->get<std::string>();
-  if (const auto type = j.find("token_type"); type != j.end() && type->is_string() && !type->get_ref<const std::string&>().empty()) {
+  const std::string& secret = token.access_token;
+  if (!is_b64token(token.access_token)) malformed("the access token has characters a token cannot have", body, secret);
+  const auto type = names.program_output ? find_any(j, {"token_type", "tokenType"}) : j.find("token_type");
+  if (type != j.end() && type->is_string() && !type->get_ref<const std::string&>().empty()) {
     token.token_type = type->get<std::string>();
+    if (!is_b64token(token.token_type)) malformed("the token type has characters a token type cannot have", body, secret);
   }
-  using std::chrono::seconds;
+
+  const double now_s = static_cast<double>(std::chrono::floor<seconds>(now).time_since_epoch().count());
+  const auto absolute = [&](double epoch, std::string_view field) {
+    if (epoch <= now_s) malformed(fmt::format("{} is in the past", field), body, secret);
+    if (epoch - now_s > kMaxLifetimeSeconds) malformed(fmt::format("{} is more than a year away", field), body, secret);
+    token.expiry = TimePoint{std::chrono::duration_cast<TimePoint::duration>(seconds(static_cast<std::int64_t>(epoch)))};
+  };
   if (const auto in = j.find("expires_in"); in != j.end()) {
     const auto v = read_number(*in);
-    if (!v || !std::isfinite(*v)) malformed("expires_in is not a number", body);
-    if (*v <= 0) malformed(fmt::format("expires_in is {} (must be positive)", *v), body);
-    if (*v > kMaxLifetimeSeconds) malformed(fmt::format("expires_in is {} seconds (over a year)", *v), body);
+    if (!v || !std::isfinite(*v)) malformed("expires_in is not a number", body, secret);
+    if (*v <= 0) malformed(fmt::format("expires_in is {} (must be positive)", *v), body, secret);
+    if (*v > kMaxLifetimeSeconds) malformed(fmt::format("expires_in is {} seconds (over a year)", *v), body, secret);
     // Milliseconds, not whole seconds: "expires_in": 0.5 is half a second, not an expired token.
     token.expiry = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*v));
   } else if (const auto on = j.find("expires_on"); on != j.end()) {
     const auto v = read_number(*on);
-    if (!v || !std::isfinite(*v)) malformed("expires_on is not a number", body);
-    const double now_s = static_cast<double>(std::chrono::floor<seconds>(now).time_since_epoch().count());
-    if (*v <= now_s) malformed("expires_on is in the past", body);
-    if (*v - now_s > kMaxLifetimeSeconds) malformed("expires_on is more than a year away", body);
-    const TimePoint expiry{std::chrono::duration_cast<TimePoint::duration>(seconds(static_cast<std::int64_t>(*v)))};
-    token.expiry = expiry;
+    if (!v || !std::isfinite(*v)) malformed("expires_on is not a number", body, secret);
+    absolute(*v, "expires_on");
+  } else if (const auto local = j.find("expiresOn"); names.program_output && local != j.end()) {
+    const auto t = local->is_string() ? parse_local_time(local->get_ref<const std::string&>()) : std::nullopt;
+    if (!t) malformed("expiresOn is not a local time like 2026-11-29 10:00:00.000000", body, secret);
+    absolute(static_cast<double>(std::chrono::system_clock::to_time_t(*t)), "expiresOn");
+  } else if (const auto exp = j.find("Expiration"); names.program_output && exp != j.end()) {
+    const auto t = exp->is_string() ? parse_rfc3339(exp->get_ref<const std::string&>()) : std::nullopt;
+    if (!t) malformed("Expiration is not an RFC 3339 time like 2026-11-29T10:00:00Z", body, secret);
+    absolute(static_cast<double>(std::chrono::system_clock::to_time_t(*t)), "Expiration");
   } else {
-    malformed("no expires_in or expires_on", body);
+    malformed(names.program_output ? "no expires_in, expires_on, expiresOn or Expiration" : "no expires_in or expires_on",
+              body, secret);
   }
   return token;
 }
 
-Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice) {
+Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice,
+                           const std::vector<std::string>& sent_secrets) {
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_object() && body.contains("error") && body["error"].is_string()) {
     // RFC 6749 5.2: the server says why it refused.
     const std::string code = body["error"].get<std::string>();
-    std::string message = fmt::format("{}: {}", what, quote_body(code));
+    std::string message = fmt::format("{}: {}", what, quote_body(code, sent_secrets));
     if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
-      message += ": " + quote_body(d->get<std::string>());
+      message += ": " + quote_body(d->get<std::string>(), sent_secrets);
     }
     const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
     std::string advice;
@@ -91,7 +250,8 @@ Error token_endpoint_error(const HttpResponse& response, const std::string& what
     }
     return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
   }
-  const std::string message = fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body));
+  const std::string message =
+      fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body, sent_secrets));
   if (response.status == 400 || response.status == 401 || response.status == 403) {
     return Error(ErrorKind::refused, message, client_advice);
   }

@@ -1,5 +1,7 @@
 #pragma once
+#include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "core/clock.hpp"
@@ -8,18 +10,43 @@
 
 namespace tok {
 
+// Which field names an answer may use besides the OAuth ones (access_token, token_type,
+// expires_in, expires_on).
+struct TokenFieldNames {
+  // Also the Azure CLI's (accessToken, tokenType, and expiresOn in local time when expires_on is
+  // absent) and credential_process-style Expiration (RFC 3339): programs print these.
+  bool program_output = false;
+};
+
 // Validates and reads a token response (providers.md "A response is validated"): a JSON object,
-// a non-empty access_token, and a usable lifetime: expires_in (seconds) or expires_on (epoch
-// seconds), each a number or a numeric string. Anything else throws Error(unavailable)
-// "malformed response" quoting at most 200 redacted characters of the body.
-Token parse_token_response(std::string_view body, TimePoint now);
+// a non-empty access_token made of RFC 6750 b64token characters, and a usable lifetime:
+// expires_in (seconds) or expires_on (epoch seconds), each a number or a numeric string (first
+// found wins, in that order). Anything else throws Error(unavailable) "malformed response"
+// quoting at most 200 redacted characters of the body, never the token.
+Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names = {});
+
+// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". What may
+// follow "Bearer " in a header; anything else (spaces, CR, LF) could forge header lines.
+bool is_b64token(std::string_view text);
+
+// The Azure CLI's expiresOn: "YYYY-MM-DD HH:MM:SS[.ffffff]" in the machine's local time,
+// converted to UTC with the local zone's rules at that date (TZ, as mktime reads it), so a token
+// whose life crosses a daylight-saving change gets its true expiry. A wall time that happens
+// twice (the hour after clocks go back) is read as the earlier instant: a token is then renewed
+// early, never used late. nullopt if the text is not in that form.
+std::optional<TimePoint> parse_local_time(std::string_view text);
+
+// RFC 3339 with Z or a numeric offset: "2026-11-29T10:00:00Z", "2026-11-29T11:00:00.5+01:00".
+std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
 struct HttpResponse;
 
 // A token endpoint's answer that is not a token: an RFC 6749 5.2 error (the code and
 // description quoted; exit 3, or 4 for temporarily_unavailable, 5xx and 429), a refusal (400,
 // 401, 403: exit 3 with `client_advice`), a redirect (never followed: exit 4), anything else
-// (exit 4). `what` names the request ("fetching a token from URL").
-Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice);
+// (exit 4). `what` names the request ("fetching a token from URL"). `sent_secrets` are removed
+// exactly from whatever is quoted, whatever the server echoes back.
+Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice,
+                           const std::vector<std::string>& sent_secrets);
 
 }  // namespace tok

@@ -12,8 +12,11 @@ debs=(
   libcpp-httplib-dev libssl-dev
   # sanitizers and fuzzing (clang's runtimes)
   clang libclang-rt-14-dev
-  # tests, demo and benchmarks
-  python3 curl hyperfine git util-linux procps
+  # tests, demo and benchmarks (openssl makes the TLS tests' certificates; ca-certificates is
+  # the system trust store that ca_bundle adds to; tzdata the zones of the expiresOn tests)
+  python3 curl hyperfine git util-linux procps openssl ca-certificates tzdata
+  # the real Azure CLI: a peer of the azure-cli provider (tests/peers) and a row of make bench
+  azure-cli
 )
 
 missing=()

@@ -44,6 +44,10 @@ class TokCase(unittest.TestCase):
         return ["--provider", "oauth", "--token-url", self.server.token_url, "--client-id", "ci",
                 "--cache-dir", self.cache, *extra]
 
+    def profile_args(self, *extra):
+        """The flags that select this test's profile; provider tests override it."""
+        return self.oauth_args(*extra)
+
     def run_tok(self, *args, env=None, timeout=60, check_secret=True):
         proc = subprocess.run([TOK, *args], env=env or self.env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
@@ -53,7 +57,7 @@ class TokCase(unittest.TestCase):
         return proc
 
     def get(self, *extra, expect=0, **kw):
-        proc = self.run_tok("get", *self.oauth_args(*extra), **kw)
+        proc = self.run_tok("get", *self.profile_args(*extra), **kw)
         self.assertEqual(proc.returncode, expect, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
         return proc.stdout.strip() if expect == 0 else proc
 
@@ -72,7 +76,7 @@ class TokCase(unittest.TestCase):
         return json.loads(self.get("--format", "json", *extra))
 
     def status(self, *extra):
-        proc = self.run_tok("status", "--format", "json", *self.oauth_args(*extra))
+        proc = self.run_tok("status", "--format", "json", *self.profile_args(*extra))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return json.loads(proc.stdout)
 
@@ -111,3 +115,56 @@ class TokCase(unittest.TestCase):
                 return
             time.sleep(0.02)
         self.fail(f"timed out waiting for {what}")
+
+
+def write_program(directory, name, body, shebang="#!/bin/sh"):
+    """A stand-in program (az, a token command) that a test writes and tok runs."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(shebang + "\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def set_child_subreaper(on=True):
+    """Orphaned descendants come to this process (PR_SET_CHILD_SUBREAPER), so a test can see
+    whether tok left a zombie behind: one it did not reap would stay here, visible in /proc."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1 if on else 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def process_state(pid):
+    """'R', 'S', 'Z'... from /proc/PID/stat, or None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+class EngineChecks:
+    """Mixed into a provider's TokCase: the provider behind the engine and its cache. The case
+    defines profile_args() and calls(): how many times the provider's source was asked."""
+
+    def test_a_second_get_is_a_cache_hit(self):
+        first = self.get()
+        self.assertEqual(self.calls(), 1)
+        self.assertEqual(self.get(), first)
+        self.assertEqual(self.calls(), 1, "a fresh token must not ask the source again")
+        self.assertEqual(self.get_json()["state"], "fresh")
+
+    def test_a_stale_entry_is_refreshed_in_the_background_once(self):
+        old = self.get()
+        self.edit_entry(stale_in=-1)
+        out = self.get_json()
+        self.assertEqual(out["state"], "stale")
+        self.assertEqual(out["access_token"], old)
+        self.wait_until(lambda: self.status()["generation"] == 2, what="the background refresh to commit")
+        time.sleep(0.3)
+        self.assertEqual(self.calls(), 2, "one background refresh, one call")
+        new = self.get()
+        self.assertNotEqual(new, old)
+        self.assertEqual(self.calls(), 2)

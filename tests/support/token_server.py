@@ -21,6 +21,7 @@ import base64
 import json
 import secrets
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -38,6 +39,7 @@ class State:
         self.requests = []
         self.discovery_requests = 0
         self.issued = 0
+        self.seen = []  # (method, path) of every request, control endpoints excepted
         self.fields = {}  # extra response fields: {"token_type": "MAC"}
         # OIDC federation: a GitHub-like ID-token endpoint and the ID tokens it (or a test) issued.
         self.id_token_bearer = "github-request-bearer"
@@ -67,6 +69,7 @@ class State:
                 "token_requests": len(self.requests),
                 "discovery_requests": self.discovery_requests,
                 "issued": self.issued,
+                "seen": list(self.seen),
                 "requests": list(self.requests),
                 "id_token_requests": list(self.id_token_requests),
             }
@@ -78,6 +81,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet: tests read stats, not logs
         pass
+
+    def setup(self):
+        # TLS: the handshake happens here, in the connection's own thread (a client that refuses
+        # the certificate only ends its own connection).
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
 
     @property
     def state(self):
@@ -95,11 +105,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def base_url(self):
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.server.ssl_context else 'http'}://{host}:{port}"
+
+    def note(self, path):
+        if not path.startswith("/_"):
+            with self.state.lock:
+                self.state.seen.append((self.command, path))
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         path = url.path
+        self.note(path)
         if path == "/_stats":
             return self.send_json(200, self.state.stats())
         if path == "/github/id-token":
@@ -124,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path = urllib.parse.urlparse(self.path).path
+        self.note(path)
         if path == "/_control":
             self.state.control(json.loads(raw or b"{}"))
             return self.send_json(200, {"ok": True})
@@ -224,22 +241,32 @@ class Handler(BaseHTTPRequestHandler):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    ssl_context = None
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.ssl_context:
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
     def handle_error(self, request, client_address):
         pass  # clients that give up mid-answer (timeouts under test) are expected here
 
 
 class TokenServer:
-    """In-process server on 127.0.0.1; `with TokenServer() as s: s.url ...`."""
+    """In-process server on 127.0.0.1 (or `host`); `with TokenServer() as s: s.url ...`. With
+    `tls` (an ssl.SSLContext, see tls.py) it speaks https."""
 
-    def __init__(self, lifetime=3600, latency=0.0, clients=None, port=0):
+    def __init__(self, lifetime=3600, latency=0.0, clients=None, port=0, tls=None, host="127.0.0.1"):
         self.state = State(lifetime, latency, clients)
-        self.httpd = QuietServer(("127.0.0.1", port), Handler)
+        self.httpd = QuietServer((host, port), Handler)
         self.httpd.state = self.state
+        self.httpd.ssl_context = tls
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.token_url = self.url + "/token"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for it, once per test.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self):
         self.thread.start()

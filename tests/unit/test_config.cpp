@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "cli/config.hpp"
 #include "core/error.hpp"
+#include "fakes.hpp"
 #include "providers/provider.hpp"
 
 namespace fs = std::filesystem;
@@ -437,6 +439,80 @@ TEST_CASE("cache_key: a safe file name whatever the profile name") {
   GlobalOptions o = c.options(std::string(300, 'p'));
   o.key_flags = {{"provider", "oauth"}, {"token_url", "https://x.example/t"}, {"client_id", "c"}};
   CHECK(resolve_profile(o).cache_key.size() == 64 + 17);
+}
+
+TEST_CASE("cache_key: every provider's identity keys, and the environment that picks its token") {
+  const auto key_of = [](tok::KeyValues flags) {
+    TempConfig c;
+    GlobalOptions o = c.options("p");
+    o.key_flags = std::move(flags);
+    return resolve_profile(o).cache_key;
+  };
+  SUBCASE("azure-cli") {
+    const tok::KeyValues base = {{"provider", "azure-cli"}, {"resource", "https://management.azure.com/"}};
+    const std::string k = key_of(base);
+    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"resource", "https://vault.azure.net"}, {"tenant", "t"}, {"subscription", "s"}}) {
+      auto flags = base;
+      flags[key] = value;
+      CHECK(key_of(flags) != k);
+    }
+    auto scoped = base;
+    scoped.erase("resource");
+    scoped["scope"] = "https://management.azure.com//.default";
+    CHECK(key_of(scoped) != k);
+    tok_test::EnvGuard dir("AZURE_CONFIG_DIR", "/tmp/another-az-login");
+    CHECK(key_of(base) != k);  // another az configuration is another login
+  }
+  SUBCASE("metadata") {
+    tok_test::EnvGuard h("DATABRICKS_HOST", std::nullopt);
+    const tok::KeyValues base = {{"provider", "metadata"},
+                                 {"flavor", "databricks"},
+                                 {"url", "http://127.0.0.1:1/t"},
+                                 {"host", "https://a.cloud.databricks.com"}};
+    const std::string k = key_of(base);
+    auto other_host = base;
+    other_host["host"] = "https://b.cloud.databricks.com";
+    CHECK(key_of(other_host) != k);
+    auto no_host = base;
+    no_host.erase("host");
+    tok_test::EnvGuard env_a("DATABRICKS_HOST", "https://a.cloud.databricks.com");
+    const std::string from_a = key_of(no_host);
+    tok_test::EnvGuard env_b("DATABRICKS_HOST", "https://b.cloud.databricks.com");
+    CHECK(key_of(no_host) != from_a);  // the workspace from the environment is part of the key
+    const tok::KeyValues imds = {{"provider", "metadata"}, {"flavor", "azure-imds"}, {"resource", "r1"}};
+    auto imds2 = imds;
+    imds2["resource"] = "r2";
+    CHECK(key_of(imds) != key_of(imds2));
+    auto imds3 = imds;
+    imds3["client_id"] = "c";
+    CHECK(key_of(imds) != key_of(imds3));
+    tok_test::EnvGuard header("IDENTITY_HEADER", std::nullopt);
+    const std::string without = key_of(imds);
+    tok_test::EnvGuard secret("IDENTITY_HEADER", "a-secret");
+    CHECK(key_of(imds) == without);  // a secret never reaches the key, not even hashed
+  }
+  SUBCASE("command") {
+    const std::string k = key_of({{"provider", "command"}, {"command", "gh auth token"}});
+    CHECK(key_of({{"provider", "command"}, {"command", "gh auth token --hostname x"}}) != k);
+  }
+}
+
+TEST_CASE("resolve_profile: the new providers' keys are profile keys and flags") {
+  const auto& keys = tok::all_profile_keys();
+  for (const char* key : {"az_path", "az_timeout", "scope", "tenant", "subscription", "flavor", "url", "object_id",
+                          "msi_res_id", "account", "command", "command_timeout"}) {
+    CAPTURE(std::string(key));
+    CHECK(std::find(keys.begin(), keys.end(), key) != keys.end());
+  }
+  TempConfig c;
+  c.write("[az]\nprovider = azure-cli\nresource = https://management.azure.com/\ntoken_url = https://x/t\n");
+  const std::string m = usage_error([&] { resolve_profile(c.options("az")); });
+  CHECK(contains(m, "key 'token_url': unknown key for provider 'azure-cli'"));
+  c.write("[ws]\nprovider = metadata\nflavor = databricks\nurl = http://10.0.0.1/t\nhost = h\n");
+  const std::string w = usage_error([&] { resolve_profile(c.options("ws")); });
+  CHECK(contains(w, "line 4"));  // points at the url line
+  CHECK(contains(w, "localhost, 127.0.0.1 or [::1]"));
 }
 
 }  // TEST_SUITE

@@ -57,7 +57,7 @@ struct Fixture {
   tok::ProviderMemo memo;
 
   std::unique_ptr<tok::Provider> make(std::map<std::string, std::string, std::less<>> values) {
-    return tok::make_provider(tok::ProviderSettings(std::move(values)), tok::ProviderDeps{&http, &clock, &signer});
+    return tok::make_provider(tok::ProviderSettings(std::move(values)), tok::ProviderDeps{.http = &http, .clock = &clock, .signer = &signer});
   }
   tok::Token fetch(tok::Provider& p, tok::FetchMode mode = tok::FetchMode::blocking) {
     return p.fetch(std::chrono::steady_clock::now() + 1h, memo, mode);

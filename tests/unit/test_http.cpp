@@ -45,10 +45,12 @@ HttpResult failure(TransportFailure f, std::string error) {
 struct Recorder {
   std::vector<milliseconds> sleeps;
   tok::RetryPolicy policy(int max_attempts = 5) {
-    return tok::RetryPolicy{.max_attempts = max_attempts,
-                            .first_backoff = 250ms,
-                            .max_backoff = 8000ms,
-                            .sleep = [this](milliseconds d) { sleeps.push_back(d); }};
+    tok::RetryPolicy p;
+    p.max_attempts = max_attempts;
+    p.first_backoff = 250ms;
+    p.max_backoff = 8000ms;
+    p.sleep = [this](milliseconds d) { sleeps.push_back(d); };
+    return p;
   }
 };
 
@@ -413,6 +415,115 @@ TEST_CASE("send_with_retries: a deadline already passed throws without sending")
     CHECK(std::string(e.what()).find("timed out") != std::string::npos);
   }
   CHECK(t.requests.empty());
+}
+
+// A policy whose sleeps move a fake steady clock: retry loops that wait minutes run at once and
+// see exactly the time they waited.
+struct VirtualTime {
+  std::vector<milliseconds> sleeps;
+  tok::Deadline now = std::chrono::steady_clock::now();
+  tok::RetryPolicy policy() {
+    tok::RetryPolicy p;
+    p.sleep = [this](milliseconds d) {
+      sleeps.push_back(d);
+      now += d;
+    };
+    p.steady_now = [this] { return now; };
+    return p;
+  }
+  milliseconds slept() const {
+    milliseconds total{0};
+    for (auto d : sleeps) total += d;
+    return total;
+  }
+};
+
+TEST_CASE("send_with_retries: a retry_status predicate replaces the default statuses") {
+  FakeTransport t;
+  t.script = {status(404), status(200)};
+  VirtualTime vt;
+  tok::RetryPolicy p = vt.policy();
+  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 404);  // default: final
+  t.script = {status(404), status(200)};
+  t.requests.clear();
+  p.retry_status = [](long code) { return code == 404; };
+  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 200);
+  CHECK(t.requests.size() == 2);
+  t.script = {status(503), status(200)};
+  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 503);  // not in it
+}
+
+TEST_CASE("send_with_retries: a persistent status is retried past max_attempts for at least persist_for") {
+  FakeTransport t;
+  t.script = {status(410)};
+  VirtualTime vt;
+  tok::RetryPolicy p = vt.policy();
+  p.retry_status = [](long code) { return code == 410; };
+  p.persistent_status = 410;
+  p.persist_for = 70s;
+  const auto r = tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x");
+  CHECK(r.status == 410);
+  CHECK(vt.slept() >= 70s);
+  CHECK(vt.slept() < 70s + p.max_backoff);  // and stops once it has
+  CHECK(t.requests.size() > 5);
+  CHECK(t.requests.size() == vt.sleeps.size() + 1);
+}
+
+TEST_CASE("send_with_retries: a persistent status that clears is answered") {
+  FakeTransport t;
+  t.script = {status(410), status(410), status(410), status(410), status(410), status(410), status(410), status(200)};
+  VirtualTime vt;
+  tok::RetryPolicy p = vt.policy();
+  p.retry_status = [](long code) { return code == 410; };
+  p.persistent_status = 410;
+  p.persist_for = 70s;
+  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 200);
+  CHECK(t.requests.size() == 8);
+}
+
+TEST_CASE("send_with_retries: persisting never crosses the deadline") {
+  FakeTransport t;
+  t.script = {status(410)};
+  VirtualTime vt;
+  tok::RetryPolicy p = vt.policy();
+  p.retry_status = [](long code) { return code == 410; };
+  p.persistent_status = 410;
+  p.persist_for = 70s;
+  const auto deadline = vt.now + 30s;
+  CHECK(tok::send_with_retries(t, kClock, post(), deadline, 30s, p, "x").status == 410);
+  CHECK(vt.now < deadline);
+  CHECK(vt.slept() < 30s);
+  CHECK(vt.slept() > 10s);  // but uses the time it has
+}
+
+TEST_CASE("send_with_retries: with one attempt nothing persists") {
+  FakeTransport t;
+  t.script = {status(410), status(200)};
+  VirtualTime vt;
+  tok::RetryPolicy p = vt.policy();
+  p.max_attempts = 1;
+  p.retry_status = [](long code) { return code == 410; };
+  p.persistent_status = 410;
+  p.persist_for = 70s;
+  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 410);
+  CHECK(t.requests.size() == 1);
+  CHECK(vt.sleeps.empty());
+}
+
+TEST_CASE("quote_body: a known secret is removed exactly, raw, form-encoded and JSON-escaped") {
+  const std::string secret = "pa ss\"w/rd";  // short, with characters each encoding changes
+  const std::vector<std::string> secrets = {secret};
+  CHECK(tok::quote_body("bad secret pa ss\"w/rd here", secrets) == "bad secret [redacted] here");
+  CHECK(tok::quote_body("form pa%20ss%22w%2Frd", secrets) == "form [redacted]");
+  CHECK(tok::quote_body(R"({"e":"pa ss\"w/rd"})", secrets) == R"({"e":"[redacted]"})");
+  CHECK(tok::quote_body("nothing here", secrets) == "nothing here");
+  CHECK(tok::quote_body("x", {std::string()}) == "x");
+}
+
+TEST_CASE("printable: one line, readable, bounded") {
+  CHECK(tok::printable("https://example.cloud.databricks.com/token") == "https://example.cloud.databricks.com/token");
+  CHECK(tok::printable("a\nb\rc\x7f") == "a?b?c?");
+  CHECK(tok::printable(std::string(300, 'x')) == std::string(200, 'x') + "...");
 }
 
 }  // TEST_SUITE

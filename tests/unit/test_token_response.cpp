@@ -3,7 +3,10 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
+#include "fakes.hpp"
 #include "providers/token_response.hpp"
 
 using namespace std::chrono_literals;
@@ -148,6 +151,117 @@ TEST_CASE("the error message never contains the access token, whatever else is w
   for (const auto& b : bodies) {
     CAPTURE(b);
     malformed_message(b);
+  }
+}
+
+TEST_CASE("a token or token type outside RFC 6750's b64token is malformed") {
+  for (const char* bad : {"two words", "line\nbreak", "cr\rlf", "tab\tx", "quote\"x", "semi;colon", "=leading",
+                          "a=b", "ünï"}) {
+    CAPTURE(std::string(bad));
+    malformed_message(R"({"access_token":)" + nlohmann::json(bad).dump() + R"(,"expires_in":60})");
+  }
+  const std::string m =
+      malformed_message(R"({"access_token":"Zm9v YmFy","token_type":"Bearer","expires_in":60})");
+  CHECK(m.find("Zm9v YmFy") == std::string::npos);  // even a short token is removed from the quote
+  malformed_message(R"({"access_token":"abc","token_type":"Bearer\r\nX-Evil: 1","expires_in":60})");
+  CHECK(tok::is_b64token("abc-._~+/09AZ"));
+  CHECK(tok::is_b64token("YWJj=="));
+  CHECK_FALSE(tok::is_b64token(""));
+  CHECK_FALSE(tok::is_b64token("=="));
+}
+
+TEST_CASE("OAuth names only, unless the answer is a program's output") {
+  const std::string az = R"({"accessToken":"abc","tokenType":"Bearer","expires_on":1800003600})";
+  malformed_message(az);
+  const auto t = tok::parse_token_response(az, kNow, {.program_output = true});
+  CHECK(t.access_token == "abc");
+  CHECK(t.expiry == kNow + 3600s);
+  malformed_message(R"({"access_token":"abc","Expiration":"2027-01-15T09:00:00Z"})");
+}
+
+TEST_CASE("program output: expires_on wins over expiresOn, Expiration is RFC 3339") {
+  tok_test::TzGuard tz("America/New_York");
+  const auto both = tok::parse_token_response(
+      R"({"accessToken":"abc","expiresOn":"2027-01-15 04:00:00.000000","expires_on":1800003600})", kNow,
+      {.program_output = true});
+  CHECK(both.expiry == kNow + 3600s);
+  const auto local = tok::parse_token_response(R"({"accessToken":"abc","expiresOn":"2027-01-15 04:00:00.123456"})",
+                                               kNow, {.program_output = true});
+  CHECK(local.expiry == kNow + 3600s);  // 04:00 EST is 09:00 UTC
+  const auto aws = tok::parse_token_response(R"({"access_token":"abc","Expiration":"2027-01-15T10:00:00+01:00"})",
+                                             kNow, {.program_output = true});
+  CHECK(aws.expiry == kNow + 3600s);
+  for (const char* bad : {R"("expiresOn":"tomorrow")", R"("expiresOn":1800003600)", R"("expiresOn":"2027-02-30 01:00:00")",
+                          R"("Expiration":"2027-01-15 09:20:00")", R"("expiresOn":"2020-01-01 00:00:00")"}) {
+    CAPTURE(std::string(bad));
+    try {
+      tok::parse_token_response(std::string(R"({"accessToken":"abc",)") + bad + "}", kNow, {.program_output = true});
+      FAIL_CHECK("accepted");
+    } catch (const tok::Error& e) {
+      CHECK(std::string(e.what()).find("malformed response") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("parse_rfc3339") {
+  CHECK(tok::parse_rfc3339("2027-01-15T08:00:00Z") == kNow);
+  CHECK(tok::parse_rfc3339("2027-01-15t08:00:00.999z") == kNow);
+  CHECK(tok::parse_rfc3339("2027-01-15T10:00:00+02:00") == kNow);
+  CHECK(tok::parse_rfc3339("2027-01-15T03:30:00-04:30") == kNow);
+  for (const char* bad : {"", "2027-01-15", "2027-01-15T08:20:00", "2027-01-15T08:20Z", "2027-13-15T08:20:00Z",
+                          "2027-01-15T08:20:00+0200", "2027-01-15T08:20:00Zjunk", "27-01-15T08:20:00Z"}) {
+    CAPTURE(std::string(bad));
+    CHECK_FALSE(tok::parse_rfc3339(bad).has_value());
+  }
+}
+
+// The Azure CLI prints expiresOn in local time. These are the true instants, from the zones'
+// published rules (zdump -v).
+TEST_CASE("parse_local_time: the zone's rules at that date, under several TZ values") {
+  using std::chrono::system_clock;
+  const auto utc = [](std::int64_t epoch) { return system_clock::from_time_t(epoch); };
+  SUBCASE("UTC") {
+    tok_test::TzGuard tz("UTC");
+    CHECK(tok::parse_local_time("2027-01-15 08:00:00") == kNow);
+    CHECK(tok::parse_local_time("2027-01-15 08:00:00.999999") == kNow);
+  }
+  SUBCASE("America/New_York: winter and summer offsets") {
+    tok_test::TzGuard tz("America/New_York");
+    CHECK(tok::parse_local_time("2027-01-15 03:00:00.000000") == kNow);        // EST, -5: 08:00 UTC
+    CHECK(tok::parse_local_time("2027-07-15 03:20:00") == utc(1815636000));  // EDT, -4: 07:20 UTC
+  }
+  SUBCASE("America/New_York: a token whose life crosses the spring change") {
+    tok_test::TzGuard tz("America/New_York");
+    // Issued 2026-03-08 01:30 EST (06:30 UTC) for an hour: az prints 03:30, now EDT. The offset
+    // at issue time (-5) would say 08:30 UTC, an hour too late.
+    CHECK(tok::parse_local_time("2026-03-08 03:30:00.000000") == utc(1772955000));  // 07:30 UTC
+  }
+  SUBCASE("America/New_York: the repeated hour in autumn reads as the earlier instant") {
+    tok_test::TzGuard tz("America/New_York");
+    // 2026-11-01 01:30 happens at 05:30 UTC (EDT) and again at 06:30 UTC (EST).
+    CHECK(tok::parse_local_time("2026-11-01 01:30:00") == utc(1793511000));
+    CHECK(tok::parse_local_time("2026-11-01 02:30:00") == utc(1793518200));  // EST only: 07:30 UTC
+  }
+  SUBCASE("Europe/Berlin: a token crossing the autumn change") {
+    tok_test::TzGuard tz("Europe/Berlin");
+    // 2026-10-25 03:00 CEST becomes 02:00 CET. Expiry 03:30 local is CET (+1): 02:30 UTC.
+    CHECK(tok::parse_local_time("2026-10-25 03:30:00") == utc(1792895400));
+    CHECK(tok::parse_local_time("2026-07-01 12:00:00") == utc(1782900000));  // CEST, +2: 10:00 UTC
+  }
+  SUBCASE("Australia/Lord_Howe: a half-hour daylight saving shift") {
+    tok_test::TzGuard tz("Australia/Lord_Howe");
+    // Standard +10:30, daylight +11 (from 2026-10-04 02:00 local to 2027-04-04 02:00 local).
+    CHECK(tok::parse_local_time("2026-07-01 12:00:00") == utc(1782869400));  // +10:30: 01:30 UTC
+    CHECK(tok::parse_local_time("2027-01-15 19:00:00") == kNow);              // +11: 08:00 UTC
+  }
+  SUBCASE("not a local time") {
+    tok_test::TzGuard tz("UTC");
+    for (const char* bad : {"", "2027-01-15", "2027-01-15 8:20:00", "2027-01-15 08:20:00 PM",
+                            "2027-01-15 08:20:00Z", "2027-02-29 00:00:00", "2027-01-15 24:00:00",
+                            "2027/01/15 08:20:00", "2027-01-15 08:20:00."}) {
+      CAPTURE(std::string(bad));
+      CHECK_FALSE(tok::parse_local_time(bad).has_value());
+    }
   }
 }
 

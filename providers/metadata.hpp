@@ -1,0 +1,9 @@
+#pragma once
+// provider = metadata: a metadata service on the machine (flavor = databricks | azure-imds | gcp).
+#include "providers/provider.hpp"
+
+namespace tok {
+
+ProviderInfo metadata_provider_info();
+
+}  // namespace tok

@@ -1,0 +1,248 @@
+#include "providers/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+extern char** environ;
+
+namespace tok {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The caller may have closed descriptors 0-2 (everything from outside is hostile, including
+// those): a pipe end that lands there makes the child's dup2 onto 0-2 a dup2 onto itself or onto
+// another of our pipes, and whether close-on-exec survives that differs between C libraries. Move
+// it up; the copy keeps O_CLOEXEC.
+int above_stdio(int fd) {
+  if (fd < 0 || fd > STDERR_FILENO) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return moved;
+}
+
+bool make_pipe(Fd& read_end, Fd& write_end) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return false;
+  read_end.reset(p[0]);
+  write_end.reset(p[1]);
+  read_end.reset(above_stdio(read_end.release()));
+  write_end.reset(above_stdio(write_end.release()));
+  if (read_end.get() < 0 || write_end.get() < 0) return false;
+  // Only our end is non-blocking: the child's writes block as a program expects.
+  const int flags = ::fcntl(read_end.get(), F_GETFL);
+  return flags >= 0 && ::fcntl(read_end.get(), F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+struct Capture {
+  Fd fd;
+  std::string* text;
+  std::size_t cap;
+  bool* truncated;
+  bool open() const { return fd.get() >= 0; }
+  // Reads what is there now; closes at end of file or on an error.
+  void drain() {
+    char buf[16384];
+    while (open()) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        const std::size_t room = cap - std::min(cap, text->size());
+        text->append(buf, std::min(room, static_cast<std::size_t>(n)));
+        if (static_cast<std::size_t>(n) > room) *truncated = true;  // the rest is read and dropped
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      fd.reset();  // end of file, or an error we cannot do better with
+    }
+  }
+};
+
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  // Readable when the child exits, so the wait needs no polling loop. Linux 5.3+; without it
+  // (older kernels, seccomp filters) we poll every few milliseconds instead.
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+// A caller that ignores SIGCHLD (dispositions survive exec: some daemons start programs so) makes
+// the kernel reap children itself, and waitpid could then never report ours: every run would
+// wait for its deadline. Children must be waitable, so that disposition is put back to default.
+void make_children_waitable() {
+  struct sigaction current {};
+  if (::sigaction(SIGCHLD, nullptr, &current) != 0) return;
+  if (current.sa_handler == SIG_IGN || (current.sa_flags & SA_NOCLDWAIT) != 0) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGCHLD, &dfl, nullptr);
+  }
+}
+
+void record_status(int status, ProcessResult& result) {
+  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+}
+
+class SystemProcessRunner final : public ProcessRunner {
+ public:
+  ProcessResult run(const ProcessRequest& request) override {
+    ProcessResult result;
+    if (request.argv.empty() || request.argv[0].empty()) {
+      result.not_found = true;
+      return result;
+    }
+    if (steady_clock::now() >= request.deadline) {
+      result.timed_out = true;
+      return result;
+    }
+    make_children_waitable();
+    Fd out_read, out_write, err_read, err_write;
+    if (!make_pipe(out_read, out_write) || !make_pipe(err_read, err_write)) {
+      result.spawn_error = std::strerror(errno);
+      return result;
+    }
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawnattr_init(&attr);
+    ::posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(&actions, err_write.get(), STDERR_FILENO);
+    // Descriptors the caller left inheritable (a lock, a socket) must not reach the program: a
+    // lingering grandchild holding our cache lock would stall every later refresh.
+    ::posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setpgroup(&attr, 0);  // its own group: a timeout kills its children too
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    ::posix_spawnattr_setsigdefault(&attr, &all);
+
+    std::vector<char*> argv;
+    argv.reserve(request.argv.size() + 1);
+    for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
+    const int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attr);
+    out_write.reset();
+    err_write.reset();
+    if (rc != 0) {
+      if (rc == ENOENT || rc == ENOTDIR) {
+        result.not_found = true;
+      } else {
+        result.spawn_error = std::strerror(rc);
+      }
+      return result;
+    }
+
+    Capture captures[2] = {{std::move(out_read), &result.out, request.max_stdout, &result.out_truncated},
+                           {std::move(err_read), &result.err, request.max_stderr, &result.err_truncated}};
+    Fd pidfd(open_pidfd(pid));
+    int status = 0;
+    for (;;) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) {
+        // Everything it wrote before exiting is in the pipes already; a grandchild that kept
+        // them open is not waited for.
+        for (auto& c : captures) c.drain();
+        record_status(status, result);
+        return result;
+      }
+      const auto left = std::chrono::ceil<milliseconds>(request.deadline - steady_clock::now());
+      if (left <= milliseconds(0)) break;
+      pollfd fds[3];
+      nfds_t n = 0;
+      for (auto& c : captures) {
+        if (c.open()) fds[n++] = {c.fd.get(), POLLIN, 0};
+      }
+      if (pidfd.get() >= 0) fds[n++] = {pidfd.get(), POLLIN, 0};
+      const milliseconds wait = pidfd.get() >= 0 ? left : std::min(left, milliseconds(10));
+      const int ready = ::poll(fds, n, static_cast<int>(std::min<long long>(wait.count(), 60'000)));
+      if (ready < 0 && errno != EINTR) break;  // cannot watch it any more: treat as a timeout
+      for (auto& c : captures) c.drain();
+    }
+
+    // The deadline: kill the whole group (and the child itself, should it have left the group),
+    // then reap it so that no zombie is left behind.
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    for (auto& c : captures) c.drain();
+    result.timed_out = true;
+    record_status(status, result);
+    return result;
+  }
+};
+
+}  // namespace
+
+ProcessRunner& system_process_runner() {
+  static SystemProcessRunner runner;
+  return runner;
+}
+
+std::string first_line(std::string_view text, std::string_view prefer) {
+  const auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+  };
+  std::string_view first;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    const std::string_view line = trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    if (line.empty()) continue;
+    if (prefer.empty()) return std::string(line);
+    if (line.rfind(prefer, 0) == 0) return std::string(line);
+    if (first.empty()) first = line;
+  }
+  return std::string(first);
+}
+
+}  // namespace tok

@@ -1,0 +1,163 @@
+#pragma once
+// The seams of ProviderDeps, faked for provider tests: a scripted HTTP transport, a scripted
+// process runner, a sleeper whose time moves only when something sleeps, and guards that set an
+// environment variable or time zone for one test and put it back.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "providers/http.hpp"
+#include "providers/process.hpp"
+#include "providers/provider.hpp"
+
+namespace tok_test {
+
+using namespace std::chrono_literals;
+
+using Settings = std::map<std::string, std::string, std::less<>>;
+
+class ScriptedTransport final : public tok::HttpTransport {
+ public:
+  std::deque<tok::HttpResult> script;  // answers in order; the last one repeats
+  std::vector<tok::HttpRequest> requests;
+
+  tok::HttpResult perform(const tok::HttpRequest& request) override {
+    requests.push_back(request);
+    REQUIRE_FALSE(script.empty());
+    tok::HttpResult r = script.front();
+    if (script.size() > 1) script.pop_front();
+    return r;
+  }
+
+  ScriptedTransport& answer(long status, std::string body,
+                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    tok::HttpResult r;
+    r.response.status = status;
+    r.response.body = std::move(body);
+    r.response.headers = std::move(headers);
+    script.push_back(std::move(r));
+    return *this;
+  }
+
+  ScriptedTransport& fail(tok::TransportFailure failure, std::string error) {
+    tok::HttpResult r;
+    r.failure = failure;
+    r.error = std::move(error);
+    script.push_back(std::move(r));
+    return *this;
+  }
+
+  // "Name: value" of the last request, or nullopt.
+  std::optional<std::string> header(std::string_view name, std::size_t request = SIZE_MAX) const {
+    const auto& r = request == SIZE_MAX ? requests.back() : requests.at(request);
+    for (const auto& h : r.headers) {
+      if (h.size() > name.size() && h.compare(0, name.size(), name) == 0 && h[name.size()] == ':') {
+        return h.substr(name.size() + 2);
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+class ScriptedRunner final : public tok::ProcessRunner {
+ public:
+  std::deque<tok::ProcessResult> script;  // answers in order; the last one repeats
+  std::vector<tok::ProcessRequest> requests;
+
+  tok::ProcessResult run(const tok::ProcessRequest& request) override {
+    requests.push_back(request);
+    REQUIRE_FALSE(script.empty());
+    tok::ProcessResult r = script.front();
+    if (script.size() > 1) script.pop_front();
+    return r;
+  }
+
+  ScriptedRunner& exits(int status, std::string out, std::string err = {}) {
+    tok::ProcessResult r;
+    r.exit_status = status;
+    r.out = std::move(out);
+    r.err = std::move(err);
+    script.push_back(std::move(r));
+    return *this;
+  }
+};
+
+class FakeSleeper final : public tok::Sleeper {
+ public:
+  tok::Deadline now() const override { return now_; }
+  void sleep_for(std::chrono::milliseconds wait) const override {
+    sleeps.push_back(wait);
+    now_ += wait;
+  }
+  std::chrono::milliseconds slept() const {
+    return std::accumulate(sleeps.begin(), sleeps.end(), std::chrono::milliseconds(0));
+  }
+  mutable std::vector<std::chrono::milliseconds> sleeps;
+
+ private:
+  mutable tok::Deadline now_ = std::chrono::steady_clock::now();
+};
+
+// Sets (or, with nullopt, unsets) an environment variable for the guard's life.
+class EnvGuard {
+ public:
+  EnvGuard(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    if (value) {
+      ::setenv(name_.c_str(), value->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+  ~EnvGuard() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// TZ for the guard's life (mktime and localtime read it after tzset).
+class TzGuard {
+ public:
+  explicit TzGuard(const std::string& zone) : env_("TZ", zone) { ::tzset(); }
+  ~TzGuard() { ::tzset(); }
+
+ private:
+  EnvGuard env_;
+};
+
+// The tok::Error that `f` throws (a failed test if it throws none).
+template <typename F>
+tok::Error error_from(F&& f) {
+  try {
+    f();
+  } catch (const tok::Error& e) {
+    return e;
+  }
+  FAIL("expected a tok::Error");
+  return tok::Error(tok::ErrorKind::internal, "unreachable");
+}
+
+inline bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace tok_test
