@@ -25,14 +25,8 @@
 namespace tok {
 
 std::unique_ptr<HttpServer> make_http_server() {
-  static const ModuleSymbol module = load_module_symbol("tok-serve.so", "tok_create_http_server");
-  HttpServer* server = module.address != nullptr ? reinterpret_cast<HttpServer* (*)()>(module.address)() : nullptr;
-  if (server == nullptr) {
-    throw Error(ErrorKind::internal,
-                fmt::format("cannot load the HTTP server: {} (searched {})", module.problem, fmt::join(module.searched, ", ")),
-                "reinstall tok: the tok-serve.so module belongs next to the program or in lib/tok");
-  }
-  return std::unique_ptr<HttpServer>(server);
+  return std::unique_ptr<HttpServer>(
+      static_cast<HttpServer*>(create_from_module("tok-serve.so", "tok_create_http_server", "the HTTP server")));
 }
 
 namespace {

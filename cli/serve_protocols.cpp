@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
 
@@ -151,11 +152,7 @@ ServerResponse token_failure(const std::string& protocol, const Error& e) {
 
 std::optional<std::string> ServerRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
+    if (same_header_name(k, name)) return v;
   }
   return std::nullopt;
 }

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+
 #ifndef TOK_MODULE_DIR_FROM_BIN
 #define TOK_MODULE_DIR_FROM_BIN "../lib/tok"
 #endif
@@ -38,6 +40,19 @@ ModuleSymbol load_module_symbol(std::string_view file, const char* symbol) {
   }
   if (out.problem.empty()) out.problem = fmt::format("{} not found", file);
   return out;
+}
+
+void* create_from_module(std::string_view file, const char* factory, std::string_view what) {
+  const ModuleSymbol module = load_module_symbol(file, factory);
+  void* made = module.address != nullptr ? reinterpret_cast<void* (*)()>(module.address)() : nullptr;
+  if (made == nullptr) {
+    throw Error(ErrorKind::internal,
+                fmt::format("cannot load {}: {} (searched {})", what,
+                            module.address != nullptr ? "its factory failed" : module.problem,
+                            fmt::join(module.searched, ", ")),
+                fmt::format("reinstall tok: the {} module belongs next to the program or in lib/tok", file));
+  }
+  return made;
 }
 
 }  // namespace tok

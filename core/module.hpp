@@ -19,4 +19,8 @@ struct ModuleSymbol {
 // A module stays loaded until the process ends.
 ModuleSymbol load_module_symbol(std::string_view file, const char* symbol);
 
+// Calls the module's factory (`extern "C" T* factory()`) and returns what it made; throws
+// Error naming `what`, the reason and every path searched when the module cannot be loaded.
+void* create_from_module(std::string_view file, const char* factory, std::string_view what);
+
 }  // namespace tok

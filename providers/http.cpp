@@ -18,13 +18,15 @@
 
 namespace tok {
 
+bool same_header_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return v;
-    }
+    if (same_header_name(k, name)) return v;
   }
   return std::nullopt;
 }
@@ -32,15 +34,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 // ---- loading the libcurl module -------------------------------------------------------------
 
 HttpTransport& curl_transport() {
-  static const ModuleSymbol module = load_module_symbol("tok-curl.so", "tok_create_curl_transport");
   static HttpTransport* const transport =
-      module.address != nullptr ? reinterpret_cast<HttpTransport* (*)()>(module.address)() : nullptr;
-  if (transport == nullptr) {
-    throw Error(ErrorKind::internal,
-                fmt::format("cannot load the HTTP client: {} (searched {})", module.problem,
-                            fmt::join(module.searched, ", ")),
-                "reinstall tok: the tok-curl.so module belongs next to the program or in lib/tok");
-  }
+      static_cast<HttpTransport*>(create_from_module("tok-curl.so", "tok_create_curl_transport", "the HTTP client"));
   return *transport;
 }
 

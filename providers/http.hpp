@@ -24,6 +24,9 @@ struct HttpRequest {
   std::size_t max_body = std::size_t{1} << 20;  // a token response is small; more is refused
 };
 
+// Header names compare without regard to case (RFC 9110 5.1).
+bool same_header_name(std::string_view a, std::string_view b);
+
 struct HttpResponse {
   long status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased

@@ -11,15 +11,8 @@
 namespace tok {
 
 JwsSigner& openssl_signer() {
-  static const ModuleSymbol module = load_module_symbol("tok-crypto.so", "tok_create_jws_signer");
   static JwsSigner* const signer =
-      module.address != nullptr ? reinterpret_cast<JwsSigner* (*)()>(module.address)() : nullptr;
-  if (signer == nullptr) {
-    throw Error(ErrorKind::internal,
-                fmt::format("cannot load the signing module: {} (searched {})", module.problem,
-                            fmt::join(module.searched, ", ")),
-                "reinstall tok: the tok-crypto.so module belongs next to the program or in lib/tok");
-  }
+      static_cast<JwsSigner*>(create_from_module("tok-crypto.so", "tok_create_jws_signer", "the signing module"));
   return *signer;
 }
 

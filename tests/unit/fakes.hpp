@@ -160,4 +160,40 @@ inline bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+inline tok::HttpResult http_status(long code, std::string body = {},
+                                   std::vector<std::pair<std::string, std::string>> headers = {}) {
+  tok::HttpResult r;
+  r.response.status = code;
+  r.response.body = std::move(body);
+  r.response.headers = std::move(headers);
+  return r;
+}
+
+// A field of an application/x-www-form-urlencoded body, decoded; "<absent>" when it is not there.
+inline std::string form_field(const std::string& body, const std::string& name) {
+  const auto decode = [](const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '+') {
+        out += ' ';
+      } else if (s[i] == '%' && i + 2 < s.size()) {
+        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  };
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    const auto amp = std::min(body.find('&', pos), body.size());
+    const std::string pair = body.substr(pos, amp - pos);
+    const auto eq = pair.find('=');
+    if (decode(pair.substr(0, eq)) == name) return eq == std::string::npos ? "" : decode(pair.substr(eq + 1));
+    pos = amp + 1;
+  }
+  return "<absent>";
+}
+
 }  // namespace tok_test

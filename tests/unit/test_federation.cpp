@@ -10,13 +10,13 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "fake_http.hpp"
+#include "fakes.hpp"
 #include "providers/jws.hpp"
 #include "providers/provider.hpp"
 #include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
-using tok_test::FakeTransport;
+using FakeTransport = tok_test::ScriptedTransport;
 using tok_test::form_field;
 using tok_test::http_status;
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "fake_http.hpp"
+#include "fakes.hpp"
 #include "providers/http.hpp"
 
 using namespace std::chrono_literals;
@@ -25,7 +25,7 @@ const tok::TimePoint kDateNow = std::chrono::system_clock::from_time_t(784111777
 // The injected clock: Retry-After dates are measured against it, never the system clock.
 tok::FakeClock kClock{kDateNow};
 
-using tok_test::FakeTransport;
+using FakeTransport = tok_test::ScriptedTransport;
 
 HttpResult status(long code, std::string body = {}, std::vector<std::pair<std::string, std::string>> headers = {}) {
   HttpResult r;
