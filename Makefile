@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build demo check bench install clean
+.PHONY: all deps build demo check bench fuzz install clean
 
 all: build
 
@@ -23,8 +23,13 @@ check: build
 bench: build
 	@bench/run.sh $(BUILD)
 
+# Every libFuzzer target for FUZZ_SECONDS each (.ci/run runs them briefly).
+FUZZ_SECONDS ?= 120
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
 install: build
 	@cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -31,11 +32,26 @@ namespace {
 
 json optional_ms(const std::optional<TimePoint>& t) { return t ? json(to_epoch_ms(*t)) : json(nullptr); }
 
-// An instant outside 1970..2200 is damage: json::exception makes the caller treat it so.
+// Integers only: nlohmann converts a floating-point value out of range to an integer with
+// undefined behaviour (found by fuzz_cache_entry), so anything else is damage.
+std::int64_t read_int(const json& j) {
+  if (!j.is_number_integer()) throw std::out_of_range("not an integer");
+  if (j.is_number_unsigned() && j.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    throw std::out_of_range("integer out of range");
+  }
+  return j.get<std::int64_t>();
+}
+
+std::uint64_t read_uint(const json& j) {
+  if (!j.is_number_unsigned()) throw std::out_of_range("not an unsigned integer");
+  return j.get<std::uint64_t>();
+}
+
+// An instant outside 1970..2200 is damage: the exception makes the caller treat it so.
 TimePoint read_ms(const json& j) {
-  const TimePoint t = from_epoch_ms(j.get<std::int64_t>());
-  if (!plausible_instant(t)) throw std::out_of_range("instant out of range");
-  return t;
+  const auto t = instant_from_epoch_ms(read_int(j));
+  if (!t) throw std::out_of_range("instant out of range");
+  return *t;
 }
 
 std::optional<TimePoint> read_optional_ms(const json& j, const char* key) {
@@ -73,7 +89,7 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   try {
-    if (j.at("schema").get<int>() != kEntrySchema) return std::nullopt;
+    if (read_int(j.at("schema")) != kEntrySchema) return std::nullopt;
     CacheEntry entry;
     const json& token = j.at("token");
     if (!token.is_null()) {
@@ -84,7 +100,7 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
       entry.token = std::move(t);
     }
     entry.stale_after = read_optional_ms(j, "stale_after_ms");
-    entry.generation = j.at("generation").get<std::uint64_t>();
+    entry.generation = read_uint(j.at("generation"));
     const json& err = j.at("last_error");
     if (!err.is_null()) {
       entry.last_error = BackgroundError{err.at("message").get<std::string>(), read_ms(err.at("at_ms"))};
@@ -125,7 +141,7 @@ std::optional<SharedFailure> decode_failure(std::string_view text) {
   if (!j.is_object()) return std::nullopt;
   try {
     SharedFailure f;
-    f.seq = j.at("seq").get<std::uint64_t>();
+    f.seq = read_uint(j.at("seq"));
     const auto kind = j.at("kind").get<std::string>();
     bool known = false;
     for (const auto& [k, name] : kKindNames) {

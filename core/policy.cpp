@@ -87,7 +87,7 @@ bool shorter_than_asked(const Token& token, TimePoint now, const EngineSettings&
 
 bool plausible_instant(TimePoint t) {
   using namespace std::chrono;
-  constexpr auto kLatest = sys_days{year{2200} / January / 1};
+  constexpr auto kLatest = sys_days{year{2200} / January / 1};  // as instant_from_epoch_seconds
   return t >= TimePoint{} && t <= kLatest;
 }
 

@@ -23,4 +23,18 @@ TimePoint from_epoch_ms(std::int64_t ms) {
   return TimePoint{std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms))};
 }
 
+namespace {
+constexpr std::int64_t kLatestEpochSeconds = 7'258'118'400;  // 2200-01-01T00:00:00Z
+}  // namespace
+
+std::optional<TimePoint> instant_from_epoch_seconds(std::int64_t seconds) {
+  if (seconds < 0 || seconds > kLatestEpochSeconds) return std::nullopt;
+  return TimePoint{std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(seconds))};
+}
+
+std::optional<TimePoint> instant_from_epoch_ms(std::int64_t ms) {
+  if (ms < 0 || ms > kLatestEpochSeconds * 1000) return std::nullopt;
+  return from_epoch_ms(ms);
+}
+
 }  // namespace tok

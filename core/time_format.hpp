@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -11,5 +12,11 @@ std::string format_rfc3339(TimePoint t);
 
 std::int64_t to_epoch_ms(TimePoint t);
 TimePoint from_epoch_ms(std::int64_t ms);
+
+// The instants tok accepts from outside (a cache entry, a server, a program): 1970 to 2200. The
+// clock counts nanoseconds in 64 bits, so a year much past 2262 cannot even be represented:
+// these check the number before converting it, and say nullopt outside the range.
+std::optional<TimePoint> instant_from_epoch_seconds(std::int64_t seconds);
+std::optional<TimePoint> instant_from_epoch_ms(std::int64_t ms);
 
 }  // namespace tok

@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/module.hpp"
+#include "core/time_format.hpp"
 
 namespace tok {
 
@@ -55,7 +56,7 @@ std::optional<TimePoint> parse_http_date(std::string_view text) {
   const std::string s(text);
   const char* end = ::strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm));
+  return instant_from_epoch_seconds(static_cast<std::int64_t>(::timegm(&tm)));
 }
 
 }  // namespace

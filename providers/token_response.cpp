@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/time_format.hpp"
 #include "providers/http.hpp"
 
 namespace tok {
@@ -156,7 +157,7 @@ std::optional<TimePoint> parse_local_time(std::string_view text) {
     if (r == static_cast<std::time_t>(-1)) return std::nullopt;
     best = r;
   }
-  return std::chrono::system_clock::from_time_t(*best);
+  return instant_from_epoch_seconds(*best);
 }
 
 std::optional<TimePoint> parse_rfc3339(std::string_view text) {
@@ -178,7 +179,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(::timegm(&*fields) - offset);
+  return instant_from_epoch_seconds(static_cast<std::int64_t>(::timegm(&*fields)) - offset);
 }
 
 Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names) {

@@ -124,7 +124,16 @@ TEST_CASE("encode/decode round trip") {
       e.last_error->at = bad;
       CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
     }
-    // Milliseconds that would overflow the clock's nanoseconds.
+    // Numbers that are not integers (found by fuzz_cache_entry: nlohmann's conversion of an
+    // out-of-range double to an integer is undefined behaviour).
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":3590325565111795002000000},"stale_after_ms":null,"generation":0,"last_error":null})"));
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":null,"stale_after_ms":1.5e3,"generation":0,"last_error":null})"));
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1.0,"token":null,"stale_after_ms":null,"generation":0,"last_error":null})"));
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":null,"stale_after_ms":null,"generation":2.5,"last_error":null})"));
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":null,"stale_after_ms":null,"generation":-1,"last_error":null})"));
+    // Milliseconds that would overflow the clock's nanoseconds (found by fuzz_cache_entry: the
+    // conversion overflowed before the range was checked).
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"tok","token_type":"Bearer","expiry_ms":179500360000000},"stale_after_ms":null,"generation":0,"last_error":null})"));
     CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":9223372036854775807},"stale_after_ms":null,"generation":0,"last_error":null})"));
   }
   SUBCASE("the encoding is one JSON line with a schema version") {

@@ -90,6 +90,10 @@ TEST_CASE("parse_retry_after: HTTP date") {
   CHECK(tok::parse_retry_after("Sun, 06 Nov 1994 08:49:38 GMT", kDateNow + 250ms) == milliseconds(750));
 }
 
+TEST_CASE("parse_retry_after: a date the clock cannot hold is unreadable, not an overflow") {
+  CHECK_FALSE(tok::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", kDateNow).has_value());
+}
+
 TEST_CASE("parse_retry_after: garbage is nullopt") {
   for (const char* bad : {"", "   ", "soon", "-5", "+5", "1.5", "5s", "0x10", "Sun, 06 Nov 1994 08:49:37 PST",
                           "Sun, 06 Nov 1994 08:49:37 GMT trailing", "06 Nov 1994 08:49:37", "Sunday, 06-Nov-94"}) {

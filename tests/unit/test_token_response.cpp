@@ -203,6 +203,18 @@ TEST_CASE("program output: expires_on wins over expiresOn, Expiration is RFC 333
   }
 }
 
+TEST_CASE("times far from now are refused before they overflow the clock (found by fuzzing)") {
+  // The clock counts nanoseconds in 64 bits: years past 2262 (or before 1678) cannot be held.
+  CHECK_FALSE(tok::parse_local_time("2626-11-29 10:00:00.123456").has_value());
+  CHECK_FALSE(tok::parse_local_time("1013-11-29 10:00:00").has_value());
+  CHECK_FALSE(tok::parse_rfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(tok::parse_rfc3339("2200-01-01T00:00:01Z").has_value());
+  CHECK(tok::parse_rfc3339("2199-12-31T23:59:59Z").has_value());
+  CHECK_THROWS_AS(tok::parse_token_response(R"({"accessToken":"eyJ0.x.y","expiresOn":"1013-11-29 10:00:00.000000"})", kNow,
+                                            tok::TokenFieldNames{true}),
+                  tok::Error);
+}
+
 TEST_CASE("parse_rfc3339") {
   CHECK(tok::parse_rfc3339("2027-01-15T08:00:00Z") == kNow);
   CHECK(tok::parse_rfc3339("2027-01-15t08:00:00.999z") == kNow);
