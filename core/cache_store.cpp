@@ -97,6 +97,8 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
       t.access_token = token.at("access_token").get<std::string>();
       t.token_type = token.at("token_type").get<std::string>();
       t.expiry = read_optional_ms(token, "expiry_ms");
+      // An edited entry must not smuggle a header line or an escape sequence into the output.
+      if (!is_b64token(t.access_token) || !is_b64token(t.token_type)) return std::nullopt;
       entry.token = std::move(t);
     }
     entry.stale_after = read_optional_ms(j, "stale_after_ms");

@@ -17,7 +17,13 @@ class MemoryEntryStore::BackgroundHold final : public Hold {
 class MemoryEntryStore::RefreshHold final : public Hold {
  public:
   explicit RefreshHold(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  ~RefreshHold() override { state_->refresh.unlock(); }
+  ~RefreshHold() override {
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->refreshing = false;
+    }
+    state_->refresh_released.notify_one();
+  }
 
  private:
   std::shared_ptr<State> state_;
@@ -51,7 +57,9 @@ std::unique_ptr<Hold> MemoryEntryStore::try_hold_background() {
 }
 
 std::unique_ptr<Hold> MemoryEntryStore::hold_refresh(Deadline deadline) {
-  if (!state_->refresh.try_lock_until(deadline)) return nullptr;
+  std::unique_lock lock(state_->mutex);
+  if (!state_->refresh_released.wait_until(lock, deadline, [this] { return !state_->refreshing; })) return nullptr;
+  state_->refreshing = true;
   return std::make_unique<RefreshHold>(state_);
 }
 

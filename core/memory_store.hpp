@@ -1,6 +1,9 @@
 #pragma once
-// The in-process EntryStore (refresh-engine.md 6a): the entry in memory behind a mutex, a timed
-// mutex as the refresh lock, a flag as the single background slot.
+// The in-process EntryStore (refresh-engine.md 6a): the entry in memory behind a mutex, a flag
+// with a condition variable as the refresh lock (waited for until a deadline), a flag as the
+// single background slot. (Not std::timed_mutex: its timed lock is pthread_mutex_clocklock,
+// which ThreadSanitizer does not see, so every unlock would look like a bug.)
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 
@@ -28,7 +31,8 @@ class MemoryEntryStore final : public EntryStore {
     std::optional<CacheEntry> entry;
     std::optional<SharedFailure> failure;
     bool background = false;
-    std::timed_mutex refresh;
+    bool refreshing = false;
+    std::condition_variable refresh_released;
   };
   class BackgroundHold;
   class RefreshHold;

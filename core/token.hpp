@@ -2,6 +2,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 
@@ -14,6 +15,11 @@ struct Token {
 
   friend bool operator==(const Token&, const Token&) = default;
 };
+
+// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". What may
+// follow "Bearer " in a header; anything else (spaces, CR, LF, escape sequences) could forge
+// header lines or terminal output, so a token or type outside it is never accepted or printed.
+bool is_b64token(std::string_view text);
 
 // How a refresh asks its token source.
 enum class FetchMode {

@@ -127,8 +127,9 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!request.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_bundle.c_str());
-    // No proxy for loopback token servers whatever the environment says; others honour it.
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    // Loopback goes direct whatever the environment says (all of 127.0.0.0/8, not only the names
+    // a no_proxy list would hold); other hosts honour the *_proxy variables, over TLS.
+    if (request.direct) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 #include <ctime>
 #include <filesystem>
@@ -79,6 +80,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {
+  request.direct = is_loopback_host(url_host(request.url));
   using namespace std::chrono;
   thread_local std::minstd_rand jitter_rng{std::random_device{}()};
   const auto steady_now = [&] { return policy.steady_now ? policy.steady_now() : steady_clock::now(); };
@@ -221,22 +223,136 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets) {
-  if (!known_secrets.empty()) {
-    std::string scrubbed(body);
-    for (const auto& secret : known_secrets) {
-      if (secret.empty()) continue;
-      std::string json_escaped = nlohmann::json(secret).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      json_escaped = json_escaped.substr(1, json_escaped.size() - 2);
-      for (const std::string& form : {secret, form_encode(secret), json_escaped}) {
-        for (std::size_t at = scrubbed.find(form); at != std::string::npos; at = scrubbed.find(form, at)) {
-          scrubbed.replace(at, form.size(), "[redacted]");
-          at += 10;
-        }
+namespace {
+
+// A view of `raw` with one encoding undone, and for every decoded byte the raw span it came from,
+// so that a secret found in the view can be cut out of the raw text.
+struct DecodedView {
+  std::string text;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // raw [begin, end) per decoded byte
+  void put(char c, std::size_t begin, std::size_t end) {
+    text += c;
+    spans.emplace_back(begin, end);
+  }
+};
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded as any encoder writes it: %XX in either case, '+' for a space.
+DecodedView form_decoded(std::string_view raw) {
+  DecodedView v;
+  for (std::size_t i = 0; i < raw.size();) {
+    if (raw[i] == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0) {
+      v.put(static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2])), i, i + 3);
+      i += 3;
+    } else {
+      v.put(raw[i] == '+' ? ' ' : raw[i], i, i + 1);
+      ++i;
+    }
+  }
+  return v;
+}
+
+void put_utf8(DecodedView& v, unsigned cp, std::size_t begin, std::size_t end) {
+  if (cp < 0x80) {
+    v.put(static_cast<char>(cp), begin, end);
+  } else if (cp < 0x800) {
+    v.put(static_cast<char>(0xC0 | (cp >> 6)), begin, end);
+    v.put(static_cast<char>(0x80 | (cp & 0x3F)), begin, end);
+  } else if (cp < 0x10000) {
+    v.put(static_cast<char>(0xE0 | (cp >> 12)), begin, end);
+    v.put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), begin, end);
+    v.put(static_cast<char>(0x80 | (cp & 0x3F)), begin, end);
+  } else {
+    v.put(static_cast<char>(0xF0 | (cp >> 18)), begin, end);
+    v.put(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)), begin, end);
+    v.put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), begin, end);
+    v.put(static_cast<char>(0x80 | (cp & 0x3F)), begin, end);
+  }
+}
+
+// JSON string escapes as any encoder writes them: \" \\ \/ \b \f \n \r \t \uXXXX (pairs too).
+DecodedView json_unescaped(std::string_view raw) {
+  DecodedView v;
+  const auto hex4 = [&](std::size_t at) -> int {
+    if (at + 4 > raw.size()) return -1;
+    int value = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      const int h = hex_value(raw[k]);
+      if (h < 0) return -1;
+      value = value * 16 + h;
+    }
+    return value;
+  };
+  for (std::size_t i = 0; i < raw.size();) {
+    if (raw[i] != '\\' || i + 1 >= raw.size()) {
+      v.put(raw[i], i, i + 1);
+      ++i;
+      continue;
+    }
+    const char e = raw[i + 1];
+    static constexpr char kEscapes[] = "\"\\/bfnrt";
+    static constexpr char kValues[] = {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'};
+    const char* simple = std::strchr(kEscapes, e);
+    if (simple != nullptr && e != '\0') {
+      v.put(kValues[simple - kEscapes], i, i + 2);
+      i += 2;
+    } else if (e == 'u' && hex4(i + 2) >= 0) {
+      unsigned cp = static_cast<unsigned>(hex4(i + 2));
+      std::size_t end = i + 6;
+      if (cp >= 0xD800 && cp < 0xDC00 && end + 1 < raw.size() && raw[end] == '\\' && raw[end + 1] == 'u' &&
+          hex4(end + 2) >= 0xDC00 && hex4(end + 2) < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (static_cast<unsigned>(hex4(end + 2)) - 0xDC00);
+        end += 6;
+      }
+      put_utf8(v, cp, i, end);
+      i = end;
+    } else {
+      v.put(raw[i], i, i + 1);
+      ++i;
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string redact_known(std::string_view body, const std::vector<std::string>& known_secrets) {
+  std::vector<std::pair<std::size_t, std::size_t>> cuts;  // raw spans to remove
+  const DecodedView views[] = {form_decoded(body), json_unescaped(body)};
+  for (const auto& secret : known_secrets) {
+    if (secret.empty()) continue;
+    for (std::size_t at = body.find(secret); at != std::string_view::npos; at = body.find(secret, at + 1)) {
+      cuts.emplace_back(at, at + secret.size());
+    }
+    for (const DecodedView& view : views) {
+      for (std::size_t at = view.text.find(secret); at != std::string::npos; at = view.text.find(secret, at + 1)) {
+        cuts.emplace_back(view.spans[at].first, view.spans[at + secret.size() - 1].second);
       }
     }
-    return quote_body(scrubbed);
   }
+  if (cuts.empty()) return std::string(body);
+  std::sort(cuts.begin(), cuts.end());
+  std::string out;
+  std::size_t pos = 0;
+  for (std::size_t k = 0; k < cuts.size();) {
+    auto [begin, end] = cuts[k];
+    for (++k; k < cuts.size() && cuts[k].first <= end; ++k) end = std::max(end, cuts[k].second);  // overlapping
+    out.append(body.substr(pos, begin - pos));
+    out += "[redacted]";
+    pos = end;
+  }
+  out.append(body.substr(pos));
+  return out;
+}
+
+std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets) {
+  if (!known_secrets.empty()) return quote_body(redact_known(body, known_secrets));
   // Anything of 20 or more token-ish characters is treated as a secret: access tokens, JWTs,
   // refresh tokens. Words (error codes, descriptions) stay readable.
   const auto tokenish = [](unsigned char c) {

@@ -22,6 +22,9 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{30'000};
   std::string ca_bundle;                 // extra CA file, empty for the system's
   std::size_t max_body = std::size_t{1} << 20;  // a token response is small; more is refused
+  // Loopback: never through a proxy, whatever *_proxy says (send_with_retries sets it from the
+  // URL). A proxy must never see plain-text credentials, and plain http is loopback only.
+  bool direct = false;
 };
 
 // Header names compare without regard to case (RFC 9110 5.1).
@@ -112,6 +115,9 @@ std::string base64_encode(std::string_view bytes);
 // for error messages. Each known secret is removed first, exactly: raw, form-encoded and
 // JSON-escaped (a short secret would not look like a token).
 std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets = {});
+// `body` with every known secret cut out, however it was echoed: raw, form-encoded (by any
+// encoder: %XX in either case, + or %20 for a space) or JSON-escaped (\/, \uXXXX...).
+std::string redact_known(std::string_view body, const std::vector<std::string>& known_secrets);
 
 // A name from the profile or the environment (a URL, a program), safe in a one-line message:
 // control characters become '?', at most 200 characters. Not redacted: it is not a secret.

@@ -118,20 +118,6 @@ bool same_wall_time(const std::tm& a, const std::tm& b) {
 
 }  // namespace
 
-bool is_b64token(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-    if (!ok) break;
-    ++i;
-  }
-  if (i == 0) return false;
-  while (i < text.size() && text[i] == '=') ++i;
-  return i == text.size();
-}
-
 std::optional<TimePoint> parse_local_time(std::string_view text) {
   std::size_t pos = 0;
   const auto fields = read_date_time(text, pos, {' ', 'T'});

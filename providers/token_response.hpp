@@ -25,10 +25,6 @@ struct TokenFieldNames {
 // quoting at most 200 redacted characters of the body, never the token.
 Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names = {});
 
-// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". What may
-// follow "Bearer " in a header; anything else (spaces, CR, LF) could forge header lines.
-bool is_b64token(std::string_view text);
-
 // The Azure CLI's expiresOn: "YYYY-MM-DD HH:MM:SS[.ffffff]" in the machine's local time,
 // converted to UTC with the local zone's rules at that date (TZ, as mktime reads it), so a token
 // whose life crosses a daylight-saving change gets its true expiry. A wall time that happens

@@ -110,6 +110,16 @@ TEST_CASE("encode/decode round trip") {
     e.generation = UINT64_MAX;
     check_same(*tok::decode_entry(tok::encode_entry(e)), e);
   }
+  SUBCASE("a token or type outside RFC 6750's characters is damage (an edited entry)") {
+    for (const auto& [access, type] : std::vector<std::pair<std::string, std::string>>{
+             {"tok\nX-Injected: 1", "Bearer"}, {"tok", "Bearer\r\nX-Injected: 1"}, {"to k", "Bearer"},
+             {"\x1b[31mred", "Bearer"}, {"", "Bearer"}, {"tok", ""}}) {
+      CacheEntry e = full_entry();
+      e.token->access_token = access;
+      e.token->token_type = type;
+      CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+    }
+  }
   SUBCASE("instants outside 1970..2200 are damage (an edited or attacked entry)") {
     using namespace std::chrono;
     for (const TimePoint bad : {TimePoint{} - 1ms, TimePoint{sys_days{year{2200} / 1 / 1}} + 1ms,

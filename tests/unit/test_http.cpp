@@ -520,6 +520,18 @@ TEST_CASE("quote_body: a known secret is removed exactly, raw, form-encoded and 
   CHECK(tok::quote_body("bad secret pa ss\"w/rd here", secrets) == "bad secret [redacted] here");
   CHECK(tok::quote_body("form pa%20ss%22w%2Frd", secrets) == "form [redacted]");
   CHECK(tok::quote_body(R"({"e":"pa ss\"w/rd"})", secrets) == R"({"e":"[redacted]"})");
+  // A form decoder that writes spaces as '+', and a JSON encoder that escapes slashes (PHP).
+  CHECK(tok::quote_body("form pa+ss%22w%2Frd", secrets) == "form [redacted]");
+  CHECK(tok::quote_body(R"({"e":"pa ss\"w\/rd"})", secrets) == R"({"e":"[redacted]"})");
+  // Short tokens, and tokens split by characters the token-like heuristic stops at.
+  CHECK(tok::quote_body(R"({"access_token":"ab|cd","expires_in":"x"})", {"ab|cd"}) ==
+        R"({"access_token":"[redacted]","expires_in":"x"})");
+  CHECK(tok::quote_body(R"({"access_token":"ab\/cd"})", {"ab/cd"}) == R"({"access_token":"[redacted]"})");
+  // However the server encoded it: %7E for '~', lowercase hex, \u escapes.
+  CHECK(tok::quote_body("s=pa%20ss%22w%2frd", secrets) == "s=[redacted]");
+  CHECK(tok::redact_known("k=a%7Eb&x=1", {"a~b"}) == "k=[redacted]&x=1");
+  CHECK(tok::redact_known(R"({"d":"p\u0061ss"})", {"pass"}) == R"({"d":"[redacted]"})");
+  CHECK(tok::redact_known("pass and p%61ss and pa\u0073s", {"pass"}) == "[redacted] and [redacted] and [redacted]");
   CHECK(tok::quote_body("nothing here", secrets) == "nothing here");
   CHECK(tok::quote_body("x", {std::string()}) == "x");
 }
