@@ -132,8 +132,12 @@ std::optional<RegistryAddress> parse_registry_address(std::string_view url) {
   }
   if (const auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
   const std::string_view authority = url.substr(0, url.find('/'));
+  // Host names are ASCII letters, digits, '.', '-' and '_' (internationalised ones come as
+  // punycode); ':' and brackets for ports and IPv6 literals. Anything else is not an address.
   for (const char c : authority) {
-    if (is_control(static_cast<unsigned char>(c)) || c == ' ' || c == '@' || c == '\\') return std::nullopt;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+    if (!ok) return std::nullopt;
   }
   RegistryAddress a;
   std::string_view host = authority;

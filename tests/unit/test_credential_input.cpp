@@ -135,7 +135,7 @@ TEST_SUITE("docker helper input") {
 
   TEST_CASE("what is not an address") {
     for (const char* bad : {"", "   ", "https://", "host:", "host:port", "host:123456", "user@host", "a b", "[::1",
-                            "[::1]x", "ho\x01st"}) {
+                            "[::1]x", "ho\x01st", "caf\xc3\xa9.example.com", "a\\b", "h\x7f"}) {
       CAPTURE(bad);
       CHECK_FALSE(parse_registry_address(bad).has_value());
     }
