@@ -76,6 +76,7 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
       {"refresh", tok::add_refresh_command},
       {"clear", tok::add_clear_command},
       {"profiles", tok::add_profiles_command},
+      {"git-credential", tok::add_git_credential_command},
       {"version", add_version_command},
   };
   const auto named = [&](std::string_view word) { return std::find(args.begin(), args.end(), word) != args.end(); };

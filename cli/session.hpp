@@ -21,8 +21,14 @@ namespace tok {
 struct Session {
   GlobalOptions options;
   std::function<int()> run;  // set by the chosen command's callback; main runs it
+  // What messages name instead of the profile while there is none yet: a credential helper
+  // choosing its profile by the host it is asked about ("git-credential").
+  std::string subject;
 
-  std::string profile_name() const { return tok::profile_name(options); }
+  std::string profile_name() const { return subject.empty() ? tok::profile_name(options) : subject; }
+  // A profile was named on the command line (-p, or --provider for an ad-hoc one): helpers then
+  // answer with it instead of matching hosts.
+  bool profile_given() const { return !options.profile.empty() || options.key_flags.count("provider") != 0; }
   // "tok: <profile>: warning: ..." on stderr unless --quiet.
   void warn(std::string_view message) const;
   // Diagnostics with --verbose only. Callers never pass tokens or secrets.
@@ -47,5 +53,6 @@ void add_status_command(CLI::App& app, Session& session);
 void add_refresh_command(CLI::App& app, Session& session);
 void add_clear_command(CLI::App& app, Session& session);
 void add_profiles_command(CLI::App& app, Session& session);
+void add_git_credential_command(CLI::App& app, Session& session);
 
 }  // namespace tok
