@@ -77,6 +77,7 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
       {"clear", tok::add_clear_command},
       {"profiles", tok::add_profiles_command},
       {"git-credential", tok::add_git_credential_command},
+      {"docker-credential", tok::add_docker_credential_command},
       {"version", add_version_command},
   };
   const auto named = [&](std::string_view word) { return std::find(args.begin(), args.end(), word) != args.end(); };
@@ -99,6 +100,13 @@ void print_error(const tok::Session& session, const std::string& message, const 
 int main(int argc, char** argv) {
   // Before anything opens a descriptor: a lock or socket on 0-2 would be clobbered or printed to.
   tok::fill_closed_stdio();
+  // Installed as docker-credential-tok (a link to tok), it speaks Docker's helper protocol.
+  if (argc > 0) {
+    const char* slash = std::strrchr(argv[0], '/');
+    if (std::strcmp(slash != nullptr ? slash + 1 : argv[0], "docker-credential-tok") == 0) {
+      return tok::docker_credential_main(argc, argv);
+    }
+  }
   tok::Session session;
   CLI::App app{"tok prints access tokens for scripts, credential helpers and CI, from a cache it keeps fresh.", "tok"};
   // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
