@@ -14,6 +14,8 @@ debs=(
   clang libclang-rt-14-dev
   # tests, demo and benchmarks
   python3 curl hyperfine git util-linux procps
+  # integrations: the TLS test API server's certificate
+  openssl
 )
 
 missing=()
@@ -27,6 +29,12 @@ done
 # only ask Debian for them when the commands are absent.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# kubectl (the Kubernetes peer test) has no Debian 12 package; the machine image ships one.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "install-deps: kubectl is required by tests/peers/test_kubectl.py and Debian 12 has no package for it:" >&2
+  echo "install-deps: install it from https://kubernetes.io/docs/tasks/tools/ (a static binary on PATH is enough)" >&2
+fi
 
 if ((${#missing[@]})); then
   sudo_cmd=()
