@@ -76,6 +76,8 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
       {"refresh", tok::add_refresh_command},
       {"clear", tok::add_clear_command},
       {"profiles", tok::add_profiles_command},
+      {"exec", tok::add_exec_command},
+      {"env", tok::add_env_command},
       {"git-credential", tok::add_git_credential_command},
       {"docker-credential", tok::add_docker_credential_command},
       {"kube-credential", tok::add_kube_credential_command},

@@ -53,6 +53,8 @@ void add_status_command(CLI::App& app, Session& session);
 void add_refresh_command(CLI::App& app, Session& session);
 void add_clear_command(CLI::App& app, Session& session);
 void add_profiles_command(CLI::App& app, Session& session);
+void add_exec_command(CLI::App& app, Session& session);
+void add_env_command(CLI::App& app, Session& session);
 void add_git_credential_command(CLI::App& app, Session& session);
 void add_docker_credential_command(CLI::App& app, Session& session);
 void add_kube_credential_command(CLI::App& app, Session& session);

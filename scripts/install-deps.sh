@@ -14,8 +14,9 @@ debs=(
   clang libclang-rt-14-dev
   # tests, demo and benchmarks
   python3 curl hyperfine git util-linux procps
-  # integrations: the TLS test API server's certificate
-  openssl
+  # integrations: the shells `tok env` lines are read back by, the TLS test API server's
+  # certificate
+  fish dash bash openssl
 )
 
 missing=()
