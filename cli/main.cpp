@@ -81,6 +81,7 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
       {"git-credential", tok::add_git_credential_command},
       {"docker-credential", tok::add_docker_credential_command},
       {"kube-credential", tok::add_kube_credential_command},
+      {"completion", tok::add_completion_command},
       {"version", add_version_command},
   };
   const auto named = [&](std::string_view word) { return std::find(args.begin(), args.end(), word) != args.end(); };
