@@ -14,9 +14,9 @@ debs=(
   clang libclang-rt-14-dev
   # tests, demo and benchmarks
   python3 curl hyperfine git util-linux procps
-  # integrations: shells the completions and `tok env` lines are run in, the TLS test API
-  # server's certificate
-  zsh fish dash bash openssl
+  # integrations: shells the completions and `tok env` are run in, the TLS test API server's
+  # certificate, man pages, `make deb` (dpkg-shlibdeps)
+  zsh fish dash bash openssl man-db dpkg-dev binutils
 )
 
 missing=()
