@@ -36,12 +36,12 @@ def tok(*args, check=True):
     return subprocess.run([TOK, *args], env=ENV, capture_output=True, text=True, check=check)
 
 
-def hyperfine(commands, runs=300, prepare=None):
+def hyperfine(commands, runs=300, prepare=None, env=None):
     out = os.path.join(WORK, "hf.json")
     cmd = ["hyperfine", "-N", "--warmup", "30", "--runs", str(runs), "--export-json", out, "--style", "none"]
     if prepare:
         cmd += ["--prepare", prepare]
-    subprocess.run(cmd + commands, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd + commands, env=env or ENV, check=True, stdout=subprocess.DEVNULL)
     with open(out) as f:
         return [r["median"] for r in json.load(f)["results"]]
 
@@ -162,10 +162,48 @@ def main():
         f"wall {wall:.2f} s", "<= 5 requests; all exit 4 with the 503", requests <= 5 and codes == {4} and shared)
     server.control(reset=True)
 
+    # 7. git asking tok (a cached token) vs git asking its own in-memory credential-cache daemon.
+    git_credential_fill_row()
+
     server.stop()
     write_results()
     shutil.rmtree(WORK, ignore_errors=True)
     return 0 if all(r[3] != "FAIL" for r in rows) else 1
+
+
+def git_credential_fill_row():
+    """`git credential fill` with tok as the helper vs with git's credential-cache daemon, pre-loaded
+    with `git credential approve`. git itself is timed on both sides, so the ratio compares the
+    helpers. hyperfine 1.15 cannot feed stdin, hence `sh -c '... < request'` on both sides."""
+    git = shutil.which("git")
+    if not git:
+        row("`git credential fill`: tok vs git's credential-cache", "git is missing", "ratio <= 1.0", False)
+        return
+    request = os.path.join(WORK, "git-request")
+    with open(request, "w") as f:
+        f.write("protocol=https\nhost=git.example.com\n\n")
+    socket = os.path.join(WORK, "git-cache-socket")
+    genv = {**ENV, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+    tok_helper = f"!{TOK} git-credential -p fresh"
+    cache_helper = f"cache --socket={socket} --timeout=86400"
+    subprocess.run([git, "-c", f"credential.helper={cache_helper}", "credential", "approve"], env=genv, check=True,
+                   input="protocol=https\nhost=git.example.com\nusername=x-access-token\npassword=cached-secret\n\n",
+                   text=True)
+    fills = {}
+    for name, helper in (("tok", tok_helper), ("cache", cache_helper)):
+        out = subprocess.run([git, "-c", f"credential.helper={helper}", "credential", "fill"], env=genv, text=True,
+                             input="protocol=https\nhost=git.example.com\n\n", capture_output=True)
+        fills[name] = "password=" in out.stdout
+    commands = [f"sh -c \"{git} -c credential.helper='{helper}' credential fill < {request} > /dev/null\""
+                for helper in (tok_helper, cache_helper)]
+    try:
+        tok_ms, cache_ms = [m * 1000 for m in hyperfine(commands, runs=200, env=genv)]
+    finally:
+        subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=genv)
+    ratio = tok_ms / cache_ms
+    row("`git credential fill` with tok (cached token) vs git's credential-cache daemon, side by side",
+        f"{tok_ms:.2f} ms vs {cache_ms:.2f} ms: ratio {ratio:.2f}", "ratio <= 1.0",
+        ratio <= 1.0 and all(fills.values()))
 
 
 def write_results():
