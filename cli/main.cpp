@@ -65,9 +65,10 @@ void add_version_command(CLI::App& app, tok::Session& session) {
   });
 }
 
-// Building a command costs CLI11 20k to 55k instructions (callgrind), a whole cache hit ~800k:
-// only the commands named on the line are built. When none is (or with --help), all are, so
-// help and errors still list every command.
+// Building a command costs CLI11 20k to 55k instructions (callgrind), a whole cache hit ~600k:
+// only the command on the line is built, the first word that is neither a flag nor a global
+// option's value (an operand such as git-credential's `get` is not a command). Without one, or
+// with --help, all are, so help and errors still list every command.
 void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::string>& args) {
   using Add = void (*)(CLI::App&, tok::Session&);
   static constexpr std::pair<std::string_view, Add> commands[] = {
@@ -84,13 +85,20 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
       {"completion", tok::add_completion_command},
       {"version", add_version_command},
   };
-  const auto named = [&](std::string_view word) { return std::find(args.begin(), args.end(), word) != args.end(); };
-  bool all = named("-h") || named("--help");
-  if (!all) {
-    all = std::none_of(std::begin(commands), std::end(commands), [&](const auto& c) { return named(c.first); });
+  std::string_view word;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "--") break;
+    if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
+      ++i;  // its value
+    } else if (arg.empty() || arg[0] != '-') {
+      word = arg;
+      break;
+    }
   }
+  const bool known = std::any_of(std::begin(commands), std::end(commands), [&](const auto& c) { return c.first == word; });
   for (const auto& [name, add] : commands) {
-    if (all || named(name)) add(app, session);
+    if (!known || name == word) add(app, session);
   }
 }
 

@@ -99,6 +99,15 @@ class GitCredential(TokCase):
                               env=self.env, capture_output=True)
         self.assertEqual(self.answer(proc)["password"], expected)
 
+    def test_a_profile_named_like_a_command(self):
+        # tok builds only the command on the line: a profile called "get" is not the command.
+        self.write_config(self.profile("get") + self.profile("status"))
+        expected = self.tok_get("get")
+        for args in (["-p", "get", "git-credential", "get"], ["--config", self.config, "--profile", "get", "-v",
+                                                              "git-credential", "get"]):
+            proc = subprocess.run([TOK, *args], input=self.request("x.example.com"), env=self.env, capture_output=True)
+            self.assertEqual(self.answer(proc)["password"], expected, proc.stderr)
+
     def test_an_ad_hoc_provider_answers_without_a_config_file(self):
         os.remove(self.config)
         proc = self.helper("get", "--provider", "oauth", "--token-url", self.server.token_url, "--client-id", "x",
