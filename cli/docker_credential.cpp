@@ -38,9 +38,8 @@ RegistryAddress address_or_throw(std::string_view url) {
 
 // Chooses the profile for `address`: -p when given, else the first whose docker_registries
 // names it. False when none does.
-bool choose_profile(Session& session, const RegistryAddress& address) {
+bool choose_profile(Session& session, const std::optional<IniFile>& config, const RegistryAddress& address) {
   if (session.profile_given()) return true;
-  const auto config = load_config(session.options);
   const auto name = config ? find_docker_profile(*config, address) : std::nullopt;
   if (!name) return false;
   session.options.profile = *name;
@@ -65,16 +64,20 @@ int docker_action(Session& session, std::string_view action) {
   }
   if (action == "store") {
     const DockerStoreRequest request = parse_docker_store(read_stdin(kDockerInputMax));
-    if (choose_profile(session, address_or_throw(request.server_url))) return 0;  // tok's own: nothing to keep
+    if (choose_profile(session, load_config(session.options), address_or_throw(request.server_url))) {
+      return 0;  // tok's own: nothing to keep
+    }
     throw Error(ErrorKind::usage, "tok does not store credentials, and no profile's docker_registries names this registry");
   }
   if (action == "get" || action == "erase") {
     const std::string url = trimmed(read_stdin(kDockerInputMax));
-    if (!choose_profile(session, address_or_throw(url))) {
+    const RegistryAddress address = address_or_throw(url);
+    const auto config = load_config(session.options);  // read once: matching, then the profile
+    if (!choose_profile(session, config, address)) {
       fmt::print("{}\n", kNotFound);
       return 1;
     }
-    ProfileContext ctx(session);
+    ProfileContext ctx(session, config);
     if (action == "erase") {
       // Docker sends no secret with erase (`docker logout`): the cached token goes, whatever it is.
       if (ctx.engine(session).expire()) session.verbose("marked the cached token expired");

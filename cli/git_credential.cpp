@@ -25,8 +25,9 @@ void add_git_credential_command(CLI::App& app, Session& session) {
       if (op == "store") return 0;  // the token comes from the provider: nothing to keep
       // git also asks helpers for other secrets (protocol=cert: a certificate's passphrase).
       if (!request.protocol.empty() && request.protocol != "https" && request.protocol != "http") return 0;
+      // Read once: for matching, then for the profile it names.
+      const auto config = load_config(session.options);
       if (!given) {
-        const auto config = load_config(session.options);
         const auto name = config ? find_git_profile(*config, request.host, request.path) : std::nullopt;
         if (!name) {
           session.verbose("no profile's git_hosts matches the request: leaving it to git's next helper");
@@ -35,7 +36,7 @@ void add_git_credential_command(CLI::App& app, Session& session) {
         session.options.profile = *name;
         session.subject.clear();
       }
-      ProfileContext ctx(session);
+      ProfileContext ctx(session, config);
       if (op == "erase") {
         // git erases what the server rejected. Only that very token is expired: a password from
         // another helper, or a token already replaced, leaves the cache alone.

@@ -38,6 +38,8 @@ struct Session {
 // A resolved profile, ready to fetch.
 struct ProfileContext {
   explicit ProfileContext(const Session& session);
+  // With the config file the caller has already read (see resolve_profile).
+  ProfileContext(const Session& session, const std::optional<IniFile>& config);
   Profile profile;
   CacheStore store;
   SystemClock clock;
