@@ -196,14 +196,23 @@ def git_credential_fill_row():
         fills[name] = "password=" in out.stdout
     commands = [f"sh -c \"{git} -c credential.helper='{helper}' credential fill < {request} > /dev/null\""
                 for helper in (tok_helper, cache_helper)]
+    # Five short rounds, alternating which side goes first, and the median of their ratios: a
+    # burst of load from other users of the machine then spoils one round, not the figure.
+    rounds = []
     try:
-        tok_ms, cache_ms = [m * 1000 for m in hyperfine(commands, runs=200, env=genv)]
+        for i in range(5):
+            order = commands if i % 2 == 0 else commands[::-1]
+            medians = [m * 1000 for m in hyperfine(order, runs=60, env=genv)]
+            rounds.append(medians if i % 2 == 0 else medians[::-1])
     finally:
         subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=genv)
-    ratio = tok_ms / cache_ms
+    ratios = sorted(t / c for t, c in rounds)
+    tok_ms = sorted(t for t, _ in rounds)[2]
+    cache_ms = sorted(c for _, c in rounds)[2]
+    ratio = ratios[2]
     row("`git credential fill` with tok (cached token) vs git's credential-cache daemon, side by side",
-        f"{tok_ms:.2f} ms vs {cache_ms:.2f} ms: ratio {ratio:.2f}", "ratio <= 1.0",
-        ratio <= 1.0 and all(fills.values()))
+        f"{tok_ms:.2f} ms vs {cache_ms:.2f} ms: ratio {ratio:.2f} (median of 5 rounds: "
+        f"{', '.join(f'{r:.2f}' for r in ratios)})", "ratio <= 1.0", ratio <= 1.0 and all(fills.values()))
 
 
 def write_results():
