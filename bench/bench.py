@@ -206,9 +206,9 @@ def git_credential_fill_row():
             rounds.append(medians if i % 2 == 0 else medians[::-1])
     finally:
         subprocess.run([git, "credential-cache", f"--socket={socket}", "exit"], env=genv)
-    ratios = sorted(t / c for t, c in rounds)
-    tok_ms = sorted(t for t, _ in rounds)[2]
-    cache_ms = sorted(c for _, c in rounds)[2]
+    rounds.sort(key=lambda tc: tc[0] / tc[1])
+    ratios = [t / c for t, c in rounds]
+    tok_ms, cache_ms = rounds[2]  # the round whose ratio is the median
     ratio = ratios[2]
     row("`git credential fill` with tok (cached token) vs git's credential-cache daemon, side by side",
         f"{tok_ms:.2f} ms vs {cache_ms:.2f} ms: ratio {ratio:.2f} (median of 5 rounds: "
