@@ -171,10 +171,11 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
   return parse_ini(text.str(), path.string());
 }
 
-Profile resolve_profile(const GlobalOptions& options) {
+Profile resolve_profile(const GlobalOptions& options) { return resolve_profile(options, load_config(options)); }
+
+Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config) {
   Profile profile;
   profile.name = profile_name(options);
-  const auto config = load_config(options);
   const IniSection* section = config ? config->find(profile.name) : nullptr;
   const bool ad_hoc = options.key_flags.count("provider") != 0;
   if (section == nullptr && !ad_hoc) {

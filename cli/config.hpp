@@ -65,5 +65,8 @@ std::optional<IniFile> load_config(const GlobalOptions& options);
 // The chosen profile, every key checked (unknown keys, bad durations, unknown provider, bad
 // URLs are Error(usage) naming the file, profile and key).
 Profile resolve_profile(const GlobalOptions& options);
+// The same with the config file already read by load_config (a helper that chose the profile by
+// host has read it once; nullopt: there is no file).
+Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config);
 
 }  // namespace tok

@@ -56,6 +56,74 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
   return rest;
 }
 
+// The help's footer: every profile key as a flag, and the exit codes. Built only when help is
+// printed (building it costs ~20k instructions, 3% of a cache hit).
+std::string help_footer() {
+  std::string key_help = "Profile keys (each overrides the config file; a run with --provider needs no file):\n ";
+  std::size_t width = 1;
+  for (const std::string& key : tok::all_profile_keys()) {
+    const std::string flag = " " + flag_name(key) + " VALUE";
+    if (width + flag.size() > 96) {
+      key_help += "\n ";
+      width = 1;
+    }
+    key_help += flag;
+    width += flag.size();
+  }
+  return key_help + "\n\nExit codes: 0 ok, 1 internal error, 2 usage or configuration, 3 provider refused,\n"
+                    "4 provider unavailable, 5 unsafe cache storage. See 'tok COMMAND --help'.";
+}
+
+void add_version_command(CLI::App& app, tok::Session& session) {
+  app.add_subcommand("version", "Print the version")->callback([&session] {
+    session.run = [] {
+      fmt::print("tok " TOK_VERSION "\n");
+      return 0;
+    };
+  });
+}
+
+// Building a command costs CLI11 20k to 55k instructions (callgrind), a whole cache hit ~600k:
+// only the command on the line is built, the first word that is neither a flag nor a global
+// option's value (an operand such as git-credential's `get` is not a command). Without one, or
+// with --help, all are, so help and errors still list every command.
+void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::string>& args) {
+  using Add = void (*)(CLI::App&, tok::Session&);
+  static constexpr std::pair<std::string_view, Add> commands[] = {
+      {"get", tok::add_get_command},
+      {"status", tok::add_status_command},
+      {"refresh", tok::add_refresh_command},
+      {"clear", tok::add_clear_command},
+      {"profiles", tok::add_profiles_command},
+      {"serve", tok::add_serve_command},
+      {"exec", tok::add_exec_command},
+      {"env", tok::add_env_command},
+      {"git-credential", tok::add_git_credential_command},
+      {"docker-credential", tok::add_docker_credential_command},
+      {"kube-credential", tok::add_kube_credential_command},
+      {"completion", tok::add_completion_command},
+      {"version", add_version_command},
+  };
+  std::string_view word;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "--") break;
+    if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
+      ++i;  // its value
+    } else if (arg.empty() || arg[0] != '-') {
+      word = arg;
+      break;
+    }
+  }
+  const bool known = std::any_of(std::begin(commands), std::end(commands), [&](const auto& c) { return c.first == word; });
+  for (const auto& [name, add] : commands) {
+    if (!known || name == word) {
+      add(app, session);
+      app.get_subcommand(std::string(name))->footer(help_footer);  // subcommands copy no callback
+    }
+  }
+}
+
 void print_error(const tok::Session& session, const std::string& message, const std::string& advice) {
   fmt::print(stderr, "tok: {}: {}\n", session.profile_name(), message);
   if (!advice.empty()) fmt::print(stderr, "tok: hint: {}\n", advice);
@@ -66,11 +134,19 @@ void print_error(const tok::Session& session, const std::string& message, const 
 int main(int argc, char** argv) {
   // Before anything opens a descriptor: a lock or socket on 0-2 would be clobbered or printed to.
   tok::fill_closed_stdio();
+  // Installed as docker-credential-tok (a link to tok), it speaks Docker's helper protocol.
+  if (argc > 0) {
+    const char* slash = std::strrchr(argv[0], '/');
+    if (std::strcmp(slash != nullptr ? slash + 1 : argv[0], "docker-credential-tok") == 0) {
+      return tok::docker_credential_main(argc, argv);
+    }
+  }
   tok::Session session;
   CLI::App app{"tok prints access tokens for scripts, credential helpers and CI, from a cache it keeps fresh.", "tok"};
   // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
   // helper configurations put them after it.
   app.fallthrough();
+  app.footer(help_footer);
   app.set_version_flag("--version", "tok " TOK_VERSION);
   tok::GlobalOptions& o = session.options;
   app.add_option("-p,--profile", o.profile, "Profile to use (default: $TOK_PROFILE, else 'default')");
@@ -88,32 +164,7 @@ int main(int argc, char** argv) {
     print_error(session, e.what(), e.advice());
     return tok::exit_code(e.kind());
   }
-  std::string key_help = "Profile keys (each overrides the config file; a run with --provider needs no file):\n ";
-  std::size_t width = 1;
-  for (const std::string& key : tok::all_profile_keys()) {
-    const std::string flag = " " + flag_name(key) + " VALUE";
-    if (width + flag.size() > 96) {
-      key_help += "\n ";
-      width = 1;
-    }
-    key_help += flag;
-    width += flag.size();
-  }
-  app.footer(key_help + "\n\nExit codes: 0 ok, 1 internal error, 2 usage or configuration, 3 provider refused,\n"
-             "4 provider unavailable, 5 unsafe cache storage. See 'tok COMMAND --help'.");
-
-  tok::add_get_command(app, session);
-  tok::add_status_command(app, session);
-  tok::add_refresh_command(app, session);
-  tok::add_clear_command(app, session);
-  tok::add_profiles_command(app, session);
-  tok::add_serve_command(app, session);
-  app.add_subcommand("version", "Print the version")->callback([&session] {
-    session.run = [] {
-      fmt::print("tok " TOK_VERSION "\n");
-      return 0;
-    };
-  });
+  add_commands(app, session, args);
 
   try {
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front

@@ -20,6 +20,9 @@ void Session::verbose(std::string_view message) const {
 ProfileContext::ProfileContext(const Session& session)
     : profile(resolve_profile(session.options)), store(cache_dir(session.options)) {}
 
+ProfileContext::ProfileContext(const Session& session, const std::optional<IniFile>& config)
+    : profile(resolve_profile(session.options, config)), store(cache_dir(session.options)) {}
+
 DiskRefresher& ProfileContext::engine(const Session& session) {
   if (!engine_) {
     engine_.emplace(

@@ -21,8 +21,14 @@ namespace tok {
 struct Session {
   GlobalOptions options;
   std::function<int()> run;  // set by the chosen command's callback; main runs it
+  // What messages name instead of the profile while there is none yet: a credential helper
+  // choosing its profile by the host it is asked about ("git-credential").
+  std::string subject;
 
-  std::string profile_name() const { return tok::profile_name(options); }
+  std::string profile_name() const { return subject.empty() ? tok::profile_name(options) : subject; }
+  // A profile was named on the command line (-p, or --provider for an ad-hoc one): helpers then
+  // answer with it instead of matching hosts.
+  bool profile_given() const { return !options.profile.empty() || options.key_flags.count("provider") != 0; }
   // "tok: <profile>: warning: ..." on stderr unless --quiet.
   void warn(std::string_view message) const;
   // Diagnostics with --verbose only. Callers never pass tokens or secrets.
@@ -32,6 +38,8 @@ struct Session {
 // A resolved profile, ready to fetch.
 struct ProfileContext {
   explicit ProfileContext(const Session& session);
+  // With the config file the caller has already read (see resolve_profile).
+  ProfileContext(const Session& session, const std::optional<IniFile>& config);
   Profile profile;
   CacheStore store;
   SystemClock clock;
@@ -48,5 +56,14 @@ void add_refresh_command(CLI::App& app, Session& session);
 void add_clear_command(CLI::App& app, Session& session);
 void add_profiles_command(CLI::App& app, Session& session);
 void add_serve_command(CLI::App& app, Session& session);
+void add_exec_command(CLI::App& app, Session& session);
+void add_env_command(CLI::App& app, Session& session);
+void add_git_credential_command(CLI::App& app, Session& session);
+void add_docker_credential_command(CLI::App& app, Session& session);
+void add_kube_credential_command(CLI::App& app, Session& session);
+void add_completion_command(CLI::App& app, Session& session);
+
+// `docker-credential-tok ACTION`: the Docker helper protocol when tok runs under that name.
+int docker_credential_main(int argc, char** argv);
 
 }  // namespace tok

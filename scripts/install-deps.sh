@@ -17,6 +17,9 @@ debs=(
   python3 curl hyperfine git util-linux procps openssl ca-certificates tzdata
   # the real Azure CLI: a peer of the azure-cli provider (tests/peers) and a row of make bench
   azure-cli
+  # integrations: shells the completions and `tok env` are run in, man pages, `make deb`
+  # (dpkg-shlibdeps); tok serve's peers (azure-identity, google-auth) and its load generator
+  zsh fish dash bash man-db dpkg-dev binutils python3-azure python3-google-auth python3-requests wrk
 )
 
 missing=()
@@ -30,6 +33,12 @@ done
 # only ask Debian for them when the commands are absent.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# kubectl (the Kubernetes peer test) has no Debian 12 package; the machine image ships one.
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "install-deps: kubectl is required by tests/peers/test_kubectl.py and Debian 12 has no package for it:" >&2
+  echo "install-deps: install it from https://kubernetes.io/docs/tasks/tools/ (a static binary on PATH is enough)" >&2
+fi
 
 if ((${#missing[@]})); then
   sudo_cmd=()

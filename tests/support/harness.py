@@ -168,3 +168,46 @@ class EngineChecks:
         new = self.get()
         self.assertNotEqual(new, old)
         self.assertEqual(self.calls(), 2)
+
+
+# -- integrations: programs the tests drive, the README's setup lines ------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+README = os.path.join(ROOT, "README.md")
+
+
+def require_program(name):
+    """The path of a program a test needs; a missing one fails the test (never a skip)."""
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError(f"{name} is not installed: scripts/install-deps.sh installs it (or says how)")
+    return path
+
+
+def readme_block(title):
+    """The body of the README's fenced code block whose first line is `# <title>` (or, for JSON
+    and YAML blocks without comments, whose info string is followed by that title in a comment
+    line just above the fence)."""
+    with open(README) as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("```"):
+            continue
+        body = []
+        for rest in lines[i + 1:]:
+            if rest.startswith("```"):
+                break
+            body.append(rest)
+        if body and body[0].strip() == f"# {title}":
+            return "\n".join(body[1:]) + "\n"
+        if i > 0 and lines[i - 1].strip() == f"<!-- {title} -->":
+            return "\n".join(body) + "\n"
+    raise AssertionError(f"README.md has no code block titled {title!r}")
+
+
+def path_with_tok(env):
+    """`env` with the directory of the tok under test first on PATH, as an installed tok would be
+    (it also holds the docker-credential-tok link)."""
+    env = dict(env)
+    env["PATH"] = os.path.dirname(os.path.abspath(TOK)) + os.pathsep + env.get("PATH", "/usr/bin:/bin")
+    return env

@@ -1,0 +1,25 @@
+// tok completion bash|zsh|fish: the completion scripts of completions/, compiled in.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/session.hpp"
+#include "completion_scripts.hpp"  // generated from completions/ at build time
+
+namespace tok {
+
+void add_completion_command(CLI::App& app, Session& session) {
+  auto shell = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("completion", "Print the completion script for bash, zsh or fish");
+  cmd->add_option("shell", *shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  cmd->callback([&session, shell] {
+    session.run = [shell] {
+      const std::string_view text = *shell == "bash"  ? completion_scripts::bash
+                                    : *shell == "zsh" ? completion_scripts::zsh
+                                                      : completion_scripts::fish;
+      fmt::print("{}", text);
+      return 0;
+    };
+  });
+}
+
+}  // namespace tok

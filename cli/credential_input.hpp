@@ -1,0 +1,68 @@
+#pragma once
+// What the credential-helper protocols send on standard input (integrations.md): git's
+// `key=value` lines and Docker's server URL or store request. Everything here is hostile input:
+// sizes are bounded, garbage is an Error(usage) whose message never quotes the input (it may hold
+// a password), and nothing crashes. Pure functions, so unit tests and fuzz targets call them as is.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tok {
+
+// A git credential line may be this long (without its newline); the whole request this long.
+inline constexpr std::size_t kGitLineMax = 64 * 1024;
+inline constexpr std::size_t kGitInputMax = 1024 * 1024;
+// Docker sends one URL or one small JSON object.
+inline constexpr std::size_t kDockerInputMax = 64 * 1024;
+
+// The attributes of a git credential request that tok reads; git sends more (capability[],
+// wwwauth[], ...) and those are ignored.
+struct GitCredentialRequest {
+  std::string protocol;
+  std::string host;  // host[:port], as git sends it
+  std::string path;  // only when credential.useHttpPath is set; no leading or trailing slash
+  std::string username;
+  std::string password;
+};
+
+// True once `input` holds a whole request: it ends at the first blank line.
+bool git_request_complete(std::string_view input);
+
+// Parses `key=value` lines up to the first blank line or the end of `input`. A line longer than
+// kGitLineMax, a NUL byte, a carriage return, a line without `=` or with an empty key is an
+// Error(usage). Later keys replace earlier ones; `url=` resets the request and fills protocol,
+// host, path and user from the URL, as git does.
+GitCredentialRequest parse_git_credential(std::string_view input);
+
+// A registry address: Docker's server URL (`https://registry.example.com/v2/`, `localhost:5000`)
+// or an entry of `docker_registries`. The host is lowercased; the port is empty when none was
+// given. nullopt when it is not an address (empty host, spaces, control characters, user info).
+struct RegistryAddress {
+  std::string host;
+  std::string port;
+  friend bool operator==(const RegistryAddress&, const RegistryAddress&) = default;
+};
+std::optional<RegistryAddress> parse_registry_address(std::string_view url);
+
+// `docker-credential-* store` input: {"ServerURL": ..., "Username": ..., "Secret": ...}.
+// Malformed JSON, a non-object or non-string fields: Error(usage); a missing ServerURL or Username
+// gets Docker's own messages ("no credentials server URL", "no credentials username").
+struct DockerStoreRequest {
+  std::string server_url;
+  std::string username;
+};
+DockerStoreRequest parse_docker_store(std::string_view input);
+
+// The ExecCredential apiVersion kubectl asks for in $KUBERNETES_EXEC_INFO (null: unset, then v1).
+// v1 and v1beta1 are accepted; malformed JSON, another kind or another version is an Error(usage).
+inline constexpr std::string_view kExecCredentialV1 = "client.authentication.k8s.io/v1";
+inline constexpr std::string_view kExecCredentialV1beta1 = "client.authentication.k8s.io/v1beta1";
+std::string exec_credential_api_version(const char* exec_info);
+
+// Reads standard input to its end, or (git) to the end of the request. More than `limit` bytes is
+// an Error(usage); a read error an Error(internal).
+std::string read_stdin(std::size_t limit);
+std::string read_git_request_from_stdin();
+
+}  // namespace tok

@@ -1,0 +1,161 @@
+# bash completion for tok                                   -*- shell-script -*-
+# Installed as share/bash-completion/completions/tok; `tok completion bash` prints this file.
+# Self-contained: it needs neither the bash-completion package nor a working config file.
+
+# Profile names: the [sections] of the config file tok would read (--config on the line, else
+# $TOK_CONFIG, $XDG_CONFIG_HOME/tok/config, ~/.config/tok/config). Read here rather than asked of
+# `tok profiles`, so a broken config or a tok not on PATH only means no names.
+_tok_profiles() {
+  local config="" i line name
+  for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+    if [[ ${COMP_WORDS[i]} == --config ]]; then
+      config=${COMP_WORDS[i + 1]}
+      # COMP_WORDBREAKS splits --config=FILE into three words.
+      [[ $config == = ]] && config=${COMP_WORDS[i + 2]}
+    elif [[ ${COMP_WORDS[i]} == --config=* ]]; then
+      config=${COMP_WORDS[i]#--config=}
+    fi
+  done
+  [[ $config == "~/"* ]] && config=$HOME/${config#"~/"}
+  if [[ -z $config ]]; then
+    if [[ -n ${TOK_CONFIG-} ]]; then
+      config=$TOK_CONFIG
+    elif [[ -n ${XDG_CONFIG_HOME-} ]]; then
+      config=$XDG_CONFIG_HOME/tok/config
+    else
+      config=$HOME/.config/tok/config
+    fi
+  fi
+  [[ -f $config && -r $config ]] || return 0
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line#"${line%%[![:space:]]*}"}
+    [[ $line == "["*"]"* ]] || continue
+    name=${line#\[}
+    name=${name%%]*}
+    name=${name#"${name%%[![:space:]]*}"}
+    name=${name%"${name##*[![:space:]]}"}
+    [[ -n $name ]] && printf '%s\n' "$name"
+  done <"$config"
+}
+
+_tok() {
+  local cur=${COMP_WORDS[COMP_CWORD]} prev=""
+  ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+  # --format=json arrives as "--format" "=" "json".
+  if [[ $cur == = ]]; then
+    cur=""
+  elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+    prev=${COMP_WORDS[COMP_CWORD - 2]}
+  fi
+
+  local commands="get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version"
+  local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
+  local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
+    --client-secret-env --client-secret-file --command --command-timeout --docker-registries
+    --docker-username --exchange --expiry-buffer --flavor --gcp-service-account --git-hosts
+    --git-username --host --http-timeout --id-token-audience --id-token-env --id-token-file
+    --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
+    --provider --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
+    --stale-window --subscription --tenant --token-url --url"
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp ${keys//$'\n'/ } "
+
+  # The command is the first word that is neither a flag nor a flag's value.
+  local cmd="" i=1 w after_dashdash=""
+  while ((i < COMP_CWORD)); do
+    w=${COMP_WORDS[i]}
+    if [[ $w == -- ]]; then
+      after_dashdash=$i
+      break
+    elif [[ $with_value == *" $w "* ]]; then
+      ((i++))
+      [[ ${COMP_WORDS[i]} == = ]] && ((i++))
+    elif [[ $w != -* && $w != = && -z $cmd ]]; then
+      cmd=$w
+    fi
+    ((i++))
+  done
+
+  # tok exec [...] -- CMD ARGS: the rest is another command's line.
+  if [[ $cmd == exec && -n $after_dashdash ]]; then
+    if ((COMP_CWORD == after_dashdash + 1)); then
+      mapfile -t COMPREPLY < <(compgen -c -- "$cur" | sort -u)
+    else
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+    fi
+    return 0
+  fi
+
+  local values=""
+  case $prev in
+    -p | --profile | --databricks | --azure-imds | --gcp)
+      mapfile -t COMPREPLY < <(compgen -W "$(_tok_profiles)" -- "$cur")
+      return 0
+      ;;
+    --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --az-path)
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      return 0
+      ;;
+    --cache-dir)
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+      return 0
+      ;;
+    --format)
+      if [[ $cmd == status ]]; then values="text json"; else values="token json header"; fi
+      ;;
+    --shell) values="sh fish github gitlab" ;;
+    --provider) values="oauth azure-cli metadata command oidc-federation" ;;
+    --auth-method) values="basic post private_key_jwt" ;;
+    --signing-alg) values="RS256 ES256" ;;
+    --exchange) values="token-exchange client-assertion" ;;
+    --id-token-source) values="github gitlab file" ;;
+    --flavor) values="databricks azure-imds gcp" ;;
+    --async-refresh) values="true false" ;;
+    *)
+      if [[ $with_value == *" $prev "* ]]; then
+        COMPREPLY=()
+        return 0
+      fi
+      ;;
+  esac
+  if [[ -n $values ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$values" -- "$cur")
+    return 0
+  fi
+
+  local flags="" words=""
+  case $cmd in
+    "") words=$commands ;;
+    get) flags="--format --force-refresh --min-valid --no-async" ;;
+    status) flags="--format" ;;
+    clear) flags="--all" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp" ;;
+    exec) flags="--env-name --" ;;
+    env) flags="--shell --env-name" ;;
+    git-credential | docker-credential | completion)
+      # One operand: offered until it is given.
+      local given=""
+      for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        [[ $w == "$cmd" ]] && given=found && continue
+        if [[ $given == found && $w != -* && $w != = && $with_value != *" ${COMP_WORDS[i - 1]} "* ]]; then
+          given=yes
+        fi
+      done
+      if [[ $given != yes ]]; then
+        case $cmd in
+          git-credential) words="get store erase" ;;
+          docker-credential) words="get store erase list version" ;;
+          completion) words="bash zsh fish" ;;
+        esac
+      fi
+      ;;
+  esac
+  if [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$flags $global $keys" -- "$cur")
+  else
+    mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+  fi
+  return 0
+}
+
+complete -F _tok tok

@@ -1,0 +1,139 @@
+# fish completion for tok. Installed as share/fish/vendor_completions.d/tok.fish;
+# `tok completion fish` prints this file.
+
+# The config file tok would read: --config on the line, else $TOK_CONFIG,
+# $XDG_CONFIG_HOME/tok/config, ~/.config/tok/config.
+function __tok_config
+    set -l tokens (commandline -opc)
+    set -l config
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case --config
+                if test $i -lt (count $tokens)
+                    set config $tokens[(math $i + 1)]
+                end
+            case '--config=*'
+                set config (string replace -- --config= '' $tokens[$i])
+        end
+    end
+    if test -n "$config"
+        string replace -r '^~/' "$HOME/" -- $config
+    else if set -q TOK_CONFIG[1]; and test -n "$TOK_CONFIG"
+        echo $TOK_CONFIG
+    else if set -q XDG_CONFIG_HOME[1]; and test -n "$XDG_CONFIG_HOME"
+        echo $XDG_CONFIG_HOME/tok/config
+    else
+        echo $HOME/.config/tok/config
+    end
+end
+
+# Profile names: the config file's [sections], read here rather than asked of tok, so a broken
+# config only means no names.
+function __tok_profiles
+    set -l config (__tok_config)
+    test -f "$config"; and test -r "$config"; or return 0
+    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config
+end
+
+set -l __tok_commands get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version
+
+# The command's one operand, offered until it is given.
+function __tok_wants_operand -a command
+    set -l tokens (commandline -opc)
+    set -l i (contains -i -- $command $tokens); or return 1
+    test $i -eq (count $tokens)
+end
+
+# tok exec ... -- CMD: completing another command's line.
+function __tok_exec_command
+    set -l tokens (commandline -opc)
+    contains -- exec $tokens; and contains -- -- $tokens
+end
+
+complete -c tok -f
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a get -d "Print a token (from the cache while it is fresh)"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a status -d "Show the cache entry (never the token)"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a refresh -d "Fetch a new token now and cache it"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a clear -d "Delete the cache entry"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles -d "List the configured profiles"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a serve -d "Serve tokens to SDKs as a metadata server"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a env -d "Print lines that set \$TOK_TOKEN"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a git-credential -d "git credential helper"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a docker-credential -d "Docker credential helper"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a kube-credential -d "Kubernetes exec credential plugin"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a completion -d "Print a shell completion script"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a version -d "Print the version"
+
+# Global flags, before or after the command.
+complete -c tok -s p -l profile -x -a "(__tok_profiles)" -d "Profile to use"
+complete -c tok -l config -r -F -d "Config file"
+complete -c tok -l cache-dir -x -a "(__fish_complete_directories)" -d "Cache directory"
+complete -c tok -s v -l verbose -d "Diagnostics on stderr"
+complete -c tok -s q -l quiet -d "No warnings on stderr"
+complete -c tok -s h -l help -d "Show help"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -l version -d "Print the version"
+
+# Every profile key is also a flag (tok --help lists them).
+complete -c tok -l account -x -d "GCP service account of the metadata server"
+complete -c tok -l async-refresh -x -a "true false" -d "Refresh stale tokens in the background"
+complete -c tok -l audience -x -d "Audience"
+complete -c tok -l auth-method -x -a "basic post private_key_jwt" -d "Client authentication"
+complete -c tok -l az-path -r -F -d "The az program"
+complete -c tok -l az-timeout -x -d "Kill az after this long"
+complete -c tok -l ca-bundle -r -F -d "Extra CA file"
+complete -c tok -l client-id -x -d "Client id"
+complete -c tok -l client-secret-env -x -d "Variable holding the secret"
+complete -c tok -l client-secret-file -r -F -d "File holding the secret"
+complete -c tok -l command -x -d "Program that prints a token"
+complete -c tok -l command-timeout -x -d "Kill the command after this long"
+complete -c tok -l docker-registries -x -d "Registries this profile serves"
+complete -c tok -l docker-username -x -d "User name for Docker"
+complete -c tok -l exchange -x -a "token-exchange client-assertion" -d "How the ID token is exchanged"
+complete -c tok -l expiry-buffer -x -d "Refresh this long before expiry"
+complete -c tok -l flavor -x -a "databricks azure-imds gcp" -d "Metadata service protocol"
+complete -c tok -l gcp-service-account -x -d "GCP service account e-mail"
+complete -c tok -l git-hosts -x -d "Hosts this profile serves to git"
+complete -c tok -l git-username -x -d "User name for git"
+complete -c tok -l host -x -d "Workspace URL"
+complete -c tok -l http-timeout -x -d "HTTP timeout"
+complete -c tok -l id-token-audience -x -d "Audience of the GitHub ID token"
+complete -c tok -l id-token-env -x -d "Variable holding the GitLab ID token"
+complete -c tok -l id-token-file -r -F -d "File holding the ID token"
+complete -c tok -l id-token-source -x -a "github gitlab file" -d "Where the CI ID token comes from"
+complete -c tok -l issuer -x -d "Issuer URL for discovery"
+complete -c tok -l key-id -x -d "kid of the client assertion"
+complete -c tok -l max-stale-window -x -d "Longest stale window"
+complete -c tok -l msi-res-id -x -d "Managed identity resource id"
+complete -c tok -l object-id -x -d "Managed identity object id"
+complete -c tok -l private-key-file -r -F -d "Private key that signs the client assertion"
+complete -c tok -l provider -x -a "oauth azure-cli metadata command oidc-federation" -d "Token source"
+complete -c tok -l refresh-timeout -x -d "Deadline of a blocking refresh"
+complete -c tok -l resource -x -d "Resource"
+complete -c tok -l retry-backoff -x -d "Cooldown after a failed background refresh"
+complete -c tok -l scope -x -d "Scope for az"
+complete -c tok -l scopes -x -d "Scopes"
+complete -c tok -l signing-alg -x -a "RS256 ES256" -d "Signature of the client assertion"
+complete -c tok -l stale-window -x -d "Fixed stale window"
+complete -c tok -l subscription -x -d "Azure subscription"
+complete -c tok -l tenant -x -d "Azure tenant"
+complete -c tok -l token-url -x -d "Token endpoint"
+complete -c tok -l url -x -d "Metadata service URL"
+
+# Per command.
+complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header" -d "Output format"
+complete -c tok -n "__fish_seen_subcommand_from get" -l force-refresh -d "Fetch a new token now"
+complete -c tok -n "__fish_seen_subcommand_from get" -l min-valid -x -d "Refresh first unless valid this long"
+complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refresh in the background"
+complete -c tok -n "__fish_seen_subcommand_from status" -l format -x -a "text json" -d "Output format"
+complete -c tok -n "__fish_seen_subcommand_from clear" -l all -d "Delete every cache entry"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback ADDR:PORT"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l databricks -x -a "(__tok_profiles)" -d "Profile for Databricks SDKs"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l azure-imds -x -a "(__tok_profiles)" -d "Profile for Azure SDKs (IMDS)"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l gcp -x -a "(__tok_profiles)" -d "Profile for Google libraries"
+complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
+complete -c tok -n "__fish_seen_subcommand_from env" -l shell -x -a "sh fish github gitlab" -d "Output form"
+complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs-skip=(math (contains -i -- -- (commandline -opc)) ))"
+complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"
+complete -c tok -n "__tok_wants_operand docker-credential" -x -a "get store erase list version" -d "Action"
+complete -c tok -n "__tok_wants_operand completion" -x -a "bash zsh fish" -d "Shell"

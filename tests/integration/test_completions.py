@@ -1,0 +1,176 @@
+"""Shell completions (completions/): run for real in bash (the function with COMP_WORDS and
+COMPREPLY), zsh (its completion system in a pseudo-terminal: tests/support/zsh_complete.zsh) and
+fish (`complete -C`). They complete commands, flags, enumerated values and profile names read from
+the config file, stay in step with `tok --help`, and `tok completion SHELL` prints the same files."""
+import os
+import re
+import subprocess
+import unittest
+
+from harness import ROOT, TOK, TokCase, path_with_tok, readme_block, require_program
+
+COMPLETIONS = os.path.join(ROOT, "completions")
+FILES = {"bash": "tok.bash", "zsh": "_tok", "fish": "tok.fish"}
+ZSH_DRIVER = os.path.join(ROOT, "tests", "support", "zsh_complete.zsh")
+BASH_DRIVER = r'''
+source "$1"; shift
+COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+_tok tok "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+'''
+COMMANDS = {"get", "status", "refresh", "clear", "profiles", "serve", "exec", "env", "git-credential", "docker-credential",
+            "kube-credential", "completion", "version"}
+
+
+def help_text(*args):
+    proc = subprocess.run([TOK, *args, "--help"], capture_output=True, text=True)
+    return proc.stdout
+
+
+def subcommands():
+    text = help_text()
+    block = text.split("Subcommands:\n", 1)[1].split("\n\n", 1)[0]
+    return [line.split()[0] for line in block.splitlines() if line.strip()]
+
+
+def flags_of(*command):
+    """Every --long and -s flag `tok [COMMAND] --help` lists, the profile-key flags included."""
+    return set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", help_text(*command))) - {"-", "--"}
+
+
+def written(shell, flag):
+    """How a completion file spells a flag: fish declares `-l long` and `-s x`."""
+    if shell == "fish":
+        return f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}"
+    return flag
+
+
+class Completions(TokCase):
+    def setUp(self):
+        super().setUp()
+        self.config = os.path.join(self.home, "config")
+        with open(self.config, "w") as f:
+            f.write("[work]\nprovider = oauth\n\n  [ other-profile ]  ; a comment\nprovider = oauth\n")
+        self.alt = os.path.join(self.home, "alt-config")
+        with open(self.alt, "w") as f:
+            f.write("[alt]\nprovider = oauth\n")
+        self.env.update({"TOK_CONFIG": self.config})
+
+    # -- the same everywhere --------------------------------------------------------------------
+
+    def test_tok_completion_prints_the_installed_files(self):
+        for shell, name in FILES.items():
+            with open(os.path.join(COMPLETIONS, name), "rb") as f:
+                expected = f.read()
+            proc = subprocess.run([TOK, "completion", shell], capture_output=True)
+            self.assertEqual((proc.returncode, proc.stdout), (0, expected), shell)
+        self.assertEqual(subprocess.run([TOK, "completion", "tcsh"], capture_output=True).returncode, 2)
+
+    def test_every_command_and_flag_of_the_help_is_in_every_file(self):
+        self.assertEqual(set(subcommands()), COMMANDS, "a new command needs its completions (and this list)")
+        for shell, name in FILES.items():
+            with open(os.path.join(COMPLETIONS, name)) as f:
+                text = f.read()
+            for command in subcommands():
+                self.assertTrue(re.search(rf"(?<![\w-]){re.escape(command)}(?![\w-])", text),
+                                f"{name} lacks the command {command}")
+                for flag in flags_of(command):
+                    self.assertTrue(re.search(rf"(?<![\w-]){re.escape(written(shell, flag))}(?![\w-])", text),
+                                    f"{name} lacks {flag} of {command}")
+
+    def test_provider_values_are_the_providers_of_this_build(self):
+        proc = subprocess.run([TOK, "get", "--provider", "none-such"], capture_output=True, text=True)
+        known = re.search(r"this build knows: ([^)]*)\)", proc.stderr).group(1).split(", ")
+        self.assertEqual(set(self.bash("tok", "--provider", "")), set(known))
+        self.assertEqual(set(self.fish("tok --provider ")), set(known))
+        self.assertEqual(set(self.zsh("tok --provider ")), set(known))
+
+    # -- the cases, in each shell ---------------------------------------------------------------
+
+    CASES = [
+        ("tok ", COMMANDS, True),
+        ("tok g", {"get", "git-credential"}, True),
+        ("tok get --format ", {"token", "json", "header"}, True),
+        ("tok status --format ", {"text", "json"}, True),
+        ("tok env --shell ", {"sh", "fish", "github", "gitlab"}, True),
+        ("tok -p ", {"work", "other-profile"}, True),
+        ("tok get --profile ", {"work", "other-profile"}, True),
+        ("tok --config {alt} -p ", {"alt"}, True),
+        ("tok git-credential ", {"get", "store", "erase"}, True),
+        ("tok docker-credential ", {"get", "store", "erase", "list", "version"}, True),
+        ("tok completion ", {"bash", "zsh", "fish"}, True),
+        ("tok get --f", {"--format", "--force-refresh"}, False),
+        ("tok clear --a", {"--all", "--async-refresh", "--audience", "--auth-method"}, False),
+        ("tok exec -- tr", {"true"}, False),
+    ]
+
+    def check_cases(self, complete):
+        for line, expected, exact in self.CASES:
+            line = line.replace("{alt}", self.alt)
+            got = {c.rstrip("=") for c in complete(line) if c}
+            if exact:
+                self.assertEqual(got, expected, line)
+            else:
+                self.assertLessEqual(expected, got, line)
+
+    def bash(self, *words):
+        bash = require_program("bash")
+        proc = subprocess.run([bash, "--norc", "-c", BASH_DRIVER, "bash", os.path.join(COMPLETIONS, "tok.bash"),
+                               *words], env=self.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [line for line in proc.stdout.split("\n") if line]
+
+    def test_bash(self):
+        self.check_cases(lambda line: self.bash(*line.split(" ")))
+        # Without $TOK_CONFIG: $XDG_CONFIG_HOME/tok/config, else ~/.config/tok/config.
+        env = {k: v for k, v in self.env.items() if k != "TOK_CONFIG"}
+        os.makedirs(os.path.join(self.home, ".config", "tok"))
+        os.rename(self.alt, os.path.join(self.home, ".config", "tok", "config"))
+        self.env = env
+        self.assertEqual(self.bash("tok", "-p", ""), ["alt"])
+        self.env = {**env, "XDG_CONFIG_HOME": os.path.join(self.home, "nowhere")}
+        self.assertEqual(self.bash("tok", "-p", ""), [], "a missing config file: no names, no error")
+        # bash splits --format=json at '=': COMP_WORDS holds "--format" "=" "".
+        self.env = env
+        self.assertEqual(set(self.bash("tok", "get", "--format", "=", "")), {"token", "json", "header"})
+
+    def test_bash_registers_the_function_and_the_readme_line_loads_it(self):
+        line = [l for l in readme_block("completions without installing").splitlines() if "bash" in l][0]
+        proc = subprocess.run([require_program("bash"), "--norc", "-c", f"{line}\ncomplete -p tok"],
+                              env=path_with_tok(self.env), capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.stdout.strip(), "complete -F _tok tok", proc.stderr)
+
+    def zsh(self, line):
+        zsh = require_program("zsh")
+        proc = subprocess.run([zsh, "-f", ZSH_DRIVER, COMPLETIONS, line], env=self.env, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [c for c in proc.stdout.split("\n") if c]
+
+    def test_zsh(self):
+        zsh = require_program("zsh")
+        proc = subprocess.run([zsh, "-n", os.path.join(COMPLETIONS, "_tok")], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.check_cases(self.zsh)
+
+    def fish(self, line, source=None):
+        fish = require_program("fish")
+        source = source or f"source {os.path.join(COMPLETIONS, 'tok.fish')}"
+        proc = subprocess.run([fish, "--no-config", "-c", f"{source}; complete -C '{line}'"],
+                              env=path_with_tok(self.env), capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return [c.split("\t")[0] for c in proc.stdout.split("\n") if c]
+
+    def test_fish(self):
+        fish = require_program("fish")
+        proc = subprocess.run([fish, "--no-config", "-n", os.path.join(COMPLETIONS, "tok.fish")], capture_output=True,
+                              text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.check_cases(self.fish)
+        line = [l for l in readme_block("completions without installing").splitlines() if "fish" in l][0]
+        self.assertEqual(set(self.fish("tok completion ", source=line)), {"bash", "zsh", "fish"})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,123 @@
+"""make install and make deb: a stripped tok, the docker-credential-tok link, the HTTP module, the
+completions and the man page where each belongs; the installed and the packaged tok run (and find
+their module) from a scratch tree; the man page renders and lists every command and flag of
+--help. Builds nothing new: the targets reuse the build tree under test (TOK_BUILD_DIR)."""
+import glob
+import json
+import os
+import re
+import subprocess
+import unittest
+
+from harness import ROOT, TOK, TokCase, require_program
+
+BUILD = os.environ.get("TOK_BUILD_DIR") or os.path.dirname(os.path.abspath(TOK or "."))
+COMPLETION_FILES = {"share/bash-completion/completions/tok": "tok.bash", "share/zsh/vendor-completions/_tok": "_tok",
+                    "share/fish/vendor_completions.d/tok.fish": "tok.fish"}
+
+
+def make(*args, env=None):
+    # CMAKE_FLAGS= keeps the build tree's own configuration (a sanitizer tree stays one).
+    return subprocess.run([require_program("make"), "--no-print-directory", "-C", ROOT, *args, f"BUILD={BUILD}",
+                           "CMAKE_FLAGS=", "JOBS=2"], env=env, capture_output=True, text=True, timeout=900)
+
+
+class Install(TokCase):
+    def setUp(self):
+        super().setUp()
+        self.config = os.path.join(self.home, "config")
+        with open(self.config, "w") as f:
+            f.write(f"[work]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = ci\n"
+                    "docker_registries = registry.example.com\n")
+        self.env.update({"TOK_CONFIG": self.config, "TOK_CACHE_DIR": self.cache})
+
+    def assert_layout(self, prefix):
+        """Everything in place under `prefix`, and the installed programs working."""
+        tok = os.path.join(prefix, "bin", "tok")
+        link = os.path.join(prefix, "bin", "docker-credential-tok")
+        self.assertTrue(os.access(tok, os.X_OK), tok)
+        self.assertEqual(os.readlink(link), "tok", "a relative link, so the tree can move")
+        self.assertTrue(os.path.isfile(os.path.join(prefix, "lib", "tok", "tok-curl.so")))
+        sections = subprocess.run([require_program("readelf"), "-S", "-W", tok], capture_output=True, text=True).stdout
+        self.assertFalse(".symtab" in sections or ".debug_info" in sections, f"{tok} is not stripped")
+        for installed, name in COMPLETION_FILES.items():
+            with open(os.path.join(prefix, installed)) as a, open(os.path.join(ROOT, "completions", name)) as b:
+                self.assertEqual(a.read(), b.read(), installed)
+        man = os.path.join(prefix, "share", "man", "man1", "tok.1")
+        self.assertTrue(os.path.isfile(man))
+
+        # The installed programs run, fetch (tok-curl.so found from bin/../lib/tok, also under
+        # the link's name) and share the cache.
+        version = subprocess.run([tok, "version"], capture_output=True, text=True)
+        self.assertEqual(version.stdout, subprocess.run([TOK, "version"], capture_output=True, text=True).stdout)
+        proc = subprocess.run([link, "get"], input="registry.example.com", env=self.env, capture_output=True,
+                              text=True)
+        self.assertEqual(proc.returncode, 0, proc.stdout)
+        secret = json.loads(proc.stdout)["Secret"]
+        proc = subprocess.run([tok, "get", "-p", "work"], env=self.env, capture_output=True, text=True)
+        self.assertEqual(proc.stdout.strip(), secret)
+        return man
+
+    def test_make_install_into_destdir_and_into_a_prefix(self):
+        self.assertNotIn("install-deps", make("-n", "install").stdout, "installing needs no test peers")
+        stage = os.path.join(self.home, "stage")
+        proc = make("install", f"DESTDIR={stage}", "PREFIX=/usr/local")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(os.listdir(stage), ["usr"], "nothing outside DESTDIR")
+        man = self.assert_layout(os.path.join(stage, "usr", "local"))
+        self.check_man_page(man)
+
+        prefix = os.path.join(self.home, ".local")
+        proc = make("install", f"PREFIX={prefix}")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assert_layout(prefix)
+        self.server.control(reset=True)
+
+    def test_a_plain_cmake_install_strips_too(self):
+        prefix = os.path.join(self.home, "plain")
+        proc = subprocess.run([require_program("cmake"), "--install", BUILD, "--prefix", prefix], capture_output=True,
+                              text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assert_layout(prefix)
+
+    def check_man_page(self, man):
+        proc = subprocess.run([require_program("man"), "--warnings", "-l", man], capture_output=True, text=True,
+                              env={**self.env, "MANWIDTH": "200", "MAN_KEEP_FORMATTING": "0"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr, "", "groff warnings")
+        text = " ".join(re.sub(r".\x08", "", proc.stdout).split())  # without bold and underline
+        for section in ("NAME", "SYNOPSIS", "COMMANDS", "GLOBAL OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES"):
+            self.assertTrue(section in text, f"the man page lacks {section}")
+        # In step with --help: every command and every flag it lists.
+        top = subprocess.run([TOK, "--help"], capture_output=True, text=True).stdout
+        commands = [l.split()[0] for l in top.split("Subcommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()]
+        for command in commands:
+            self.assertTrue(re.search(rf"(?<![\w-]){re.escape(command)}(?![\w-])", text), f"the man page lacks {command}")
+            helptext = subprocess.run([TOK, command, "--help"], capture_output=True, text=True).stdout
+            for flag in set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", helptext)):
+                spelled = flag if flag in text else f"{flag[2:].replace('-', '_')}"  # profile keys by name
+                self.assertTrue(spelled in text, f"the man page lacks {flag} ({command})")
+
+    def test_make_deb(self):
+        self.assertNotIn("install-deps", make("-n", "deb").stdout)
+        for old in glob.glob(os.path.join(BUILD, "tok_*.deb")):
+            os.remove(old)
+        proc = make("deb")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        debs = glob.glob(os.path.join(BUILD, "tok_*.deb"))
+        self.assertEqual(len(debs), 1, debs)
+        dpkg_deb = require_program("dpkg-deb")
+        listing = subprocess.run([dpkg_deb, "-c", debs[0]], capture_output=True, text=True, check=True).stdout
+        for path in ("./usr/bin/tok", "./usr/bin/docker-credential-tok -> tok", "./usr/lib/tok/tok-curl.so",
+                     "./usr/share/man/man1/tok.1", *(f"./usr/{p}" for p in COMPLETION_FILES)):
+            self.assertIn(path, listing)
+        depends = subprocess.run([dpkg_deb, "-f", debs[0], "Depends"], capture_output=True, text=True).stdout
+        self.assertRegex(depends, r"\blibc6\b")
+        self.assertRegex(depends, r"\blibcurl4\b")
+        root = os.path.join(self.home, "extracted")
+        subprocess.run([dpkg_deb, "-x", debs[0], root], check=True)
+        self.assert_layout(os.path.join(root, "usr"))
+
+
+if __name__ == "__main__":
+    unittest.main()

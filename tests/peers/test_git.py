@@ -1,0 +1,129 @@
+"""Peer test: real git with tok as its credential helper, set up with the README's own lines.
+
+`git credential fill/approve/reject` and a real clone and ls-remote over HTTP from a loopback
+server (git's own `git http-backend` behind tests/support/git_http_server.py) that accepts only
+the token the test says is current."""
+import json
+import os
+import subprocess
+import unittest
+
+from git_http_server import GitHttpServer
+from harness import TokCase, path_with_tok, readme_block, require_program
+
+
+class GitPeer(TokCase):
+    def setUp(self):
+        super().setUp()
+        self.git = require_program("git")
+        self.config = os.path.join(self.home, "config")
+        env = {k: v for k, v in self.env.items() if not k.startswith(("GIT_", "SSH_ASKPASS"))}
+        env.update({"TOK_CONFIG": self.config, "TOK_CACHE_DIR": self.cache, "GIT_CONFIG_NOSYSTEM": "1",
+                    "GIT_TERMINAL_PROMPT": "0"})
+        self.env = path_with_tok(env)
+
+    def write_config(self, **profiles):
+        with open(self.config, "w") as f:
+            for name, keys in profiles.items():
+                f.write(f"[{name}]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = {name}\n")
+                for k, v in keys.items():
+                    f.write(f"{k} = {v}\n")
+
+    def sh(self, script):
+        proc = subprocess.run(["sh", "-ec", script], env=self.env, cwd=self.home, capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def git_run(self, *args, stdin=None, expect=0, cwd=None):
+        proc = subprocess.run([self.git, *args], input=stdin, env=self.env, cwd=cwd or self.home,
+                              capture_output=True, text=True, timeout=60)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, f"git {' '.join(args)}: {proc.stderr}")
+        return proc
+
+    def fill(self, host, protocol="https"):
+        out = self.git_run("credential", "fill", stdin=f"protocol={protocol}\nhost={host}\n\n").stdout
+        return dict(line.split("=", 1) for line in out.splitlines())
+
+    def tok_get(self, profile):
+        proc = self.run_tok("get", "-p", profile)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout.strip()
+
+    def test_fill_is_cached_and_reject_makes_the_next_fill_fetch_a_new_token(self):
+        self.write_config(work={})
+        self.sh(readme_block("git: one profile for one host"))
+        first = self.fill("git.example.com")
+        self.assertEqual(first["username"], "x-access-token")
+        self.assertEqual(first["password"], self.tok_get("work"), "git and tok get share one cache")
+        self.assertEqual(self.fill("git.example.com")["password"], first["password"])
+        self.assertEqual(self.server.token_requests, 1, "the second fill is a cache hit")
+        # The server said no: git rejects the credential, every helper is told to erase it.
+        answer = "".join(f"{k}={v}\n" for k, v in first.items()) + "\n"
+        self.git_run("credential", "reject", stdin=answer)
+        second = self.fill("git.example.com")
+        self.assertNotEqual(second["password"], first["password"])
+        self.assertEqual(self.server.token_requests, 2)
+        # approve (git's store) changes nothing.
+        self.git_run("credential", "approve", stdin="".join(f"{k}={v}\n" for k, v in second.items()) + "\n")
+        self.assertEqual(self.fill("git.example.com")["password"], second["password"])
+        self.assertEqual(self.server.token_requests, 2)
+
+    def test_hosts_no_profile_names_fall_through_to_the_next_helper(self):
+        self.write_config(work={"git_hosts": "git.example.com, code.example.com/org"})
+        self.sh(readme_block("git: one helper for every host in git_hosts"))
+        self.git_run("config", "--global", "--add", "credential.helper",
+                     "!f() { test \"$1\" = get && echo username=next && echo password=from-the-next-helper; }; f")
+        self.assertEqual(self.fill("git.example.com")["password"], self.tok_get("work"))
+        self.assertEqual(self.fill("elsewhere.example.com")["password"], "from-the-next-helper")
+        # The README turns on useHttpPath, so git sends the path the prefix needs.
+        out = self.git_run("credential", "fill", stdin="url=https://code.example.com/org/repo.git\n\n").stdout
+        self.assertIn(f"password={self.tok_get('work')}", out)
+        out = self.git_run("credential", "fill", stdin="url=https://code.example.com/other/repo.git\n\n").stdout
+        self.assertIn("password=from-the-next-helper", out)
+
+    def make_repository(self):
+        root = os.path.join(self.home, "srv")
+        work = os.path.join(self.home, "work")
+        os.makedirs(root)
+        self.git_run("init", "-q", "--bare", "-b", "main", os.path.join(root, "repo.git"))
+        self.git_run("init", "-q", "-b", "main", work)
+        with open(os.path.join(work, "README"), "w") as f:
+            f.write("hello from the loopback forge\n")
+        self.git_run("add", "README", cwd=work)
+        self.git_run("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "first", cwd=work)
+        self.git_run("push", "-q", os.path.join(root, "repo.git"), "main", cwd=work)
+        return root
+
+    def test_clone_and_ls_remote_over_http_with_the_current_token_only(self):
+        with GitHttpServer(self.make_repository()) as forge:
+            self.write_config(work={"git_hosts": forge.host})
+            self.sh(readme_block("git: one helper for every host in git_hosts"))
+            token = self.tok_get("work")
+            forge.accept(token)
+            self.git_run("clone", "-q", f"{forge.url}/repo.git", "clone")
+            with open(os.path.join(self.home, "clone", "README")) as f:
+                self.assertEqual(f.read(), "hello from the loopback forge\n")
+            self.assertIn(token, forge.passwords_seen)
+
+            # The forge stops accepting that token: git fails cleanly, and its reject expires it.
+            forge.accept("a-token-tok-never-had")
+            proc = self.git_run("ls-remote", f"{forge.url}/repo.git", expect=128)
+            self.assertIn("Authentication failed", proc.stderr)
+            self.assertNotIn(token, proc.stderr)
+            self.assertEqual(self.status_state("work"), "expired")
+
+            # The next use fetches a new token, which the forge accepts once it is current.
+            forge.accept(self.tok_get("work"))
+            proc = self.git_run("ls-remote", f"{forge.url}/repo.git")
+            self.assertIn("refs/heads/main", proc.stdout)
+            self.assertEqual(self.server.token_requests, 2)
+
+    def status_state(self, profile):
+        proc = self.run_tok("status", "-p", profile, "--format", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout)["state"]
+
+
+if __name__ == "__main__":
+    unittest.main()

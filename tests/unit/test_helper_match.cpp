@@ -1,0 +1,80 @@
+// cli/helper_match: which profile a credential helper answers with.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "cli/config.hpp"
+#include "cli/helper_match.hpp"
+#include "core/error.hpp"
+
+using tok::git_host_matches;
+
+TEST_SUITE("helper matching") {
+  TEST_CASE("lists are comma separated, trimmed, without empty entries") {
+    CHECK(tok::split_list(" a.example.com ,b.example.com/org,, ") ==
+          std::vector<std::string>{"a.example.com", "b.example.com/org"});
+    CHECK(tok::split_list("").empty());
+  }
+
+  TEST_CASE("a git host matches without case and with its port") {
+    CHECK(git_host_matches("git.example.com", "GIT.example.COM", ""));
+    CHECK(git_host_matches("https://git.example.com", "git.example.com", "any/path"));
+    CHECK_FALSE(git_host_matches("git.example.com", "git.example.com.evil.org", ""));
+    CHECK_FALSE(git_host_matches("git.example.com", "example.com", ""));
+    CHECK(git_host_matches("127.0.0.1:8080", "127.0.0.1:8080", ""));
+    CHECK_FALSE(git_host_matches("127.0.0.1:8080", "127.0.0.1:8081", ""));
+    CHECK_FALSE(git_host_matches("127.0.0.1", "127.0.0.1:8080", ""));
+    CHECK_FALSE(git_host_matches("127.0.0.1:8080", "127.0.0.1", ""));
+  }
+
+  TEST_CASE("a path prefix matches whole segments, a .git suffix aside") {
+    CHECK(git_host_matches("h/org", "h", "org/repo.git"));
+    CHECK(git_host_matches("h/org/", "h", "org"));
+    CHECK(git_host_matches("h/org/repo", "h", "org/repo.git"));
+    CHECK(git_host_matches("h/org/repo.git", "h", "org/repo"));
+    CHECK_FALSE(git_host_matches("h/org", "h", "organisation/repo"));
+    CHECK_FALSE(git_host_matches("h/org/repo", "h", "org/repo2"));
+    // git sends the path only with credential.useHttpPath: a prefix cannot be checked without it.
+    CHECK_FALSE(git_host_matches("h/org", "h", ""));
+  }
+
+  TEST_CASE("an entry that is not a host is an error") {
+    CHECK_THROWS_AS(git_host_matches("/org", "h", "org"), tok::Error);
+    CHECK_THROWS_AS(git_host_matches("user@h", "h", ""), tok::Error);
+  }
+
+  TEST_CASE("the first profile in file order wins, malformed entries name file, line and key") {
+    const tok::IniFile config = tok::parse_ini(
+        "[none]\nprovider = oauth\n"
+        "[org]\ngit_hosts = git.example.com/org\ndocker_registries = localhost:5000\n"
+        "[all]\ngit_hosts = other.example.com, git.example.com\ndocker_registries = https://registry.example.com/v2/\n"
+        "docker_username = robot\n",
+        "/etc/tok/config");
+    CHECK(tok::find_git_profile(config, "git.example.com", "org/repo").value() == "org");
+    CHECK(tok::find_git_profile(config, "git.example.com", "").value() == "all");
+    CHECK(tok::find_git_profile(config, "git.example.com", "other/repo").value() == "all");
+    CHECK_FALSE(tok::find_git_profile(config, "nowhere.example.com", "").has_value());
+    CHECK_FALSE(tok::find_git_profile(config, "", "").has_value());
+
+    CHECK(tok::find_docker_profile(config, {"registry.example.com", ""}).value() == "all");
+    CHECK(tok::find_docker_profile(config, {"localhost", "5000"}).value() == "org");
+    CHECK_FALSE(tok::find_docker_profile(config, {"localhost", "5001"}).has_value());
+    CHECK_FALSE(tok::find_docker_profile(config, {"localhost", ""}).has_value());
+
+    const auto users = tok::docker_registry_users(config);
+    REQUIRE(users.size() == 2);
+    CHECK(users[0].registry == "localhost:5000");
+    CHECK(users[0].username == "oauth2accesstoken");
+    CHECK(users[1].registry == "https://registry.example.com/v2/");
+    CHECK(users[1].username == "robot");
+
+    const tok::IniFile bad = tok::parse_ini("[a]\nprovider = oauth\ngit_hosts = ok.example.com, bad host\n", "/c");
+    try {
+      (void)tok::find_git_profile(bad, "x.example.com", "");
+      FAIL("expected an error");
+    } catch (const tok::Error& e) {
+      CHECK(e.kind() == tok::ErrorKind::usage);
+      CHECK(std::string(e.what()) == "config /c line 3: profile 'a': key 'git_hosts': 'bad host' is not a host name");
+    }
+  }
+}
