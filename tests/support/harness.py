@@ -61,11 +61,14 @@ class TokCase(unittest.TestCase):
         self.assertEqual(proc.returncode, expect, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
         return proc.stdout.strip() if expect == 0 else proc
 
-    def spawn_many(self, n, *extra, env=None):
-        """n concurrent `tok get`: [(exit code, stdout stripped, stderr)] in start order."""
+    def spawn_many(self, n, *extra, env=None, spawned=None):
+        """n concurrent `tok get`: [(exit code, stdout stripped, stderr)] in start order.
+        `spawned` is called once all n are started."""
         procs = [subprocess.Popen([TOK, "get", *self.oauth_args(*extra)], env=env or self.env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   stdin=subprocess.DEVNULL) for _ in range(n)]
+        if spawned:
+            spawned()
         results = []
         for p in procs:
             out, err = p.communicate(timeout=120)
