@@ -1,7 +1,11 @@
 #include "cli/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +19,8 @@
 #include "core/cache_key.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "providers/command.hpp"
+#include "providers/http.hpp"
 #include "providers/provider.hpp"
 
 namespace tok {
@@ -23,9 +29,26 @@ namespace {
 
 constexpr std::string_view kEngineKeys[] = {"expiry_buffer", "max_stale_window", "stale_window",
                                             "retry_backoff", "async_refresh",    "refresh_timeout"};
+// A config file is a few profiles; anything this large is a mistake (--config /dev/zero).
+constexpr long kMaxConfigBytes = 1 << 20;
+
+// Read by every provider (cli.md "Profiles"): the lifetime of an answer that carries none.
+constexpr std::string_view kCommonProviderKeys[] = {"default_lifetime"};
 // Read by the integrations (integrations.md), valid on a profile of any provider.
 constexpr std::string_view kIntegrationKeys[] = {"git_hosts", "git_username", "docker_registries", "docker_username",
                                                  "host",      "resource",     "gcp_service_account"};
+
+// Keys of which a profile sets one: a flag for one of them replaces the others that came from the
+// file (cli.md: `--issuer` over a file's token_url), so a one-off run never fights the file.
+const std::vector<std::vector<std::string_view>> kExclusiveKeys = {
+    {"token_url", "issuer"},
+    {"client_secret_env", "client_secret_file", "private_key_file"},
+    {"resource", "scope"},
+    {"client_id", "object_id", "msi_res_id"},
+};
+// With auth_method from a flag, the other method's keys from the file go too.
+const std::vector<std::string_view> kSecretKeys = {"client_secret_env", "client_secret_file"};
+const std::vector<std::string_view> kKeyPairKeys = {"private_key_file", "key_id", "signing_alg"};
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -50,7 +73,43 @@ bool parse_bool(std::string_view v, bool& out) {
   return false;
 }
 
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string folded(std::string_view text) {
+  std::string out;
+  for (char c : text) out += c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string w = folded(word);
+  std::optional<std::string> best;
+  std::size_t best_distance = 3;  // at most two edits away: 'scope' for 'scopes', 'tokn_url'
+  for (const auto& c : candidates) {
+    const std::string f = folded(c);
+    const std::size_t d = f == w ? 0 : edit_distance(w, f);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
 
 const IniSection* IniFile::find(std::string_view name) const {
   for (const auto& s : sections) {
@@ -122,10 +181,19 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
   return file;
 }
 
+std::vector<std::string_view> engine_keys() {
+  std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
+  keys.insert(keys.end(), std::begin(kCommonProviderKeys), std::end(kCommonProviderKeys));
+  return keys;
+}
+
+std::vector<std::string_view> integration_keys() { return {std::begin(kIntegrationKeys), std::end(kIntegrationKeys)}; }
+
 const std::vector<std::string>& all_profile_keys() {
   static const std::vector<std::string> keys = [] {
     std::set<std::string> all = {"provider"};
     for (auto k : kEngineKeys) all.emplace(k);
+    for (auto k : kCommonProviderKeys) all.emplace(k);
     for (auto k : kIntegrationKeys) all.emplace(k);
     for (const auto& p : providers()) {
       for (auto k : p.keys) all.emplace(k);
@@ -157,23 +225,86 @@ std::filesystem::path cache_dir(const GlobalOptions& options) {
 
 std::optional<IniFile> load_config(const GlobalOptions& options) {
   const auto path = config_path(options);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // O_NONBLOCK: a FIFO must not hang us before fstat says it is no config file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
     // A missing file is not an error by itself: flags-only runs need none. Resolving a profile
     // without --provider then says which file it looked for.
-    if (errno != ENOENT) {
-      throw Error(ErrorKind::usage, fmt::format("config {}: cannot read it: {}", path.string(), std::strerror(errno)));
-    }
-    return std::nullopt;
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(ErrorKind::usage, fmt::format("config {}: cannot read it: {}", path.string(), std::strerror(errno)));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_ini(text.str(), path.string());
+  struct stat st {};
+  std::string why;
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    why = "it is a directory (name the file inside it)";
+  } else if (!S_ISREG(st.st_mode)) {
+    why = "it is not a regular file";
+  } else if (st.st_size > kMaxConfigBytes) {
+    why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
+  }
+  std::string text;
+  if (why.empty()) {
+    char buf[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      if (text.size() > kMaxConfigBytes) {
+        why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  if (!why.empty()) throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", path.string(), why));
+  return parse_ini(text, path.string());
+}
+
+ProfileFacts profile_facts(const KeyValues& values) {
+  const auto get = [&](std::string_view key) -> std::string {
+    const auto it = values.find(key);
+    return it == values.end() ? std::string() : printable(it->second);
+  };
+  const auto first_of = [&](std::initializer_list<std::string_view> keys) -> std::string {
+    for (auto key : keys) {
+      if (auto v = get(key); !v.empty()) return v;
+    }
+    return {};
+  };
+  ProfileFacts facts;
+  facts.provider = get("provider");
+  if (auto url = get("token_url"); !url.empty()) {
+    facts.endpoint = url;
+  } else if (auto issuer = get("issuer"); !issuer.empty()) {
+    facts.endpoint = issuer + " (discovery)";
+  } else if (auto u = get("url"); !u.empty()) {
+    facts.endpoint = u;
+  } else if (facts.provider == "metadata") {
+    facts.endpoint = get("flavor").empty() ? std::string() : get("flavor") + " default";
+  } else if (facts.provider == "azure-cli") {
+    facts.endpoint = get("az_path").empty() ? std::string("az") : get("az_path");
+  } else if (facts.provider == "command") {
+    // The program only: arguments may hold anything, a secret included.
+    try {
+      const auto it = values.find("command");
+      const auto argv = it == values.end() ? std::vector<std::string>{} : split_command(it->second);
+      if (!argv.empty()) facts.endpoint = printable(argv.front());
+    } catch (const Error&) {
+      facts.endpoint = "(unreadable command)";
+    }
+  }
+  facts.client = first_of({"client_id", "object_id", "msi_res_id", "account"});
+  facts.scopes = first_of({"scopes", "scope", "resource", "audience"});
+  return facts;
 }
 
 Profile resolve_profile(const GlobalOptions& options) { return resolve_profile(options, load_config(options)); }
 
-Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config) {
+Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config,
+                        const ProviderDeps& deps) {
   Profile profile;
   profile.name = profile_name(options);
   const IniSection* section = config ? config->find(profile.name) : nullptr;
@@ -189,6 +320,18 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   }
   profile.source = section != nullptr ? config->path : std::string("the command line");
   if (section != nullptr) profile.values = section->values;
+  const auto from_flag = [&](std::string_view key) { return options.key_flags.count(key) != 0; };
+  for (const auto& group : kExclusiveKeys) {
+    if (std::none_of(group.begin(), group.end(), from_flag)) continue;
+    for (auto key : group) {
+      if (!from_flag(key)) profile.values.erase(std::string(key));
+    }
+  }
+  if (const auto method = options.key_flags.find("auth_method"); method != options.key_flags.end()) {
+    for (auto key : method->second == "private_key_jwt" ? kSecretKeys : kKeyPairKeys) {
+      if (!from_flag(key)) profile.values.erase(std::string(key));
+    }
+  }
   for (const auto& [k, v] : options.key_flags) profile.values[k] = v;
 
   const auto where = [&](std::string_view key) {
@@ -213,13 +356,29 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
       throw config_error(e, "provider");
     }
   }
+  const auto valid_here = [&](std::string_view key) {
+    const auto in = [&](const auto& list) { return std::find(std::begin(list), std::end(list), key) != std::end(list); };
+    return key == "provider" || in(kEngineKeys) || in(kCommonProviderKeys) || in(kIntegrationKeys) || in(info->keys);
+  };
   for (const auto& [key, value] : profile.values) {
-    const bool known = key == "provider" || std::find(std::begin(kEngineKeys), std::end(kEngineKeys), key) != std::end(kEngineKeys) ||
-                       std::find(std::begin(kIntegrationKeys), std::end(kIntegrationKeys), key) != std::end(kIntegrationKeys) ||
-                       std::find(info->keys.begin(), info->keys.end(), key) != info->keys.end();
-    if (!known) {
-      throw Error(ErrorKind::usage, fmt::format("{}: key '{}': unknown key for provider '{}'", where(key), key, provider));
+    if (valid_here(key)) continue;
+    // Say what was probably meant: a key of this provider a typo away, or another provider's.
+    std::vector<std::string> candidates;
+    for (const auto& k : all_profile_keys()) {
+      if (valid_here(k)) candidates.push_back(k);
     }
+    std::string hint;
+    if (auto near = did_you_mean(key, candidates)) {
+      hint = fmt::format(" (did you mean '{}'?)", *near);
+    } else if (std::find(all_profile_keys().begin(), all_profile_keys().end(), key) != all_profile_keys().end()) {
+      std::vector<std::string_view> owners;
+      for (const auto& p : providers()) {
+        if (std::find(p.keys.begin(), p.keys.end(), key) != p.keys.end()) owners.push_back(p.name);
+      }
+      hint = fmt::format(" (a key of provider {})", fmt::join(owners, ", "));
+    }
+    throw Error(ErrorKind::usage,
+                fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key), printable(key), provider, hint));
   }
 
   EngineSettings& e = profile.engine;
@@ -245,11 +404,20 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     throw Error(ErrorKind::usage,
                 fmt::format("{}: key 'async_refresh': '{}' is not true or false", where("async_refresh"), it->second));
   }
+  // Settings that cannot work: a stale window no longer than the buffer means the token is never
+  // STALE (EXPIRED comes first), so every refresh blocks a caller.
+  const Duration window = e.stale_window ? *e.stale_window : e.max_stale_window;
+  if (window <= e.expiry_buffer) {
+    profile.warnings.push_back(fmt::format(
+        "keys '{}' ({}) and 'expiry_buffer' ({}): a stale window no longer than the buffer means the token "
+        "never goes stale: it is never refreshed in the background, and each refresh makes a caller wait",
+        e.stale_window ? "stale_window" : "max_stale_window", format_duration(window), format_duration(e.expiry_buffer)));
+  }
 
   // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
   // "key 'NAME'", which tells where to point.
   try {
-    profile.provider = make_provider(ProviderSettings(profile.values));
+    profile.provider = make_provider(ProviderSettings(profile.values), deps);
   } catch (const Error& e) {
     const std::string_view message = e.what();
     std::string key = "provider";

@@ -49,10 +49,30 @@ struct Profile {
   EngineSettings engine;
   std::string cache_key;
   std::shared_ptr<Provider> provider;  // built from `values`, ready to fetch (no I/O done yet)
+  std::vector<std::string> warnings;   // settings that cannot work as meant, said once per run
 };
+
+// The candidate closest to `word` (ignoring case and - vs _), at most two edits away; for "did
+// you mean" hints on near-miss keys and flags.
+std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+// The keys of any profile: the engine's (and default_lifetime), and the integrations'.
+std::vector<std::string_view> engine_keys();
+std::vector<std::string_view> integration_keys();
 
 // Every key a profile may hold: engine, provider and integration keys (also the flag names).
 const std::vector<std::string>& all_profile_keys();
+
+// What `tok profiles` and `tok status` show of a profile: where its tokens come from, for whom,
+// for what. Never a secret: secret keys only name a variable or a file, and of a command only the
+// program is shown (its arguments may carry anything). Empty: not set.
+struct ProfileFacts {
+  std::string provider;
+  std::string endpoint;  // token_url, issuer (discovery), the metadata URL, the az or command program
+  std::string client;    // client_id, object_id, msi_res_id or account
+  std::string scopes;    // scopes, scope, resource or audience
+};
+ProfileFacts profile_facts(const KeyValues& values);
 
 std::string profile_name(const GlobalOptions& options);
 std::filesystem::path config_path(const GlobalOptions& options);
@@ -67,6 +87,7 @@ std::optional<IniFile> load_config(const GlobalOptions& options);
 Profile resolve_profile(const GlobalOptions& options);
 // The same with the config file already read by load_config (a helper that chose the profile by
 // host has read it once; nullopt: there is no file).
-Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config);
+Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config,
+                        const ProviderDeps& deps = {});
 
 }  // namespace tok

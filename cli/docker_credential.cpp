@@ -101,11 +101,11 @@ int run_docker_action(Session& session, std::string_view action) {
   try {
     code = docker_action(session, action);
   } catch (const Error& e) {
-    fmt::print("tok: {}: {}\n", session.profile_name(), e.what());
+    fmt::print("tok: {}: {}\n", session.label(), e.what());
     if (!e.advice().empty()) fmt::print("tok: hint: {}\n", e.advice());
     code = 1;
   } catch (const std::exception& e) {
-    fmt::print("tok: {}: internal error: {}\n", session.profile_name(), e.what());
+    fmt::print("tok: {}: internal error: {}\n", session.label(), e.what());
     code = 1;
   }
   return code;

@@ -66,7 +66,7 @@ void add_exec_command(CLI::App& app, Session& session) {
       // descriptors are close-on-exec and a background refresh is nobody's child.
       ::execvp(argv[0], argv.data());
       const int err = errno;
-      fmt::print(stderr, "tok: {}: cannot run '{}': {}\n", session.profile_name(), printable(flags->command[0]),
+      fmt::print(stderr, "tok: {}: cannot run '{}': {}\n", session.label(), printable(flags->command[0]),
                  std::strerror(err));
       // What a shell answers for a command it cannot find (127) or cannot run (126).
       return err == ENOENT ? 127 : 126;

@@ -35,12 +35,24 @@ void add_get_command(CLI::App& app, Session& session) {
       const GetResult result = ctx.engine(session).get(options);
       session.verbose(fmt::format("token was {} at the start of the call", to_string(result.state)));
       const Token& token = result.token;
+      if (result.failing) {
+        // Served while its refresh fails: the user must see it before the token runs out.
+        const TimePoint now = ctx.clock.now();
+        session.warn(fmt::format("serving the cached token ({}) while its background refresh fails: {} (failed {} ago; "
+                                 "next attempt in {})",
+                                 token.expiry ? "valid for another " + format_duration(std::chrono::floor<std::chrono::seconds>(*token.expiry - now))
+                                              : std::string("no expiry"),
+                                 result.failing->message,
+                                 format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
+                                 format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
+      }
       if (flags->format == "token") {
         fmt::print("{}\n", token.access_token);
       } else if (flags->format == "header") {
-        fmt::print("Authorization: {} {}\n", token.token_type, token.access_token);
+        fmt::print("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);
       } else {
         nlohmann::json out;
+        out["json_version"] = 1;
         out["access_token"] = token.access_token;
         out["token_type"] = token.token_type;
         if (token.expiry) {
@@ -51,7 +63,9 @@ void add_get_command(CLI::App& app, Session& session) {
           out["expires_at"] = nullptr;
           out["expires_in"] = nullptr;
         }
-        out["state"] = to_string(result.state);
+        // The engine's state is the policy's (a cooldown moves stale_after, so FRESH); the user
+        // is told the truth, as by `tok status`: a token whose refresh fails is stale.
+        out["state"] = to_string(result.failing && result.state == TokenState::fresh ? TokenState::stale : result.state);
         out["profile"] = ctx.profile.name;
         fmt::print("{}\n", out.dump());
       }

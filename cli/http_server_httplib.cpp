@@ -76,3 +76,8 @@ extern "C" __attribute__((visibility("default"))) tok::HttpServer* tok_create_ht
     return nullptr;
   }
 }
+
+// For `tok version`.
+extern "C" __attribute__((visibility("default"))) const char* tok_module_version() {
+  return "cpp-httplib " CPPHTTPLIB_VERSION;
+}

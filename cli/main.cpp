@@ -6,9 +6,14 @@
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
+#include <memory>
+#include <nlohmann/json.hpp>
 
+#include "cli/key_help.hpp"
 #include "cli/session.hpp"
+#include "providers/http.hpp"
 #include "core/descriptors.hpp"
+#include "core/module.hpp"
 #include "core/error.hpp"
 
 #ifndef TOK_VERSION
@@ -16,14 +21,6 @@
 #endif
 
 namespace {
-
-std::string flag_name(const std::string& key) {
-  std::string name = "--" + key;
-  for (char& c : name) {
-    if (c == '_') c = '-';
-  }
-  return name;
-}
 
 // Removes `--key VALUE` and `--key=VALUE` for every profile key from argv (up to a `--`, after
 // which everything belongs to the command `tok exec` runs) and returns the rest for CLI11.
@@ -59,25 +56,52 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
 // The help's footer: every profile key as a flag, and the exit codes. Built only when help is
 // printed (building it costs ~20k instructions, 3% of a cache hit).
 std::string help_footer() {
-  std::string key_help = "Profile keys (each overrides the config file; a run with --provider needs no file):\n ";
-  std::size_t width = 1;
-  for (const std::string& key : tok::all_profile_keys()) {
-    const std::string flag = " " + flag_name(key) + " VALUE";
-    if (width + flag.size() > 96) {
-      key_help += "\n ";
-      width = 1;
-    }
-    key_help += flag;
-    width += flag.size();
-  }
-  return key_help + "\n\nExit codes: 0 ok, 1 internal error, 2 usage or configuration, 3 provider refused,\n"
-                    "4 provider unavailable, 5 unsafe cache storage. See 'tok COMMAND --help'.";
+  return tok::profile_keys_help(tok::engine_keys(), tok::integration_keys()) +
+         "\nGlobal flags, before or after the command: -p/--profile NAME (else $TOK_PROFILE, else 'default'),\n"
+         "--config PATH, --cache-dir DIR, -v/--verbose, -q/--quiet.\n"
+         "Files: the config is --config, else $TOK_CONFIG, else $XDG_CONFIG_HOME/tok/config, else\n"
+         "~/.config/tok/config; the cache is --cache-dir, else $TOK_CACHE_DIR, else $XDG_CACHE_HOME/tok,\n"
+         "else ~/.cache/tok.\n"
+         "Exit codes: 0 ok; 1 internal error (a bug); 2 usage or configuration (also: standard output cannot\n"
+         "be written); 3 the provider refused; 4 the provider is unavailable (also: a tok module is missing);\n"
+         "5 unsafe cache storage refused; 6 'tok status --check': no usable token cached. 'man tok' says more.";
 }
 
 void add_version_command(CLI::App& app, tok::Session& session) {
-  app.add_subcommand("version", "Print the version")->callback([&session] {
-    session.run = [] {
-      fmt::print("tok " TOK_VERSION "\n");
+  auto format = std::make_shared<std::string>("text");
+  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, cpp-httplib)");
+  cmd->add_option("--format", *format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->callback([&session, format] {
+    session.run = [format] {
+      // The parts a cache hit never loads, each from its module (and what it was built with).
+      struct Module {
+        const char* file;
+        const char* role;
+      };
+      static constexpr Module modules[] = {{"tok-curl.so", "fetch tokens over HTTP"},
+                                           {"tok-crypto.so", "sign private_key_jwt assertions"},
+                                           {"tok-serve.so", "run tok serve"}};
+      nlohmann::json json_modules = nlohmann::json::array();
+      std::string text = "tok " TOK_VERSION "\n";
+      for (const Module& m : modules) {
+        const tok::ModuleSymbol symbol = tok::load_module_symbol(m.file, "tok_module_version");
+        const std::string version =
+            symbol.address != nullptr ? reinterpret_cast<const char* (*)()>(symbol.address)() : std::string();
+        if (symbol.address != nullptr) {
+          text += fmt::format("{}: {} ({}; to {})\n", m.file, version, symbol.path, m.role);
+        } else {
+          text += fmt::format("{}: MISSING ({}): tok cannot {} (searched {})\n", m.file, symbol.problem, m.role,
+                              fmt::join(symbol.searched, ", "));
+        }
+        json_modules.push_back({{"file", m.file}, {"role", m.role}, {"path", symbol.path},
+                                {"version", symbol.address != nullptr ? nlohmann::json(version) : nlohmann::json(nullptr)},
+                                {"searched", symbol.searched}});
+      }
+      if (*format == "json") {
+        fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"tok", TOK_VERSION}, {"modules", json_modules}}.dump(2));
+      } else {
+        fmt::print("{}", text);
+      }
       return 0;
     };
   });
@@ -124,8 +148,42 @@ void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::s
   }
 }
 
+// The arguments CLI11 did not expect: only those that look like flags are named (with what was
+// probably meant); anything else could be a value, and a value could be a secret.
+void print_unexpected(const tok::Session& session, CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> known;
+  for (const CLI::App* a : {&app, app.get_subcommands().empty() ? &app : app.get_subcommands().front()}) {
+    for (const CLI::Option* option : a->get_options()) {
+      for (const auto& name : option->get_lnames()) known.push_back("--" + name);
+    }
+  }
+  for (const auto& key : tok::all_profile_keys()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    known.push_back(flag);
+  }
+  std::vector<std::string> flags;
+  for (const auto& arg : args) {
+    if (arg.size() < 2 || arg[0] != '-' || arg == "--") continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    flags.push_back(tok::printable(name));
+  }
+  if (flags.empty()) {
+    fmt::print(stderr, "tok: {}: unexpected arguments (not shown: they could be secrets)\n", session.label());
+  } else {
+    fmt::print(stderr, "tok: {}: unknown flag{} {} (values not shown: they could be secrets)\n", session.label(),
+               flags.size() == 1 ? "" : "s", fmt::join(flags, ", "));
+    if (auto near = tok::did_you_mean(flags.front(), known)) {
+      fmt::print(stderr, "tok: hint: did you mean {}?\n", *near);
+      return;
+    }
+  }
+  fmt::print(stderr, "tok: hint: run 'tok --help'\n");
+}
+
 void print_error(const tok::Session& session, const std::string& message, const std::string& advice) {
-  fmt::print(stderr, "tok: {}: {}\n", session.profile_name(), message);
+  fmt::print(stderr, "tok: {}: {}\n", session.label(), message);
   if (!advice.empty()) fmt::print(stderr, "tok: hint: {}\n", advice);
 }
 
@@ -175,8 +233,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    // CLI11 lists the unexpected arguments, values included: a secret passed as a flag that does
+    // not exist (--client-secret VALUE) would land in a CI log. Name the flags only.
+    print_unexpected(session, app, args);
+    return 2;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "tok: {}\ntok: hint: run 'tok --help'\n", e.what());
+    fmt::print(stderr, "tok: {}\ntok: hint: run 'tok --help'\n", tok::printable(e.what()));
     return 2;
   } catch (const tok::Error& e) {
     print_error(session, e.what(), e.advice());
@@ -189,8 +252,9 @@ int main(int argc, char** argv) {
   try {
     const int code = session.run();
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {  // a closed pipe must not look like success
-      print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)), "");
-      return 1;
+      print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)),
+                  "nothing was printed: check where stdout goes (closed, full disk, a broken pipe)");
+      return 2;
     }
     return code;
   } catch (const tok::Error& e) {

@@ -26,6 +26,9 @@ struct Session {
   std::string subject;
 
   std::string profile_name() const { return subject.empty() ? tok::profile_name(options) : subject; }
+  // The profile's name as messages print it: one line of printable characters, whatever
+  // $TOK_PROFILE or the command line held (a newline there must not forge a second "tok:" line).
+  std::string label() const;
   // A profile was named on the command line (-p, or --provider for an ad-hoc one): helpers then
   // answer with it instead of matching hosts.
   bool profile_given() const { return !options.profile.empty() || options.key_flags.count("provider") != 0; }
@@ -33,6 +36,8 @@ struct Session {
   void warn(std::string_view message) const;
   // Diagnostics with --verbose only. Callers never pass tokens or secrets.
   void verbose(std::string_view message) const;
+  // What providers are built with: -v notes, when verbose.
+  ProviderDeps provider_deps() const;
 };
 
 // A resolved profile, ready to fetch.

@@ -51,7 +51,7 @@ _tok() {
   local commands="get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
-    --client-secret-env --client-secret-file --command --command-timeout --docker-registries
+    --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
     --docker-username --exchange --expiry-buffer --flavor --gcp-service-account --git-hosts
     --git-username --host --http-timeout --id-token-audience --id-token-env --id-token-file
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
@@ -100,7 +100,10 @@ _tok() {
       return 0
       ;;
     --format)
-      if [[ $cmd == status ]]; then values="text json"; else values="token json header"; fi
+      case $cmd in
+        status | profiles | version) values="text json" ;;
+        *) values="token json header" ;;
+      esac
       ;;
     --shell) values="sh fish github gitlab" ;;
     --provider) values="oauth azure-cli metadata command oidc-federation" ;;
@@ -126,8 +129,9 @@ _tok() {
   case $cmd in
     "") words=$commands ;;
     get) flags="--format --force-refresh --min-valid --no-async" ;;
-    status) flags="--format" ;;
-    clear) flags="--all" ;;
+    status) flags="--format --check --min-valid" ;;
+    clear) flags="--all --unused" ;;
+    profiles | version) flags="--format" ;;
     serve) flags="--listen --databricks --azure-imds --gcp" ;;
     exec) flags="--env-name --" ;;
     env) flags="--shell --env-name" ;;

@@ -439,11 +439,16 @@ std::vector<std::string> CacheStore::keys() const {
 }
 
 std::size_t CacheStore::remove_all() const {
+  return remove_if([](std::string_view) { return true; });
+}
+
+std::size_t CacheStore::remove_if(const std::function<bool(std::string_view key)>& doomed) const {
   const int dfd = dir_fd();
   if (dfd < 0) return 0;
   std::size_t removed = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (const std::string& key : keys()) {
+    if (!doomed(key)) continue;
     // Under the refresh lock, so no commit lands between our unlink and the next get.
     const auto held = lock(key, LockName::refresh, deadline);
     if (remove(key)) ++removed;
@@ -455,6 +460,7 @@ std::size_t CacheStore::remove_all() const {
     if (ends_with(name, ".bg.lock") || ends_with(name, ".lock")) {
       const bool bg = ends_with(name, ".bg.lock");
       const std::string key = name.substr(0, name.size() - (bg ? 8 : 5));
+      if (!doomed(key)) continue;
       if (auto lock = try_lock(key, bg ? LockName::background : LockName::refresh); lock && lock->held()) {
         ::unlinkat(dfd, name.c_str(), 0);
       }

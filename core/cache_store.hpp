@@ -5,6 +5,7 @@
 // entry, lock and temporary file is opened relative to it, so swapping the directory for a
 // symlink after the check changes nothing.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +83,9 @@ class CacheStore {
   // Removes every entry (each under its refresh lock), the lock files nobody holds, and the
   // temporary files a killed writer left; returns how many entries went.
   std::size_t remove_all() const;
+  // The same for the entries whose key `doomed` says (and their idle lock files); temporaries of
+  // writers that are gone go too.
+  std::size_t remove_if(const std::function<bool(std::string_view key)>& doomed) const;
   std::vector<std::string> keys() const;
 
   // Waits for the lock until the deadline (nullopt on timeout). Throws Error(storage) if the lock

@@ -46,7 +46,9 @@ void* create_from_module(std::string_view file, const char* factory, std::string
   const ModuleSymbol module = load_module_symbol(file, factory);
   void* made = module.address != nullptr ? reinterpret_cast<void* (*)()>(module.address)() : nullptr;
   if (made == nullptr) {
-    throw Error(ErrorKind::internal,
+    // Not a bug of tok's but a broken install: exit 4, documented (the means to get a token are
+    // unavailable), with every place looked at.
+    throw Error(ErrorKind::unavailable,
                 fmt::format("cannot load {}: {} (searched {})", what,
                             module.address != nullptr ? "its factory failed" : module.problem,
                             fmt::join(module.searched, ", ")),

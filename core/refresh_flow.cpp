@@ -44,10 +44,13 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   switch (decide_get(state, settings_, options)) {
     case GetAction::serve: break;
     case GetAction::serve_and_refresh_in_background: start_background(seen); break;
-    case GetAction::refresh_blocking: return {refresh_blocking(options, seen), state, std::nullopt};
+    case GetAction::refresh_blocking: return {refresh_blocking(options, seen), state, std::nullopt, std::nullopt};
   }
-  GetResult result{*seen.token, state, std::nullopt};
-  if (cooldown_until(seen, now)) result.failing = seen.last_error;
+  GetResult result{*seen.token, state, std::nullopt, std::nullopt};
+  if (const auto until = cooldown_until(seen, now)) {
+    result.failing = seen.last_error;
+    result.retry_at = until;
+  }
   return result;
 }
 

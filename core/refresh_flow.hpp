@@ -23,8 +23,10 @@ using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo, F
 struct GetResult {
   Token token;
   TokenState state;  // as seen at the start of the call
-  // Set when the token was served while its background refresh is failing (the cooldown runs).
-  std::optional<BackgroundError> failing;
+  // Set when the token was served while its background refresh is failing (the cooldown runs):
+  // the last error, and when the next background attempt is due.
+  std::optional<BackgroundError> failing = std::nullopt;
+  std::optional<TimePoint> retry_at = std::nullopt;
 };
 
 // Where the flow reports what a user may want to know. Warnings are shown unless --quiet;

@@ -21,6 +21,10 @@ struct Token {
 // header lines or terminal output, so a token or type outside it is never accepted or printed.
 bool is_b64token(std::string_view text);
 
+// The scheme of an Authorization header for a token type: "Bearer" whatever case the server
+// wrote it in (RFC 6750 names it so; some servers say "bearer"), any other type as it is.
+std::string authorization_scheme(std::string_view token_type);
+
 // How a refresh asks its token source.
 enum class FetchMode {
   blocking,    // a caller waits: retry transient failures within the deadline

@@ -32,7 +32,7 @@ bool mentions_az_login(std::string_view text) {
 class AzureCliProvider final : public Provider {
  public:
   AzureCliProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps),
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")),
         resource_(non_empty(s, "resource")),
         scope_(non_empty(s, "scope")),
         tenant_(non_empty(s, "tenant")),
@@ -66,7 +66,12 @@ class AzureCliProvider final : public Provider {
     if (subscription_) request.argv.insert(request.argv.end(), {"--subscription", *subscription_});
     request.deadline = std::min(deadline, std::chrono::steady_clock::now() + az_timeout_);
 
+    const auto started = std::chrono::steady_clock::now();
     const ProcessResult result = deps_.processes().run(request);
+    if (deps_.note) {
+      deps_.note(fmt::format("ran {}: {} in {}ms", "az account get-access-token", result.summary(),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+    }
     const std::string what = "az account get-access-token";
     if (result.not_found) {
       throw Error(ErrorKind::unavailable, "Azure CLI not found; install it or set az_path",
@@ -99,7 +104,7 @@ class AzureCliProvider final : public Provider {
       throw Error(ErrorKind::unavailable, fmt::format("{}: printed more than {} KiB", what, request.max_stdout / 1024));
     }
     try {
-      return parse_token_response(result.out, deps_.time().now(), {.program_output = true});
+      return parse_token_response(result.out, deps_.time().now(), {.program_output = true, .default_lifetime = default_lifetime_});
     } catch (const Error& e) {
       throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
     }
@@ -107,6 +112,7 @@ class AzureCliProvider final : public Provider {
 
  private:
   ProviderDeps deps_;
+  std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   std::optional<std::string> resource_;
   std::optional<std::string> scope_;
   std::optional<std::string> tenant_;

@@ -29,7 +29,7 @@ std::string program_name(const std::string& argv0) {
 class CommandProvider final : public Provider {
  public:
   CommandProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps), argv_(split_command(s.require("command"))), timeout_(s.duration_or("command_timeout", 30s)) {
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), argv_(split_command(s.require("command"))), timeout_(s.duration_or("command_timeout", 30s)) {
     if (timeout_ <= Duration(0)) throw Error(ErrorKind::usage, "key 'command_timeout': must be positive");
   }
 
@@ -38,7 +38,12 @@ class CommandProvider final : public Provider {
     ProcessRequest request;
     request.argv = argv_;
     request.deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout_);
+    const auto started = std::chrono::steady_clock::now();
     const ProcessResult result = deps_.processes().run(request);
+    if (deps_.note) {
+      deps_.note(fmt::format("ran {}: {} in {}ms", printable(program_name(argv_[0])), result.summary(),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+    }
     // Only the program's name: its arguments may be anything, so they are never echoed.
     const std::string what = fmt::format("command '{}'", printable(program_name(argv_[0])));
     if (result.not_found) {
@@ -79,7 +84,7 @@ class CommandProvider final : public Provider {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
     if (text.empty()) throw Error(ErrorKind::unavailable, "malformed response: it printed nothing on stdout");
-    if (text.front() == '{') return parse_token_response(text, deps_.time().now(), {.program_output = true});
+    if (text.front() == '{') return parse_token_response(text, deps_.time().now(), {.program_output = true, .default_lifetime = default_lifetime_});
     // A bare token. Its text is never quoted: whatever it printed is probably the secret.
     if (text.find('\n') != std::string_view::npos) {
       throw Error(ErrorKind::unavailable,
@@ -91,10 +96,13 @@ class CommandProvider final : public Provider {
     }
     Token token;
     token.access_token = std::string(text);
-    return token;  // no expiry: providers.md, a bare token is kept until refreshed by hand
+    // No expiry (providers.md: kept until refreshed by hand), unless the profile gives one.
+    if (default_lifetime_) token.expiry = deps_.time().now() + *default_lifetime_;
+    return token;
   }
 
   ProviderDeps deps_;
+  std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   std::vector<std::string> argv_;
   Duration timeout_;
 };

@@ -176,3 +176,6 @@ class CurlTransport final : public HttpTransport {
 extern "C" __attribute__((visibility("default"))) tok::HttpTransport* tok_create_curl_transport() {
   return new tok::CurlTransport();
 }
+
+// For `tok version`: which libcurl (and TLS library) this module fetches with.
+extern "C" __attribute__((visibility("default"))) const char* tok_module_version() { return curl_version(); }

@@ -95,7 +95,15 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       throw Error(ErrorKind::unavailable, fmt::format("{}: timed out", what));
     }
     request.timeout = std::min(http_timeout, left);
+    const auto started = steady_clock::now();
     HttpResult result = transport.perform(request);
+    if (policy.note) {
+      const auto took = duration_cast<milliseconds>(steady_clock::now() - started);
+      policy.note(fmt::format("{} {}: {} in {}ms (attempt {} of {})", request.method, url_for_display(request.url),
+                              result.failure == TransportFailure::none ? fmt::format("HTTP {}", result.response.status)
+                                                                       : printable(result.error),
+                              took.count(), attempt, policy.max_attempts));
+    }
     const bool out_of_attempts = attempt >= policy.max_attempts;
     std::optional<milliseconds> wait;
     if (result.failure != TransportFailure::none) {
@@ -122,6 +130,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       }
       return std::move(result.response);
     }
+    if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait->count()));
     if (policy.sleep) {
       policy.sleep(*wait);
     } else {
@@ -132,6 +141,17 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
 }
 
 // ---- URLs and encodings ---------------------------------------------------------------------
+
+std::string url_for_display(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return printable(url.substr(0, url.find_first_of("?#")));
+  std::string_view rest = url.substr(scheme_end + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  std::string_view path = rest.substr(authority.size());
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  path = path.substr(0, path.find_first_of("?#"));
+  return printable(std::string(url.substr(0, scheme_end + 3)) + std::string(authority) + std::string(path));
+}
 
 std::string url_host(std::string_view url) {
   const auto scheme_end = url.find("://");

@@ -85,7 +85,12 @@ struct RetryPolicy {
   // `persist_for` has been spent waiting (Azure IMDS answers 410 for up to 70 s after a boot).
   long persistent_status = 0;
   std::chrono::milliseconds persist_for{0};
+  std::function<void(const std::string&)> note;  // -v: one line per attempt and per wait
 };
+
+// scheme://host[:port]/path of a URL: what may be shown of it (no user info, no query, no
+// fragment, which can carry credentials).
+std::string url_for_display(std::string_view url);
 
 // Sends with retries on connection errors and the policy's retryable statuses (408, 429 and 5xx
 // unless it says otherwise), with exponential backoff and jitter, honouring Retry-After (seconds

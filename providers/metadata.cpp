@@ -90,7 +90,7 @@ std::string body_message(const std::string& body, const std::vector<std::string>
 class MetadataProvider final : public Provider {
  public:
   MetadataProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps), http_timeout_(s.duration_or("http_timeout", 30s)), ca_bundle_(s.get_or("ca_bundle", "")) {
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), http_timeout_(s.duration_or("http_timeout", 30s)), ca_bundle_(s.get_or("ca_bundle", "")) {
     const std::string flavor = s.choice_or("flavor", {"databricks", "azure-imds", "gcp"}, "");
     if (flavor.empty()) {
       throw Error(ErrorKind::usage, "key 'flavor': required: databricks, azure-imds or gcp");
@@ -265,7 +265,7 @@ class MetadataProvider final : public Provider {
     }
     if (status >= 200 && status < 300) {
       try {
-        return parse_token_response(response.body, deps_.time().now());
+        return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
       } catch (const Error& e) {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
@@ -316,6 +316,7 @@ class MetadataProvider final : public Provider {
   }
 
   ProviderDeps deps_;
+  std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   Flavor flavor_ = Flavor::databricks;
   Duration http_timeout_;
   std::string ca_bundle_;

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 class OAuthProvider final : public Provider {
  public:
   OAuthProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps),
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")),
         token_url_(s.url("token_url")),
         issuer_(s.url("issuer")),
         client_id_(s.require("client_id")),
@@ -59,7 +59,7 @@ class OAuthProvider final : public Provider {
     const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
-        return parse_token_response(response.body, deps_.time().now());
+        return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
       } catch (const Error& e) {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
@@ -70,7 +70,11 @@ class OAuthProvider final : public Provider {
  private:
   std::string token_endpoint(HttpTransport& http, Deadline deadline, ProviderMemo& memo, const RetryPolicy& retry) const {
     if (token_url_) return *token_url_;
-    if (memo["issuer"] == *issuer_ && !memo["token_endpoint"].empty()) return memo["token_endpoint"];
+    if (memo["issuer"] == *issuer_ && !memo["token_endpoint"].empty()) {
+      if (deps_.note) deps_.note(fmt::format("token endpoint {} (discovered earlier, kept in the cache entry)",
+                                             url_for_display(memo["token_endpoint"])));
+      return memo["token_endpoint"];
+    }
     std::string last_problem;
     for (const char* well_known : {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
       HttpRequest request;
@@ -95,12 +99,14 @@ class OAuthProvider final : public Provider {
       }
       memo["issuer"] = *issuer_;
       memo["token_endpoint"] = endpoint;
+      if (deps_.note) deps_.note(fmt::format("token endpoint {} (discovered at {})", url_for_display(endpoint), request.url));
       return endpoint;
     }
     throw Error(ErrorKind::unavailable, last_problem, "check the issuer URL");
   }
 
   ProviderDeps deps_;
+  std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   std::optional<std::string> token_url_;
   std::optional<std::string> issuer_;
   std::string client_id_;

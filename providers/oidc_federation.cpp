@@ -38,7 +38,7 @@ std::string trimmed(std::string s) {
 class OidcFederationProvider final : public Provider {
  public:
   OidcFederationProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps),
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")),
         token_url_(*require_url(s, "token_url")),
         source_(s.choice_or("id_token_source", {"github", "gitlab", "file"}, "")),
         exchange_(s.choice_or("exchange", {"token-exchange", "client-assertion"}, "token-exchange")),
@@ -100,7 +100,7 @@ class OidcFederationProvider final : public Provider {
     const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
-        return parse_token_response(response.body, deps_.time().now());
+        return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
       } catch (const Error& e) {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
@@ -182,6 +182,7 @@ class OidcFederationProvider final : public Provider {
   }
 
   ProviderDeps deps_;
+  std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   std::string token_url_;
   std::string source_;
   std::string exchange_;

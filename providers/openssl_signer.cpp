@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/crypto.h>
 
 #include <memory>
 
@@ -103,5 +104,12 @@ std::unique_ptr<JwsSigner> make_openssl_signer() { return std::make_unique<Opens
 #ifdef TOK_CRYPTO_MODULE
 extern "C" __attribute__((visibility("default"))) tok::JwsSigner* tok_create_jws_signer() {
   return tok::make_openssl_signer().release();
+}
+#endif
+
+#ifdef TOK_CRYPTO_MODULE
+// For `tok version`: which libcrypto signs.
+extern "C" __attribute__((visibility("default"))) const char* tok_module_version() {
+  return OpenSSL_version(OPENSSL_VERSION);
 }
 #endif

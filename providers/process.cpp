@@ -17,6 +17,14 @@ extern char** environ;
 
 namespace tok {
 
+std::string ProcessResult::summary() const {
+  if (not_found) return "not found";
+  if (!spawn_error.empty()) return "could not start: " + spawn_error;
+  if (timed_out) return "killed at the deadline";
+  if (exit_status) return "exit " + std::to_string(*exit_status);
+  return "signal " + std::to_string(signal);
+}
+
 namespace {
 
 using std::chrono::milliseconds;

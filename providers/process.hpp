@@ -31,6 +31,8 @@ struct ProcessResult {
 
   bool ran() const { return !not_found && spawn_error.empty(); }
   bool succeeded() const { return ran() && !timed_out && exit_status == 0; }
+  // "exit 0", "exit 1", "killed at the deadline", "signal 9", "not found": for -v.
+  std::string summary() const;
 };
 
 // The seam. The real runner: the child gets its own process group, stdin on /dev/null, stdout

@@ -37,6 +37,12 @@ Duration ProviderSettings::duration_or(std::string_view key, Duration fallback) 
   return parse_duration_or_throw(*v, fmt::format("key '{}'", key));
 }
 
+std::optional<Duration> ProviderSettings::duration(std::string_view key) const {
+  auto v = get(key);
+  if (!v) return std::nullopt;
+  return parse_duration_or_throw(*v, fmt::format("key '{}'", key));
+}
+
 std::string ProviderSettings::choice_or(std::string_view key, std::initializer_list<std::string_view> choices,
                                         std::string_view fallback) const {
   auto v = get(key);
@@ -94,6 +100,7 @@ ProcessRunner& ProviderDeps::processes() const { return runner != nullptr ? *run
 RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
   RetryPolicy policy;
   if (mode == FetchMode::background) policy.max_attempts = 1;
+  policy.note = note;
   if (sleeper != nullptr) {
     const Sleeper* s = sleeper;
     policy.sleep = [s](std::chrono::milliseconds wait) { s->sleep_for(wait); };

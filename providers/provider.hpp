@@ -2,6 +2,7 @@
 // One small interface for every token source. A provider turns a profile's settings into a
 // fresh token or a typed error; it knows nothing of caching (the engine wraps it) and never
 // prints.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct ProviderDeps {
   ProcessRunner* runner = nullptr;
   const Sleeper* sleeper = nullptr;
   JwsSigner* signer = nullptr;  // null: OpenSSL's, from the tok-crypto module
+  // What -v shows: each request (URL without query or credentials, status, attempt, time), the
+  // endpoint discovery found, each program run. Empty: nothing. Never tokens or secrets.
+  std::function<void(const std::string&)> note = {};
 
   HttpTransport& transport() const;
   const Clock& time() const;
@@ -50,6 +54,8 @@ class ProviderSettings {
   std::string get_or(std::string_view key, std::string_view fallback) const;
   std::string require(std::string_view key) const;
   Duration duration_or(std::string_view key, Duration fallback) const;
+  // Unset: nullopt. default_lifetime, read this way by every provider.
+  std::optional<Duration> duration(std::string_view key) const;
   // One of `choices`, or the fallback when unset.
   std::string choice_or(std::string_view key, std::initializer_list<std::string_view> choices,
                         std::string_view fallback) const;

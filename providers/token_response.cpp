@@ -211,8 +211,11 @@ Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames
     const auto t = exp->is_string() ? parse_rfc3339(exp->get_ref<const std::string&>()) : std::nullopt;
     if (!t) malformed("Expiration is not an RFC 3339 time like 2026-11-29T10:00:00Z", body, secret);
     absolute(static_cast<double>(std::chrono::system_clock::to_time_t(*t)), "Expiration");
+  } else if (names.default_lifetime) {
+    token.expiry = now + *names.default_lifetime;
   } else {
-    malformed(names.program_output ? "no expires_in, expires_on, expiresOn or Expiration" : "no expires_in or expires_on",
+    malformed(names.program_output ? "no expires_in, expires_on, expiresOn or Expiration (set default_lifetime to accept it)"
+                                   : "no expires_in or expires_on (set default_lifetime to accept it)",
               body, secret);
   }
   return token;

@@ -16,6 +16,9 @@ struct TokenFieldNames {
   // Also the Azure CLI's (accessToken, tokenType, and expiresOn in local time when expires_on is
   // absent) and credential_process-style Expiration (RFC 3339): programs print these.
   bool program_output = false;
+  // The profile's default_lifetime: the lifetime of an answer that carries none (some services
+  // issue long-lived tokens without expires_in). Unset, such an answer is malformed.
+  std::optional<Duration> default_lifetime = std::nullopt;
 };
 
 // Validates and reads a token response (providers.md "A response is validated"): a JSON object,

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const tok::TimePoint now{std::chrono::seconds(1795000000)};
   for (const bool program : {false, true}) {
     try {
-      const tok::Token t = tok::parse_token_response(body, now, tok::TokenFieldNames{program});
+      const tok::Token t = tok::parse_token_response(body, now, tok::TokenFieldNames{program, std::nullopt});
       if (!tok::is_b64token(t.access_token) || !tok::is_b64token(t.token_type)) __builtin_trap();
       if (!t.expiry || *t.expiry <= now || *t.expiry > now + std::chrono::hours(24 * 367)) __builtin_trap();
     } catch (const tok::Error&) {

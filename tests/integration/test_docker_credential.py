@@ -121,7 +121,7 @@ class DockerCredential(TokCase):
                                       b'"https://Other.example.com/v2/":"robot"}\n')
         os.remove(self.config)
         self.assertEqual(self.helper("list", expect=0).stdout, b"{}\n")
-        version = self.run_tok("version").stdout.split()[-1]
+        version = self.run_tok("version").stdout.splitlines()[0].split()[-1]
         proc = self.both("version")
         self.assertEqual((proc.returncode, proc.stdout), (0, f"docker-credential-tok (tok) {version}\n".encode()))
         for flag in ("--version", "-v"):

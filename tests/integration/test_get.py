@@ -86,7 +86,7 @@ class FreshExpiredStale(TokCase):
         token = self.get()
         self.assertEqual(self.get("--format", "header"), f"Authorization: Bearer {token}")
         out = self.get_json()
-        self.assertEqual(set(out), {"access_token", "token_type", "expires_at", "expires_in", "state", "profile"})
+        self.assertEqual(set(out), {"json_version", "access_token", "token_type", "expires_at", "expires_in", "state", "profile"})
         self.assertRegex(out["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertTrue(3500 < out["expires_in"] <= 3600)
         self.assertEqual(out["profile"], "default")
@@ -125,7 +125,7 @@ class BackgroundFailures(TokCase):
         self.wait_until(lambda: self.status()["last_error"] is not None, what="the failure to be recorded")
         st = self.status()
         self.assertIn("temporarily_unavailable", st["last_error"]["message"])
-        cooldown_end = st["cooldown_until"]
+        cooldown_end = st["next_attempt"]
         self.assertIsNotNone(cooldown_end)
         self.assertEqual(self.server.token_requests, 2)  # the first fetch and one background try
         # During the cooldown the old token is served and nothing is requested.
@@ -133,15 +133,15 @@ class BackgroundFailures(TokCase):
             self.assertEqual(self.get(*backoff), old)
         time.sleep(0.3)
         self.assertEqual(self.server.token_requests, 2, "no second request before retry_backoff")
-        self.assertEqual(self.status()["cooldown_until"], cooldown_end, "still inside the cooldown")
+        self.assertEqual(self.status()["next_attempt"], cooldown_end, "still inside the cooldown")
         # After it, one new attempt (still failing), then recovery once the server heals.
-        self.wait_until(lambda: self.status()["cooldown_until"] is None, what="the cooldown to end")
+        self.wait_until(lambda: self.status()["next_attempt"] is None, what="the cooldown to end")
         self.assertEqual(self.get(*backoff), old)
         self.wait_until(lambda: self.server.token_requests == 3, what="one retry after the cooldown")
         self.wait_until(lambda: self.status()["last_error"]["at"] != st["last_error"]["at"],
                         what="the second failure to be recorded")
         self.server.control(reset=True)  # heal: no more faults (and the counter restarts)
-        self.wait_until(lambda: self.status()["cooldown_until"] is None, what="the second cooldown to end")
+        self.wait_until(lambda: self.status()["next_attempt"] is None, what="the second cooldown to end")
         self.assertEqual(self.get(*backoff), old)
         self.wait_until(lambda: self.status()["generation"] == 2, what="recovery")
         self.assertNotEqual(self.get(*backoff), old)

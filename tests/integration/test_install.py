@@ -48,8 +48,14 @@ class Install(TokCase):
 
         # The installed programs run, fetch (tok-curl.so found from bin/../lib/tok, also under
         # the link's name) and share the cache.
-        version = subprocess.run([tok, "version"], capture_output=True, text=True)
-        self.assertEqual(version.stdout, subprocess.run([TOK, "version"], capture_output=True, text=True).stdout)
+        version = subprocess.run([tok, "version", "--format", "json"], capture_output=True, text=True)
+        built = json.loads(subprocess.run([TOK, "version", "--format", "json"], capture_output=True, text=True).stdout)
+        installed = json.loads(version.stdout)
+        self.assertEqual(installed["tok"], built["tok"])
+        for module in installed["modules"]:
+            self.assertEqual(module["path"], os.path.join(os.path.realpath(prefix), "lib", "tok", module["file"]),
+                             "the installed tok uses its own modules")
+            self.assertTrue(module["version"], module)
         proc = subprocess.run([link, "get"], input="registry.example.com", env=self.env, capture_output=True,
                               text=True)
         self.assertEqual(proc.returncode, 0, proc.stdout)

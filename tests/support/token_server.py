@@ -40,7 +40,7 @@ class State:
         self.discovery_requests = 0
         self.issued = 0
         self.seen = []  # (method, path) of every request, control endpoints excepted
-        self.fields = {}  # extra response fields: {"token_type": "MAC"}
+        self.fields = {}  # extra response fields: {"token_type": "MAC"}; None leaves one out
         # OIDC federation: a GitHub-like ID-token endpoint and the ID tokens it (or a test) issued.
         self.id_token_bearer = "github-request-bearer"
         self.id_token_requests = []  # {"audience": ...}
@@ -195,7 +195,11 @@ class Handler(BaseHTTPRequestHandler):
         doc = {"access_token": f"tok{n:04d}.{secrets.token_hex(12)}", "token_type": "Bearer", "expires_in": lifetime}
         if form.get("scope"):
             doc["scope"] = form["scope"]
-        doc.update(fields)
+        for key, value in fields.items():  # None: the field is left out
+            if value is None:
+                doc.pop(key, None)
+            else:
+                doc[key] = value
         self.send_json(200, doc)
 
     def apply_fault(self, fault):

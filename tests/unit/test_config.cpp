@@ -515,4 +515,34 @@ TEST_CASE("resolve_profile: the new providers' keys are profile keys and flags")
   CHECK(contains(w, "localhost, 127.0.0.1 or [::1]"));
 }
 
+TEST_CASE("did_you_mean: one or two edits away, ignoring case and - against _") {
+  const std::vector<std::string> keys = {"scopes", "scope", "client_id", "token_url", "issuer"};
+  CHECK(tok::did_you_mean("client-id", keys) == "client_id");
+  CHECK(tok::did_you_mean("CLIENT_ID", keys) == "client_id");
+  CHECK(tok::did_you_mean("tokenurl", keys) == "token_url");
+  CHECK(tok::did_you_mean("scopez", keys).has_value());
+  CHECK_FALSE(tok::did_you_mean("audience", keys).has_value());
+  CHECK_FALSE(tok::did_you_mean("", keys).has_value());
+}
+
+TEST_CASE("profile_facts: endpoint, client and scopes, never a secret or a command's arguments") {
+  using tok::KeyValues;
+  auto f = tok::profile_facts(KeyValues{{"provider", "oauth"}, {"token_url", "https://l/t"}, {"client_id", "ci"},
+                                        {"scopes", "a b"}, {"client_secret_env", "SECRET_VAR"}});
+  CHECK(f.provider == "oauth");
+  CHECK(f.endpoint == "https://l/t");
+  CHECK(f.client == "ci");
+  CHECK(f.scopes == "a b");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "oauth"}, {"issuer", "https://l"}}).endpoint == "https://l (discovery)");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "metadata"}, {"flavor", "gcp"}, {"account", "sa@x"}}).endpoint ==
+        "gcp default");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "metadata"}, {"flavor", "gcp"}, {"account", "sa@x"}}).client == "sa@x");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "azure-cli"}, {"resource", "r"}}).endpoint == "az");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "azure-cli"}, {"resource", "r"}}).scopes == "r");
+  const auto cmd = tok::profile_facts(KeyValues{{"provider", "command"}, {"command", "vault read --token=hunter2"}});
+  CHECK(cmd.endpoint == "vault");
+  CHECK(tok::profile_facts(KeyValues{{"provider", "oauth"}, {"token_url", "https://l/\x1b[31mt"}}).endpoint.find('\x1b') ==
+        std::string::npos);
+}
+
 }  // TEST_SUITE

@@ -57,7 +57,11 @@ struct Fixture {
   tok::ProviderMemo memo;
 
   std::unique_ptr<tok::Provider> make(std::map<std::string, std::string, std::less<>> values) {
-    return tok::make_provider(tok::ProviderSettings(std::move(values)), tok::ProviderDeps{.http = &http, .clock = &clock, .signer = &signer});
+    tok::ProviderDeps deps;
+    deps.http = &http;
+    deps.clock = &clock;
+    deps.signer = &signer;
+    return tok::make_provider(tok::ProviderSettings(std::move(values)), deps);
   }
   tok::Token fetch(tok::Provider& p, tok::FetchMode mode = tok::FetchMode::blocking) {
     return p.fetch(std::chrono::steady_clock::now() + 1h, memo, mode);

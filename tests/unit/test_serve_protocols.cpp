@@ -35,7 +35,7 @@ struct Fixture {
     p.get = [this] {
       ++gets;
       if (failure) throw *failure;
-      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt};
+      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt};
     };
     served.databricks = p;
     served.azure_imds = p;

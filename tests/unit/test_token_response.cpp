@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/token.hpp"
 #include "fakes.hpp"
 #include "providers/token_response.hpp"
 
@@ -211,7 +212,7 @@ TEST_CASE("times far from now are refused before they overflow the clock (found 
   CHECK_FALSE(tok::parse_rfc3339("2200-01-01T00:00:01Z").has_value());
   CHECK(tok::parse_rfc3339("2199-12-31T23:59:59Z").has_value());
   CHECK_THROWS_AS(tok::parse_token_response(R"({"accessToken":"eyJ0.x.y","expiresOn":"1013-11-29 10:00:00.000000"})", kNow,
-                                            tok::TokenFieldNames{true}),
+                                            tok::TokenFieldNames{true, std::nullopt}),
                   tok::Error);
 }
 
@@ -278,3 +279,23 @@ TEST_CASE("parse_local_time: the zone's rules at that date, under several TZ val
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("default_lifetime: used only when the answer carries no lifetime") {
+  const auto ten_minutes = std::optional<tok::Duration>(std::chrono::minutes(10));
+  CHECK_THROWS_AS(tok::parse_token_response(R"({"access_token":"abc","token_type":"Bearer"})", kNow), tok::Error);
+  const auto t = tok::parse_token_response(R"({"access_token":"abc","token_type":"Bearer"})", kNow,
+                                           tok::TokenFieldNames{false, ten_minutes});
+  REQUIRE(t.expiry);
+  CHECK(*t.expiry == kNow + std::chrono::minutes(10));
+  const auto own = tok::parse_token_response(R"({"access_token":"abc","token_type":"Bearer","expires_in":60})", kNow,
+                                             tok::TokenFieldNames{false, ten_minutes});
+  CHECK(*own.expiry == kNow + std::chrono::seconds(60));
+}
+
+TEST_CASE("authorization_scheme: Bearer in any case is written Bearer, other schemes as given") {
+  CHECK(tok::authorization_scheme("bearer") == "Bearer");
+  CHECK(tok::authorization_scheme("BEARER") == "Bearer");
+  CHECK(tok::authorization_scheme("Bearer") == "Bearer");
+  CHECK(tok::authorization_scheme("MAC") == "MAC");
+  CHECK(tok::authorization_scheme("bearers") == "bearers");
+}
