@@ -32,6 +32,16 @@ ENV.update({"AZURE_CORE_COLLECT_TELEMETRY": "false", "HTTPS_PROXY": DEAD_PROXY, 
             "https_proxy": DEAD_PROXY, "http_proxy": DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost,::1",
             "no_proxy": "127.0.0.1,localhost,::1"})
 ENV.pop("AZURE_CONFIG_DIR", None)
+# A user's locale, set rather than inherited, so `cat` (which loads it) costs the same on every
+# machine: C.UTF-8 exists everywhere.
+for k in [k for k in ENV if k.startswith("LC_")]:
+    ENV.pop(k)
+ENV["LANG"] = "C.UTF-8"
+# gcloud (row 8) must not reach the network either: no metadata probe, no usage reports, its own
+# empty configuration; the dead proxy above catches anything else.
+ENV.update({"CLOUDSDK_CONFIG": os.path.join(WORK, "gcloud"), "CLOUDSDK_CORE_CHECK_GCE_METADATA": "false",
+            "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true", "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+            "GCE_METADATA_HOST": "127.0.0.1:9", "GCE_METADATA_IP": "127.0.0.1:9"})
 rows = []
 
 
@@ -51,9 +61,26 @@ def hyperfine(commands, runs=300, prepare=None, warmup=30, ignore_failure=False,
         cmd += ["--prepare", prepare]
     if ignore_failure:
         cmd += ["--ignore-failure"]
-    subprocess.run(cmd + commands, env=env or ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd + commands, env=env or ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out) as f:
         return [r["median"] for r in json.load(f)["results"]]
+
+
+def side_by_side(commands, rounds=9, runs=60):
+    """Medians of `commands` measured in alternating short rounds (the order flips each round), as
+    (the round whose ratio first/second is the median: its medians in ms, all the ratios sorted). A
+    burst of load from the machine's other users then spoils a round, not the figure."""
+    results = []
+    for i in range(rounds):
+        order = commands if i % 2 == 0 else commands[::-1]
+        medians = [m * 1000 for m in hyperfine(order, runs=runs, warmup=10)]
+        results.append(medians if i % 2 == 0 else medians[::-1])
+    results.sort(key=lambda ms: ms[0] / ms[1])
+    return results[len(results) // 2], [ms[0] / ms[1] for ms in results]
+
+
+def rounds_text(ratios):
+    return f"(median of {len(ratios)} rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def entry_path(profile):
@@ -80,6 +107,11 @@ def peak_rss_kib(argv):
 def main():
     if not shutil.which("hyperfine"):
         sys.exit("hyperfine is missing: run scripts/install-deps.sh")
+    # 1000 concurrent children with two pipes each.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        sys.exit(f"make bench needs 4096 open files (ulimit -Hn is {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096) if hard == resource.RLIM_INFINITY else max(soft, min(hard, 8192)), hard))
     server = TokenServer(lifetime=3600).start()
     with open(ENV["TOK_CONFIG"], "w") as f:
         for name in ("fresh", "stale", "herd", "short", "failing"):
@@ -87,17 +119,23 @@ def main():
                     "scopes = api:read\n\n")
     print(f"tok bench: {TOK}\n")
 
-    # 1. A fresh cache hit against the physical floor: cat of the same entry file.
+    # 1. A fresh cache hit against the physical floor: cat of the same entry file; and against
+    # the cost of starting any program at all.
     tok("get", "-p", "fresh")
     fresh_entry = entry_path("fresh")
-    tok_ms, cat_ms = [m * 1000 for m in hyperfine([f"{TOK} get -p fresh", f"cat {fresh_entry}"])]
+    (tok_ms, cat_ms), ratios = side_by_side([f"{TOK} get -p fresh", f"cat {fresh_entry}"])
     ratio = tok_ms / cat_ms
-    row("`tok get` fresh cache hit vs `cat` of the entry",
-        f"{tok_ms:.2f} ms vs {cat_ms:.2f} ms: ratio {ratio:.2f}", "ratio <= 1.5", ratio <= 1.5)
+    row("`tok get` fresh cache hit vs `cat` of the entry, side by side",
+        f"{tok_ms:.2f} ms vs {cat_ms:.2f} ms: ratio {ratio:.2f} {rounds_text(ratios)}", "ratio <= 1.2", ratio <= 1.2)
+    (tok_ms, true_ms), ratios = side_by_side([f"{TOK} get -p fresh", "/bin/true"])
+    row("`tok get` fresh cache hit vs `/bin/true`, side by side",
+        f"{tok_ms:.2f} ms vs {true_ms:.2f} ms: ratio {tok_ms / true_ms:.2f} {rounds_text(ratios)}", "reported", None)
 
-    # 2. Peak memory of a cache hit.
+    # 2. Peak memory of a cache hit, and of cat for scale.
     rss = max(peak_rss_kib([TOK, "get", "-p", "fresh"]) for _ in range(5))
-    row("peak memory of `tok get` on a cache hit", f"{rss / 1024:.2f} MiB", "<= 6 MiB", rss <= 6 * 1024)
+    cat_rss = max(peak_rss_kib([shutil.which("cat"), fresh_entry]) for _ in range(5))
+    row("peak memory (RSS) of `tok get` on a cache hit", f"{rss / 1024:.2f} MiB (`cat` of the entry: "
+        f"{cat_rss / 1024:.2f} MiB)", "<= 2.5 MiB", rss <= 2.5 * 1024)
 
     # 3. A stale entry while the token server takes 2 s: answered as fast as a fresh hit.
     tok("get", "-p", "stale")
@@ -119,23 +157,28 @@ def main():
     row("`x=$(tok get)` on a stale entry, server answering in 2 s",
         f"{subst_ms:.1f} ms; {one_request} background request", "does not wait; 1 background request",
         subst_ms < 1000 and one_request == 1 and out.returncode == 0)
-    # Side by side: the first stale run starts the one refresher; every later one, within the 2 s
-    # the server takes, finds the refresh lock taken and answers from the cache.
+    # Side by side: the first stale run starts the one refresher; every later one, within the
+    # 20 s the server takes, finds the refresh lock taken and answers from the cache.
+    server.control(latency=20.0)
     subprocess.run([sys.executable, restale, stale_entry], check=True)
     gen_before = json.loads(tok("status", "--format", "json", "-p", "stale").stdout)["generation"]
     started = time.monotonic()
-    stale_ms, fresh_ms = [m * 1000 for m in hyperfine([f"{TOK} get -p stale", f"{TOK} get -p fresh"], runs=200)]
+    (stale_ms, fresh_ms), ratios = side_by_side([f"{TOK} get -p stale", f"{TOK} get -p fresh"], rounds=7, runs=40)
     still_stale = json.loads(tok("status", "--format", "json", "-p", "stale").stdout)["generation"] == gen_before
     ratio = stale_ms / fresh_ms
-    row("`tok get` stale (server taking 2 s) vs fresh, side by side",
-        f"{stale_ms:.2f} ms vs {fresh_ms:.2f} ms: ratio {ratio:.2f}"
+    row("`tok get` stale (its refresh running) vs fresh, side by side",
+        f"{stale_ms:.2f} ms vs {fresh_ms:.2f} ms: ratio {ratio:.2f} {rounds_text(ratios)}"
         + ("" if still_stale else f" (refresh landed within {time.monotonic() - started:.1f} s: rerun)"),
-        "ratio <= 1.2", ratio <= 1.2)
+        "ratio <= 1.1", ratio <= 1.1 and still_stale)
     server.control(latency=0.0)
 
-    # 4. A herd: 100 concurrent gets on an expired entry, the server answering in 200 ms.
+    # 4. A herd: 1000 concurrent gets on an expired entry, the server answering in 200 ms, against
+    # 1000 concurrent cache hits: on 2 cores spawning dominates, so the herd should cost the hits'
+    # wall time plus one fetch, and make one request.
+    server.control(latency=0.0, reset=True)
     tok("get", "-p", "herd")
     herd_entry = entry_path("herd")
+    _, _, hits_wall = herd(1000, "fresh")
     with open(herd_entry) as f:
         e = json.load(f)
     e["token"]["expiry_ms"] = int(time.time() * 1000) - 60_000
@@ -144,13 +187,14 @@ def main():
     os.chmod(herd_entry + ".b", 0o600)
     os.replace(herd_entry + ".b", herd_entry)
     server.control(latency=0.2, reset=True)
-    codes, outs, wall = herd(100, "herd")
+    codes, outs, wall = herd(1000, "herd")
     tokens = {o[0] for o in outs}
     requests = server.token_requests
-    row("100 concurrent `tok get` on an expired entry, server answering in 200 ms",
+    bar = hits_wall * 1.1 + 0.2
+    row("1000 concurrent `tok get` on an expired entry (server: 200 ms) vs 1000 concurrent cache hits",
         f"{requests} request; {'all' if codes == {0} else 'NOT all'} succeeded; {len(tokens)} distinct token; "
-        f"wall {wall:.2f} s", "1 request, same token, < 1 s", requests == 1 and codes == {0} and len(tokens) == 1
-        and wall < 1.0)
+        f"wall {wall:.2f} s vs {hits_wall:.2f} s", "1 request, same token, wall <= hits x 1.1 + 0.2 s",
+        requests == 1 and codes == {0} and len(tokens) == 1 and wall <= bar)
 
     # 5. Tokens shorter than the 40 s expiry buffer: the waiters take what the holder fetched.
     server.control(latency=0.2, lifetime=30, reset=True)
@@ -194,6 +238,18 @@ def main():
     else:
         row("`tok get` (azure-cli profile, cached) vs `az account get-access-token`", "az is not installed",
             "reported (expect > 500x)", False)
+
+    # 7b. gcloud: what Google users run. Not logged in, it starts, finds no account and exits.
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        os.makedirs(ENV["CLOUDSDK_CONFIG"], exist_ok=True)
+        tok_ms, gcloud_ms = [m * 1000 for m in hyperfine(
+            [f"{TOK} get -p fresh", f"{gcloud} auth print-access-token"], runs=10, warmup=2, ignore_failure=True)]
+        row("`tok get` (cached) vs `gcloud auth print-access-token` (not logged in)",
+            f"{tok_ms:.2f} ms vs {gcloud_ms:.0f} ms: gcloud takes {gcloud_ms / tok_ms:.0f}x as long", "reported", None)
+    else:
+        row("`tok get` (cached) vs `gcloud auth print-access-token`", "gcloud is not installed (it is not a Debian "
+            "package)", "reported", None)
 
     # 8. A cached metadata profile vs one curl of the loopback metadata server.
     with MetadataServer("azure-imds") as md:
@@ -319,12 +375,45 @@ def git_credential_fill_row():
         f"{', '.join(f'{r:.2f}' for r in ratios)})", "ratio <= 1.0", ratio <= 1.0 and all(fills.values()))
 
 
+READING = """## Reading the table
+
+Every timing compares two commands measured in the same run, in alternating short rounds, and the
+ratio is what travels between machines (these are shared and noisy: a round spoiled by a burst of
+load moves the median little). The bars are the project's; `make check` asserts no timing.
+
+- **Cache hit vs `cat` of the entry**: what `tok get` adds to reading a small file in a new
+  process: parsing the command line and the config, checking the cache directory and the entry
+  (owner, mode, symlinks), deciding FRESH/STALE/EXPIRED, printing. `cat` is the floor for "a
+  program that prints a file". **vs `/bin/true`**: the price of starting any program here.
+- **Peak memory**: the most a cache hit holds in RAM, shared library pages included.
+- **Stale vs fresh**: a stale token is printed at once while one detached process refreshes it;
+  the other callers meanwhile see the refresh lock taken and print the cached token too.
+- **Herds**: many processes asking at once cause one request; waiters share its token (or its
+  error). 1000 concurrent callers cost about what 1000 concurrent cache hits cost, plus one fetch.
+- **What you would run instead**, timed on the same machine:
+  - `az account get-access-token`: a second or more per call (Python start-up); `tok get` with
+    `provider = azure-cli` runs it once per token lifetime and answers from the cache in between.
+  - `gcloud auth print-access-token`: the same, for Google; `provider = metadata`, `flavor = gcp`
+    or `provider = command` with `gcloud` as the command caches it.
+  - `git credential-cache`: git's own in-memory cache daemon, the fastest helper git has; `tok`
+    answers git as fast from its file cache, and also refreshes the token before it expires.
+  - `curl` of a metadata server: one HTTP round trip per call; `tok` answers from its cache.
+- **`tok serve`** under `wrk`: requests per second for a cached token against a static "hello"
+  from the same HTTP library, so the ratio is what tok adds per request.
+
+The az and gcloud rows run them not logged in, with every proxy variable pointing at a closed
+loopback port and their metadata probes off: they start, find no account and exit, which is most of
+what a logged-in call costs; nothing leaves the machine.
+"""
+
+
 def write_results():
     lines = ["# `make bench` results", "",
              f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores "
              f"({os.uname().machine}). Medians from hyperfine; ratios are what to compare.", "",
              "| figure | result | bar | verdict |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += ["", READING]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(HERE, "results.md"), "w") as f:
         f.write(text)

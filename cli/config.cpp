@@ -189,6 +189,12 @@ std::vector<std::string_view> engine_keys() {
 
 std::vector<std::string_view> integration_keys() { return {std::begin(kIntegrationKeys), std::end(kIntegrationKeys)}; }
 
+bool is_profile_key(std::string_view key) {
+  const auto in = [&](const auto& list) { return std::find(std::begin(list), std::end(list), key) != std::end(list); };
+  if (key == "provider" || in(kEngineKeys) || in(kCommonProviderKeys) || in(kIntegrationKeys)) return true;
+  return std::any_of(providers().begin(), providers().end(), [&](const ProviderInfo& p) { return in(p.keys); });
+}
+
 const std::vector<std::string>& all_profile_keys() {
   static const std::vector<std::string> keys = [] {
     std::set<std::string> all = {"provider"};

@@ -62,6 +62,8 @@ std::vector<std::string_view> integration_keys();
 
 // Every key a profile may hold: engine, provider and integration keys (also the flag names).
 const std::vector<std::string>& all_profile_keys();
+// The same question for one key, without building the list (the cache hit asks it per flag).
+bool is_profile_key(std::string_view key);
 
 // What `tok profiles` and `tok status` show of a profile: where its tokens come from, for whom,
 // for what. Never a secret: secret keys only name a variable or a file, and of a command only the

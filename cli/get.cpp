@@ -10,68 +10,58 @@
 namespace tok {
 
 void add_get_command(CLI::App& app, Session& session) {
-  struct Flags {
-    std::string format = "token";
-    bool force_refresh = false;
-    std::optional<std::string> min_valid;
-    bool no_async = false;
-  };
-  auto flags = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("get", "Print a token (from the cache while it is fresh)");
-  cmd->add_option("--format", flags->format, "token (default), json or header")
-      ->check(CLI::IsMember({"token", "json", "header"}));
-  cmd->add_flag("--force-refresh", flags->force_refresh, "Fetch a new token now, whatever the cache holds");
-  cmd->add_option("--min-valid", flags->min_valid, "Refresh first unless the token stays valid this long (e.g. 10m)");
-  cmd->add_flag("--no-async", flags->no_async, "Never start a background refresh for this call");
-  cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      GetOptions options;
-      options.force_refresh = flags->force_refresh;
-      options.allow_async = !flags->no_async;
-      if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
-      ProfileContext ctx(session);
-      session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
-                                  ctx.store.entry_path(ctx.profile.cache_key).string()));
-      const GetResult result = ctx.engine(session).get(options);
-      session.verbose(fmt::format("token was {} at the start of the call", to_string(result.state)));
-      const Token& token = result.token;
-      if (result.failing) {
-        // Served while its refresh fails: the user must see it before the token runs out.
-        const TimePoint now = ctx.clock.now();
-        session.warn(fmt::format("serving the cached token ({}) while its background refresh fails: {} (failed {} ago; "
-                                 "next attempt in {})",
-                                 token.expiry ? "valid for another " + format_duration(std::chrono::floor<std::chrono::seconds>(*token.expiry - now))
-                                              : std::string("no expiry"),
-                                 result.failing->message,
-                                 format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
-                                 format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
-      }
-      if (flags->format == "token") {
-        fmt::print("{}\n", token.access_token);
-      } else if (flags->format == "header") {
-        fmt::print("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);
-      } else {
-        nlohmann::json out;
-        out["json_version"] = 1;
-        out["access_token"] = token.access_token;
-        out["token_type"] = token.token_type;
-        if (token.expiry) {
-          out["expires_at"] = format_rfc3339(*token.expiry);
-          const auto left = std::chrono::floor<std::chrono::seconds>(*token.expiry - ctx.clock.now());
-          out["expires_in"] = std::max<std::int64_t>(0, left.count());
-        } else {
-          out["expires_at"] = nullptr;
-          out["expires_in"] = nullptr;
-        }
-        // The engine's state is the policy's (a cooldown moves stale_after, so FRESH); the user
-        // is told the truth, as by `tok status`: a token whose refresh fails is stale.
-        out["state"] = to_string(result.failing && result.state == TokenState::fresh ? TokenState::stale : result.state);
-        out["profile"] = ctx.profile.name;
-        fmt::print("{}\n", out.dump());
-      }
-      return 0;
-    };
-  });
+  auto flags = std::make_shared<GetFlags>();
+  CLI::App* cmd = add_get_subcommand(app, *flags);
+  cmd->callback([&session, flags] { session.run = [&session, flags] { return run_get(session, *flags); }; });
+}
+
+int run_get(Session& session, const GetFlags& f) {
+  const GetFlags* flags = &f;
+  GetOptions options;
+  options.force_refresh = flags->force_refresh;
+  options.allow_async = !flags->no_async;
+  if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
+  ProfileContext ctx(session);
+  session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
+                              ctx.store.entry_path(ctx.profile.cache_key).string()));
+  const GetResult result = ctx.engine(session).get(options);
+  session.verbose(fmt::format("token was {} at the start of the call", to_string(result.state)));
+  const Token& token = result.token;
+  if (result.failing) {
+    // Served while its refresh fails: the user must see it before the token runs out.
+    const TimePoint now = ctx.clock.now();
+    session.warn(fmt::format("serving the cached token ({}) while its background refresh fails: {} (failed {} ago; "
+                             "next attempt in {})",
+                             token.expiry ? "valid for another " + format_duration(std::chrono::floor<std::chrono::seconds>(*token.expiry - now))
+                                          : std::string("no expiry"),
+                             result.failing->message,
+                             format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
+                             format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
+  }
+  if (flags->format == "token") {
+    fmt::print("{}\n", token.access_token);
+  } else if (flags->format == "header") {
+    fmt::print("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);
+  } else {
+    nlohmann::json out;
+    out["json_version"] = 1;
+    out["access_token"] = token.access_token;
+    out["token_type"] = token.token_type;
+    if (token.expiry) {
+      out["expires_at"] = format_rfc3339(*token.expiry);
+      const auto left = std::chrono::floor<std::chrono::seconds>(*token.expiry - ctx.clock.now());
+      out["expires_in"] = std::max<std::int64_t>(0, left.count());
+    } else {
+      out["expires_at"] = nullptr;
+      out["expires_in"] = nullptr;
+    }
+    // The engine's state is the policy's (a cooldown moves stale_after, so FRESH); the user
+    // is told the truth, as by `tok status`: a token whose refresh fails is stale.
+    out["state"] = to_string(result.failing && result.state == TokenState::fresh ? TokenState::stale : result.state);
+    out["profile"] = ctx.profile.name;
+    fmt::print("{}\n", out.dump());
+  }
+  return 0;
 }
 
 }  // namespace tok

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fmt/format.h>
@@ -26,7 +27,6 @@ namespace {
 // which everything belongs to the command `tok exec` runs) and returns the rest for CLI11.
 std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyValues& out) {
   std::vector<std::string> rest;
-  const auto& keys = tok::all_profile_keys();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--") {
@@ -37,7 +37,7 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
       const auto eq = arg.find('=');
       std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       std::replace(key.begin(), key.end(), '-', '_');
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      if (tok::is_profile_key(key)) {
         if (eq != std::string::npos) {
           out[key] = arg.substr(eq + 1);
         } else if (i + 1 < argc) {
@@ -187,31 +187,38 @@ void print_error(const tok::Session& session, const std::string& message, const 
   if (!advice.empty()) fmt::print(stderr, "tok: hint: {}\n", advice);
 }
 
+// Runs the chosen command; a stdout that could not be written is an error, not a success.
+int run(tok::Session& session) {
+  try {
+    const int code = session.run();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {  // a closed pipe must not look like success
+      print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)),
+                  "nothing was printed: check where stdout goes (closed, full disk, a broken pipe)");
+      return 2;
+    }
+    return code;
+  } catch (const tok::Error& e) {
+    print_error(session, e.what(), e.advice());
+    return tok::exit_code(e.kind());
+  } catch (const std::exception& e) {
+    print_error(session, fmt::format("internal error: {}", e.what()), "please report this as a bug");
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Before anything opens a descriptor: a lock or socket on 0-2 would be clobbered or printed to.
   tok::fill_closed_stdio();
   // Installed as docker-credential-tok (a link to tok), it speaks Docker's helper protocol.
-  if (argc > 0) {
-    const char* slash = std::strrchr(argv[0], '/');
-    if (std::strcmp(slash != nullptr ? slash + 1 : argv[0], "docker-credential-tok") == 0) {
-      return tok::docker_credential_main(argc, argv);
-    }
+  const char* slash = argc > 0 ? std::strrchr(argv[0], '/') : nullptr;
+  if (argc > 0 && std::strcmp(slash != nullptr ? slash + 1 : argv[0], "docker-credential-tok") == 0) {
+    const std::ios_base::Init streams;  // see cli/lazy_iostream.hpp
+    return tok::docker_credential_main(argc, argv);
   }
   tok::Session session;
-  CLI::App app{"tok prints access tokens for scripts, credential helpers and CI, from a cache it keeps fresh.", "tok"};
-  // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
-  // helper configurations put them after it.
-  app.fallthrough();
-  app.footer(help_footer);
-  app.set_version_flag("--version", "tok " TOK_VERSION);
   tok::GlobalOptions& o = session.options;
-  app.add_option("-p,--profile", o.profile, "Profile to use (default: $TOK_PROFILE, else 'default')");
-  app.add_option("--config", o.config_path, "Config file (default: $TOK_CONFIG, else ~/.config/tok/config)");
-  app.add_option("--cache-dir", o.cache_dir, "Cache directory (default: $TOK_CACHE_DIR, else ~/.cache/tok)");
-  app.add_flag("-v,--verbose", o.verbose, "Diagnostics on stderr (never tokens or secrets)");
-  app.add_flag("-q,--quiet", o.quiet, "No warnings or chatter on stderr; errors still print");
   // Every profile key is also a flag, so a run with --provider needs no config file. They are
   // taken out of argv here rather than declared to CLI11: declaring thirty options costs CLI11
   // half the instructions of a whole cache hit (callgrind), and a hit has ~1 ms in all.
@@ -222,6 +229,26 @@ int main(int argc, char** argv) {
     print_error(session, e.what(), e.advice());
     return tok::exit_code(e.kind());
   }
+  // The cache hit's fast path: a plain `tok get` builds no CLI11 app at all (cli/arguments.hpp)
+  // and never touches the standard streams (cli/lazy_iostream.hpp).
+  if (auto flags = tok::parse_plain_get(args, o)) {
+    session.run = [&session, flags] { return tok::run_get(session, *flags); };
+    const int code = run(session);  // stdout flushed and checked
+    // Nothing static needs destroying for the kernel's sake (descriptors, locks and mappings go
+    // with the process): skipping the exit handlers is ~7% of a hit. stderr is unbuffered.
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  // Every other path may print with std::cout (CLI11's help and errors): the streams first.
+  const std::ios_base::Init streams;
+
+  CLI::App app{"tok prints access tokens for scripts, credential helpers and CI, from a cache it keeps fresh.", "tok"};
+  // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
+  // helper configurations put them after it.
+  app.fallthrough();
+  app.footer(help_footer);
+  app.set_version_flag("--version", "tok " TOK_VERSION);
+  tok::add_global_options(app, o);
   add_commands(app, session, args);
 
   try {
@@ -249,19 +276,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "{}", app.help());
     return 2;
   }
-  try {
-    const int code = session.run();
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {  // a closed pipe must not look like success
-      print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)),
-                  "nothing was printed: check where stdout goes (closed, full disk, a broken pipe)");
-      return 2;
-    }
-    return code;
-  } catch (const tok::Error& e) {
-    print_error(session, e.what(), e.advice());
-    return tok::exit_code(e.kind());
-  } catch (const std::exception& e) {
-    print_error(session, fmt::format("internal error: {}", e.what()), "please report this as a bug");
-    return 1;
-  }
+  return run(session);
 }
+

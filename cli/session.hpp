@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "cli/arguments.hpp"
 #include "cli/config.hpp"
 #include "core/cache_store.hpp"
 #include "core/refresher.hpp"
@@ -53,6 +54,10 @@ struct ProfileContext {
  private:
   std::optional<DiskRefresher> engine_;
 };
+
+// tok get itself: CLI11 fills its flags (add_get_command), or, for the plain forms a cache hit
+// takes, main's fast path does (parse_plain_get).
+int run_get(Session& session, const GetFlags& flags);
 
 // Each command adds itself to the app: its flags and its run function side by side.
 void add_get_command(CLI::App& app, Session& session);

@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 debs=(
   # build
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config lld
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
   libcpp-httplib-dev libssl-dev
   # sanitizers and fuzzing (clang's runtimes)

@@ -545,4 +545,15 @@ TEST_CASE("profile_facts: endpoint, client and scopes, never a secret or a comma
         std::string::npos);
 }
 
+TEST_CASE("is_profile_key answers as all_profile_keys lists") {
+  for (const auto& key : tok::all_profile_keys()) {
+    CAPTURE(key);
+    CHECK(tok::is_profile_key(key));
+  }
+  for (const char* other : {"", "profile", "format", "client_secret", "token-url", "scopes "}) {
+    CAPTURE(std::string(other));
+    CHECK_FALSE(tok::is_profile_key(other));
+  }
+}
+
 }  // TEST_SUITE

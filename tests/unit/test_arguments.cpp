@@ -1,0 +1,127 @@
+// The cache hit's fast path (parse_plain_get) against CLI11 with the very declarations main uses:
+// every form the fast path accepts must come out of CLI11 the same, and every form it refuses is
+// left to CLI11 (which then parses it, or says what is wrong).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/arguments.hpp"
+
+namespace {
+
+struct Parsed {
+  tok::GlobalOptions options;
+  tok::GetFlags flags;
+};
+
+// As main does: global flags falling through, `get` with its own; nullopt if CLI11 refuses.
+std::optional<Parsed> with_cli11(std::vector<std::string> args) {
+  Parsed p;
+  CLI::App app{"tok", "tok"};
+  app.fallthrough();
+  tok::add_global_options(app, p.options);
+  CLI::App* get = tok::add_get_subcommand(app, p.flags);
+  try {
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+  } catch (const CLI::Error&) {
+    return std::nullopt;
+  }
+  if (!get->parsed()) return std::nullopt;
+  return p;
+}
+
+std::optional<Parsed> with_fast_path(const std::vector<std::string>& args) {
+  Parsed p;
+  auto flags = tok::parse_plain_get(args, p.options);
+  if (!flags) return std::nullopt;
+  p.flags = *flags;
+  return p;
+}
+
+void check_same(const Parsed& a, const Parsed& b) {
+  CHECK(a.options.profile == b.options.profile);
+  CHECK(a.options.config_path == b.options.config_path);
+  CHECK(a.options.cache_dir == b.options.cache_dir);
+  CHECK(a.options.verbose == b.options.verbose);
+  CHECK(a.options.quiet == b.options.quiet);
+  CHECK(a.flags.format == b.flags.format);
+  CHECK(a.flags.force_refresh == b.flags.force_refresh);
+  CHECK(a.flags.min_valid == b.flags.min_valid);
+  CHECK(a.flags.no_async == b.flags.no_async);
+}
+
+}  // namespace
+
+TEST_SUITE("arguments") {
+
+TEST_CASE("the fast path takes the plain forms of tok get, exactly as CLI11 does") {
+  const std::vector<std::vector<std::string>> accepted = {
+      {"get"},
+      {"get", "-p", "work"},
+      {"-p", "work", "get"},
+      {"--profile", "work", "get", "--format", "json"},
+      {"--profile=work", "get", "--format=header"},
+      {"get", "--min-valid", "10m", "--no-async", "--force-refresh"},
+      {"get", "--min-valid=0"},
+      {"-q", "get", "-v"},
+      {"--quiet", "--verbose", "get"},
+      {"--config", "/etc/tok.ini", "--cache-dir", "/tmp/c", "get"},
+      {"get", "--config=/etc/tok.ini", "--cache-dir=/tmp/c", "-p", "x y"},
+      {"get", "--format", "token"},
+  };
+  for (const auto& args : accepted) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    const auto fast = with_fast_path(args);
+    REQUIRE(fast.has_value());
+    const auto cli11 = with_cli11(args);
+    REQUIRE(cli11.has_value());
+    check_same(*fast, *cli11);
+  }
+}
+
+TEST_CASE("anything else is left to CLI11, and the options are untouched") {
+  const std::vector<std::vector<std::string>> refused = {
+      {},
+      {"status"},
+      {"get", "get"},
+      {"get", "extra"},
+      {"get", "--help"},
+      {"get", "-h"},
+      {"--version"},
+      {"get", "--format", "xml"},
+      {"get", "--format"},
+      {"get", "--format", "json", "--format", "token"},
+      {"-p", "a", "get", "-p", "b"},
+      {"get", "-pwork"},
+      {"get", "-vq"},
+      {"get", "-p"},
+      {"get", "-p", ""},
+      {"get", "-p", "-q"},
+      {"get", "--profile="},
+      {"--format", "json", "get"},
+      {"--no-async", "get"},
+      {"get", "--no-async=true"},
+      {"get", "--verbose=1"},
+      {"get", "--unknown"},
+      {"get", "--"},
+      {"get", "-"},
+      {"get", ""},
+  };
+  for (const auto& args : refused) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    tok::GlobalOptions options;
+    options.profile = "before";
+    CHECK_FALSE(tok::parse_plain_get(args, options).has_value());
+    CHECK(options.profile == "before");
+    CHECK_FALSE(options.verbose);
+  }
+}
+
+}  // TEST_SUITE
