@@ -62,6 +62,11 @@ std::optional<TimePoint> read_optional_ms(const json& j, const char* key) {
 
 constexpr std::size_t kMaxEntryBytes = 1 << 20;  // an entry is a few hundred bytes; more is damage
 
+// Error messages quote servers and programs, whose bytes need not be UTF-8 (a Latin-1 error
+// page). dump() would throw on them and lose the commit that records the failure (the cooldown,
+// the error waiters share); each ill-formed byte is stored as U+FFFD instead.
+std::string json_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
 }  // namespace
 
 std::string encode_entry(const CacheEntry& entry) {
@@ -82,7 +87,7 @@ std::string encode_entry(const CacheEntry& entry) {
     j["last_error"] = nullptr;
   }
   j["memo"] = entry.memo;
-  return j.dump() + "\n";
+  return json_line(j);
 }
 
 std::optional<CacheEntry> decode_entry(std::string_view text) {
@@ -129,13 +134,11 @@ std::string encode_failure(const SharedFailure& failure) {
   for (const auto& [k, name] : kKindNames) {
     if (k == failure.kind) kind = name;
   }
-  return json{{"seq", failure.seq},
-              {"kind", kind},
-              {"message", failure.message},
-              {"advice", failure.advice},
-              {"at_ms", to_epoch_ms(failure.at)}}
-             .dump() +
-         "\n";
+  return json_line(json{{"seq", failure.seq},
+                        {"kind", kind},
+                        {"message", failure.message},
+                        {"advice", failure.advice},
+                        {"at_ms", to_epoch_ms(failure.at)}});
 }
 
 std::optional<SharedFailure> decode_failure(std::string_view text) {
@@ -371,10 +374,12 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   if (auto problem = ensure_dir()) return problem;
   static std::atomic<unsigned> counter{0};
   const fs::path final_path = entry_path(key);
+  // Encoded before the temporary file exists: nothing between its creation and its rename or
+  // unlink may throw, or the file and its descriptor would be left behind.
+  const std::string text = encode_entry(entry);
   const std::string tmp = fmt::format(".{}.json.{}.{}.tmp", key, ::getpid(), counter++);
   const int fd = above_stdio(::openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd < 0) return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(errno));
-  const std::string text = encode_entry(entry);
   std::size_t done = 0;
   int err = 0;
   while (done < text.size()) {

@@ -371,6 +371,50 @@ std::string redact_known(std::string_view body, const std::vector<std::string>& 
   return out;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i] (RFC 3629 section 4: no overlong forms,
+// no surrogates, nothing past U+10FFFF), or 0.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto at = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  const auto tail = [&](std::size_t k) { return at(k) >= 0x80 && at(k) <= 0xBF; };
+  const unsigned c = at(0);
+  if (c >= 0xC2 && c <= 0xDF) return tail(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return at(1) >= lo && at(1) <= hi && tail(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return at(1) >= lo && at(1) <= hi && tail(2) && tail(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Text quoted in a message is shown on terminals and stored in JSON (cache entries, tok serve's
+// answers), whose encoders refuse what is not UTF-8: a byte that does not start a well-formed
+// sequence becomes '?', and so do the control characters C0, DEL and C1 (U+0080..U+009F, which
+// some terminals obey like ESC).
+std::string utf8_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : utf8_sequence(s, i);
+    const bool control = c < 0x20 || c == 0x7f || (c == 0xC2 && n == 2 && static_cast<unsigned char>(s[i + 1]) < 0xA0);
+    if (n == 0 || control) {
+      out += '?';
+      i += n == 0 ? 1 : n;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets) {
   if (!known_secrets.empty()) return quote_body(redact_known(body, known_secrets));
   // Anything of 20 or more token-ish characters is treated as a secret: access tokens, JWTs,
@@ -399,12 +443,11 @@ std::string quote_body(std::string_view body, const std::vector<std::string>& kn
     }
   }
   if (i < body.size()) out += "...";
-  return out;
+  return utf8_text(out);
 }
 
 std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text.substr(0, 200)) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  std::string out = utf8_text(text.substr(0, 200));
   if (text.size() > 200) out += "...";
   return out;
 }

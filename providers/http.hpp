@@ -117,7 +117,7 @@ std::string form_encode(std::string_view text);
 std::string base64_encode(std::string_view bytes);
 
 // At most the first 200 characters of a body, with anything that looks like a token redacted,
-// for error messages. Each known secret is removed first, exactly: raw, form-encoded and
+// for error messages; valid UTF-8 without control characters whatever the body held. Each known secret is removed first, exactly: raw, form-encoded and
 // JSON-escaped (a short secret would not look like a token).
 std::string quote_body(std::string_view body, const std::vector<std::string>& known_secrets = {});
 // `body` with every known secret cut out, however it was echoed: raw, form-encoded (by any
@@ -125,7 +125,8 @@ std::string quote_body(std::string_view body, const std::vector<std::string>& kn
 std::string redact_known(std::string_view body, const std::vector<std::string>& known_secrets);
 
 // A name from the profile or the environment (a URL, a program), safe in a one-line message:
-// control characters become '?', at most 200 characters. Not redacted: it is not a secret.
+// control characters (C0, DEL, C1) and bytes that are not UTF-8 become '?', at most 200
+// characters. Not redacted: it is not a secret.
 std::string printable(std::string_view text);
 
 }  // namespace tok

@@ -15,6 +15,8 @@ debs=(
   # tests, demo and benchmarks (openssl makes the TLS tests' certificates; ca-certificates is
   # the system trust store that ca_bundle adds to; tzdata the zones of the expiresOn tests)
   python3 curl hyperfine git util-linux procps openssl ca-certificates tzdata
+  # the fault tests stop a tok process inside its commit (strace's syscall delay) to kill it there
+  strace
   # the real Azure CLI: a peer of the azure-cli provider (tests/peers) and a row of make bench
   azure-cli
   # integrations: shells the completions and `tok env` are run in, man pages, `make deb`

@@ -144,8 +144,10 @@ class UnwritableCache(TokCase):
         self.addCleanup(subprocess.run, ["umount", "-l", self.mnt])
         self.cache = os.path.join(self.mnt, "cache")
 
-    def fill(self):
-        fd = os.open(os.path.join(self.mnt, "filler"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    def fill(self, leave_pages=0):
+        """Fills the file system, then gives `leave_pages` pages of 4 KiB back."""
+        path = os.path.join(self.mnt, "filler")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             while True:
                 os.write(fd, b"x" * 4096)
@@ -153,6 +155,12 @@ class UnwritableCache(TokCase):
             pass
         finally:
             os.close(fd)
+        if leave_pages:
+            os.truncate(path, os.path.getsize(path) // 4096 * 4096 - leave_pages * 4096)
+            self.assertEqual(os.statvfs(self.mnt).f_bavail, leave_pages)
+
+    def temporaries(self):
+        return [n for n in os.listdir(self.cache) if n.endswith(".tmp")]
 
     def check_no_background_refresh(self, old):
         for _ in range(3):
@@ -178,6 +186,41 @@ class UnwritableCache(TokCase):
         self.assertNotEqual(proc.stdout.strip(), old)
         self.assertIn("full", proc.stderr)
         self.assertEqual(self.read_entry(), before)
+
+    def test_full_disk_without_an_entry_prints_the_fetched_token_with_a_warning(self):
+        os.mkdir(self.cache, 0o700)
+        self.fill()
+        proc = self.run_tok("get", *self.oauth_args())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, self.server.state.stats()["tokens"][0] + "\n")
+        self.assertIn("warning", proc.stderr)
+        self.assertIn("is full", proc.stderr)
+        self.assertEqual(os.listdir(self.cache), [], "nothing half-written")
+
+    def test_full_disk_before_the_cache_directory_exists(self):
+        self.fill()
+        proc = self.run_tok("get", *self.oauth_args())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, self.server.state.stats()["tokens"][0] + "\n")
+        self.assertIn("is full; the new token will not be cached", proc.stderr)
+        self.assertFalse(os.path.exists(self.cache) and os.listdir(self.cache), "nothing half-written")
+
+    def test_a_disk_that_fills_during_the_write_keeps_the_old_entry_and_prints_the_new_token(self):
+        # statvfs sees a free page, so the write is tried; the entry needs three and fails midway.
+        self.get()
+        before = self.read_entry()
+        big = "faults." + "A" * 12000
+        self.server.control(fields={"access_token": big})
+        self.fill(leave_pages=1)
+        proc = self.run_tok("get", "--force-refresh", *self.oauth_args())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, big + "\n")
+        self.assertIn("cannot write cache entry", proc.stderr)
+        self.assertIn("No space left on device", proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        self.assertEqual(self.read_entry(), before)
+        self.assertEqual(self.temporaries(), [], "the partial temporary file is removed")
+        self.server.control(fields={})
 
     def test_read_only_cache_with_a_stale_entry_starts_no_background_refresh(self):
         old = self.get()

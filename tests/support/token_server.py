@@ -10,11 +10,13 @@ The program prints "LISTENING <port>" once it accepts connections. Control endpo
 only, like everything here):
 
     GET  /_stats    {"token_requests": N, "requests": [...]}  (form fields minus secrets)
-    POST /_control  JSON: {"lifetime": s, "latency": s, "faults": [...], "reset": true}
+    POST /_control  JSON: {"lifetime": s, "latency": s, "faults": [...], "reset": true,
+                           "token_prefix": "tok" (tokens are PREFIX0001.<24 hex digits>)}
 
 A fault is consumed by one token request: {"status": 503, "body": "...", "headers": {...},
 "retry_after": "1", "hang": seconds, "drip": seconds_per_byte, "reset_connection": true,
-"body_bytes": n (a body this large), "delay": seconds (then a good answer), "times": n}.
+"body_bytes": n (a body this large), "body_latin1": "caf\xe9" (one byte per character, so
+not UTF-8), "delay": seconds (then a good answer), "times": n}.
 """
 import argparse
 import base64
@@ -41,6 +43,8 @@ class State:
         self.issued = 0
         self.seen = []  # (method, path) of every request, control endpoints excepted
         self.fields = {}  # extra response fields: {"token_type": "MAC"}; None leaves one out
+        self.token_prefix = "tok"
+        self.tokens = []  # every access token issued, in order
         # OIDC federation: a GitHub-like ID-token endpoint and the ID tokens it (or a test) issued.
         self.id_token_bearer = "github-request-bearer"
         self.id_token_requests = []  # {"audience": ...}
@@ -57,6 +61,8 @@ class State:
                     setattr(self, key, doc[key])
             if "fields" in doc:
                 self.fields = doc["fields"]
+            if "token_prefix" in doc:
+                self.token_prefix = doc["token_prefix"]
             for t in doc.get("accept_id_tokens", []):
                 self.id_tokens.add(t)
             for f in doc.get("faults", []):
@@ -69,6 +75,7 @@ class State:
                 "token_requests": len(self.requests),
                 "discovery_requests": self.discovery_requests,
                 "issued": self.issued,
+                "tokens": list(self.tokens),
                 "seen": list(self.seen),
                 "requests": list(self.requests),
                 "id_token_requests": list(self.id_token_requests),
@@ -192,7 +199,9 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.issued += 1
             n = self.state.issued
-        doc = {"access_token": f"tok{n:04d}.{secrets.token_hex(12)}", "token_type": "Bearer", "expires_in": lifetime}
+            token = f"{self.state.token_prefix}{n:04d}.{secrets.token_hex(12)}"
+            self.state.tokens.append(token)
+        doc = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
         if form.get("scope"):
             doc["scope"] = form["scope"]
         for key, value in fields.items():  # None: the field is left out
@@ -224,6 +233,8 @@ class Handler(BaseHTTPRequestHandler):
             body = b'{"access_token": "' + b"x" * int(fault["body_bytes"]) + b'"}'
         elif "json" in fault:
             body = json.dumps(fault["json"]).encode()
+        elif "body_latin1" in fault:  # bytes that need not be UTF-8: "caf\xe9"
+            body = fault["body_latin1"].encode("latin-1")
         else:
             body = fault.get("body", "").encode()
         self.send_response(status)

@@ -504,6 +504,32 @@ TEST_CASE("the shared failure: encoded in the refresh lock file, read back, garb
   }
 }
 
+// A server's Latin-1 error page quoted in a failure made nlohmann's dump() throw: the background
+// refresher lost its cooldown (every later get asked the server again) and left its temporary
+// file behind; a blocking refresh exited 1 instead of with the server's refusal.
+TEST_CASE("an error message that is not UTF-8 is stored with U+FFFD, never thrown") {
+  const std::string latin1 = "HTTP 400: 'caf\xe9 d\xe9j\xe0 \xff'";
+  const std::string replaced = "HTTP 400: 'caf\xef\xbf\xbd d\xef\xbf\xbdj\xef\xbf\xbd \xef\xbf\xbd'";
+  CacheEntry e = full_entry();
+  e.last_error->message = latin1;
+  const auto back = tok::decode_entry(tok::encode_entry(e));
+  REQUIRE(back.has_value());
+  CHECK(back->last_error->message == replaced);
+
+  const auto failure = tok::decode_failure(tok::encode_failure({3, tok::ErrorKind::refused, latin1, "\xfe", kT0}));
+  REQUIRE(failure.has_value());
+  CHECK(failure->message == replaced);
+  CHECK(failure->advice == "\xef\xbf\xbd");
+
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  CHECK_FALSE(store.write("k", e).has_value());
+  CHECK(store.read("k").entry->last_error->message == replaced);
+  std::vector<std::string> names;
+  for (const auto& item : fs::directory_iterator(tmp.path)) names.push_back(item.path().filename());
+  CHECK(names == std::vector<std::string>{"k.json"});
+}
+
 TEST_CASE("unwritable: creates the directory, then says why nothing could be kept") {
   TempDir tmp;
   const CacheStore store(tmp.path / "cache");

@@ -38,6 +38,16 @@ TEST_SUITE("helper matching") {
     CHECK_FALSE(git_host_matches("h/org", "h", ""));
   }
 
+  TEST_CASE("the host compares without case, the path prefix with it") {
+    // fuzz_helper_match's regress-2684c3...: its harness upper-cased the whole entry and expected
+    // the same answer; the code is right, a path on a git server is case sensitive.
+    CHECK(git_host_matches("github.com/org", "github.com", "org/repo.git"));
+    CHECK(git_host_matches("GITHUB.COM/org", "github.com", "org/repo.git"));
+    CHECK(git_host_matches("https://GitHub.com/org", "GITHUB.COM", "org/repo.git"));
+    CHECK_FALSE(git_host_matches("GITHUB.COM/ORG", "github.com", "org/repo.git"));
+    CHECK_FALSE(git_host_matches("github.com/org", "github.com", "Org/repo.git"));
+  }
+
   TEST_CASE("an entry that is not a host is an error") {
     CHECK_THROWS_AS(git_host_matches("/org", "h", "org"), tok::Error);
     CHECK_THROWS_AS(git_host_matches("user@h", "h", ""), tok::Error);

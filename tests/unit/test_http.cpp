@@ -536,6 +536,25 @@ TEST_CASE("quote_body: a known secret is removed exactly, raw, form-encoded and 
   CHECK(tok::quote_body("x", {std::string()}) == "x");
 }
 
+// A Latin-1 error page, or a cut in the middle of a character, reached JSON encoders as it was
+// (the cache entry's last error, tok serve's error answers), which throw on it.
+TEST_CASE("quote_body and printable: UTF-8 whatever the bytes, no C1 controls") {
+  CHECK(tok::quote_body("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
+  CHECK(tok::quote_body("caf\xe9 d\xe9j\xe0") == "caf? d?j?");
+  CHECK(tok::printable("caf\xe9") == "caf?");
+  CHECK(tok::printable("\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xff") == "?? ??? ???? ?");  // overlong, surrogate, > U+10FFFF
+  CHECK(tok::printable("a\xc2\x9b" "31mb\xc2\x85z") == "a?31mb?z");  // CSI and NEL
+  CHECK(tok::quote_body("a\x7f") == "a?");
+  // Cut at 200 bytes in the middle of a character.
+  const std::string body = std::string(199, 'x') + " \xc3\xa9\xc3\xa9";
+  for (const std::string& q : {tok::quote_body(body), tok::printable(body)}) {
+    CHECK(q == std::string(199, 'x') + " ...");
+  }
+  const std::string cut = std::string(198, 'x') + " \xe2\x82\xac";
+  CHECK(tok::printable(cut) == std::string(198, 'x') + " ?...");
+  CHECK(tok::quote_body(cut) == std::string(198, 'x') + " ?...");
+}
+
 TEST_CASE("printable: one line, readable, bounded") {
   CHECK(tok::printable("https://example.cloud.databricks.com/token") == "https://example.cloud.databricks.com/token");
   CHECK(tok::printable("a\nb\rc\x7f") == "a?b?c?");
