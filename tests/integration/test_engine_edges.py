@@ -8,24 +8,9 @@ import subprocess
 import time
 import unittest
 
-from harness import TOK, TokCase
+from harness import TOK, TokCase, detached_refreshers
 
 
-def detached_refreshers(cache_dir):
-    """The background refreshers of this test: tok processes in their own session whose
-    arguments name this cache directory."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            if cache_dir.encode() in args and os.getsid(int(pid)) != os.getsid(0):
-                found.append(int(pid))
-        except (OSError, ProcessLookupError):
-            pass
-    return found
 
 
 class ClosedStandardStreams(TokCase):

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import TOK, TokCase, write_program
+from harness import TOK, TokCase, detached_refreshers, write_program
 from serve_harness import ServeCase
 
 CORE = "Sw33pC0re9x"
@@ -66,21 +66,6 @@ ECHOES = {
 }
 
 
-def own_session_tok_processes(cache_dir):
-    """Detached background refreshers (a session of their own) whose arguments name CACHE_DIR,
-    as test_engine_edges finds them."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            if cache_dir.encode() in args and os.getsid(int(pid)) != os.getsid(0):
-                found.append((int(pid), b"\0".join(args)))
-        except (OSError, ProcessLookupError):
-            pass
-    return found
 
 
 def fetch(url, headers):
@@ -226,10 +211,10 @@ class Scenarios(Sweep, TokCase):
                           body=f"cannot renew {old} for client_secret={SWEEP_SECRET}")
         proc = self.tok("get", "-v", *args, token_out=True)
         self.assertIn(b"started a background refresh", proc.stderr)
-        self.wait_until(lambda: own_session_tok_processes(self.cache), what="the detached refresher")
-        for pid, argv in own_session_tok_processes(self.cache):
+        self.wait_until(lambda: detached_refreshers(self.cache, cmdlines=True), what="the detached refresher")
+        for pid, argv in detached_refreshers(self.cache, cmdlines=True):
             self.check(f"/proc/{pid}/cmdline of the detached refresher", argv)
-        self.wait_until(lambda: not own_session_tok_processes(self.cache), timeout=30, what="the refresher to end")
+        self.wait_until(lambda: not detached_refreshers(self.cache, cmdlines=True), timeout=30, what="the refresher to end")
         status = json.loads(self.tok("status", "--format", "json", *args).stdout)
         self.assertIsNotNone(status["last_error"], "the failure was recorded")
         # The token served during the cooldown (with a warning that quotes the recorded error,
@@ -246,7 +231,7 @@ class Scenarios(Sweep, TokCase):
         self.tok("get", *args, token_out=True)
         self.wait_until(lambda: len([n for n in os.listdir(self.bin) if n.startswith("parent-")]) >= 2,
                         what="the background run of the command")
-        self.wait_until(lambda: not own_session_tok_processes(self.cache), what="the refresher to end")
+        self.wait_until(lambda: not detached_refreshers(self.cache, cmdlines=True), what="the refresher to end")
         self.check_argv_records(at_least=2)
         self.sweep_cache_and_status("cmd")
 

@@ -1,6 +1,7 @@
 """What tok let slip when tried as an attacker and a careless user would (issue 11), against the
 real binary: a proxy in the environment, secrets echoed back by a server, what a server sends
 printed as is."""
+import ctypes
 import json
 import os
 import socket
@@ -105,6 +106,53 @@ class HostileAnswers(TokCase):
                 self.assertNotIn("\x07", proc.stderr)
                 self.assertTrue(all(line.startswith("tok: ") for line in proc.stderr.splitlines()), proc.stderr)
         self.server.control(fields={})
+
+
+class CacheDirectorySwap(TokCase):
+    """Issue 11, finding 5: the cache directory swapped for a symlink to a directory holding a
+    planted entry, over and over, while 600 `tok get` run. tok opens the directory once
+    (O_DIRECTORY|O_NOFOLLOW), checks that descriptor and works relative to it, so whatever a
+    caller sees (the real entry, no directory, a refused symlink), it never prints the plant."""
+
+    def test_a_planted_token_is_never_printed_while_the_directory_is_swapped(self):
+        real = self.get()
+        entry = self.read_entry()
+        planted = os.path.join(self.home, "planted")
+        os.mkdir(planted, 0o700)
+        entry["token"]["access_token"] = "PLANTED.token"
+        name = os.path.basename(self.entry_path())
+        with open(os.open(os.path.join(planted, name), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            json.dump(entry, f)
+        link = self.cache + ".link"
+        os.symlink(planted, link)
+        # renameat2(RENAME_EXCHANGE): the name is always there, a directory or the symlink, never
+        # missing (so no caller creates a directory of its own meanwhile).
+        libc = ctypes.CDLL(None, use_errno=True)
+        exchange = lambda: libc.renameat2(-100, self.cache.encode(), -100, link.encode(), 2)  # noqa: E731
+        stop = threading.Event()
+        swaps = [0]
+
+        def swap():
+            while not stop.is_set():
+                if exchange() != 0 or exchange() != 0:
+                    raise OSError(ctypes.get_errno(), "renameat2(RENAME_EXCHANGE)")
+                swaps[0] += 1
+
+        swapper = threading.Thread(target=swap)
+        swapper.start()
+        outputs, codes = [], set()
+        try:
+            for _ in range(12):
+                for code, out, err in self.spawn_many(50):
+                    outputs.append(out)
+                    codes.add(code)
+                    self.assertNotIn("PLANTED", err)
+        finally:
+            stop.set()
+            swapper.join()
+        self.assertGreater(swaps[0], 100, "the swap must race the callers")
+        self.assertNotIn("PLANTED.token", outputs, f"exit codes seen: {sorted(codes)}")
+        self.assertIn(real, outputs, "some callers did read the real entry")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,23 @@ class TokCase(unittest.TestCase):
         self.fail(f"timed out waiting for {what}")
 
 
+def detached_refreshers(cache_dir, cmdlines=False):
+    """The detached background refreshers of a test: tok processes in a session of their own
+    whose arguments name its cache directory. Their pids, or (pid, NUL-joined argv) pairs."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            if cache_dir.encode() in args and os.getsid(int(pid)) != os.getsid(0):
+                found.append((int(pid), b"\0".join(args)) if cmdlines else int(pid))
+        except (OSError, ProcessLookupError):
+            pass
+    return found
+
+
 def write_program(directory, name, body, shebang="#!/bin/sh"):
     """A stand-in program (az, a token command) that a test writes and tok runs."""
     path = os.path.join(directory, name)
