@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import SECRET, TOK, TokCase, detached_refreshers, require_program
+from harness import SECRET, TOK, TokCase, detached_refreshers, process_state, require_program
 
 SEED = int(os.environ.get("TOK_FAULTS_SEED") or time.time())
 FSYNC = {"x86_64": 74, "aarch64": 82}.get(os.uname().machine)  # the system call's number
@@ -30,12 +30,8 @@ def read_bytes(path):
 
 
 def gone(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except FileNotFoundError:
-        return True
-    return stat[stat.rindex(")") + 2] in "ZX"
+    state = process_state(pid)
+    return state is None or state in "ZX"
 
 
 class FaultCase(TokCase):
