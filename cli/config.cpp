@@ -27,8 +27,8 @@ namespace tok {
 
 namespace {
 
-constexpr std::string_view kEngineKeys[] = {"expiry_buffer", "max_stale_window", "stale_window",
-                                            "retry_backoff", "async_refresh",    "refresh_timeout"};
+constexpr std::string_view kEngineKeys[] = {"expiry_buffer",   "max_stale_window", "stale_window",  "retry_backoff",
+                                            "async_refresh",   "refresh_timeout",  "failure_cache", "refresh_jitter"};
 // A config file is a few profiles; anything this large is a mistake (--config /dev/zero).
 constexpr long kMaxConfigBytes = 1 << 20;
 
@@ -401,6 +401,20 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   duration("max_stale_window", e.max_stale_window, ZeroIs::none);
   duration("retry_backoff", e.retry_backoff, ZeroIs::none);
   duration("refresh_timeout", e.refresh_timeout, ZeroIs::an_error);
+  duration("failure_cache", e.failure_cache, ZeroIs::none);
+  if (auto it = profile.values.find("refresh_jitter"); it != profile.values.end()) {
+    // A plain decimal fraction: 0, 0.1, 1 (strtod would also take "nan", "inf" and hex floats).
+    const std::string& text = it->second;
+    const bool decimal = !text.empty() && text.size() <= 16 &&
+                         text.find_first_not_of("0123456789.") == std::string::npos &&
+                         std::count(text.begin(), text.end(), '.') <= 1 && text.front() != '.' && text.back() != '.';
+    const double value = decimal ? std::strtod(text.c_str(), nullptr) : -1.0;
+    if (!(value >= 0.0 && value <= 1.0)) {
+      throw Error(ErrorKind::usage, fmt::format("{}: key 'refresh_jitter': '{}' is not a fraction from 0 to 1",
+                                                where("refresh_jitter"), printable(text)));
+    }
+    e.refresh_jitter = value;
+  }
   if (profile.values.count("stale_window") != 0) {
     Duration w{};
     duration("stale_window", w, ZeroIs::none);

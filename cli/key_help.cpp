@@ -27,6 +27,8 @@ const std::map<std::string_view, KeyText>& key_texts() {
       {"retry_backoff", {"cooldown after a failed background refresh", "1m"}},
       {"async_refresh", {"refresh stale tokens in the background: true or false", "true"}},
       {"refresh_timeout", {"how long a caller waits for the lock and the fetch", "60s"}},
+      {"failure_cache", {"how long an outage's error answers later callers (0: none)", "5s"}},
+      {"refresh_jitter", {"share of the stale window by which refreshes come early: 0 to 1", "0.1"}},
       {"default_lifetime", {"lifetime of an answer that carries none (else it is malformed)", ""}},
       // oauth and the other token endpoints
       {"token_url", {"token endpoint (https, or http to loopback)", ""}},

@@ -1,6 +1,8 @@
 // tok status: what the cache holds for the profile, never the token itself. The state is the
 // truth: a token whose background refresh fails is STALE even while the cooldown holds the next
 // attempt back (the cooldown moves the entry's stale_after, so state_of alone would say FRESH).
+// A blocking refresh that failed with unavailability answers callers for a while (the failure
+// cache): then the refresh is "failing" too, and the next attempt is when that ends.
 // `--check`: the exit status says whether `tok get` would answer from the cache without fetching.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -50,14 +52,25 @@ void add_status_command(CLI::App& app, Session& session) {
       const TimePoint now = ctx.clock.now();
       const CacheEntry entry = read.entry.value_or(CacheEntry{});
       const bool present = read.entry && entry.token;
-      const auto cooldown = cooldown_until(entry, now);
+      const auto background_cooldown = cooldown_until(entry, now);
+      // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
+      std::optional<BackgroundError> kept_failure;
+      std::optional<TimePoint> kept_until;
+      if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
+          failure && failure_answers(failure->at, failure->until, now)) {
+        kept_failure = BackgroundError{failure->message, failure->at};
+        kept_until = failure->until;
+      }
+      const auto cooldown = background_cooldown ? background_cooldown : kept_until;
+      std::optional<BackgroundError> last_error = entry.last_error;
+      if (kept_failure && (!last_error || last_error->at <= kept_failure->at)) last_error = kept_failure;
       TokenState token_state = TokenState::expired;
       std::string state = "missing";
       if (present) {
         token_state = state_of(entry, now, ctx.profile.engine, min_valid);
         // Only a stale token is refreshed in the background, so one whose refresh failed and
         // waits for its next attempt is stale, whatever the moved stale_after says.
-        if (token_state == TokenState::fresh && cooldown) token_state = TokenState::stale;
+        if (token_state == TokenState::fresh && background_cooldown) token_state = TokenState::stale;
         state = to_string(token_state);
       }
       const bool usable = present && token_state != TokenState::expired;
@@ -83,12 +96,12 @@ void add_status_command(CLI::App& app, Session& session) {
         out["expires_at"] = has_expiry ? nlohmann::json(format_rfc3339(expiry_at)) : nullptr;
         out["expires_in"] = has_expiry ? nlohmann::json(std::chrono::floor<std::chrono::seconds>(expiry_at - now).count())
                                    : nlohmann::json(nullptr);
-        out["stale_after"] = entry.stale_after && !cooldown ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
+        out["stale_after"] = entry.stale_after && !background_cooldown ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
         out["generation"] = entry.generation;
         out["refresh"] = !present ? "none" : cooldown ? "failing" : "ok";
-        out["last_error"] = entry.last_error ? nlohmann::json{{"message", entry.last_error->message},
-                                                               {"at", format_rfc3339(entry.last_error->at)}}
-                                             : nlohmann::json(nullptr);
+        out["last_error"] = last_error ? nlohmann::json{{"message", last_error->message},
+                                                         {"at", format_rfc3339(last_error->at)}}
+                                       : nlohmann::json(nullptr);
         out["next_attempt"] = cooldown ? nlohmann::json(format_rfc3339(*cooldown)) : nullptr;
         fmt::print("{}\n", out.dump(2));
         return code;
@@ -99,16 +112,17 @@ void add_status_command(CLI::App& app, Session& session) {
       if (!facts.client.empty()) fmt::print("client:       {}\n", facts.client);
       if (!facts.scopes.empty()) fmt::print("scopes:       {}\n", facts.scopes);
       fmt::print("cache entry:  {}\n", path);
-      fmt::print("state:        {}{}\n", state, cooldown ? " (its background refresh is failing)" : "");
+      fmt::print("state:        {}{}\n", state,
+                 background_cooldown ? " (its background refresh is failing)"
+                 : kept_until        ? " (failing: the token service is unavailable)"
+                                     : "");
       if (present) {
         fmt::print("token type:   {}\n", entry.token->token_type);
         fmt::print("expires:      {}\n", has_expiry ? when(expiry_at, now) : "never");
-        if (entry.stale_after && !cooldown) fmt::print("stale after:  {}\n", when(*entry.stale_after, now));
+        if (entry.stale_after && !background_cooldown) fmt::print("stale after:  {}\n", when(*entry.stale_after, now));
         fmt::print("generation:   {}\n", entry.generation);
       }
-      if (entry.last_error) {
-        fmt::print("last error:   {}: {}\n", when(entry.last_error->at, now), entry.last_error->message);
-      }
+      if (last_error) fmt::print("last error:   {}: {}\n", when(last_error->at, now), last_error->message);
       if (cooldown) fmt::print("next attempt: {}\n", when(*cooldown, now));
       return code;
     };

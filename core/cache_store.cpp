@@ -138,7 +138,8 @@ std::string encode_failure(const SharedFailure& failure) {
                         {"kind", kind},
                         {"message", failure.message},
                         {"advice", failure.advice},
-                        {"at_ms", to_epoch_ms(failure.at)}});
+                        {"at_ms", to_epoch_ms(failure.at)},
+                        {"until_ms", optional_ms(failure.until)}});
 }
 
 std::optional<SharedFailure> decode_failure(std::string_view text) {
@@ -156,6 +157,7 @@ std::optional<SharedFailure> decode_failure(std::string_view text) {
     f.message = j.at("message").get<std::string>();
     f.advice = j.at("advice").get<std::string>();
     f.at = read_ms(j.at("at_ms"));
+    f.until = read_optional_ms(j, "until_ms");  // absent in files of older versions: nothing kept
     return f;
   } catch (const std::exception&) {
     return std::nullopt;

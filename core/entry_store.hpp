@@ -23,14 +23,17 @@ class Hold {
 };
 
 // The last failure of a blocking refresh, kept beside the entry (never in it: a failed refresh
-// leaves the entry byte for byte) so that callers who waited for that refresh fail with it
-// instead of each retrying in turn. `seq` grows by one per recorded failure.
+// leaves the entry, and any valid token in it, byte for byte) so that callers who waited for
+// that refresh fail with it instead of each retrying in turn. `seq` grows by one per recorded
+// failure. An unavailability also answers every later caller until `until` (the failure cache,
+// docs/fleet.md), in any process.
 struct SharedFailure {
   std::uint64_t seq = 0;
   ErrorKind kind = ErrorKind::unavailable;
   std::string message;
   std::string advice;
   TimePoint at;
+  std::optional<TimePoint> until = std::nullopt;
 };
 
 class EntryStore {

@@ -1,6 +1,7 @@
 #include "core/policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tok {
 
@@ -22,13 +23,55 @@ TokenState state_of(const CacheEntry& entry, TimePoint now, const EngineSettings
   return TokenState::fresh;
 }
 
-std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, const EngineSettings& settings) {
+namespace {
+
+// `share` x `d`, for a share in [0, 1] (anything else, NaN included, counts as 0).
+Duration part_of(Duration d, double share) {
+  if (!(share > 0.0)) return Duration{0};
+  if (share >= 1.0) return d;
+  return Duration{static_cast<Duration::rep>(std::llround(static_cast<double>(d.count()) * share))};
+}
+
+double jitter_share(const EngineSettings& settings, double draw) {
+  const double j = std::clamp(settings.refresh_jitter, 0.0, 1.0);  // NaN-safe below: part_of
+  const double u = draw >= 0.0 && draw <= 1.0 ? draw : 0.0;
+  return j * u;
+}
+
+}  // namespace
+
+std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, const EngineSettings& settings,
+                                             double draw) {
   if (!token.expiry) return std::nullopt;
   const TimePoint expiry = *token.expiry;
-  if (settings.stale_window) return expiry - *settings.stale_window;
-  const auto ttl = std::chrono::duration_cast<Duration>(expiry - now);
-  const Duration window = std::clamp<Duration>(ttl / 2, Duration{0}, settings.max_stale_window);
-  return expiry - window;
+  Duration window;
+  if (settings.stale_window) {
+    window = *settings.stale_window;
+  } else {
+    const auto ttl = std::chrono::duration_cast<Duration>(expiry - now);
+    window = std::clamp<Duration>(ttl / 2, Duration{0}, settings.max_stale_window);
+  }
+  const TimePoint seed_point = expiry - window;
+  const TimePoint drawn = seed_point - part_of(window, jitter_share(settings, draw));
+  // Never later than the seed's point, never before the fetch (a fixed window longer than the
+  // token's life already puts the seed's point in the past: then it stays as it is).
+  return std::max(drawn, std::min(seed_point, now));
+}
+
+Duration jittered_backoff(const EngineSettings& settings, double draw) {
+  return settings.retry_backoff + part_of(settings.retry_backoff, jitter_share(settings, draw));
+}
+
+std::optional<TimePoint> failure_kept_until(bool unavailable, std::optional<Duration> retry_after, TimePoint at,
+                                            const EngineSettings& settings, double draw) {
+  if (!unavailable || settings.failure_cache <= Duration{0}) return std::nullopt;
+  Duration window = settings.failure_cache;
+  if (retry_after) window = std::max(window, std::min(*retry_after, settings.retry_backoff));
+  return at + window + part_of(window, jitter_share(settings, draw));
+}
+
+bool failure_answers(TimePoint at, std::optional<TimePoint> until, TimePoint now) {
+  return until && at <= now && now < *until;
 }
 
 GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options) {
@@ -39,34 +82,35 @@ GetAction decide_get(TokenState state, const EngineSettings& settings, const Get
   return GetAction::serve;
 }
 
-void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings) {
+void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings, double draw) {
   // stale_after is recomputed on every store, so a token without expiry never keeps an old one.
-  entry.stale_after = compute_stale_after(token, now, settings);
+  // The draw is stored with it: every process of the host agrees on it.
+  entry.stale_after = compute_stale_after(token, now, settings, draw);
   entry.token = std::move(token);
   entry.generation += 1;
   entry.last_error.reset();
 }
 
 BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
-                                           TimePoint now, const EngineSettings& settings) {
+                                           TimePoint now, const EngineSettings& settings, double draw) {
   if (entry.generation != started_generation) return BackgroundOutcome::discarded;
   const bool cached_expires = entry.token && entry.token->expiry;
   if (cached_expires && token.expiry && *token.expiry < *entry.token->expiry) {
     // The service now issues shorter tokens (or answered with an old one): keep ours while it
     // lasts, and ask again after the cooldown rather than at every call.
-    entry.stale_after = now + settings.retry_backoff;
+    entry.stale_after = now + jittered_backoff(settings, draw);
     return BackgroundOutcome::backed_off;
   }
-  store_token(entry, std::move(token), now, settings);
+  store_token(entry, std::move(token), now, settings, draw);
   return BackgroundOutcome::stored;
 }
 
 BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
-                                           TimePoint now, const EngineSettings& settings) {
+                                           TimePoint now, const EngineSettings& settings, double draw) {
   if (entry.generation != started_generation) return BackgroundOutcome::discarded;
   // Absolute, not added to the old value; it may land past the expiry, which is harmless
   // because EXPIRED is checked first.
-  entry.stale_after = now + settings.retry_backoff;
+  entry.stale_after = now + jittered_backoff(settings, draw);
   entry.last_error = BackgroundError{std::move(message), now};
   return BackgroundOutcome::backed_off;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The refresh policy of spec/refresh-engine.md sections 1 to 5: pure functions of an entry, the
+// The refresh policy of spec/refresh-engine.md sections 1 to 5 and 9 (docs/fleet.md): pure functions of an entry, the
 // settings and the time. No I/O, no threads, no clock reads: both engines (in-process Refresher
 // and the on-disk cache of `tok get`) make every decision here.
 #include <cstdint>
@@ -20,6 +20,11 @@ struct EngineSettings {
   Duration retry_backoff = 1min;
   bool async_refresh = true;
   Duration refresh_timeout = 60s;
+  // How long a blocking fetch that failed with unavailability answers later callers; 0: not at all.
+  Duration failure_cache = 5s;
+  // The share of the stale window by which stale_after may come early (and by which the
+  // cooldowns may stretch), so that hosts that fetched together refresh apart. 0: the seed exactly.
+  double refresh_jitter = 0.1;
 };
 
 enum class TokenState { fresh, stale, expired };
@@ -44,8 +49,25 @@ struct CacheEntry {
 TokenState state_of(const CacheEntry& entry, TimePoint now, const EngineSettings& settings,
                     Duration min_valid = Duration{0});
 
-// When a token stored at `now` goes stale (section 2); none for a token without expiry.
-std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, const EngineSettings& settings);
+// When a token stored at `now` goes stale (section 2); none for a token without expiry. `draw`
+// (in [0, 1], from a RandomSource) places it in the jitter band: the seed's point minus
+// draw x refresh_jitter x the stale window, never before `now`. Draw 0 (or no jitter) is the
+// seed's point exactly.
+std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, const EngineSettings& settings,
+                                             double draw = 0);
+
+// retry_backoff stretched by the jitter: retry_backoff x (1 + draw x refresh_jitter).
+Duration jittered_backoff(const EngineSettings& settings, double draw);
+
+// Until when a blocking fetch that failed at `at` answers later callers without a request: only
+// an unavailability (a refusal may be fixed by the user a second later), for failure_cache, or
+// for the server's Retry-After when that is longer (at most retry_backoff); the window stretched
+// by the jitter. None when nothing is kept.
+std::optional<TimePoint> failure_kept_until(bool unavailable, std::optional<Duration> retry_after, TimePoint at,
+                                            const EngineSettings& settings, double draw);
+// True when a failure kept until `until` (recorded at `at`) still answers at `now`. A clock that
+// went back before the failure does not extend it.
+bool failure_answers(TimePoint at, std::optional<TimePoint> until, TimePoint now);
 
 struct GetOptions {
   bool force_refresh = false;
@@ -63,7 +85,7 @@ GetAction decide_get(TokenState state, const EngineSettings& settings, const Get
 
 // Stores a token fetched by a blocking refresh (or the first fetch): new stale_after, next
 // generation, the last background error cleared.
-void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings);
+void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings, double draw = 0);
 
 enum class BackgroundOutcome {
   stored,      // the new token replaced the cached one
@@ -75,11 +97,12 @@ enum class BackgroundOutcome {
 // generation has moved since (a newer token was stored meanwhile); backed off, keeping the cached
 // token, when the new one expires sooner than it (a background refresh never shortens a token:
 // refresh-engine.md 8); stored otherwise.
+// `draw` jitters the new stale_after or the cooldown.
 BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
-                                           TimePoint now, const EngineSettings& settings);
+                                           TimePoint now, const EngineSettings& settings, double draw = 0);
 // The same refresh failed: the error is recorded and the cooldown starts, unless discarded.
 BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
-                                           TimePoint now, const EngineSettings& settings);
+                                           TimePoint now, const EngineSettings& settings, double draw = 0);
 
 // The cooldown after a failed background refresh, while it runs: the instant of the next try.
 std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now);

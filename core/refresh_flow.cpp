@@ -6,6 +6,7 @@
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "core/time_format.hpp"
 
 namespace tok {
 
@@ -20,15 +21,22 @@ std::string waited_for(steady_clock::time_point since) {
 }  // namespace
 
 RefreshFlow::RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source,
-                         EngineSettings settings, const Clock& clock, Diagnostics diagnostics)
+                         EngineSettings settings, const Clock& clock, Diagnostics diagnostics, RandomSource* random)
     : store_(std::move(store)),
       launcher_(launcher),
       source_(std::move(source)),
       settings_(settings),
       clock_(clock),
-      diagnostics_(std::move(diagnostics)) {
+      diagnostics_(std::move(diagnostics)),
+      random_(random) {
   if (!diagnostics_.warn) diagnostics_.warn = [](const std::string&) {};
   if (!diagnostics_.note) diagnostics_.note = [](const std::string&) {};
+}
+
+double RefreshFlow::draw() {
+  // Only when jitter is on: a flow without it never touches the system's entropy.
+  if (settings_.refresh_jitter <= 0.0) return 0.0;
+  return (random_ != nullptr ? *random_ : system_random()).uniform();
 }
 
 CacheEntry RefreshFlow::read_entry() {
@@ -98,10 +106,10 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
   const TimePoint now = clock_.now();
   BackgroundOutcome outcome;
   if (token) {
-    outcome = apply_background_success(current, started_generation, std::move(*token), now, settings_);
+    outcome = apply_background_success(current, started_generation, std::move(*token), now, settings_, draw());
     if (outcome == BackgroundOutcome::stored) current.memo = std::move(memo);
   } else {
-    outcome = apply_background_failure(current, started_generation, std::move(failure), now, settings_);
+    outcome = apply_background_failure(current, started_generation, std::move(failure), now, settings_, draw());
   }
   if (outcome != BackgroundOutcome::discarded) store_->write(current);
 }
@@ -115,6 +123,16 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   }
   const auto failure_before = store_->last_failure();
   const std::uint64_t failures_before = failure_before ? failure_before->seq : 0;
+  // An outage answered a moment ago answers now, without a request: N callers (or N processes,
+  // or N hosts' worth of retries) cost the token service one request series per failure_cache.
+  if (!options.force_refresh && failure_before &&
+      failure_answers(failure_before->at, failure_before->until, clock_.now())) {
+    diagnostics_.note(fmt::format("the token service failed {} ago; not asking again before {}",
+                                  format_duration(std::chrono::floor<std::chrono::seconds>(
+                                      clock_.now() - failure_before->at)),
+                                  format_rfc3339(*failure_before->until)));
+    throw Error(failure_before->kind, failure_before->message, failure_before->advice);
+  }
   const auto wait_start = steady_clock::now();
   const auto hold = store_->hold_refresh(deadline);
   if (!hold) {
@@ -151,10 +169,18 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
     token = fetch(deadline, memo, FetchMode::blocking, options);
   } catch (const Error& e) {
     const auto last = store_->last_failure();
-    store_->record_failure(*hold, SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), clock_.now()});
+    const TimePoint at = clock_.now();
+    store_->record_failure(*hold, SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
+                                                failure_kept_until(e.kind() == ErrorKind::unavailable,
+                                                                   e.retry_after(), at, settings_, draw())});
     throw;
   }
-  store_token(current, token, clock_.now(), settings_);
+  // A fetch that got through (a forced one, or one after the window) ends a kept failure.
+  if (auto last = store_->last_failure(); last && last->until) {
+    last->until.reset();
+    store_->record_failure(*hold, *last);
+  }
+  store_token(current, token, clock_.now(), settings_, draw());
   current.memo = std::move(memo);
   if (auto problem = store_->write(current)) diagnostics_.warn(*problem);
   return token;

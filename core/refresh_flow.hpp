@@ -13,6 +13,7 @@
 #include "core/entry_store.hpp"
 #include "core/launcher.hpp"
 #include "core/policy.hpp"
+#include "core/random.hpp"
 #include "core/token.hpp"
 
 namespace tok {
@@ -38,13 +39,16 @@ struct Diagnostics {
 
 class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
  public:
+  // `random` null: the process's SystemRandom, created only when a draw is needed (never on the
+  // cache-hit path).
   RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source, EngineSettings settings,
-              const Clock& clock, Diagnostics diagnostics);
+              const Clock& clock, Diagnostics diagnostics, RandomSource* random = nullptr);
 
   // FRESH: the cached token, nothing else. STALE: the cached token now, and one background
   // refresh unless one runs (and unless its result could not be kept). EXPIRED or forced: wait
   // for the refresh lock, re-check, fetch only if still needed, commit; a failure leaves the entry
-  // as it was and reaches the caller (and the callers that waited for it).
+  // as it was and reaches the caller (and the callers that waited for it); an unavailability also
+  // answers later callers for failure_cache, without a request (unless forced).
   GetResult get(const GetOptions& options = {});
 
   // A forced expiry (a credential helper's erase): the entry stays, but is EXPIRED for the next
@@ -63,6 +67,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   CacheEntry read_entry();
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const GetOptions& options);
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
+  double draw();
 
   std::unique_ptr<EntryStore> store_;
   Launcher& launcher_;
@@ -70,6 +75,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   EngineSettings settings_;
   const Clock& clock_;
   Diagnostics diagnostics_;
+  RandomSource* random_;
   std::atomic<bool> told_short_{false};  // callers of one in-process engine are threads
 };
 

@@ -18,7 +18,7 @@ namespace tok {
 class Refresher {
  public:
   Refresher(TokenSource source, EngineSettings settings, const Clock& clock, Executor& executor,
-            Diagnostics diagnostics = {});
+            Diagnostics diagnostics = {}, RandomSource* random = nullptr);
   Refresher(const Refresher&) = delete;
   Refresher& operator=(const Refresher&) = delete;
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
@@ -39,7 +39,8 @@ class DiskRefresher {
  public:
   // `launcher` null: a detached process (what `tok get` uses).
   DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
-                TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr);
+                TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr,
+                RandomSource* random = nullptr);
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
   bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   bool clear() { return flow_->clear(); }

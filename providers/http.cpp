@@ -77,6 +77,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   return std::nullopt;
 }
 
+Error with_retry_after(Error error, const HttpResponse& response, TimePoint now) {
+  if (error.kind() != ErrorKind::unavailable) return error;
+  if (auto header = response.header("retry-after")) error.set_retry_after(parse_retry_after(*header, now));
+  return error;
+}
+
 HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {

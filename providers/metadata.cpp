@@ -312,7 +312,8 @@ class MetadataProvider final : public Provider {
         }
         break;
     }
-    throw Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message));
+    throw with_retry_after(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)),
+                           response, deps_.time().now());
   }
 
   ProviderDeps deps_;

@@ -64,7 +64,7 @@ class OAuthProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw token_endpoint_error(response, what, auth_.advice(), sent);
+    throw with_retry_after(token_endpoint_error(response, what, auth_.advice(), sent), response, deps_.time().now());
   }
 
  private:

@@ -105,10 +105,11 @@ class OidcFederationProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw token_endpoint_error(response, what,
-                               "check that the identity provider trusts this CI job's ID token (issuer, subject, "
-                               "audience) for this client",
-                               {id_token});
+    throw with_retry_after(token_endpoint_error(response, what,
+                                                "check that the identity provider trusts this CI job's ID token "
+                                                "(issuer, subject, audience) for this client",
+                                                {id_token}),
+                           response, deps_.time().now());
   }
 
  private:

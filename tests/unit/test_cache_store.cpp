@@ -492,12 +492,26 @@ TEST_CASE("the shared failure: encoded in the refresh lock file, read back, garb
   CHECK(back->message == f.message);
   CHECK(back->advice == f.advice);
   CHECK(back->at == kT0);
+  CHECK_FALSE(back->until.has_value());
   // A shorter second record replaces the first entirely.
   {
     auto lock = store.try_lock("k", LockName::refresh);
     CacheStore::write_failure(*lock, tok::SharedFailure{8, tok::ErrorKind::unavailable, "x", "", kT0});
   }
   CHECK(store.read_failure("k")->message == "x");
+  // The failure cache's end round-trips; a file of an older version (no until_ms) keeps nothing;
+  // an end outside 1970..2200 is damage.
+  {
+    auto lock = store.try_lock("k", LockName::refresh);
+    CacheStore::write_failure(*lock, tok::SharedFailure{9, tok::ErrorKind::unavailable, "503", "", kT0, kT0 + 5s});
+  }
+  CHECK(store.read_failure("k")->until == kT0 + 5s);
+  write_file(tmp.path / "k.lock", R"({"seq":1,"kind":"unavailable","message":"m","advice":"","at_ms":0})");
+  REQUIRE(store.read_failure("k").has_value());
+  CHECK_FALSE(store.read_failure("k")->until.has_value());
+  write_file(tmp.path / "k.lock",
+             R"({"seq":1,"kind":"unavailable","message":"m","advice":"","at_ms":0,"until_ms":99999999999999999})");
+  CHECK_FALSE(store.read_failure("k").has_value());
   for (const char* bad : {"", "garbage", R"({"seq":1,"kind":"weird","message":"m","advice":"","at_ms":0})"}) {
     write_file(tmp.path / "k.lock", bad);
     CHECK_FALSE(store.read_failure("k").has_value());

@@ -194,6 +194,8 @@ TEST_CASE("resolve_profile: provider keys and defaults") {
   CHECK(p.engine.retry_backoff == defaults.retry_backoff);
   CHECK(p.engine.async_refresh);
   CHECK(p.engine.refresh_timeout == defaults.refresh_timeout);
+  CHECK(p.engine.failure_cache == 5s);
+  CHECK(p.engine.refresh_jitter == 0.1);
   CHECK_FALSE(p.cache_key.empty());
 }
 
@@ -205,7 +207,9 @@ TEST_CASE("resolve_profile: engine keys are parsed") {
           "stale_window = 5m\n"
           "retry_backoff = 1m30s\n"
           "refresh_timeout = 250ms\n"
-          "async_refresh = false\n");
+          "async_refresh = false\n"
+          "failure_cache = 0\n"
+          "refresh_jitter = 0.25\n");
   const tok::Profile p = resolve_profile(c.options());
   CHECK(p.engine.expiry_buffer == 30s);
   CHECK(p.engine.max_stale_window == 10min);
@@ -214,6 +218,24 @@ TEST_CASE("resolve_profile: engine keys are parsed") {
   CHECK(p.engine.retry_backoff == 90s);
   CHECK(p.engine.refresh_timeout == 250ms);
   CHECK_FALSE(p.engine.async_refresh);
+  CHECK(p.engine.failure_cache == 0ms);
+  CHECK(p.engine.refresh_jitter == 0.25);
+}
+
+TEST_CASE("resolve_profile: refresh_jitter is a plain fraction from 0 to 1") {
+  for (const auto& [text, value] : {std::pair{"0", 0.0}, std::pair{"1", 1.0}, std::pair{"0.1", 0.1}, std::pair{"1.0", 1.0}}) {
+    TempConfig c;
+    c.write(std::string(kBase) + "refresh_jitter = " + text + "\n");
+    CHECK(resolve_profile(c.options()).engine.refresh_jitter == value);
+  }
+  for (const char* bad : {"1.5", "-0.1", "nan", "inf", "0x1p-3", "1e-1", ".5", "5.", "0.1.2", "10%"}) {
+    CAPTURE(std::string(bad));
+    TempConfig c;
+    c.write(std::string(kBase) + "refresh_jitter = " + bad + "\n");
+    const std::string m = usage_error([&] { resolve_profile(c.options()); });
+    CHECK(contains(m, "refresh_jitter"));
+    CHECK(contains(m, "not a fraction from 0 to 1"));
+  }
 }
 
 TEST_CASE("resolve_profile: async_refresh spellings and a zero stale_window") {
@@ -253,7 +275,8 @@ TEST_CASE("resolve_profile: integration keys are known to every provider") {
 }
 
 TEST_CASE("resolve_profile: a bad duration names the key, the file and the line") {
-  for (const char* key : {"expiry_buffer", "max_stale_window", "stale_window", "retry_backoff", "refresh_timeout"}) {
+  for (const char* key :
+       {"expiry_buffer", "max_stale_window", "stale_window", "retry_backoff", "refresh_timeout", "failure_cache"}) {
     CAPTURE(std::string(key));
     TempConfig c;
     c.write(std::string(kBase) + key + " = 5x\n");

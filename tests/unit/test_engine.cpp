@@ -20,6 +20,7 @@
 #include "core/executor.hpp"
 #include "core/launcher.hpp"
 #include "core/memory_store.hpp"
+#include "core/random.hpp"
 #include "core/refresh_flow.hpp"
 #include "temp_dir.hpp"
 
@@ -45,13 +46,38 @@ TYPE_TO_STRING(OnDisk);
 
 namespace {
 
+// The seed's settings: no jitter, no failure cache (refresh-engine.md 9 adds both; their own
+// tests below set them). The seed's test list runs with these.
+EngineSettings seed() {
+  EngineSettings s;
+  s.refresh_jitter = 0;
+  s.failure_cache = Duration{0};
+  return s;
+}
+
+// Draws in order, then `otherwise`; counts them.
+struct FakeRandom final : tok::RandomSource {
+  std::deque<double> queued;
+  double otherwise = 1.0;
+  int draws = 0;
+  double uniform() override {
+    ++draws;
+    if (queued.empty()) return otherwise;
+    const double d = queued.front();
+    queued.pop_front();
+    return d;
+  }
+};
+
 // A token source that counts its calls. By default each call returns "token-N" expiring `ttl`
 // after the fake clock's time; queued tokens or failures are used first.
 struct FakeSource {
   const FakeClock* clock = nullptr;
   Duration ttl = 60min;
   int calls = 0;
-  bool fail = false;             // throw Error(unavailable) on every call
+  bool fail = false;             // throw Error(fail_kind) on every call
+  tok::ErrorKind fail_kind = tok::ErrorKind::unavailable;
+  std::optional<Duration> retry_after;  // the server's Retry-After on those failures
   bool fail_strangely = false;   // throw something that is not a std::exception
   std::deque<Token> queued;      // returned (in order) before falling back to the default
   std::optional<Token> always;   // returned on every call when set
@@ -66,8 +92,10 @@ struct FakeSource {
     if (auto hook = std::exchange(during_fetch, nullptr)) hook();
     if (fail_strangely) throw 42;
     if (fail) {
-      throw tok::Error(tok::ErrorKind::unavailable, "token service unavailable (call " + std::to_string(calls) + ")",
+      tok::Error error(fail_kind, "token service unavailable (call " + std::to_string(calls) + ")",
                        "check the token service");
+      error.set_retry_after(retry_after);
+      throw error;
     }
     if (always) return *always;
     if (!queued.empty()) {
@@ -127,6 +155,7 @@ struct Fixture {
   tok::ManualExecutor executor;
   tok::ExecutorLauncher launcher{executor};
   FakeSource source;
+  FakeRandom random;
   EngineSettings settings;
   const bool on_disk;
   tok_test::TempDir tmp;
@@ -137,7 +166,7 @@ struct Fixture {
   std::vector<std::string> warnings;
   const TimePoint start = clock.now();
 
-  explicit Fixture(bool disk_config, EngineSettings s = {}) : settings(s), on_disk(disk_config) {
+  explicit Fixture(bool disk_config, EngineSettings s = seed()) : settings(s), on_disk(disk_config) {
     source.clock = &clock;
     make();
   }
@@ -159,7 +188,7 @@ struct Fixture {
     return std::make_shared<tok::RefreshFlow>(
         std::move(store), launcher,
         [this](tok::Deadline, tok::ProviderMemo& memo, FetchMode mode) { return source.next(memo, mode); }, settings,
-        clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}});
+        clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}}, &random);
   }
   void make() { flow = make_flow(&hooks); }
 
@@ -206,7 +235,7 @@ TEST_SUITE("engine") {
 ENGINE_CASE("no token: the first get refreshes blocking, async on and off") {
   for (bool async : {true, false}) {
     CAPTURE(async);
-    EngineSettings s;
+    EngineSettings s = seed();
     s.async_refresh = async;
     Fixture f(Config::on_disk, s);
     const auto r = f.get();
@@ -258,7 +287,7 @@ ENGINE_CASE("a token without expiry never refreshes") {
 ENGINE_CASE("stale does not refresh with async off, nor with --no-async") {
   for (bool config_off : {true, false}) {
     CAPTURE(config_off);
-    EngineSettings s;
+    EngineSettings s = seed();
     s.async_refresh = !config_off;
     Fixture f(Config::on_disk, s);
     f.get();
@@ -277,7 +306,7 @@ ENGINE_CASE("stale does not refresh with async off, nor with --no-async") {
 ENGINE_CASE("expired refreshes blocking, async on and off") {
   for (bool async : {true, false}) {
     CAPTURE(async);
-    EngineSettings s;
+    EngineSettings s = seed();
     s.async_refresh = async;
     Fixture f(Config::on_disk, s);
     f.get();
@@ -546,7 +575,7 @@ ENGINE_CASE("stale_after through the engine: the five cases of section 2") {
   for (const Case c : {Case{60min, std::nullopt, 40min}, Case{10min, std::nullopt, 5min},
                        Case{90s, std::nullopt, 45s}, Case{60min, 5min, 55min}, Case{10min, 0min, 10min}}) {
     CAPTURE(c.ttl.count());
-    EngineSettings s;
+    EngineSettings s = seed();
     s.stale_window = c.fixed;
     s.expiry_buffer = 0s;  // so that the zero window's token is not EXPIRED before it is STALE
     Fixture f(Config::on_disk, s);
@@ -887,6 +916,202 @@ ENGINE_CASE("clear forgets the entry under the refresh lock") {
   CHECK(f.flow->clear());
   CHECK_FALSE(f.entry().token.has_value());
   CHECK(f.get().token.access_token == "token-2");
+}
+
+// ---- fleets and outages (refresh-engine.md 9) -----------------------------------------------
+
+namespace {
+
+// The seed, with the failure cache on and still no jitter.
+EngineSettings with_failure_cache(Duration d) {
+  EngineSettings s = seed();
+  s.failure_cache = d;
+  return s;
+}
+
+// The expired entry of an outage: one token fetched, then the service down and the token gone.
+void fetch_then_outage(Fixture& f) {
+  f.get();
+  f.clock.advance(60min);
+  f.source.fail = true;
+}
+
+std::string error_of(Fixture& f, GetOptions o = {}) {
+  try {
+    f.get(o);
+  } catch (const tok::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+ENGINE_CASE("an outage's failure answers later callers for failure_cache, without a request") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  fetch_then_outage(f);
+  const CacheEntry before = f.entry();
+  const std::string first = error_of(f);
+  CHECK(contains(first, "token service unavailable (call 2)"));
+  CHECK(f.source.calls == 2);
+  // Nine more callers within the window: the same error (kind and advice too), nothing sent.
+  for (int i = 0; i < 9; ++i) {
+    f.clock.advance(i == 0 ? 0ms : 624ms);  // up to +4.992 s
+    try {
+      f.get();
+      FAIL("expected the kept failure");
+    } catch (const tok::Error& e) {
+      CHECK(std::string(e.what()) == first);
+      CHECK(e.kind() == tok::ErrorKind::unavailable);
+      CHECK(e.advice() == "check the token service");
+    }
+  }
+  CHECK(f.source.calls == 2);
+  // A second engine over the same entry (another process, on disk) is answered the same way.
+  HookedStore* other_hooks = nullptr;
+  auto other = f.make_flow(&other_hooks);
+  CHECK_THROWS_AS(other->get(), tok::Error);
+  CHECK(f.source.calls == 2);
+  // The entry is byte for byte what it was: the failure lives beside it.
+  const CacheEntry e = f.entry();
+  CHECK(e.token == before.token);
+  CHECK(e.stale_after == before.stale_after);
+  CHECK(e.generation == before.generation);
+  // The window is strict: at +5 s the service is asked again.
+  f.clock.set(f.t0() + 60min + 5s);
+  CHECK(contains(error_of(f), "(call 3)"));
+  CHECK(f.source.calls == 3);
+  f.source.fail = false;
+  f.clock.advance(5s);
+  CHECK(f.get().token.access_token == "token-4");
+}
+
+ENGINE_CASE("a refusal is never kept: every call asks again") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  fetch_then_outage(f);
+  f.source.fail_kind = tok::ErrorKind::refused;
+  for (int i = 0; i < 3; ++i) {
+    try {
+      f.get();
+      FAIL("expected the refusal");
+    } catch (const tok::Error& e) {
+      CHECK(e.kind() == tok::ErrorKind::refused);
+    }
+  }
+  CHECK(f.source.calls == 4);
+  // The user fixes the secret: the very next call gets a token.
+  f.source.fail = false;
+  CHECK(f.get().token.access_token == "token-5");
+}
+
+ENGINE_CASE("--force-refresh bypasses a kept failure, and a success ends it") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  fetch_then_outage(f);
+  CHECK_THROWS(f.get());
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 2);
+  GetOptions force;
+  force.force_refresh = true;
+  CHECK_THROWS(f.get(force));
+  CHECK(f.source.calls == 3);
+  f.source.fail = false;
+  CHECK(f.get(force).token.access_token == "token-4");
+  // The token lives 60 min: asking for 2 h makes the next get blocking, and it is not answered
+  // with the failure that the success ended.
+  GetOptions long_one;
+  long_one.min_valid = 2h;
+  CHECK(f.get(long_one).token.access_token == "token-5");
+}
+
+ENGINE_CASE("no failure is kept with failure_cache = 0 (the seed)") {
+  Fixture f(Config::on_disk);
+  fetch_then_outage(f);
+  CHECK_THROWS(f.get());
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 3);
+}
+
+ENGINE_CASE("Retry-After stretches the kept failure, at most to retry_backoff") {
+  const std::pair<Duration, Duration> cases[] = {{30s, 30s}, {5min, 60s}, {1s, 5s}};
+  for (const auto& [retry_after, kept] : cases) {
+    CAPTURE(retry_after.count());
+    Fixture f(Config::on_disk, with_failure_cache(5s));  // retry_backoff: 1 min
+    fetch_then_outage(f);
+    f.source.retry_after = retry_after;
+    const TimePoint failed = f.clock.now();
+    CHECK_THROWS(f.get());
+    f.clock.set(failed + kept - 1ms);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 2);
+    f.clock.set(failed + kept);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 3);
+  }
+}
+
+ENGINE_CASE("jitter: stale_after is drawn in the band, stored, and every engine of the entry uses it") {
+  EngineSettings s = seed();
+  s.refresh_jitter = 0.1;
+  Fixture f(Config::on_disk, s);
+  f.random.queued = {0.25};
+  f.get();  // 60 min token: window 20 min, seed's point +40 min, band [+38 min, +40 min]
+  CHECK(f.random.draws == 1);
+  const TimePoint drawn = f.t0() + 40min - 30s;  // 0.25 x 0.1 x 20 min
+  CHECK(f.entry().stale_after == drawn);
+  // Another engine (another process) reads the draw; it draws nothing itself.
+  HookedStore* other_hooks = nullptr;
+  auto other = f.make_flow(&other_hooks);
+  f.clock.set(drawn);
+  CHECK(other->get().state == TokenState::fresh);
+  f.clock.advance(1ms);
+  CHECK(other->get().state == TokenState::stale);
+  CHECK(f.random.draws == 1);
+  CHECK(f.executor.run_all() == 1);  // the background refresh commits with a new draw
+  CHECK(f.random.draws == 2);
+  CHECK(f.entry().stale_after == f.clock.now() + 40min - 2min);  // the draw after the queue: 1
+}
+
+ENGINE_CASE("jitter: the cooldown after a failed background refresh is retry_backoff x [1, 1 + j]") {
+  EngineSettings s = seed();
+  s.refresh_jitter = 0.1;
+  Fixture f(Config::on_disk, s);
+  f.random.queued = {0.0, 0.5};  // the first store at the seed's point, then the cooldown's draw
+  f.get();
+  CHECK(f.entry().stale_after == f.t0() + 40min);
+  f.clock.advance(45min);
+  f.source.fail = true;
+  f.get();
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.entry().stale_after == f.clock.now() + 63s);  // 1 min x 1.05
+}
+
+ENGINE_CASE("jitter: the kept failure's window is failure_cache x [1, 1 + j]") {
+  EngineSettings s = with_failure_cache(10s);
+  s.refresh_jitter = 0.2;
+  Fixture f(Config::on_disk, s);
+  f.random.queued = {0.0};
+  fetch_then_outage(f);
+  const TimePoint failed = f.clock.now();
+  CHECK_THROWS(f.get());  // draws 1 (otherwise): kept for 12 s
+  f.clock.set(failed + 12s - 1ms);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 2);
+  f.clock.set(failed + 12s);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 3);
+}
+
+ENGINE_CASE("jitter 0 is the seed exactly and draws nothing") {
+  Fixture f(Config::on_disk);
+  f.random.otherwise = 0.7;
+  f.get();
+  CHECK(f.entry().stale_after == f.t0() + 40min);
+  f.clock.advance(45min);
+  f.source.fail = true;
+  f.get();
+  f.executor.run_all();
+  CHECK(f.entry().stale_after == f.clock.now() + 1min);
+  CHECK(f.random.draws == 0);
 }
 
 }  // TEST_SUITE

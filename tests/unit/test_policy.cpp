@@ -407,4 +407,76 @@ TEST_CASE("plausible_instant: 1970 to 2200") {
   CHECK_FALSE(tok::plausible_instant(TimePoint{} - 1ms));
 }
 
+// ---- fleets and outages (refresh-engine.md 9) -----------------------------------------------
+
+TEST_CASE("jitter: stale_after lies in the last refresh_jitter share of the window before the seed's point") {
+  EngineSettings s;
+  s.refresh_jitter = 0.1;
+  const Token t = token_expiring(kT0 + 60min);  // window 20 min, seed's point +40 min
+  CHECK(tok::compute_stale_after(t, kT0, s, 0.0) == kT0 + 40min);
+  CHECK(tok::compute_stale_after(t, kT0, s, 0.5) == kT0 + 39min);
+  CHECK(tok::compute_stale_after(t, kT0, s, 1.0) == kT0 + 38min);
+  // Draws outside [0, 1] (a broken source) are the seed's point, never outside the band.
+  CHECK(tok::compute_stale_after(t, kT0, s, 7.0) == kT0 + 40min);
+  CHECK(tok::compute_stale_after(t, kT0, s, -1.0) == kT0 + 40min);
+  // Fixed window: 5 min on a 60 min token, band [+54.5 min, +55 min].
+  s.stale_window = 5min;
+  CHECK(tok::compute_stale_after(t, kT0, s, 1.0) == kT0 + 54min + 30s);
+  // A whole-window jitter reaches the fetch itself, never before it.
+  s.stale_window.reset();
+  s.refresh_jitter = 1.0;
+  CHECK(tok::compute_stale_after(t, kT0, s, 1.0) == kT0 + 20min);
+  s.stale_window = 60min;  // the seed's point is the fetch: nothing earlier
+  CHECK(tok::compute_stale_after(t, kT0, s, 1.0) == kT0);
+  s.stale_window = 90min;  // the seed's point is before the fetch: it stays (never later)
+  CHECK(tok::compute_stale_after(t, kT0, s, 1.0) == kT0 - 30min);
+}
+
+TEST_CASE("jitter 0: the five cases of section 2 exactly, whatever the draw") {
+  EngineSettings s;
+  s.refresh_jitter = 0;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s, 1.0) == kT0 + 40min);
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 10min), kT0, s, 1.0) == kT0 + 5min);
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 90s), kT0, s, 1.0) == kT0 + 45s);
+  s.stale_window = 5min;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 60min), kT0, s, 1.0) == kT0 + 55min);
+  s.stale_window = 0min;
+  CHECK(tok::compute_stale_after(token_expiring(kT0 + 10min), kT0, s, 1.0) == kT0 + 10min);
+  CHECK(tok::jittered_backoff(s, 1.0) == 1min);
+}
+
+TEST_CASE("jitter: the background cooldown is retry_backoff x [1, 1 + j], stored by the failure") {
+  EngineSettings s;
+  s.refresh_jitter = 0.1;
+  CHECK(tok::jittered_backoff(s, 0.0) == 60s);
+  CHECK(tok::jittered_backoff(s, 1.0) == 66s);
+  CacheEntry e = stored(token_expiring(kT0 + 60min), s);
+  const TimePoint now = kT0 + 45min;
+  CHECK(tok::apply_background_failure(e, e.generation, "down", now, s, 0.5) == tok::BackgroundOutcome::backed_off);
+  CHECK(e.stale_after == now + 63s);
+}
+
+TEST_CASE("failure cache: only an unavailability, failure_cache long, Retry-After up to retry_backoff, jittered") {
+  EngineSettings s;
+  s.refresh_jitter = 0;
+  CHECK_FALSE(tok::failure_kept_until(false, std::nullopt, kT0, s, 0).has_value());  // a refusal
+  CHECK(tok::failure_kept_until(true, std::nullopt, kT0, s, 0) == kT0 + 5s);
+  CHECK(tok::failure_kept_until(true, Duration{30s}, kT0, s, 0) == kT0 + 30s);
+  CHECK(tok::failure_kept_until(true, Duration{10min}, kT0, s, 0) == kT0 + 1min);
+  CHECK(tok::failure_kept_until(true, Duration{1s}, kT0, s, 0) == kT0 + 5s);
+  s.refresh_jitter = 0.1;
+  CHECK(tok::failure_kept_until(true, std::nullopt, kT0, s, 1.0) == kT0 + 5500ms);
+  s.failure_cache = Duration{0};
+  CHECK_FALSE(tok::failure_kept_until(true, Duration{30s}, kT0, s, 1.0).has_value());
+}
+
+TEST_CASE("failure cache: answers from the failure to just before its end, not when the clock went back") {
+  const auto until = std::optional<TimePoint>(kT0 + 5s);
+  CHECK(tok::failure_answers(kT0, until, kT0));
+  CHECK(tok::failure_answers(kT0, until, kT0 + 5s - kTick));
+  CHECK_FALSE(tok::failure_answers(kT0, until, kT0 + 5s));
+  CHECK_FALSE(tok::failure_answers(kT0, until, kT0 - kTick));
+  CHECK_FALSE(tok::failure_answers(kT0, std::nullopt, kT0));
+}
+
 }  // TEST_SUITE

@@ -1,0 +1,10 @@
+#include "core/random.hpp"
+
+namespace tok {
+
+RandomSource& system_random() {
+  static SystemRandom random;
+  return random;
+}
+
+}  // namespace tok
