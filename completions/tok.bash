@@ -52,10 +52,10 @@ _tok() {
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
-    --docker-username --exchange --expiry-buffer --flavor --gcp-service-account --git-hosts
+    --docker-username --exchange --expiry-buffer --failure-cache --flavor --gcp-service-account --git-hosts
     --git-username --host --http-timeout --id-token-audience --id-token-env --id-token-file
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
-    --provider --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
+    --provider --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
     --stale-window --subscription --tenant --token-url --url"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp ${keys//$'\n'/ } "
 

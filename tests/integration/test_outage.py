@@ -1,0 +1,119 @@
+"""The failure cache (docs/fleet.md): with the token service down and no valid
+token, a blocking fetch that failed with unavailability answers later callers for failure_cache,
+in every process (`tok get`, through the entry's lock file) and in `tok serve` (in memory), with
+no request. A refusal is asked again every time; --force-refresh bypasses the kept failure."""
+import json
+import time
+import unittest
+
+from harness import TokCase
+from serve_harness import ServeCase
+from test_serve import DATABRICKS, GCP_TOKEN, GOOGLE, fetch
+
+# A short deadline keeps each blocking retry series (and the test) short; the window is long
+# enough that a slow (sanitizer) build stays inside it.
+FAST = ("--refresh-timeout", "2s", "--failure-cache", "60s")
+DOWN = {"status": 503, "body": "maintenance", "times": 1000}
+
+
+class OutageGet(TokCase):
+    def expired_entry_and_service_down(self):
+        self.get(*FAST)
+        self.edit_entry(expires_in=10)  # inside the 40 s expiry buffer: EXPIRED
+        self.server.control(reset=True, faults=[DOWN])
+
+    def test_ten_gets_on_an_expired_entry_against_a_503_server_cost_one_request_series(self):
+        self.expired_entry_and_service_down()
+        entry = self.read_entry()
+        first = self.get(*FAST, expect=4)
+        series = self.server.token_requests
+        self.assertGreaterEqual(series, 1)
+        self.assertIn("503", first.stderr)
+        for _ in range(9):
+            proc = self.get(*FAST, expect=4)
+            self.assertEqual(proc.stderr, first.stderr, "the same error, at once")
+        self.assertEqual(self.server.token_requests, series, "one request series for ten callers")
+        self.assertEqual(self.read_entry(), entry, "the entry (and its token) is left as it was")
+        status = self.status(*FAST)
+        self.assertEqual(status["refresh"], "failing")
+        self.assertIn("503", status["last_error"]["message"])
+        self.assertIsNotNone(status["next_attempt"])
+        text = self.run_tok("status", *self.profile_args(*FAST)).stdout
+        self.assertIn("failing", text)
+        self.assertIn("next attempt:", text)
+
+    def test_force_refresh_bypasses_the_kept_failure(self):
+        self.expired_entry_and_service_down()
+        self.get(*FAST, expect=4)
+        series = self.server.token_requests
+        self.get(*FAST, "--force-refresh", expect=4)
+        self.assertGreater(self.server.token_requests, series, "--force-refresh asks the service")
+        self.server.control(reset=True)  # the service is back
+        token = self.get(*FAST, "--force-refresh")
+        self.assertTrue(token)
+        self.assertEqual(self.server.token_requests, 1)
+        self.assertEqual(self.get(*FAST), token)
+
+    def test_a_400_is_asked_again_on_every_call(self):
+        self.get(*FAST)
+        self.edit_entry(expires_in=10)
+        self.server.control(reset=True, faults=[{"status": 400, "json": {"error": "invalid_client"}, "times": 10}])
+        for n in range(1, 4):
+            self.get(*FAST, expect=3)
+            self.assertEqual(self.server.token_requests, n, "a refusal is never answered from memory")
+        self.server.control(reset=True)  # the secret is fixed: the next call gets a token
+        self.assertTrue(self.get(*FAST))
+
+    def test_failure_cache_0_keeps_nothing(self):
+        self.expired_entry_and_service_down()
+        self.get("--refresh-timeout", "1s", "--failure-cache", "0", expect=4)
+        series = self.server.token_requests
+        self.get("--refresh-timeout", "1s", "--failure-cache", "0", expect=4)
+        self.assertGreater(self.server.token_requests, series)
+
+    def test_the_window_ends(self):
+        self.expired_entry_and_service_down()
+        args = ("--refresh-timeout", "1s", "--failure-cache", "1s", "--refresh-jitter", "0")
+        self.get(*args, expect=4)
+        series = self.server.token_requests
+        self.get(*args, expect=4)
+        self.assertEqual(self.server.token_requests, series)
+        time.sleep(1.1)
+        self.get(*args, expect=4)
+        self.assertGreater(self.server.token_requests, series)
+
+
+class OutageServe(ServeCase):
+    engine_keys = "refresh_timeout = 2s\nfailure_cache = 60s\n"
+
+    def test_twenty_requests_without_a_token_cost_one_request_series(self):
+        self.server.control(reset=True, faults=[DOWN])
+        self.start_serve()
+        status, _, _ = fetch(self.base + GCP_TOKEN, GOOGLE)
+        self.assertEqual(status, 503)
+        series = self.server.token_requests
+        self.assertGreaterEqual(series, 1)
+        started = time.monotonic()
+        for i in range(19):
+            status, _, body = fetch(self.base + GCP_TOKEN, GOOGLE) if i % 2 else \
+                fetch(self.base + "/databricks/token", DATABRICKS)
+            self.assertEqual(status, 503, body)
+        self.assertLess(time.monotonic() - started, 5, "answered at once, not after a retry series each")
+        self.assertEqual(self.server.token_requests, series, "one request series for twenty requests")
+        self.server.control(reset=True)
+
+    def test_a_400_is_asked_again_on_every_request(self):
+        self.server.control(reset=True, faults=[{"status": 400, "json": {"error": "invalid_client"}, "times": 10}])
+        self.start_serve()
+        for n in range(1, 4):
+            status, _, body = fetch(self.base + GCP_TOKEN, GOOGLE)
+            self.assertNotEqual(status, 200, body)
+            self.assertEqual(self.server.token_requests, n)
+        self.server.control(reset=True)
+        status, _, body = fetch(self.base + GCP_TOKEN, GOOGLE)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(json.loads(body)["access_token"])
+
+
+if __name__ == "__main__":
+    unittest.main()
