@@ -22,6 +22,8 @@ debs=(
   # integrations: shells the completions and `tok env` are run in, man pages, `make deb`
   # (dpkg-shlibdeps); tok serve's peers (azure-identity, google-auth) and its load generator
   zsh fish dash bash man-db dpkg-dev binutils python3-azure python3-google-auth python3-requests wrk
+  # bench/fleet.py's picture of requests per second over time
+  python3-matplotlib
 )
 
 missing=()

@@ -11,7 +11,9 @@ only, like everything here):
 
     GET  /_stats    {"token_requests": N, "requests": [...]}  (form fields minus secrets)
     POST /_control  JSON: {"lifetime": s, "latency": s, "faults": [...], "reset": true,
-                           "token_prefix": "tok" (tokens are PREFIX0001.<24 hex digits>)}
+                           "token_prefix": "tok" (tokens are PREFIX0001.<24 hex digits>),
+                           "rate_limit": n (token requests per second; above it 429 with
+                           Retry-After: 1; 0: no limit)}
 
 A fault is consumed by one token request: {"status": 503, "body": "...", "headers": {...},
 "retry_after": "1", "hang": seconds, "drip": seconds_per_byte, "reset_connection": true,
@@ -20,6 +22,7 @@ not UTF-8), "delay": seconds (then a good answer), "times": n}.
 """
 import argparse
 import base64
+import collections
 import json
 import secrets
 import socket
@@ -49,6 +52,8 @@ class State:
         self.id_token_bearer = "github-request-bearer"
         self.id_token_requests = []  # {"audience": ...}
         self.id_tokens = set()  # accepted as subject_token / client_assertion
+        self.rate_limit = 0  # token requests per second; 0: none
+        self.recent = collections.deque()  # monotonic times of the requests within the last second
 
     def control(self, doc):
         with self.lock:
@@ -56,7 +61,7 @@ class State:
                 self.requests.clear()
                 self.faults.clear()
                 self.discovery_requests = 0
-            for key in ("lifetime", "latency"):
+            for key in ("lifetime", "latency", "rate_limit"):
                 if key in doc:
                     setattr(self, key, doc[key])
             if "fields" in doc:
@@ -168,11 +173,25 @@ class Handler(BaseHTTPRequestHandler):
             record.update({"auth_method": method, "client_id": client_id, "at": time.time(),
                            "user_agent": self.headers.get("User-Agent", "")})
             self.state.requests.append(record)
-            fault = self.state.faults.pop(0) if self.state.faults else None
+            if self.state.rate_limit:
+                now = time.monotonic()
+                while self.state.recent and now - self.state.recent[0] >= 1.0:
+                    self.state.recent.popleft()
+                if len(self.state.recent) >= self.state.rate_limit:
+                    record["status"] = 429
+                else:
+                    self.state.recent.append(now)
+            fault = None
+            if "status" not in record:
+                fault = self.state.faults.pop(0) if self.state.faults else None
+                record["status"] = int(fault.get("status", 500)) if fault and not fault.get("delay") else 200
             latency = self.state.latency
             lifetime = self.state.lifetime
             clients = dict(self.state.clients)
             fields = dict(self.state.fields)
+        if record["status"] == 429 and not fault:
+            return self.send_json(429, {"error": "temporarily_unavailable", "error_description": "rate limited"},
+                                  {"Retry-After": "1"})
         if latency:
             time.sleep(latency)
         if fault and fault.get("delay"):
