@@ -38,7 +38,8 @@ def run(tok, home):
     config = (f"[default]\nprovider = oauth\ntoken_url = {server.token_url}\nclient_id = demo-client\n"
               "client_secret_env = DEMO_SECRET\nscopes = api:read\n"
               "stale_window = 9m55s     ; 10-minute tokens go stale 5 s after each fetch\n"
-              "retry_backoff = 10s      ; a failed refresh is retried 10 s later\n")
+              "retry_backoff = 10s      ; a failed refresh is retried 10 s later\n"
+              "refresh_jitter = 0       ; exactly then (many hosts want the default 0.1)\n")
     with open(env["TOK_CONFIG"], "w") as f:
         f.write(config)
 

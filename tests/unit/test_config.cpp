@@ -429,6 +429,7 @@ TEST_CASE("cache_key: changes with the provider identity, not with engine keys")
     CHECK(cache_key_of(kBase, "default", {{"retry_backoff", "5m"}}) == base);
     CHECK(cache_key_of(std::string(kBase) + "retry_backoff = 10s\n") == base);
     CHECK(cache_key_of(std::string(kBase) + "expiry_buffer = 10s\nasync_refresh = no\n") == base);
+    CHECK(cache_key_of(std::string(kBase) + "failure_cache = 1m\nrefresh_jitter = 0\n") == base);
     CHECK(cache_key_of(std::string(kBase) + "git_hosts = github.com\n") == base);
   }
   SUBCASE("the profile name does") {
