@@ -22,17 +22,23 @@ class Error : public std::runtime_error {
   ErrorKind kind() const noexcept { return kind_; }
   // One optional line telling the user what to do about it ("run 'az login'").
   const std::string& advice() const noexcept { return advice_; }
-  // How long the server asked us to wait (its Retry-After on a 429 or 503): the engine keeps an
-  // unavailability that long, within limits (docs/fleet.md).
+  // An outage of the token source: 5xx, 408, 429, a network error, a timeout. Narrower than
+  // `unavailable` (which also covers a malformed answer or a missing program, things a user may
+  // fix a second later): only an outage is kept to answer later callers (docs/fleet.md).
+  bool outage() const noexcept { return outage_; }
+  // How long the server asked us to wait (its Retry-After on a 429 or 503): the engine keeps the
+  // outage that long, within limits.
   const std::optional<std::chrono::milliseconds>& retry_after() const noexcept { return retry_after_; }
-  Error& set_retry_after(std::optional<std::chrono::milliseconds> wait) noexcept {
-    retry_after_ = wait;
+  Error& mark_outage(std::optional<std::chrono::milliseconds> retry_after = std::nullopt) noexcept {
+    outage_ = true;
+    retry_after_ = retry_after;
     return *this;
   }
 
  private:
   ErrorKind kind_;
   std::string advice_;
+  bool outage_ = false;
   std::optional<std::chrono::milliseconds> retry_after_;
 };
 

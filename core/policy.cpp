@@ -62,9 +62,9 @@ Duration jittered_backoff(const EngineSettings& settings, double draw) {
   return settings.retry_backoff + part_of(settings.retry_backoff, jitter_share(settings, draw));
 }
 
-std::optional<TimePoint> failure_kept_until(bool unavailable, std::optional<Duration> retry_after, TimePoint at,
+std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration> retry_after, TimePoint at,
                                             const EngineSettings& settings, double draw) {
-  if (!unavailable || settings.failure_cache <= Duration{0}) return std::nullopt;
+  if (!outage || settings.failure_cache <= Duration{0}) return std::nullopt;
   Duration window = settings.failure_cache;
   if (retry_after) window = std::max(window, std::min(*retry_after, settings.retry_backoff));
   return at + window + part_of(window, jitter_share(settings, draw));

@@ -60,10 +60,11 @@ std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, 
 Duration jittered_backoff(const EngineSettings& settings, double draw);
 
 // Until when a blocking fetch that failed at `at` answers later callers without a request: only
-// an unavailability (a refusal may be fixed by the user a second later), for failure_cache, or
+// an outage (a refusal, or a malformed answer, may be fixed by the user a second later), for
+// failure_cache, or
 // for the server's Retry-After when that is longer (at most retry_backoff); the window stretched
 // by the jitter. None when nothing is kept.
-std::optional<TimePoint> failure_kept_until(bool unavailable, std::optional<Duration> retry_after, TimePoint at,
+std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration> retry_after, TimePoint at,
                                             const EngineSettings& settings, double draw);
 // True when a failure kept until `until` (recorded at `at`) still answers at `now`. A clock that
 // went back before the failure does not extend it.

@@ -171,7 +171,7 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
     const auto last = store_->last_failure();
     const TimePoint at = clock_.now();
     store_->record_failure(*hold, SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
-                                                failure_kept_until(e.kind() == ErrorKind::unavailable,
+                                                failure_kept_until(e.outage(),
                                                                    e.retry_after(), at, settings_, draw())});
     throw;
   }

@@ -77,10 +77,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   return std::nullopt;
 }
 
-Error with_retry_after(Error error, const HttpResponse& response, TimePoint now) {
-  if (error.kind() != ErrorKind::unavailable) return error;
-  if (auto header = response.header("retry-after")) error.set_retry_after(parse_retry_after(*header, now));
-  return error;
+Error outage_if_so(Error error, const HttpResponse& response, TimePoint now) {
+  if (error.kind() != ErrorKind::unavailable || !retryable_status(response.status)) return error;
+  const auto header = response.header("retry-after");
+  return std::move(error.mark_outage(header ? parse_retry_after(*header, now) : std::nullopt));
 }
 
 HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
@@ -98,7 +98,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
   for (int attempt = 1;; ++attempt) {
     const auto left = duration_cast<milliseconds>(deadline - steady_now());
     if (left <= milliseconds(0)) {
-      throw Error(ErrorKind::unavailable, fmt::format("{}: timed out", what));
+      throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: timed out", what)).mark_outage());
     }
     request.timeout = std::min(http_timeout, left);
     const auto started = steady_clock::now();
@@ -114,7 +114,9 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     std::optional<milliseconds> wait;
     if (result.failure != TransportFailure::none) {
       if (!retryable_failure(result.failure) || out_of_attempts) {
-        throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+        Error error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+        if (retryable_failure(result.failure)) error.mark_outage();
+        throw error;
       }
     } else {
       const long status = result.response.status;
@@ -132,7 +134,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     if (steady_now() + *wait >= deadline) {
       // Waiting would cross the deadline: give the caller what we have now.
       if (result.failure != TransportFailure::none) {
-        throw Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+        throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error)).mark_outage());
       }
       return std::move(result.response);
     }

@@ -104,9 +104,9 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
 
 // Retry-After as a wait from now; nullopt if absent or unreadable.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now);
-// An error built from `response`, carrying the response's Retry-After when it is an
-// unavailability (the engine's failure cache honours it).
-Error with_retry_after(Error error, const HttpResponse& response, TimePoint now);
+// An error built from `response`, marked as an outage (with the response's Retry-After) when the
+// status is one (408, 429, 5xx) and the error an unavailability: the engine keeps those.
+Error outage_if_so(Error error, const HttpResponse& response, TimePoint now);
 
 // Plain http is allowed only to loopback (127.0.0.0/8, localhost, [::1]); https anywhere.
 // Returns an explanation when the URL is not acceptable.

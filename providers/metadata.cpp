@@ -312,7 +312,7 @@ class MetadataProvider final : public Provider {
         }
         break;
     }
-    throw with_retry_after(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)),
+    throw outage_if_so(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)),
                            response, deps_.time().now());
   }
 

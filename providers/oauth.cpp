@@ -64,7 +64,7 @@ class OAuthProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw with_retry_after(token_endpoint_error(response, what, auth_.advice(), sent), response, deps_.time().now());
+    throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), sent), response, deps_.time().now());
   }
 
  private:

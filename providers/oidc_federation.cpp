@@ -105,7 +105,7 @@ class OidcFederationProvider final : public Provider {
         throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
       }
     }
-    throw with_retry_after(token_endpoint_error(response, what,
+    throw outage_if_so(token_endpoint_error(response, what,
                                                 "check that the identity provider trusts this CI job's ID token "
                                                 "(issuer, subject, audience) for this client",
                                                 {id_token}),

@@ -78,6 +78,7 @@ struct FakeSource {
   bool fail = false;             // throw Error(fail_kind) on every call
   tok::ErrorKind fail_kind = tok::ErrorKind::unavailable;
   std::optional<Duration> retry_after;  // the server's Retry-After on those failures
+  bool malformed = false;  // unavailable, but not an outage (a malformed answer)
   bool fail_strangely = false;   // throw something that is not a std::exception
   std::deque<Token> queued;      // returned (in order) before falling back to the default
   std::optional<Token> always;   // returned on every call when set
@@ -94,7 +95,7 @@ struct FakeSource {
     if (fail) {
       tok::Error error(fail_kind, "token service unavailable (call " + std::to_string(calls) + ")",
                        "check the token service");
-      error.set_retry_after(retry_after);
+      if (fail_kind == tok::ErrorKind::unavailable && !malformed) error.mark_outage(retry_after);
       throw error;
     }
     if (always) return *always;
@@ -1021,6 +1022,15 @@ ENGINE_CASE("--force-refresh bypasses a kept failure, and a success ends it") {
   GetOptions long_one;
   long_one.min_valid = 2h;
   CHECK(f.get(long_one).token.access_token == "token-5");
+}
+
+ENGINE_CASE("an unavailability that is no outage (a malformed answer) is never kept") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  fetch_then_outage(f);
+  f.source.malformed = true;
+  CHECK_THROWS(f.get());
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 3);
 }
 
 ENGINE_CASE("no failure is kept with failure_cache = 0 (the seed)") {

@@ -356,6 +356,7 @@ TEST_CASE("send_with_retries: connection failures until exhausted throw Error(un
     CHECK(e.kind() == tok::ErrorKind::unavailable);
     CHECK(std::string(e.what()).find("fetching a token from U") != std::string::npos);
     CHECK(std::string(e.what()).find("connection refused") != std::string::npos);
+    CHECK(e.outage());  // the engine keeps it for failure_cache
   }
   CHECK(t.requests.size() == 3);
   CHECK(rec.sleeps.size() == 2);
@@ -366,10 +367,33 @@ TEST_CASE("send_with_retries: too_large, tls and other failures are not retried"
     FakeTransport t;
     t.script = {failure(f, "nope"), status(200)};
     Recorder rec;
-    CHECK_THROWS_AS(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x"), tok::Error);
+    try {
+      tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x");
+      FAIL("expected an error");
+    } catch (const tok::Error& e) {
+      CHECK_FALSE(e.outage());  // a local problem, not the service's outage: never kept
+    }
     CHECK(t.requests.size() == 1);
     CHECK(rec.sleeps.empty());
   }
+}
+
+TEST_CASE("outage_if_so: 408, 429 and 5xx unavailability is an outage, with the server's Retry-After") {
+  const auto unavailable = [] { return tok::Error(tok::ErrorKind::unavailable, "down"); };
+  const auto e503 = tok::outage_if_so(unavailable(), status(503, "", {{"Retry-After", "7"}}).response, kClock.now());
+  CHECK(e503.outage());
+  CHECK(e503.retry_after() == std::optional<milliseconds>(7s));
+  for (long code : {408L, 429L, 500L, 502L}) {
+    CAPTURE(code);
+    const auto e = tok::outage_if_so(unavailable(), status(code).response, kClock.now());
+    CHECK(e.outage());
+    CHECK_FALSE(e.retry_after().has_value());
+  }
+  CHECK_FALSE(tok::outage_if_so(unavailable(), status(404).response, kClock.now()).outage());
+  CHECK_FALSE(tok::outage_if_so(unavailable(), status(302).response, kClock.now()).outage());
+  // A refusal stays a refusal, whatever the status says.
+  CHECK_FALSE(
+      tok::outage_if_so(tok::Error(tok::ErrorKind::refused, "no"), status(503).response, kClock.now()).outage());
 }
 
 TEST_CASE("send_with_retries: a Retry-After beyond the deadline returns at once without sleeping") {
