@@ -27,8 +27,8 @@ namespace tok {
 
 namespace {
 
-constexpr std::string_view kEngineKeys[] = {"expiry_buffer",   "max_stale_window", "stale_window",  "retry_backoff",
-                                            "async_refresh",   "refresh_timeout",  "failure_cache", "refresh_jitter"};
+constexpr std::string_view kEngineKeys[] = {"expiry_buffer", "max_stale_window", "stale_window",  "retry_backoff",
+                                            "async_refresh", "refresh_timeout",  "failure_cache", "refresh_jitter"};
 // A config file is a few profiles; anything this large is a mistake (--config /dev/zero).
 constexpr long kMaxConfigBytes = 1 << 20;
 

@@ -96,12 +96,13 @@ void add_status_command(CLI::App& app, Session& session) {
         out["expires_at"] = has_expiry ? nlohmann::json(format_rfc3339(expiry_at)) : nullptr;
         out["expires_in"] = has_expiry ? nlohmann::json(std::chrono::floor<std::chrono::seconds>(expiry_at - now).count())
                                    : nlohmann::json(nullptr);
-        out["stale_after"] = entry.stale_after && !background_cooldown ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
+        out["stale_after"] =
+            entry.stale_after && !background_cooldown ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
         out["generation"] = entry.generation;
         out["refresh"] = !present ? "none" : cooldown ? "failing" : "ok";
-        out["last_error"] = last_error ? nlohmann::json{{"message", last_error->message},
-                                                         {"at", format_rfc3339(last_error->at)}}
-                                       : nlohmann::json(nullptr);
+        out["last_error"] =
+            last_error ? nlohmann::json{{"message", last_error->message}, {"at", format_rfc3339(last_error->at)}}
+                       : nlohmann::json(nullptr);
         out["next_attempt"] = cooldown ? nlohmann::json(format_rfc3339(*cooldown)) : nullptr;
         fmt::print("{}\n", out.dump(2));
         return code;

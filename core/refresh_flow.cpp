@@ -127,10 +127,10 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   // or N hosts' worth of retries) cost the token service one request series per failure_cache.
   if (!options.force_refresh && failure_before &&
       failure_answers(failure_before->at, failure_before->until, clock_.now())) {
-    diagnostics_.note(fmt::format("the token service failed {} ago; not asking again before {}",
-                                  format_duration(std::chrono::floor<std::chrono::seconds>(
-                                      clock_.now() - failure_before->at)),
-                                  format_rfc3339(*failure_before->until)));
+    diagnostics_.note(
+        fmt::format("the token service failed {} ago; not asking again before {}",
+                    format_duration(std::chrono::floor<std::chrono::seconds>(clock_.now() - failure_before->at)),
+                    format_rfc3339(*failure_before->until)));
     throw Error(failure_before->kind, failure_before->message, failure_before->advice);
   }
   const auto wait_start = steady_clock::now();
@@ -170,9 +170,9 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   } catch (const Error& e) {
     const auto last = store_->last_failure();
     const TimePoint at = clock_.now();
-    store_->record_failure(*hold, SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
-                                                failure_kept_until(e.outage(),
-                                                                   e.retry_after(), at, settings_, draw())});
+    store_->record_failure(*hold,
+                           SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
+                                         failure_kept_until(e.outage(), e.retry_after(), at, settings_, draw())});
     throw;
   }
   // A fetch that got through (a forced one, or one after the window) ends a kept failure.

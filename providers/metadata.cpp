@@ -312,8 +312,8 @@ class MetadataProvider final : public Provider {
         }
         break;
     }
-    throw outage_if_so(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)),
-                           response, deps_.time().now());
+    throw outage_if_so(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)), response,
+                       deps_.time().now());
   }
 
   ProviderDeps deps_;

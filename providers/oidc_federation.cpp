@@ -106,10 +106,10 @@ class OidcFederationProvider final : public Provider {
       }
     }
     throw outage_if_so(token_endpoint_error(response, what,
-                                                "check that the identity provider trusts this CI job's ID token "
-                                                "(issuer, subject, audience) for this client",
-                                                {id_token}),
-                           response, deps_.time().now());
+                                            "check that the identity provider trusts this CI job's ID token "
+                                            "(issuer, subject, audience) for this client",
+                                            {id_token}),
+                       response, deps_.time().now());
   }
 
  private:

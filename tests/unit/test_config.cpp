@@ -223,7 +223,8 @@ TEST_CASE("resolve_profile: engine keys are parsed") {
 }
 
 TEST_CASE("resolve_profile: refresh_jitter is a plain fraction from 0 to 1") {
-  for (const auto& [text, value] : {std::pair{"0", 0.0}, std::pair{"1", 1.0}, std::pair{"0.1", 0.1}, std::pair{"1.0", 1.0}}) {
+  for (const auto& [text, value] :
+       {std::pair{"0", 0.0}, std::pair{"1", 1.0}, std::pair{"0.1", 0.1}, std::pair{"1.0", 1.0}}) {
     TempConfig c;
     c.write(std::string(kBase) + "refresh_jitter = " + text + "\n");
     CHECK(resolve_profile(c.options()).engine.refresh_jitter == value);

@@ -75,10 +75,10 @@ struct FakeSource {
   const FakeClock* clock = nullptr;
   Duration ttl = 60min;
   int calls = 0;
-  bool fail = false;             // throw Error(fail_kind) on every call
+  bool fail = false;  // throw Error(fail_kind) on every call
   tok::ErrorKind fail_kind = tok::ErrorKind::unavailable;
   std::optional<Duration> retry_after;  // the server's Retry-After on those failures
-  bool malformed = false;  // unavailable, but not an outage (a malformed answer)
+  bool malformed = false;               // unavailable, but not an outage (a malformed answer)
   bool fail_strangely = false;   // throw something that is not a std::exception
   std::deque<Token> queued;      // returned (in order) before falling back to the default
   std::optional<Token> always;   // returned on every call when set
