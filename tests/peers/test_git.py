@@ -146,7 +146,7 @@ class GitPeer(TokCase):
             token = self.tok_get("work")
             proc = self.git_run(*resolve, "ls-remote", remote)
             self.assertIn("refs/heads/main", proc.stdout)
-            self.assertEqual(forge.passwords_seen, [token])
+            self.assertEqual(set(forge.passwords_seen), {token})
 
     def test_git_and_tok_read_the_same_host_from_each_tricky_url(self):
         self.write_config(work={"git_hosts": "git.example.com/org, git.example.com:8443"})

@@ -29,7 +29,8 @@ class _ApiHandler(BaseHTTPRequestHandler):
         with owner.lock:
             owner.authorizations.append(auth)
             accepted = owner.accepted() if callable(owner.accepted) else owner.accepted
-            ok = auth == f"Bearer {accepted}" and self.path == "/version"
+            # kubectl asks /version?timeout=5s first (a 401 there makes it run the plugin again).
+            ok = auth == f"Bearer {accepted}" and self.path.split("?")[0] == "/version"
         if ok:
             body, status = json.dumps(VERSION).encode(), 200
         else:
@@ -160,7 +161,8 @@ class KubectlPeer(TokCase):
         kubeconfig = self.kubeconfig(readme_block("kubeconfig: users[].user.exec"))
         revoked = self.tok_get()
         # The API server takes only the newest token the provider issued: the cached one is revoked.
-        self.api.accepted = lambda: "not yet" if self.server.tokens[-1] == revoked else self.server.tokens[-1]
+        tokens = self.server.state.tokens
+        self.api.accepted = lambda: "not yet" if tokens[-1] == revoked else tokens[-1]
         self.kubectl_version(kubeconfig)  # kubectl calls tok, gets 401, calls tok again: a new token
         self.assertEqual(self.server.token_requests, 2, "kubectl's second call fetched a new token")
         fresh = self.tok_get()
