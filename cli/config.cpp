@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/helper_url.hpp"
 #include "core/cache_key.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -49,6 +50,8 @@ const std::vector<std::vector<std::string_view>> kExclusiveKeys = {
 // With auth_method from a flag, the other method's keys from the file go too.
 const std::vector<std::string_view> kSecretKeys = {"client_secret_env", "client_secret_file"};
 const std::vector<std::string_view> kKeyPairKeys = {"private_key_file", "key_id", "signing_alg"};
+
+constexpr std::string_view kProfileNameRule = "a profile name is letters, digits, '.', '_', '@' and '-'";
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -111,6 +114,14 @@ std::optional<std::string> did_you_mean(std::string_view word, const std::vector
   return best;
 }
 
+bool valid_profile_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '@' || c == '-';
+  });
+}
+
 const IniSection* IniFile::find(std::string_view name) const {
   for (const auto& s : sections) {
     if (s.name == name) return &s;
@@ -144,6 +155,7 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
       if (!rest.empty() && rest[0] != ';' && rest[0] != '#') fail("text after a section header");
       const std::string name = trim(std::string_view(line).substr(1, close - 1));
       if (name.empty()) fail("empty section name");
+      if (!valid_profile_name(name)) fail(fmt::format("profile name '{}': {}", printable(name), kProfileNameRule));
       if (file.find(name) != nullptr) fail(fmt::format("profile '{}' is defined twice", name));
       file.sections.push_back(IniSection{name, {}, {}});
       current = &file.sections.back();
@@ -313,6 +325,12 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
                         const ProviderDeps& deps) {
   Profile profile;
   profile.name = profile_name(options);
+  if (!valid_profile_name(profile.name)) {
+    const bool from_env = options.profile.empty();
+    throw Error(ErrorKind::usage,
+                fmt::format("{} '{}' is not a profile name", from_env ? "$TOK_PROFILE" : "-p", printable(profile.name)),
+                std::string(kProfileNameRule));
+  }
   const IniSection* section = config ? config->find(profile.name) : nullptr;
   const bool ad_hoc = options.key_flags.count("provider") != 0;
   if (section == nullptr && !ad_hoc) {
@@ -385,6 +403,20 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     }
     throw Error(ErrorKind::usage,
                 fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key), printable(key), provider, hint));
+  }
+
+  // The helpers' entries: one that is not a host is this profile's error (the helpers skip it
+  // while they look for the profile of a host, so it stops no other profile).
+  for (const std::string_view key : {std::string_view("git_hosts"), std::string_view("docker_registries")}) {
+    const auto it = profile.values.find(key);
+    if (it == profile.values.end()) continue;
+    for (const std::string& entry : split_list(it->second)) {
+      try {
+        (void)read_helper_entry(entry);
+      } catch (const Error& err) {
+        throw Error(ErrorKind::usage, fmt::format("{}: key '{}': '{}': {}", where(key), key, printable(entry), err.what()));
+      }
+    }
   }
 
   EngineSettings& e = profile.engine;

@@ -4,9 +4,11 @@
 
 # Profile names: the [sections] of the config file tok would read (--config on the line, else
 # $TOK_CONFIG, $XDG_CONFIG_HOME/tok/config, ~/.config/tok/config). Read here rather than asked of
-# `tok profiles`, so a broken config or a tok not on PATH only means no names.
+# `tok profiles`, so a broken config or a tok not on PATH only means no names. The file may be a
+# repository's: only names tok accepts ([A-Za-z0-9._@-]) are printed, and they are matched with a
+# loop, never handed to `compgen -W`, which would expand a `$(...)` inside one.
 _tok_profiles() {
-  local config="" i line name
+  local config="" i line name safe='^[A-Za-z0-9._@-]+$'
   for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
     if [[ ${COMP_WORDS[i]} == --config ]]; then
       config=${COMP_WORDS[i + 1]}
@@ -34,7 +36,7 @@ _tok_profiles() {
     name=${name%%]*}
     name=${name#"${name%%[![:space:]]*}"}
     name=${name%"${name##*[![:space:]]}"}
-    [[ -n $name ]] && printf '%s\n' "$name"
+    [[ $name =~ $safe ]] && printf '%s\n' "$name"
   done <"$config"
 }
 
@@ -88,7 +90,11 @@ _tok() {
   local values=""
   case $prev in
     -p | --profile | --databricks | --azure-imds | --gcp)
-      mapfile -t COMPREPLY < <(compgen -W "$(_tok_profiles)" -- "$cur")
+      local name
+      COMPREPLY=()
+      while IFS= read -r name; do
+        [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+      done < <(_tok_profiles)
       return 0
       ;;
     --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --az-path)
@@ -133,8 +139,9 @@ _tok() {
     clear) flags="--all --unused" ;;
     profiles | version) flags="--format" ;;
     serve) flags="--listen --databricks --azure-imds --gcp" ;;
-    exec) flags="--env-name --" ;;
-    env) flags="--shell --env-name" ;;
+    exec) flags="--env-name --force-refresh --min-valid --" ;;
+    env) flags="--shell --env-name --force-refresh --min-valid" ;;
+    kube-credential) flags="--force-refresh --min-valid" ;;
     git-credential | docker-credential | completion)
       # One operand: offered until it is given.
       local given=""

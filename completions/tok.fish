@@ -28,11 +28,12 @@ function __tok_config
 end
 
 # Profile names: the config file's [sections], read here rather than asked of tok, so a broken
-# config only means no names.
+# config only means no names. The file may be a repository's: only names tok accepts
+# ([A-Za-z0-9._@-]) are offered.
 function __tok_profiles
     set -l config (__tok_config)
     test -f "$config"; and test -r "$config"; or return 0
-    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config
+    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
 end
 
 set -l __tok_commands get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version
@@ -123,8 +124,8 @@ complete -c tok -l url -x -d "Metadata service URL"
 
 # Per command.
 complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header" -d "Output format"
-complete -c tok -n "__fish_seen_subcommand_from get" -l force-refresh -d "Fetch a new token now"
-complete -c tok -n "__fish_seen_subcommand_from get" -l min-valid -x -d "Refresh first unless valid this long"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l force-refresh -d "Fetch a new token now"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l min-valid -x -d "Refresh first unless valid this long"
 complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refresh in the background"
 complete -c tok -n "__fish_seen_subcommand_from status profiles version" -l format -x -a "text json" -d "Output format"
 complete -c tok -n "__fish_seen_subcommand_from status" -l check -d "Exit 6 unless a usable token is cached"

@@ -42,6 +42,10 @@ if ! command -v kubectl >/dev/null 2>&1; then
   echo "install-deps: install it from https://kubernetes.io/docs/tasks/tools/ (a static binary on PATH is enough)" >&2
 fi
 
+# The Docker CLI (tests/peers/test_docker.py: `docker manifest inspect` asks docker-credential-tok,
+# no daemon needed): the machine image may ship one; else Debian's docker.io.
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+
 if ((${#missing[@]})); then
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
