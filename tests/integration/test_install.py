@@ -125,5 +125,43 @@ class Install(TokCase):
         self.assert_layout(os.path.join(root, "usr"))
 
 
+def deps(*args):
+    proc = subprocess.run([os.path.join(ROOT, "scripts", "install-deps.sh"), *args, "--list"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+class Setup(unittest.TestCase):
+    """`make demo` and `make install` need the compiler and libraries, not the test peers."""
+
+    # Programs only the tests, benchmarks or fuzzing run; none may come with `make demo`.
+    PEERS = {"azure-cli", "clang", "libclang-rt-14-dev", "hyperfine", "strace", "zsh", "fish", "dash", "wrk",
+             "lintian", "man-db", "python3-azure", "python3-google-auth", "python3-requests", "nodejs", "npm",
+             "nginx", "chromium", "awscli", "python3-matplotlib"}
+
+    def test_the_build_list_holds_no_peer(self):
+        build, everything = deps(), deps("--peers")
+        self.assertIn("cmake", build)
+        self.assertEqual(set(build) & self.PEERS, set(), "make demo must not install test peers")
+        self.assertLessEqual(set(build), set(everything), "--peers adds to the build list")
+        self.assertIn("lintian", everything)
+        self.assertIn("azure-cli", everything)
+
+    def test_demo_installs_the_build_list_and_check_the_peers(self):
+        def install_lines(target):
+            return [l for l in make("-n", target).stdout.splitlines() if "install-deps" in l]
+        self.assertTrue(install_lines("demo"))
+        self.assertTrue(all("--peers" not in l for l in install_lines("demo")), install_lines("demo"))
+        self.assertTrue(any("--peers" in l for l in install_lines("check")), install_lines("check"))
+
+    def test_demo_prints_no_escape_codes_into_a_file(self):
+        proc = subprocess.run([os.path.join(ROOT, "scripts", "demo.sh"), BUILD], capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("$ tok get", proc.stdout)
+        self.assertNotIn("\x1b", proc.stdout + proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
