@@ -423,7 +423,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
   // "key 'NAME'", which tells where to point.
   try {
-    profile.provider = make_provider(ProviderSettings(profile.values), deps);
+    ProviderDeps with_deadline = deps;
+    with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
+    profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
   } catch (const Error& e) {
     const std::string_view message = e.what();
     std::string key = "provider";
