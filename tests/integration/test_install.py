@@ -43,7 +43,7 @@ class Install(TokCase):
         for installed, name in COMPLETION_FILES.items():
             with open(os.path.join(prefix, installed)) as a, open(os.path.join(ROOT, "completions", name)) as b:
                 self.assertEqual(a.read(), b.read(), installed)
-        man = os.path.join(prefix, "share", "man", "man1", "tok.1")
+        man = os.path.join(prefix, "share", "man", "man1", "tok.1.gz")
         self.assertTrue(os.path.isfile(man))
 
         # The installed programs run, fetch (tok-curl.so found from bin/../lib/tok, also under
@@ -115,7 +115,9 @@ class Install(TokCase):
         dpkg_deb = require_program("dpkg-deb")
         listing = subprocess.run([dpkg_deb, "-c", debs[0]], capture_output=True, text=True, check=True).stdout
         for path in ("./usr/bin/tok", "./usr/bin/docker-credential-tok -> tok", "./usr/lib/tok/tok-curl.so",
-                     "./usr/share/man/man1/tok.1", *(f"./usr/{p}" for p in COMPLETION_FILES)):
+                     "./usr/share/man/man1/tok.1.gz", "./usr/share/man/man1/docker-credential-tok.1.gz -> tok.1.gz",
+                     "./usr/share/doc/tok/copyright",
+                     "./usr/share/doc/tok/changelog.gz", *(f"./usr/{p}" for p in COMPLETION_FILES)):
             self.assertIn(path, listing)
         depends = subprocess.run([dpkg_deb, "-f", debs[0], "Depends"], capture_output=True, text=True).stdout
         self.assertRegex(depends, r"\blibc6\b")
@@ -123,6 +125,12 @@ class Install(TokCase):
         root = os.path.join(self.home, "extracted")
         subprocess.run([dpkg_deb, "-x", debs[0], root], check=True)
         self.assert_layout(os.path.join(root, "usr"))
+        # Debian's own check of the package: no error (the warnings left are listed in
+        # docs/install.md).
+        lint = subprocess.run([require_program("lintian"), "--tag-display-limit", "0", debs[0]], capture_output=True,
+                              text=True, timeout=600)
+        errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+        self.assertEqual(errors, [], lint.stdout + lint.stderr)
 
 
 def deps(*args):
