@@ -102,7 +102,7 @@ TEST_CASE("base64url: RFC 4648 vectors, URL alphabet, no padding") {
   CHECK(tok::base64url_encode(std::string("\xfb\xff\xbf", 3)) == "-_-_");
 }
 
-TEST_CASE("base64url: decoding undoes encoding; anything else is refused") {
+TEST_CASE("base64url: decoding undoes encoding and refuses anything else") {
   for (const std::string bytes : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xfb\xff\xbf\x00\x01"}) {
     CHECK(tok::base64url_decode(tok::base64url_encode(bytes)) == bytes);
   }
