@@ -67,7 +67,8 @@ nlohmann::json shown(const nlohmann::json& value) {
   return printable(value.dump());
 }
 
-nlohmann::json pick(const nlohmann::json& object, std::initializer_list<const char*> keys) {
+template <std::size_t N>
+nlohmann::json pick(const nlohmann::json& object, const char* const (&keys)[N]) {
   nlohmann::json out = nlohmann::json::object();
   for (const char* key : keys) {
     if (auto it = object.find(key); it != object.end()) out[key] = shown(*it);
@@ -101,8 +102,8 @@ TokenClaims decode_claims(std::string_view token) {
     return result;
   }
   result.jwt = true;
-  result.header = pick(*header, {"alg", "typ", "kid"});
-  result.claims = pick(*payload, {"iss", "sub", "aud", "scp", "scope", "exp", "iat", "nbf"});
+  result.header = pick(*header, kHeaderFields);
+  result.claims = pick(*payload, kClaimFields);
   return result;
 }
 

@@ -9,6 +9,10 @@
 
 namespace tok {
 
+// What is shown, in this order; nothing else a token carries.
+inline constexpr const char* kHeaderFields[] = {"alg", "typ", "kid"};
+inline constexpr const char* kClaimFields[] = {"iss", "sub", "aud", "scp", "scope", "exp", "iat", "nbf"};
+
 struct TokenClaims {
   bool jwt = false;
   std::string why_not;    // not a readable JWT: why ("an opaque token", "too large to decode", ...)

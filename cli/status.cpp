@@ -72,11 +72,13 @@ void print_claims(const nlohmann::json& claims, TimePoint now) {
     return;
   }
   fmt::print("claims:       UNVERIFIED: decoded from the cached JWT, signature not checked\n");
-  for (const char* part : {"header", "claims"}) {
-    for (const auto& [key, value] : claims[part].items()) {
-      fmt::print("  {:<11} {}\n", key + ":", claim_text(key, value, now));
+  const auto print_part = [&](const nlohmann::json& part, const auto& fields) {
+    for (const char* key : fields) {
+      if (part.contains(key)) fmt::print("  {:<11} {}\n", std::string(key) + ":", claim_text(key, part[key], now));
     }
-  }
+  };
+  print_part(claims["header"], kHeaderFields);
+  print_part(claims["claims"], kClaimFields);
 }
 
 }  // namespace
