@@ -141,7 +141,7 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
     pos = end + 1;
     ++line_no;
     const auto fail = [&](std::string_view why) {
-      throw Error(ErrorKind::usage, fmt::format("config {} line {}: {}", path, line_no, why));
+      throw Error(ErrorKind::usage, fmt::format("config {} line {}: {}", printable(path), line_no, why));
     };
     std::string line = trim(raw);
     if (line.empty() || line[0] == ';' || line[0] == '#') {
@@ -249,7 +249,8 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
     // A missing file is not an error by itself: flags-only runs need none. Resolving a profile
     // without --provider then says which file it looked for.
     if (errno == ENOENT) return std::nullopt;
-    throw Error(ErrorKind::usage, fmt::format("config {}: cannot read it: {}", path.string(), std::strerror(errno)));
+    throw Error(ErrorKind::usage,
+                fmt::format("config {}: cannot read it: {}", printable(path.string()), std::strerror(errno)));
   }
   struct stat st {};
   std::string why;
@@ -277,7 +278,9 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
     }
   }
   ::close(fd);
-  if (!why.empty()) throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", path.string(), why));
+  if (!why.empty()) {
+    throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why));
+  }
   return parse_ini(text, path.string());
 }
 
@@ -336,7 +339,7 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   if (section == nullptr && !ad_hoc) {
     if (!config) {
       throw Error(ErrorKind::usage,
-                  fmt::format("no config file at {} and no --provider given", config_path(options).string()),
+                  fmt::format("no config file at {} and no --provider given", printable(config_path(options).string())),
                   "create the file with a [" + profile.name + "] profile, or pass --provider and its keys as flags");
     }
     // A near miss either way: `-p wrok` for [work], or a [defualt] section for the default profile.
@@ -348,7 +351,7 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
       advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, profile.name, *near);
     }
     throw Error(ErrorKind::usage,
-                fmt::format("config {}: no profile '{}'{}", config->path, printable(profile.name),
+                fmt::format("config {}: no profile '{}'{}", printable(config->path), printable(profile.name),
                             near ? fmt::format(" (did you mean '{}'?)", *near) : std::string()),
                 advice);
   }
@@ -371,9 +374,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   const auto where = [&](std::string_view key) {
     if (options.key_flags.count(key) != 0) return std::string("command line");
     if (section != nullptr && section->values.count(key) != 0) {
-      return fmt::format("config {} line {}", config->path, section->lines.at(std::string(key)));
+      return fmt::format("config {} line {}", printable(config->path), section->lines.at(std::string(key)));
     }
-    if (section != nullptr) return fmt::format("config {} profile '{}'", config->path, profile.name);
+    if (section != nullptr) return fmt::format("config {} profile '{}'", printable(config->path), profile.name);
     return std::string("command line");
   };
   const auto config_error = [&](const Error& e, std::string_view key) {

@@ -14,11 +14,17 @@ namespace {
   throw Error(ErrorKind::usage, fmt::format("malformed input: {}", why));
 }
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
 
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -228,7 +234,8 @@ HelperEntry read_helper_entry(std::string_view entry) {
   }
   const std::size_t slash = entry.find('/');
   const auto address = read_host_port(entry.substr(0, slash));
-  if (!address) throw Error(ErrorKind::usage, "not a host name (letters, digits, '.', '-', '_', and an optional :port)");
+  if (!address)
+    throw Error(ErrorKind::usage, "not a host name (letters, digits, '.', '-', '_', and an optional :port)");
   e.address = *address;
   if (slash != std::string_view::npos) {
     auto segments = path_segments(entry.substr(slash + 1));

@@ -58,8 +58,8 @@ void check_registry(std::string_view input) {
   if (r->scheme != "https" && r->scheme != "http") __builtin_trap();
   if (r->address.host.empty() || r->address.host != lower(r->address.host)) __builtin_trap();
   std::string_view trimmed = input;
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t' || trimmed.front() == '\n' ||
-                              trimmed.front() == '\r')) {
+  while (!trimmed.empty() &&
+         (trimmed.front() == ' ' || trimmed.front() == '\t' || trimmed.front() == '\n' || trimmed.front() == '\r')) {
     trimmed.remove_prefix(1);
   }
   const std::string head = lower(trimmed.substr(0, 8));
@@ -69,7 +69,8 @@ void check_registry(std::string_view input) {
   const std::string after = lower(has_scheme ? trimmed.substr(trimmed.find("://") + 3) : trimmed);
   if (after.rfind(r->address.host, 0) != 0) __builtin_trap();
   // Written back, it reads the same.
-  const std::string again = r->scheme + "://" + r->address.host + (r->address.port.empty() ? "" : ":" + r->address.port);
+  const std::string again =
+      r->scheme + "://" + r->address.host + (r->address.port.empty() ? "" : ":" + r->address.port);
   const auto second = tok::read_registry_url(again);
   if (!second || second->scheme != r->scheme || second->address != r->address) __builtin_trap();
 }
@@ -83,7 +84,8 @@ void check_entry(std::string_view input) {
     return;
   }
   for (const std::string& segment : e.path) {
-    if (segment.empty() || segment == "." || segment == ".." || segment.find('/') != std::string::npos) __builtin_trap();
+    if (segment.empty() || segment == "." || segment == ".." || segment.find('/') != std::string::npos)
+      __builtin_trap();
   }
   if (tok::scheme_allowed(e, "http", e.address) && e.scheme != "http" && !tok::is_loopback(e.address)) __builtin_trap();
   if (!tok::scheme_allowed(e, "https", e.address)) __builtin_trap();

@@ -174,6 +174,16 @@ class ProfileNames(TokCase):
         self.assertIn("line 5: profile name 'team/prod'", proc.stderr)
 
 
+    def test_a_config_path_with_a_line_break_is_shown_on_one_line(self):
+        path = os.path.join(self.home, "con\ntok: forged")
+        with open(path, "w") as f:
+            f.write("[ok]\nprovider = oauth\nnot a line\n")
+        for env in ({"TOK_CONFIG": path}, {"TOK_CONFIG": path + "-missing"}):
+            proc = self.run_tok("get", "-p", "ok", env={**self.env, **env})
+            self.assertEqual(proc.returncode, 2)
+            self.assertFalse(any(line.startswith("tok: forged") for line in proc.stderr.splitlines()), proc.stderr)
+
+
 class UnsafeCache(TokCase):
     def test_group_writable_cache_directory_is_refused(self):
         self.get()

@@ -99,9 +99,26 @@ TEST_SUITE("helper urls") {
       CHECK(u->scheme == row.scheme);
       CHECK(u->address == HostPort{row.host, row.port});
     }
-    for (const char* bad : {"", "   ", "https://", "host:", "host:port", "host:123456", "user@host", "a b", "[::1",
-                            "[::1]x", "[]", "[zz]", "ho\x01st", "caf\xc3\xa9.example.com", "a\\b", "h\x7f",
-                            "ftp://r.example.com", "r.example.com#x", "r.example.com?x", "https://evil.test#@r.example.com"}) {
+    for (const char* bad : {"",
+                            "   ",
+                            "https://",
+                            "host:",
+                            "host:port",
+                            "host:123456",
+                            "user@host",
+                            "a b",
+                            "[::1",
+                            "[::1]x",
+                            "[]",
+                            "[zz]",
+                            "ho\x01st",
+                            "caf\xc3\xa9.example.com",
+                            "a\\b",
+                            "h\x7f",
+                            "ftp://r.example.com",
+                            "r.example.com#x",
+                            "r.example.com?x",
+                            "https://evil.test#@r.example.com"}) {
       CAPTURE(bad);
       CHECK_FALSE(tok::read_registry_url(bad).has_value());
     }
@@ -117,7 +134,9 @@ TEST_SUITE("helper urls") {
     CHECK(h.address == HostPort{"git.example.com", "8080"});
     CHECK(h.path == std::vector<std::string>{"org", "team"});
     for (const char* bad : {"ftp://h", "/org", "user@h", "h/../x", "h/org/..", "evil.test/x://h", "h?x", "h#x",
-                            "b\xc3\xa4" "d.example.com", "h/org/a%2fb", "h:99999", ""}) {
+                            "b\xc3\xa4"
+                            "d.example.com",
+                            "h/org/a%2fb", "h:99999", ""}) {
       CAPTURE(bad);
       CHECK_THROWS_AS((void)tok::read_helper_entry(bad), tok::Error);
     }
@@ -147,8 +166,8 @@ TEST_SUITE("helper urls") {
       CHECK(tok::is_loopback({host, "8080"}));
       CHECK(tok::scheme_allowed(https_entry, "http", {host, "8080"}));
     }
-    for (const char* host : {"127.0.0.1.evil.test", "127.0.0", "127.0.0.256", "128.0.0.1", "[::2]", "localhost.evil.test",
-                             "0.0.0.0"}) {
+    for (const char* host :
+         {"127.0.0.1.evil.test", "127.0.0", "127.0.0.256", "128.0.0.1", "[::2]", "localhost.evil.test", "0.0.0.0"}) {
       CAPTURE(host);
       CHECK_FALSE(tok::is_loopback({host, ""}));
     }
