@@ -24,10 +24,10 @@ std::vector<ProfileRow> profile_rows(const Session& session, bool with_state) {
     row.name = printable(section.name);
     row.chosen = section.name == chosen;
     // Resolved as `tok -p NAME` would, without this command line's key flags.
-    Session one = session;
+    Session one;
+    one.options = session.options;
     one.options.profile = section.name;
     one.options.key_flags.clear();
-    one.subject.clear();
     KeyValues values = section.values;
     try {
       ProfileContext ctx(one, config);
