@@ -342,8 +342,18 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
                   fmt::format("no config file at {} and no --provider given", printable(config_path(options).string())),
                   "create the file with a [" + profile.name + "] profile, or pass --provider and its keys as flags");
     }
-    throw Error(ErrorKind::usage, fmt::format("config {}: no profile '{}'", printable(config->path), profile.name),
-                "'tok profiles' lists the profiles");
+    // A near miss either way: `-p wrok` for [work], or a [defualt] section for the default profile.
+    std::vector<std::string> names;
+    for (const auto& s : config->sections) names.push_back(printable(s.name));
+    const auto near = did_you_mean(profile.name, names);
+    std::string advice = "'tok profiles' lists the profiles";
+    if (near && options.profile.empty() && std::getenv("TOK_PROFILE") == nullptr) {
+      advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, profile.name, *near);
+    }
+    throw Error(ErrorKind::usage,
+                fmt::format("config {}: no profile '{}'{}", printable(config->path), printable(profile.name),
+                            near ? fmt::format(" (did you mean '{}'?)", *near) : std::string()),
+                advice);
   }
   profile.source = section != nullptr ? config->path : std::string("the command line");
   if (section != nullptr) profile.values = section->values;
@@ -458,7 +468,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
   // "key 'NAME'", which tells where to point.
   try {
-    profile.provider = make_provider(ProviderSettings(profile.values), deps);
+    ProviderDeps with_deadline = deps;
+    with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
+    profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
   } catch (const Error& e) {
     const std::string_view message = e.what();
     std::string key = "provider";

@@ -50,7 +50,7 @@ _tok() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
 
-  local commands="get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version"
+  local commands="get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
@@ -135,13 +135,23 @@ _tok() {
   case $cmd in
     "") words=$commands ;;
     get) flags="--format --force-refresh --min-valid --no-async" ;;
-    status) flags="--format --check --min-valid" ;;
+    status) flags="--format --check --min-valid --all --claims" ;;
     clear) flags="--all --unused" ;;
-    profiles | version) flags="--format" ;;
+    profiles) flags="--format --state" ;;
+    version) flags="--format" ;;
+    init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp" ;;
     exec) flags="--env-name --force-refresh --min-valid --" ;;
     env) flags="--shell --env-name --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;
+    help)
+      # tok help [COMMAND | keys [PROVIDER]]
+      if [[ $prev == keys ]]; then
+        words="oauth azure-cli metadata command oidc-federation"
+      elif [[ $prev == help ]]; then
+        words="keys $commands"
+      fi
+      ;;
     git-credential | docker-credential | completion)
       # One operand: offered until it is given.
       local given=""

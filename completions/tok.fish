@@ -36,7 +36,7 @@ function __tok_profiles
     string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
 end
 
-set -l __tok_commands get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version
+set -l __tok_commands get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help
 
 # The command's one operand, offered until it is given.
 function __tok_wants_operand -a command
@@ -57,6 +57,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a status -
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a refresh -d "Fetch a new token now and cache it"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a clear -d "Delete the cache entry"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles -d "List the configured profiles"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a init -d "Write a first profile for a provider"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a serve -d "Serve tokens to SDKs as a metadata server"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a env -d "Print lines that set \$TOK_TOKEN"
@@ -65,6 +66,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a docker-c
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a kube-credential -d "Kubernetes exec credential plugin"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a completion -d "Print a shell completion script"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a version -d "Print the version"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a help -d "Help of tok, of a command, or every profile key"
 
 # Global flags, before or after the command.
 complete -c tok -s p -l profile -x -a "(__tok_profiles)" -d "Profile to use"
@@ -130,6 +132,10 @@ complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refre
 complete -c tok -n "__fish_seen_subcommand_from status profiles version" -l format -x -a "text json" -d "Output format"
 complete -c tok -n "__fish_seen_subcommand_from status" -l check -d "Exit 6 unless a usable token is cached"
 complete -c tok -n "__fish_seen_subcommand_from status" -l min-valid -x -d "With --check: valid at least this long"
+complete -c tok -n "__fish_seen_subcommand_from status" -l all -d "One line per profile"
+complete -c tok -n "__fish_seen_subcommand_from status" -l claims -d "The JWT's header and claims, unverified"
+complete -c tok -n "__fish_seen_subcommand_from profiles" -l state -d "Each profile's cache state"
+complete -c tok -n "__fish_seen_subcommand_from init" -l print -d "Print the profile instead of writing the file"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l all -d "Delete every cache entry"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l unused -d "Delete the entries no profile uses"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback ADDR:PORT"
@@ -142,3 +148,5 @@ complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs
 complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"
 complete -c tok -n "__tok_wants_operand docker-credential" -x -a "get store erase list version" -d "Action"
 complete -c tok -n "__tok_wants_operand completion" -x -a "bash zsh fish" -d "Shell"
+complete -c tok -n "__tok_wants_operand help" -x -a "keys $__tok_commands" -d "Topic"
+complete -c tok -n "__tok_wants_operand keys" -x -a "oauth azure-cli metadata command oidc-federation" -d "Provider"

@@ -19,8 +19,8 @@ COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
 _tok tok "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 '''
-COMMANDS = {"get", "status", "refresh", "clear", "profiles", "serve", "exec", "env", "git-credential", "docker-credential",
-            "kube-credential", "completion", "version"}
+COMMANDS = {"get", "status", "refresh", "clear", "profiles", "init", "serve", "exec", "env", "git-credential", "docker-credential",
+            "kube-credential", "completion", "version", "help"}
 
 
 def help_text(*args):

@@ -102,6 +102,16 @@ TEST_CASE("base64url: RFC 4648 vectors, URL alphabet, no padding") {
   CHECK(tok::base64url_encode(std::string("\xfb\xff\xbf", 3)) == "-_-_");
 }
 
+TEST_CASE("base64url: decoding undoes encoding and refuses anything else") {
+  for (const std::string bytes : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xfb\xff\xbf\x00\x01"}) {
+    CHECK(tok::base64url_decode(tok::base64url_encode(bytes)) == bytes);
+  }
+  CHECK(tok::base64url_decode("Zm9vYg==") == std::string("foob"));  // padding tolerated
+  CHECK_FALSE(tok::base64url_decode("Zm9v+g"));  // the other alphabet
+  CHECK_FALSE(tok::base64url_decode("Zm9vY"));   // no length leaves one character over
+  CHECK_FALSE(tok::base64url_decode("Zm 9v"));
+}
+
 TEST_CASE("client assertion: header, claims of RFC 7523, a fresh jti each time") {
   FakeSigner signer;
   tok::ClientAssertion claims;
