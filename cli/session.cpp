@@ -17,11 +17,12 @@ std::string Session::label() const { return printable(profile_name()); }
 
 void Session::warn(std::string_view message) const {
   if (options.quiet) return;
+  const std::string line = fmt::format("tok: {}: warning: {}\n", label(), message);
   {
-    const std::lock_guard<std::mutex> hold(warned_mutex_);
-    if (!warned_.emplace(message).second) return;
+    const std::lock_guard<std::mutex> hold(warned_->mutex);
+    if (!warned_->lines.insert(line).second) return;
   }
-  fmt::print(stderr, "tok: {}: warning: {}\n", label(), message);
+  fmt::print(stderr, "{}", line);
 }
 
 void Session::verbose(std::string_view message) const {

@@ -44,8 +44,13 @@ struct Session {
   ProviderDeps provider_deps() const;
 
  private:
-  mutable std::mutex warned_mutex_;
-  mutable std::set<std::string, std::less<>> warned_;
+  // The lines warn() printed, shared by copies of the session (tok profiles resolves each
+  // profile with one) and by tok serve's threads.
+  struct Warned {
+    std::mutex mutex;
+    std::set<std::string, std::less<>> lines;
+  };
+  std::shared_ptr<Warned> warned_ = std::make_shared<Warned>();
 };
 
 // --min-valid and --force-refresh on the commands that hand a token on (exec, env,
