@@ -69,7 +69,7 @@ std::string help_footer() {
 
 void add_version_command(CLI::App& app, tok::Session& session) {
   auto format = std::make_shared<std::string>("text");
-  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, cpp-httplib)");
+  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, libmicrohttpd)");
   cmd->add_option("--format", *format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&session, format] {
     session.run = [format] {

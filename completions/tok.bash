@@ -57,7 +57,7 @@ _tok() {
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
     --provider --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
     --stale-window --subscription --tenant --token-url --url"
-  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp ${keys//$'\n'/ } "
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
   local cmd="" i=1 w after_dashdash=""
@@ -99,6 +99,10 @@ _tok() {
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0
       ;;
+    --allow-user)
+      mapfile -t COMPREPLY < <(compgen -u -- "$cur")
+      return 0
+      ;;
     --format)
       case $cmd in
         status | profiles | version) values="text json" ;;
@@ -132,7 +136,7 @@ _tok() {
     status) flags="--format --check --min-valid" ;;
     clear) flags="--all --unused" ;;
     profiles | version) flags="--format" ;;
-    serve) flags="--listen --databricks --azure-imds --gcp" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp --allow-user" ;;
     exec) flags="--env-name --" ;;
     env) flags="--shell --env-name" ;;
     git-credential | docker-credential | completion)

@@ -9,7 +9,7 @@ debs=(
   # build
   build-essential cmake pkg-config lld
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
-  libcpp-httplib-dev libssl-dev
+  libmicrohttpd-dev libssl-dev
   # sanitizers and fuzzing (clang's runtimes)
   clang libclang-rt-14-dev
   # tests, demo and benchmarks (openssl makes the TLS tests' certificates; ca-certificates is
@@ -22,6 +22,8 @@ debs=(
   # integrations: shells the completions and `tok env` are run in, man pages, `make deb`
   # (dpkg-shlibdeps); tok serve's peers (azure-identity, google-auth) and its load generator
   zsh fish dash bash man-db dpkg-dev binutils python3-azure python3-google-auth python3-requests wrk
+  # make bench: nginx serves the same JSON as tok serve, the anchor of its rows
+  nginx-light
 )
 
 missing=()

@@ -40,7 +40,7 @@ class SdkClients(ServeCase):
 
     def token_now(self):
         """What `tok serve` hands out now, via its own Databricks endpoint."""
-        req = urllib.request.Request(self.base + "/databricks/token", headers={
+        req = urllib.request.Request(self.databricks_url, headers={
             "X-Databricks-Metadata-Version": "1", "X-Databricks-Host": HOST})
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
@@ -78,7 +78,7 @@ class SdkClients(ServeCase):
         # The rules of the Databricks SDKs' metadata-service credentials: the URL must be on
         # localhost, the request carries the version and host headers, expires_on is epoch seconds,
         # and the token goes out as "<token_type> <access_token>".
-        env = dict(self.client_env, DATABRICKS_METADATA_SERVICE_URL=self.base + "/databricks/token",
+        env = dict(self.client_env, DATABRICKS_METADATA_SERVICE_URL=self.databricks_url,
                    DATABRICKS_HOST=HOST)
         got = run_client("""
             import json, os, time, urllib.parse
