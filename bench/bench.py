@@ -6,6 +6,7 @@ in one run, and are reported as ratios: these machines are shared and noisy, so 
 travel. Everything talks to a loopback token server this script starts."""
 import json
 import os
+import pwd
 import resource
 import shutil
 import socket
@@ -325,7 +326,9 @@ def start_nginx(body):
     temp = "".join(f"  {kind}_temp_path {prefix}/{kind};\n" for kind in
                    ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     with open(os.path.join(prefix, "nginx.conf"), "w") as f:
-        f.write(f"daemon off;\nworker_processes auto;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
+        # As root its workers would run as nobody, who cannot read WORK: keep them this user.
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+        f.write(f"daemon off;\n{user}worker_processes auto;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
                 f"events {{ worker_connections 1024; }}\n"
                 f"http {{\n  access_log off;\n{temp}"
                 f"  server {{ listen 127.0.0.1:{port}; root {prefix}/html;\n"

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -34,7 +35,9 @@ constexpr std::size_t kConnectionMemory = 16 * 1024;
 // the process within 2 s.
 constexpr auto kGrace = std::chrono::milliseconds(1500);
 
-// What a request's state pointer says once its answer is queued: sent by libmicrohttpd later.
+// Where a request is, in its state pointer: headers read; answered (sent by libmicrohttpd
+// later); answered by the handler and in flight until sent.
+char kHeadersIn;
 char kAnswered;
 char kInFlight;
 
@@ -94,7 +97,7 @@ class MhdServer final : public HttpServer {
     handler_ = std::move(handler);
     logger_ = std::move(logger);
     admit_ = std::move(admit);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO;
     if (local_.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     daemon_ = MHD_start_daemon(flags, 0, &accept_policy, this, &access, this,                  //
                                MHD_OPTION_LISTEN_SOCKET, listen_fd_,                           //
@@ -108,13 +111,13 @@ class MhdServer final : public HttpServer {
     if (daemon_ == nullptr) return true;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [this] { return stopping_; });
+      changed_.wait(lock, [this] { return stopping_.load(); });
     }
     // Stop accepting; the listening socket is ours again (closed by the destructor).
     MHD_quiesce_daemon(daemon_);
     {
       std::unique_lock lock(mutex_);
-      if (!changed_.wait_for(lock, kGrace, [this] { return in_flight_ == 0; })) return false;
+      if (!changed_.wait_for(lock, kGrace, [this] { return in_flight_.load() == 0; })) return false;
     }
     // Nothing is in a handler, and no handler starts any more (stopping_): this returns at once,
     // closing the connections still open, idle or half sent.
@@ -125,7 +128,7 @@ class MhdServer final : public HttpServer {
 
   void stop() override {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
     changed_.notify_all();
   }
 
@@ -151,12 +154,22 @@ class MhdServer final : public HttpServer {
     ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   }
 
-  // Called once the request line and headers are in: the answer is queued at once, so a body is
-  // never read (libmicrohttpd then closes the connection after the answer).
+  // Called first once the request line and headers are in. A request that announces a body is
+  // answered then (the handler refuses it), so the body is never read: libmicrohttpd closes the
+  // connection after such an early answer. Any other request is answered on the second call, when
+  // libmicrohttpd knows the request is complete and keeps the connection alive.
   static MHD_Result access(void* cls, MHD_Connection* connection, const char* url, const char* method, const char*,
                            const char*, std::size_t* upload_size, void** request_state) {
     auto* self = static_cast<MhdServer*>(cls);
-    if (*request_state != nullptr) {  // called again with body bytes: the answer is already queued
+    if (*request_state == nullptr) {
+      const char* length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      const bool body = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+                        (length != nullptr && std::strcmp(length, "0") != 0);
+      if (!body) {
+        *request_state = &kHeadersIn;
+        return MHD_YES;
+      }
+    } else if (*request_state != &kHeadersIn) {  // called again with body bytes: already answered
       *upload_size = 0;
       return MHD_YES;
     }
@@ -206,16 +219,20 @@ class MhdServer final : public HttpServer {
     *request_state = nullptr;
   }
 
+  // Lock-free on the request path; stop() and run() meet under the mutex. Both sides are
+  // sequentially consistent: a request either sees stopping_ or is counted before run() looks.
   bool enter() {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return false;
-    ++in_flight_;
-    return true;
+    in_flight_.fetch_add(1);
+    if (!stopping_.load()) return true;
+    leave();
+    return false;
   }
 
   void leave() {
-    std::lock_guard lock(mutex_);
-    if (--in_flight_ == 0 && stopping_) changed_.notify_all();
+    if (in_flight_.fetch_sub(1) == 1 && stopping_.load()) {
+      std::lock_guard lock(mutex_);
+      changed_.notify_all();
+    }
   }
 
   int listen_fd_ = -1;
@@ -226,8 +243,8 @@ class MhdServer final : public HttpServer {
   ConnectionFilter admit_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  bool stopping_ = false;
-  int in_flight_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace

@@ -225,12 +225,16 @@ int run_serve(Session& session, const ServeFlags& flags) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
+  // Without -v there is no line to write: no logger, nothing formatted per request.
+  ServerLogger request_log;
+  if (session.options.verbose && !session.options.quiet) {
+    request_log = [&](const ServerRequest& request, const ServerResponse& response, double ms) {
+      log.note(fmt::format("{} {} {} {:.1f}ms{}", printable(request.method), loggable_path(protocols, request),
+                           response.status, ms, response.reason.empty() ? "" : " (" + printable(response.reason) + ")"));
+    };
+  }
   const bool finished = server->run(
-      [&](const ServerRequest& request) { return answer_metadata_request(protocols, request, clock); },
-      [&](const ServerRequest& request, const ServerResponse& response, double ms) {
-        log.note(fmt::format("{} {} {} {:.1f}ms{}", printable(request.method), loggable_path(protocols, request),
-                             response.status, ms, response.reason.empty() ? "" : " (" + printable(response.reason) + ")"));
-      },
+      [&](const ServerRequest& request) { return answer_metadata_request(protocols, request, clock); }, request_log,
       [&](const sockaddr_storage& local, const sockaddr_storage& peer) {
         const std::optional<uid_t> uid = peer_socket_uid(local, peer);
         if (uid && std::find(allowed.begin(), allowed.end(), *uid) != allowed.end()) return true;
