@@ -250,13 +250,13 @@ int run_serve(Session& session, const ServeFlags& flags) {
     std::fflush(stderr);
     std::_Exit(0);
   }
-  if (!stopped) {
-    // run() returned without a signal (the listening socket failed): wake the waiter and leave.
-    pthread_kill(waiter.native_handle(), SIGTERM);
-  }
+  // run() returned without a signal: the server could not start its threads.
+  const bool failed = !stopped;
+  if (failed) pthread_kill(waiter.native_handle(), SIGTERM);
   while (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   stopped = false;
   waiter.join();
+  if (failed) throw Error(ErrorKind::internal, "the HTTP server stopped: it could not start its threads");
   return 0;
 }
 
