@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -197,15 +198,21 @@ int run_serve(Session& session, const ServeFlags& flags) {
   const int port = server->bind(listen.host, listen.port, problem);
   if (port < 0) throw Error(ErrorKind::usage, fmt::format("--listen {}: {}", flags.listen, problem));
   const std::string authority = listen.url_authority + std::to_string(port);
-  // The variables each SDK reads, secrets included: on this user's own stdout, nowhere else.
+  // The variables each SDK reads, secrets included: on this user's own stdout, nowhere else. A
+  // socket there is the journal (systemd's StandardOutput=journal), kept and read by others.
+  struct stat out {};
+  const bool private_stdout = ::fstat(STDOUT_FILENO, &out) == 0 && !S_ISSOCK(out.st_mode);
+  const auto shown = [&](const std::string& secret) {
+    return private_stdout ? secret : std::string("<secret not printed to a socket such as the journal>");
+  };
   fmt::print("tok serve: listening on http://{}\n", authority);
   if (protocols.databricks) {
     fmt::print("  databricks ({}): DATABRICKS_METADATA_SERVICE_URL=http://{}{}\n", databricks, authority,
-               databricks_path(protocols));
+               databricks_path(shown(protocols.databricks_secret)));
   }
   if (protocols.azure_imds) {
     fmt::print("  azure-imds ({}): IDENTITY_ENDPOINT=http://{}{} IDENTITY_HEADER={} AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{}\n",
-               azure_imds, authority, kAppServicePath, protocols.app_service_secret, authority);
+               azure_imds, authority, kAppServicePath, shown(protocols.app_service_secret), authority);
   }
   if (protocols.gcp) {
     fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,

@@ -244,7 +244,7 @@ std::optional<std::string> ServerRequest::param(const std::string& name) const {
   return it->second;
 }
 
-std::string databricks_path(const ServedProtocols& served) { return "/databricks/" + served.databricks_secret + "/token"; }
+std::string databricks_path(std::string_view secret) { return "/databricks/" + std::string(secret) + "/token"; }
 
 bool is_own_host(std::string_view host) {
   std::string_view name = host;
@@ -281,7 +281,7 @@ std::string loggable_path(const ServedProtocols& served, const ServerRequest& re
 ServerResponse answer_metadata_request(const ServedProtocols& served, const ServerRequest& request, const Clock& clock) {
   std::optional<Protocol> protocol;
   const ServedProfile* profile = nullptr;
-  if (served.databricks && !served.databricks_secret.empty() && request.path == databricks_path(served)) {
+  if (served.databricks && !served.databricks_secret.empty() && request.path == databricks_path(served.databricks_secret)) {
     protocol = Protocol::databricks, profile = &*served.databricks;
   } else if (request.path == kImdsPath && served.azure_imds) {
     protocol = Protocol::azure_imds, profile = &*served.azure_imds;

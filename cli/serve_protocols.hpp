@@ -40,7 +40,7 @@ inline constexpr const char* kAppServicePath = "/msi/token";
 inline constexpr const char* kGcpAccountsPrefix = "/computeMetadata/v1/instance/service-accounts/";
 
 // "/databricks/SECRET/token": DATABRICKS_METADATA_SERVICE_URL's path.
-std::string databricks_path(const ServedProtocols& served);
+std::string databricks_path(std::string_view secret);
 
 // Answers one request. Token failures become each protocol's own error shape (never a token,
 // never a secret: provider messages are already redacted). Refusals say why in `reason`.

@@ -102,6 +102,28 @@ class OtherUsers(ServeCase):
         self.assertIn("--allow-user", proc.stderr)
 
 
+class Banner(ServeCase):
+    def test_secrets_are_not_printed_to_a_socket_such_as_the_journal(self):
+        # systemd's StandardOutput=journal hands the service a socket; the journal keeps its lines.
+        ours, theirs = socket.socketpair()
+        self.addCleanup(ours.close)
+        argv = [TOK, "serve", "--listen", "127.0.0.1:0", "--databricks", "ws", "--azure-imds", "ws"]
+        proc = subprocess.Popen(argv, env=self.env, stdout=theirs, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.addCleanup(self.stop_serve, proc)
+        banner = b""
+        ours.settimeout(20)
+        while banner.count(b"\n") < 3:
+            part = ours.recv(4096)
+            if not part:
+                break
+            banner += part
+        text = banner.decode()
+        self.assertIn("IDENTITY_ENDPOINT=", text)
+        self.assertIn("secret not printed", text)
+        self.assertNotRegex(text, r"[0-9a-f]{32}")
+
+
 class OwnHostNames(ServeCase):
     """DNS rebinding: a page on evil.example rebound to 127.0.0.1 sends its own name as Host."""
 
