@@ -280,7 +280,8 @@ void add_serve_command(CLI::App& app, Session& session) {
   cmd->add_option("--gcp", flags->gcp, "Profile served by the GCP metadata server protocol");
   cmd->add_option("--allow-user", flags->allow_users,
                   "Also answer this user's processes (NAME or UID; repeatable; default: only your own)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("NAME|UID");
   cmd->callback([&session, flags] {
     session.run = [&session, flags] { return run_serve(session, *flags); };
   });
