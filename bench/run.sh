@@ -3,5 +3,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}"
-cmake --build "$build" --target httplib_hello >/dev/null
 exec python3 "$here/bench.py" "$build"

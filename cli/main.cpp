@@ -55,7 +55,7 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
 
 void add_version_command(CLI::App& app, tok::Session& session) {
   auto format = std::make_shared<std::string>("text");
-  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, cpp-httplib)");
+  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, libmicrohttpd)");
   cmd->add_option("--format", *format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&session, format] {
     session.run = [format] {

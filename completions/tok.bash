@@ -59,7 +59,7 @@ _tok() {
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
     --provider --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
     --stale-window --subscription --tenant --token-url --url"
-  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp ${keys//$'\n'/ } "
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
   local cmd="" i=1 w after_dashdash=""
@@ -105,6 +105,10 @@ _tok() {
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0
       ;;
+    --allow-user)
+      mapfile -t COMPREPLY < <(compgen -u -- "$cur")
+      return 0
+      ;;
     --format)
       case $cmd in
         status | profiles | version) values="text json" ;;
@@ -140,7 +144,7 @@ _tok() {
     profiles) flags="--format --state" ;;
     version) flags="--format" ;;
     init) flags="--print" ;;
-    serve) flags="--listen --databricks --azure-imds --gcp" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp --allow-user" ;;
     exec) flags="--env-name --force-refresh --min-valid --" ;;
     env) flags="--shell --env-name --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;

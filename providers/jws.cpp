@@ -75,21 +75,16 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-namespace {
-
-// 128 random bits from the kernel: a jti that no two assertions share.
-std::string random_jti() {
+std::string random_id() {
   unsigned char bytes[16];
   std::size_t got = 0;
   while (got < sizeof bytes) {
     const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n <= 0) throw Error(ErrorKind::internal, "cannot read random bytes for the assertion's jti");
+    if (n <= 0) throw Error(ErrorKind::internal, "cannot read random bytes from the kernel");
     got += static_cast<std::size_t>(n);
   }
   return fmt::format("{:02x}", fmt::join(bytes, bytes + sizeof bytes, ""));
 }
-
-}  // namespace
 
 std::string make_client_assertion(const ClientAssertion& claims, std::string_view key_pem, TimePoint now,
                                   JwsSigner& signer, std::string_view key_name) {
@@ -99,7 +94,7 @@ std::string make_client_assertion(const ClientAssertion& claims, std::string_vie
   const nlohmann::json payload = {{"iss", claims.client_id},
                                   {"sub", claims.client_id},
                                   {"aud", claims.audience},
-                                  {"jti", random_jti()},
+                                  {"jti", random_id()},
                                   {"iat", iat},
                                   {"exp", iat + claims.lifetime.count()}};
   const std::string input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());

@@ -39,6 +39,10 @@ struct ClientAssertion {
   std::chrono::seconds lifetime{300};
 };
 
+// 128 random bits from the kernel as 32 hex digits: an assertion's jti, tok serve's per-run
+// secrets. Throws Error(internal) when the kernel has none to give.
+std::string random_id();
+
 // header.payload.signature, with a fresh random jti, iat = now, exp = now + lifetime. Throws
 // Error(usage) naming `key_name` when the key cannot sign.
 std::string make_client_assertion(const ClientAssertion& claims, std::string_view key_pem, TimePoint now,

@@ -15,7 +15,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_debs=(
   build-essential cmake pkg-config lld
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
-  libcpp-httplib-dev libssl-dev
+  libmicrohttpd-dev libssl-dev
   # make demo: the loopback token server and its stats; make deb: dpkg-shlibdeps
   python3 curl ca-certificates dpkg-dev
 )
@@ -35,6 +35,8 @@ peer_debs=(
   # integrations: shells the completions and `tok env` are run in, man pages, the .deb's check
   # (binutils, lintian); tok serve's peers (azure-identity, google-auth) and its load generator
   zsh fish dash bash man-db binutils lintian python3-azure python3-google-auth python3-requests wrk
+  # make bench: nginx serves the same JSON as tok serve, the anchor of its rows
+  nginx-light
 )
 
 peers=0

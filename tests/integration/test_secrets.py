@@ -312,7 +312,7 @@ class Serve(Sweep, ServeCase):
         proc = self.start_serve(verbose=True)
         with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
             self.check("the argument list of tok serve", f.read())
-        databricks = ("/databricks/token", {"X-Databricks-Metadata-Version": "1",
+        databricks = (self.databricks_url[len(self.base):], {"X-Databricks-Metadata-Version": "1",
                                             "X-Databricks-Host": "https://ws.example.com"})
         imds = (f"/metadata/identity/oauth2/token?{IMDS_QUERY}", {"Metadata": "true"})
         gcp = ("/computeMetadata/v1/instance/service-accounts/default/token", {"Metadata-Flavor": "Google"})
@@ -333,7 +333,8 @@ class Serve(Sweep, ServeCase):
         self.assertNotEqual(status, 200)
         self.check(f"the {status} answer of tok serve to a request without its header", body)
         self.check("the -v log of tok serve", self.serve_log())
-        self.assertIn("/databricks/token", self.serve_log(), "the -v log names the requests it swept")
+        self.assertIn("/databricks/SECRET/token", self.serve_log(), "the -v log names the requests it swept")
+        self.assertNotIn(self.databricks_url, self.serve_log(), "the URL's secret segment stays out of the log")
 
 
 if __name__ == "__main__":
