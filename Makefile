@@ -1,17 +1,23 @@
-# The front door. `make demo` and `make check` do all the set-up on a fresh Debian 12 machine.
-# `make install` and `make deb` only build: installing tok needs none of the test peers (`make deps`).
+# The front door. `make demo` and `make check` do all the set-up on a fresh Debian 12 machine:
+# `make demo` installs only what building and running tok needs (`make deps`), `make check` the
+# test peers too (`make peers`). `make install` and `make deb` only build.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build compile demo check bench fuzz install deb clean
+.PHONY: all deps peers build compile demo check bench fuzz install deb clean
 
 all: build
 
+# Compiler and libraries: what building and running tok needs.
 deps:
 	@scripts/install-deps.sh
+
+# The same and everything the tests, benchmarks and fuzzing run against.
+peers:
+	@scripts/install-deps.sh --peers
 
 build: deps
 	@$(MAKE) --no-print-directory compile
@@ -24,15 +30,17 @@ compile:
 demo: build
 	@scripts/demo.sh $(BUILD)
 
-check: build
+check: peers
+	@$(MAKE) --no-print-directory compile
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-bench: build
+bench: peers
+	@$(MAKE) --no-print-directory compile
 	@bench/run.sh $(BUILD)
 
 # Every libFuzzer target for FUZZ_SECONDS each (.ci/run runs them briefly).
 FUZZ_SECONDS ?= 120
-fuzz: deps
+fuzz: peers
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=/scratch]: tok stripped, the docker-credential-tok

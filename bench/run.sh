@@ -3,8 +3,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}"
-cmake --build "$build" --target httplib_hello >/dev/null
 python3 "$here/bench.py" "$build"
 # The fleet (a few minutes): its own section of results.md and bench/fleet.png, drawn with
 # Debian's python3-matplotlib (hence Debian's python3, whatever python3 comes first on PATH).
-exec /usr/bin/python3 "$here/fleet.py" "$build"  # Debian's python3-matplotlib
+exec /usr/bin/python3 "$here/fleet.py" "$build"

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/helper_url.hpp"
 #include "core/cache_key.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -49,6 +50,8 @@ const std::vector<std::vector<std::string_view>> kExclusiveKeys = {
 // With auth_method from a flag, the other method's keys from the file go too.
 const std::vector<std::string_view> kSecretKeys = {"client_secret_env", "client_secret_file"};
 const std::vector<std::string_view> kKeyPairKeys = {"private_key_file", "key_id", "signing_alg"};
+
+constexpr std::string_view kProfileNameRule = "a profile name is letters, digits, '.', '_', '@' and '-'";
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -111,6 +114,14 @@ std::optional<std::string> did_you_mean(std::string_view word, const std::vector
   return best;
 }
 
+bool valid_profile_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '@' || c == '-';
+  });
+}
+
 const IniSection* IniFile::find(std::string_view name) const {
   for (const auto& s : sections) {
     if (s.name == name) return &s;
@@ -130,7 +141,7 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
     pos = end + 1;
     ++line_no;
     const auto fail = [&](std::string_view why) {
-      throw Error(ErrorKind::usage, fmt::format("config {} line {}: {}", path, line_no, why));
+      throw Error(ErrorKind::usage, fmt::format("config {} line {}: {}", printable(path), line_no, why));
     };
     std::string line = trim(raw);
     if (line.empty() || line[0] == ';' || line[0] == '#') {
@@ -144,6 +155,7 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
       if (!rest.empty() && rest[0] != ';' && rest[0] != '#') fail("text after a section header");
       const std::string name = trim(std::string_view(line).substr(1, close - 1));
       if (name.empty()) fail("empty section name");
+      if (!valid_profile_name(name)) fail(fmt::format("profile name '{}': {}", printable(name), kProfileNameRule));
       if (file.find(name) != nullptr) fail(fmt::format("profile '{}' is defined twice", name));
       file.sections.push_back(IniSection{name, {}, {}});
       current = &file.sections.back();
@@ -237,7 +249,8 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
     // A missing file is not an error by itself: flags-only runs need none. Resolving a profile
     // without --provider then says which file it looked for.
     if (errno == ENOENT) return std::nullopt;
-    throw Error(ErrorKind::usage, fmt::format("config {}: cannot read it: {}", path.string(), std::strerror(errno)));
+    throw Error(ErrorKind::usage,
+                fmt::format("config {}: cannot read it: {}", printable(path.string()), std::strerror(errno)));
   }
   struct stat st {};
   std::string why;
@@ -265,7 +278,9 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
     }
   }
   ::close(fd);
-  if (!why.empty()) throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", path.string(), why));
+  if (!why.empty()) {
+    throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why));
+  }
   return parse_ini(text, path.string());
 }
 
@@ -313,16 +328,32 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
                         const ProviderDeps& deps) {
   Profile profile;
   profile.name = profile_name(options);
+  if (!valid_profile_name(profile.name)) {
+    const bool from_env = options.profile.empty();
+    throw Error(ErrorKind::usage,
+                fmt::format("{} '{}' is not a profile name", from_env ? "$TOK_PROFILE" : "-p", printable(profile.name)),
+                std::string(kProfileNameRule));
+  }
   const IniSection* section = config ? config->find(profile.name) : nullptr;
   const bool ad_hoc = options.key_flags.count("provider") != 0;
   if (section == nullptr && !ad_hoc) {
     if (!config) {
       throw Error(ErrorKind::usage,
-                  fmt::format("no config file at {} and no --provider given", config_path(options).string()),
+                  fmt::format("no config file at {} and no --provider given", printable(config_path(options).string())),
                   "create the file with a [" + profile.name + "] profile, or pass --provider and its keys as flags");
     }
-    throw Error(ErrorKind::usage, fmt::format("config {}: no profile '{}'", config->path, profile.name),
-                "'tok profiles' lists the profiles");
+    // A near miss either way: `-p wrok` for [work], or a [defualt] section for the default profile.
+    std::vector<std::string> names;
+    for (const auto& s : config->sections) names.push_back(printable(s.name));
+    const auto near = did_you_mean(profile.name, names);
+    std::string advice = "'tok profiles' lists the profiles";
+    if (near && options.profile.empty() && std::getenv("TOK_PROFILE") == nullptr) {
+      advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, profile.name, *near);
+    }
+    throw Error(ErrorKind::usage,
+                fmt::format("config {}: no profile '{}'{}", printable(config->path), printable(profile.name),
+                            near ? fmt::format(" (did you mean '{}'?)", *near) : std::string()),
+                advice);
   }
   profile.source = section != nullptr ? config->path : std::string("the command line");
   if (section != nullptr) profile.values = section->values;
@@ -343,9 +374,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   const auto where = [&](std::string_view key) {
     if (options.key_flags.count(key) != 0) return std::string("command line");
     if (section != nullptr && section->values.count(key) != 0) {
-      return fmt::format("config {} line {}", config->path, section->lines.at(std::string(key)));
+      return fmt::format("config {} line {}", printable(config->path), section->lines.at(std::string(key)));
     }
-    if (section != nullptr) return fmt::format("config {} profile '{}'", config->path, profile.name);
+    if (section != nullptr) return fmt::format("config {} profile '{}'", printable(config->path), profile.name);
     return std::string("command line");
   };
   const auto config_error = [&](const Error& e, std::string_view key) {
@@ -385,6 +416,20 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     }
     throw Error(ErrorKind::usage,
                 fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key), printable(key), provider, hint));
+  }
+
+  // The helpers' entries: one that is not a host is this profile's error (the helpers skip it
+  // while they look for the profile of a host, so it stops no other profile).
+  for (const std::string_view key : {std::string_view("git_hosts"), std::string_view("docker_registries")}) {
+    const auto it = profile.values.find(key);
+    if (it == profile.values.end()) continue;
+    for (const std::string& entry : split_list(it->second)) {
+      try {
+        (void)read_helper_entry(entry);
+      } catch (const Error& err) {
+        throw Error(ErrorKind::usage, fmt::format("{}: key '{}': '{}': {}", where(key), key, printable(entry), err.what()));
+      }
+    }
   }
 
   EngineSettings& e = profile.engine;
@@ -437,7 +482,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
   // "key 'NAME'", which tells where to point.
   try {
-    profile.provider = make_provider(ProviderSettings(profile.values), deps);
+    ProviderDeps with_deadline = deps;
+    with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
+    profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
   } catch (const Error& e) {
     const std::string_view message = e.what();
     std::string key = "provider";

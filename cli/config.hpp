@@ -32,6 +32,11 @@ struct IniFile {
 // Error(usage) naming the file and line.
 IniFile parse_ini(std::string_view text, const std::string& path);
 
+// Profile names are [A-Za-z0-9._@-]+ (at most 128): they reach messages, file lookups and shell
+// completions, where anything else could be read as code or forge a line. Others are a usage
+// error wherever they come from: a [section], -p or $TOK_PROFILE.
+bool valid_profile_name(std::string_view name);
+
 // What the global flags say, before any profile is chosen.
 struct GlobalOptions {
   std::string profile;      // -p; empty: $TOK_PROFILE, else "default"

@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/helper_url.hpp"
 #include "core/error.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
 
@@ -18,65 +20,8 @@ namespace {
   throw Error(ErrorKind::usage, fmt::format("malformed input: {}", why));
 }
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding as git does for the parts of a `url=` attribute. A decoded control character
-// (`%0a`, `%00`) would let a URL forge protocol lines: refused, as git refuses it.
-std::string url_decode(std::string_view s, std::string_view part) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      c = static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    }
-    if (is_control(static_cast<unsigned char>(c))) malformed(fmt::format("the url's {} holds a control character", part));
-    out += c;
-  }
-  return out;
-}
-
 void strip_trailing_slashes(std::string& path) {
   while (!path.empty() && path.back() == '/') path.pop_back();
-}
-
-// git's credential_from_url: scheme://[user[:password]@]host[:port][/path].
-void fill_from_url(GitCredentialRequest& r, std::string_view url) {
-  r = GitCredentialRequest{};
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos || scheme_end == 0) malformed("the url has no scheme");
-  r.protocol = std::string(url.substr(0, scheme_end));
-  std::string_view rest = url.substr(scheme_end + 3);
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    r.path = url_decode(rest.substr(slash + 1), "path");
-    strip_trailing_slashes(r.path);
-  }
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    const auto colon = userinfo.find(':');
-    r.username = url_decode(userinfo.substr(0, colon), "user name");
-    if (colon != std::string_view::npos) r.password = url_decode(userinfo.substr(colon + 1), "password");
-    authority = authority.substr(at + 1);
-  }
-  r.host = url_decode(authority, "host");
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 }  // namespace
@@ -116,50 +61,14 @@ GitCredentialRequest parse_git_credential(std::string_view input) {
     } else if (key == "password") {
       r.password = value;
     } else if (key == "url") {
-      fill_from_url(r, value);
+      // As git does: the url replaces every attribute read so far.
+      GitUrl url = read_git_url(value);
+      r = GitCredentialRequest{std::move(url.protocol), std::move(url.host), std::move(url.path),
+                               std::move(url.username), std::move(url.password)};
     }
   }
   while (!r.path.empty() && r.path.front() == '/') r.path.erase(0, 1);
   return r;
-}
-
-std::optional<RegistryAddress> parse_registry_address(std::string_view url) {
-  while (!url.empty() && (url.front() == ' ' || url.front() == '\t' || url.front() == '\n' || url.front() == '\r')) {
-    url.remove_prefix(1);
-  }
-  while (!url.empty() && (url.back() == ' ' || url.back() == '\t' || url.back() == '\n' || url.back() == '\r')) {
-    url.remove_suffix(1);
-  }
-  if (const auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
-  const std::string_view authority = url.substr(0, url.find('/'));
-  // Host names are ASCII letters, digits, '.', '-' and '_' (internationalised ones come as
-  // punycode); ':' and brackets for ports and IPv6 literals. Anything else is not an address.
-  for (const char c : authority) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
-    if (!ok) return std::nullopt;
-  }
-  RegistryAddress a;
-  std::string_view host = authority;
-  if (!host.empty() && host.front() == '[') {  // [::1]:5000
-    const auto close = host.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    const std::string_view after = host.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return std::nullopt;
-    if (!after.empty()) a.port = std::string(after.substr(1));
-    host = host.substr(0, close + 1);
-  } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
-    a.port = std::string(host.substr(colon + 1));
-    host = host.substr(0, colon);
-  }
-  if (host.empty() || host == "[]") return std::nullopt;
-  if (a.port.empty() && !authority.empty() && authority.back() == ':') return std::nullopt;
-  for (const char c : a.port) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  if (a.port.size() > 5) return std::nullopt;
-  a.host = lowercase(host);
-  return a;
 }
 
 DockerStoreRequest parse_docker_store(std::string_view input) {
@@ -181,38 +90,41 @@ DockerStoreRequest parse_docker_store(std::string_view input) {
   return r;
 }
 
-namespace {
-
-// Text from the environment shown in an error: short, one line, no control characters.
-std::string shown(std::string_view s) {
-  std::string out;
-  for (const char c : s.substr(0, 80)) out += is_control(static_cast<unsigned char>(c)) ? '?' : c;
-  if (s.size() > 80) out += "...";
-  return out;
-}
-
-}  // namespace
-
-std::string exec_credential_api_version(const char* exec_info) {
-  if (exec_info == nullptr) return std::string(kExecCredentialV1);
+ExecInfo read_exec_info(const char* exec_info) {
+  ExecInfo info;
+  info.api_version = kExecCredentialV1;
+  if (exec_info == nullptr) return info;
   const std::string_view text(exec_info);
   const auto bad = [](std::string_view why) {
     return Error(ErrorKind::usage, fmt::format("$KUBERNETES_EXEC_INFO: {}", why),
                  "kubectl sets it; check the apiVersion of the kubeconfig's exec stanza");
   };
-  if (text.size() > kDockerInputMax) throw bad("longer than 64 KiB");
-  const auto doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (text.size() > kExecInfoMax) throw bad("longer than 128 KiB");
+  // Only apiVersion and spec.interactive are kept: the rest (with provideClusterInfo, the
+  // cluster's whole CA bundle) is checked to be JSON and dropped as it is read.
+  const nlohmann::json::parser_callback_t keep = [](int depth, nlohmann::json::parse_event_t event,
+                                                    nlohmann::json& parsed) {
+    if (event != nlohmann::json::parse_event_t::key) return true;
+    if (depth == 1) return parsed == "apiVersion" || parsed == "spec";
+    if (depth == 2) return parsed == "interactive";
+    return false;
+  };
+  const auto doc = nlohmann::json::parse(text.begin(), text.end(), keep, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) throw bad("not a JSON object");
-  if (const auto kind = doc.find("kind"); kind != doc.end() && (!kind->is_string() || *kind != "ExecCredential")) {
-    throw bad("kind is not ExecCredential");
-  }
   const auto version = doc.find("apiVersion");
   if (version == doc.end() || !version->is_string()) throw bad("no apiVersion");
   const auto& v = version->get_ref<const std::string&>();
   if (v != kExecCredentialV1 && v != kExecCredentialV1beta1) {
-    throw bad(fmt::format("apiVersion '{}' is not {} or {}", shown(v), kExecCredentialV1, kExecCredentialV1beta1));
+    throw bad(fmt::format("apiVersion '{}' is not {} or {}", printable(v), kExecCredentialV1, kExecCredentialV1beta1));
   }
-  return v;
+  info.api_version = v;
+  if (const auto spec = doc.find("spec"); spec != doc.end() && spec->is_object()) {
+    if (const auto interactive = spec->find("interactive"); interactive != spec->end()) {
+      if (!interactive->is_boolean()) throw bad("spec.interactive is not true or false");
+      info.interactive = interactive->get<bool>();
+    }
+  }
+  return info;
 }
 
 namespace {

@@ -35,16 +35,6 @@ bool git_request_complete(std::string_view input);
 // host, path and user from the URL, as git does.
 GitCredentialRequest parse_git_credential(std::string_view input);
 
-// A registry address: Docker's server URL (`https://registry.example.com/v2/`, `localhost:5000`)
-// or an entry of `docker_registries`. The host is lowercased; the port is empty when none was
-// given. nullopt when it is not an address (empty host, spaces, control characters, user info).
-struct RegistryAddress {
-  std::string host;
-  std::string port;
-  friend bool operator==(const RegistryAddress&, const RegistryAddress&) = default;
-};
-std::optional<RegistryAddress> parse_registry_address(std::string_view url);
-
 // `docker-credential-* store` input: {"ServerURL": ..., "Username": ..., "Secret": ...}.
 // Malformed JSON, a non-object or non-string fields: Error(usage); a missing ServerURL or Username
 // gets Docker's own messages ("no credentials server URL", "no credentials username").
@@ -54,11 +44,20 @@ struct DockerStoreRequest {
 };
 DockerStoreRequest parse_docker_store(std::string_view input);
 
-// The ExecCredential apiVersion kubectl asks for in $KUBERNETES_EXEC_INFO (null: unset, then v1).
-// v1 and v1beta1 are accepted; malformed JSON, another kind or another version is an Error(usage).
+// What tok reads of $KUBERNETES_EXEC_INFO: the ExecCredential apiVersion kubectl asks for (v1
+// when the variable is unset) and spec.interactive (unset when kubectl did not say). Nothing else:
+// with provideClusterInfo the variable also carries the cluster, CA bundle included. Malformed
+// JSON, no apiVersion or another version than v1 and v1beta1 is an Error(usage).
 inline constexpr std::string_view kExecCredentialV1 = "client.authentication.k8s.io/v1";
 inline constexpr std::string_view kExecCredentialV1beta1 = "client.authentication.k8s.io/v1beta1";
-std::string exec_credential_api_version(const char* exec_info);
+// kubectl (client-go) sets no bound of its own: the variable passes through execve, which refuses
+// one string over MAX_ARG_STRLEN (32 pages, 128 KiB, name included), so nothing longer arrives.
+inline constexpr std::size_t kExecInfoMax = 128 * 1024;
+struct ExecInfo {
+  std::string api_version;
+  std::optional<bool> interactive;
+};
+ExecInfo read_exec_info(const char* exec_info);
 
 // Reads standard input to its end, or (git) to the end of the request. More than `limit` bytes is
 // an Error(usage); a read error an Error(internal).

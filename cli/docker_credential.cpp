@@ -29,17 +29,20 @@ std::string trimmed(std::string_view s) {
   return std::string(s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1));
 }
 
-RegistryAddress address_or_throw(std::string_view url) {
+RegistryUrl address_or_throw(std::string_view url) {
   if (url.empty()) throw Error(ErrorKind::usage, "no credentials server URL");
-  const auto address = parse_registry_address(url);
+  auto address = read_registry_url(url);
   if (!address) throw Error(ErrorKind::usage, "malformed input: the server URL is not a registry address");
-  return *address;
+  return std::move(*address);
 }
 
 // Chooses the profile for `address`: -p when given, else the first whose docker_registries
 // names it. False when none does.
-bool choose_profile(Session& session, const std::optional<IniFile>& config, const RegistryAddress& address) {
-  if (session.profile_given()) return true;
+bool choose_profile(Session& session, const std::optional<IniFile>& config, const RegistryUrl& address) {
+  if (session.profile_given()) {
+    // Chosen, not matched: still no token in clear over http but for loopback (as for git).
+    return address.scheme != "http" || is_loopback(address.address);
+  }
   const auto name = config ? find_docker_profile(*config, address) : std::nullopt;
   if (!name) return false;
   session.options.profile = *name;
@@ -71,7 +74,7 @@ int docker_action(Session& session, std::string_view action) {
   }
   if (action == "get" || action == "erase") {
     const std::string url = trimmed(read_stdin(kDockerInputMax));
-    const RegistryAddress address = address_or_throw(url);
+    const RegistryUrl address = address_or_throw(url);
     const auto config = load_config(session.options);  // read once: matching, then the profile
     if (!choose_profile(session, config, address)) {
       fmt::print("{}\n", kNotFound);
@@ -83,7 +86,7 @@ int docker_action(Session& session, std::string_view action) {
       if (ctx.engine(session).expire()) session.verbose("marked the cached token expired");
       return 0;
     }
-    const GetResult result = ctx.engine(session).get();
+    const GetResult result = ctx.engine(session).get(helper_get_options());
     const auto user = ctx.profile.values.find("docker_username");
     nlohmann::ordered_json out;
     out["ServerURL"] = url;

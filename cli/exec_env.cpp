@@ -12,6 +12,7 @@
 #include "cli/env_lines.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
 
@@ -25,16 +26,10 @@ void check_env_name(const std::string& name) {
   }
 }
 
-// A command name shown in an error: argv may hold anything, but not forge extra lines.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (const char c : s.substr(0, 200)) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  return out;
-}
-
-std::string fetch_token(Session& session) {
+std::string fetch_token(Session& session, const FreshnessFlags& freshness) {
+  const GetOptions options = get_options(freshness);  // a bad --min-valid before any fetch
   ProfileContext ctx(session);
-  return ctx.engine(session).get().token.access_token;
+  return ctx.engine(session).get(options).token.access_token;
 }
 
 }  // namespace
@@ -43,16 +38,18 @@ void add_exec_command(CLI::App& app, Session& session) {
   struct Flags {
     std::string env_name = kDefaultEnvName;
     std::vector<std::string> command;
+    FreshnessFlags freshness;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("exec", "Run a command with the token in $TOK_TOKEN: tok exec [--env-name VAR] -- CMD ARGS...");
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
+  add_freshness_flags(*cmd, flags->freshness);
   cmd->add_option("command", flags->command, "The command and its arguments, after --")->required();
   cmd->callback([&session, flags] {
     session.run = [&session, flags] {
       check_env_name(flags->env_name);
       // No token, no command: a failure here exits with tok's own code and CMD never runs.
-      const std::string token = fetch_token(session);
+      const std::string token = fetch_token(session, flags->freshness);
       if (::setenv(flags->env_name.c_str(), token.c_str(), 1) != 0) {
         throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", flags->env_name, std::strerror(errno)));
       }
@@ -78,12 +75,14 @@ void add_env_command(CLI::App& app, Session& session) {
   struct Flags {
     std::string shell = "sh";
     std::string env_name = kDefaultEnvName;
+    FreshnessFlags freshness;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("env", "Print lines that set $TOK_TOKEN in a shell or CI system");
   cmd->add_option("--shell", flags->shell, "sh (default), fish, github or gitlab")
       ->check(CLI::IsMember({"sh", "fish", "github", "gitlab"}));
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
+  add_freshness_flags(*cmd, flags->freshness);
   cmd->callback([&session, flags] {
     session.run = [&session, flags] {
       const std::string& name = flags->env_name;
@@ -95,7 +94,7 @@ void add_env_command(CLI::App& app, Session& session) {
           throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
         }
       }
-      const std::string token = fetch_token(session);
+      const std::string token = fetch_token(session, flags->freshness);
       // Tokens are single-line by construction (RFC 6750 b64token), but a dotenv or $GITHUB_ENV
       // line takes the rest of the line as the value: a line break would forge another variable.
       if (token.find_first_of("\r\n") != std::string::npos) {

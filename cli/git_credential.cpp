@@ -7,8 +7,28 @@
 #include "cli/credential_input.hpp"
 #include "cli/helper_match.hpp"
 #include "cli/session.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
+
+namespace {
+
+// With -p the profile is chosen, not matched, but a token still goes out over plain http only
+// where the profile's git_hosts has an `http://` entry for that host, or the host is loopback.
+bool git_profile_serves(const KeyValues& values, const GitCredentialRequest& request) {
+  if (request.protocol != "http") return true;
+  const auto address = read_host_port(request.host);
+  if (!address) return false;
+  if (is_loopback(*address)) return true;
+  const auto hosts = values.find("git_hosts");
+  for (const std::string& entry : split_list(hosts == values.end() ? std::string() : hosts->second)) {
+    const HelperEntry e = read_helper_entry(entry);  // checked by resolve_profile
+    if (e.scheme == "http" && e.address == *address) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void add_git_credential_command(CLI::App& app, Session& session) {
   auto operation = std::make_shared<std::string>();
@@ -23,12 +43,16 @@ void add_git_credential_command(CLI::App& app, Session& session) {
       if (!given) session.subject = "git-credential";
       const GitCredentialRequest request = parse_git_credential(read_git_request_from_stdin());
       if (op == "store") return 0;  // the token comes from the provider: nothing to keep
+      // What tok read, for tests comparing it with git's reading (never the user or password).
+      session.verbose(fmt::format("request: protocol '{}' host '{}' path '{}'", printable(request.protocol),
+                                  printable(request.host), printable(request.path)));
       // git also asks helpers for other secrets (protocol=cert: a certificate's passphrase).
       if (!request.protocol.empty() && request.protocol != "https" && request.protocol != "http") return 0;
       // Read once: for matching, then for the profile it names.
       const auto config = load_config(session.options);
       if (!given) {
-        const auto name = config ? find_git_profile(*config, request.host, request.path) : std::nullopt;
+        const auto name =
+            config ? find_git_profile(*config, request.protocol, request.host, request.path) : std::nullopt;
         if (!name) {
           session.verbose("no profile's git_hosts matches the request: leaving it to git's next helper");
           return 0;
@@ -45,7 +69,11 @@ void add_git_credential_command(CLI::App& app, Session& session) {
         }
         return 0;
       }
-      const GetResult result = ctx.engine(session).get();
+      if (!git_profile_serves(ctx.profile.values, request)) {
+        session.verbose("no http:// entry in git_hosts for this host: no token over plain http");
+        return 0;
+      }
+      const GetResult result = ctx.engine(session).get(helper_get_options());
       const auto user = ctx.profile.values.find("git_username");
       std::string out = fmt::format("username={}\npassword={}\n",
                                     user != ctx.profile.values.end() ? user->second : std::string(kDefaultGitUsername),

@@ -7,30 +7,29 @@
 #include <vector>
 
 #include "cli/config.hpp"
-#include "cli/credential_input.hpp"
+#include "cli/helper_url.hpp"
 
 namespace tok {
 
 inline constexpr std::string_view kDefaultGitUsername = "x-access-token";
 inline constexpr std::string_view kDefaultDockerUsername = "oauth2accesstoken";
 
-// A comma-separated key: entries trimmed, empty ones dropped.
-std::vector<std::string> split_list(std::string_view value);
+// One `git_hosts` entry, `[https:// or http://]host[:port][/path-prefix]` (cli/helper_url.hpp),
+// against the protocol, host and path git sent. Hosts compare without case and with their ports
+// (none on one side and one on the other is no match); `http` only for an `http://` entry or a
+// loopback host. A path prefix matches whole segments after '.' and empty segments are dropped
+// (`org` matches `org/repo.git`, not `organisation/x` and never `org/../evil`), a `.git` suffix
+// aside; git sends a path only with credential.useHttpPath, so an entry with a prefix never
+// matches a request without one. Throws Error(usage) for an entry that is not a host.
+bool git_host_matches(std::string_view entry, std::string_view protocol, std::string_view host, std::string_view path);
 
-// One `git_hosts` entry, `host[:port][/path-prefix]` (a leading `https://` is allowed), against
-// the host and path git sent. Hosts compare without case and with their ports (none on one side
-// and one on the other is no match). A path prefix matches whole segments (`org` matches
-// `org/repo.git`, not `organisation/x`), a `.git` suffix aside; git sends a path only with
-// credential.useHttpPath, so an entry with a prefix never matches a request without one.
-// Throws Error(usage) for an entry that is not a host.
-bool git_host_matches(std::string_view entry, std::string_view host, std::string_view path);
+// The name of the first profile whose git_hosts matches, or nullopt. A malformed entry matches
+// nothing here (it is an error for its own profile only: resolve_profile checks it).
+std::optional<std::string> find_git_profile(const IniFile& config, std::string_view protocol, std::string_view host,
+                                            std::string_view path);
 
-// The name of the first profile whose git_hosts matches, or nullopt. A malformed entry is an
-// Error(usage) naming the file, line and key.
-std::optional<std::string> find_git_profile(const IniFile& config, std::string_view host, std::string_view path);
-
-// The same for docker_registries: host and port must be equal.
-std::optional<std::string> find_docker_profile(const IniFile& config, const RegistryAddress& address);
+// The same for docker_registries: scheme (as for git), host and port.
+std::optional<std::string> find_docker_profile(const IniFile& config, const RegistryUrl& url);
 
 // Every docker_registries entry (as written) with its profile's docker_username, in file order.
 struct RegistryUser {

@@ -1,8 +1,10 @@
 #pragma once
 // The HTTP server `tok serve` runs, behind a seam: the protocols (cli/serve_protocols) are plain
 // functions from a request to a response, tested without sockets; the server itself is
-// cpp-httplib, in the tok-serve.so module, so that no other command loads it (or the OpenSSL,
-// zlib and brotli it links) at start.
+// libmicrohttpd (an epoll event loop, docs/serve.md says why), in the tok-serve.so module, so
+// that no other command loads it at start.
+#include <sys/socket.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,7 +18,7 @@ namespace tok {
 
 struct ServerRequest {
   std::string method;
-  std::string path;                                // without the query
+  std::string path;                                // without the query, percent-decoded
   std::multimap<std::string, std::string> params;  // the decoded query
   std::vector<std::pair<std::string, std::string>> headers;
 
@@ -30,20 +32,28 @@ struct ServerResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string reason;  // a refusal's explanation, for the -v line (never a token or a secret)
 };
 
 using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
 // Called once per request after it was answered: for the -v log line.
-using ServerLogger = std::function<void(const ServerRequest&, int status, double milliseconds)>;
+using ServerLogger = std::function<void(const ServerRequest&, const ServerResponse&, double milliseconds)>;
+// Called for each accepted connection before anything is read from it, with the connection's
+// local and peer addresses (its 4-tuple): false closes it unread.
+using ConnectionFilter = std::function<bool(const sockaddr_storage& local, const sockaddr_storage& peer)>;
 
 class HttpServer {
  public:
   virtual ~HttpServer() = default;
   // Binds; the port actually bound (port 0 picks one), or -1 with a reason.
   virtual int bind(const std::string& host, int port, std::string& problem) = 0;
-  // Serves until stop(): every request goes to `handler` (any method, any path).
-  virtual void run(ServerHandler handler, ServerLogger logger) = 0;
-  // From another thread: stop accepting, let requests in flight finish, make run() return.
+  // Serves until stop(): every request goes to `handler` (any method, any path), every connection
+  // first to `admit`. True when every request in flight finished; false when some were still
+  // running after the grace period (docs/serve.md): the server must then not be destroyed, the
+  // caller ends the process.
+  virtual bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit) = 0;
+  // From another thread, any number of times: stop accepting, give requests in flight a short
+  // grace period, make run() return.
   virtual void stop() = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/config.hpp"
 #include "providers/provider.hpp"
 
 namespace tok {
@@ -93,24 +94,92 @@ void add_lines(std::string& out, const std::vector<std::string_view>& keys) {
   }
 }
 
+// Which keys each command reads, by group. A command not listed reads none.
+enum KeyGroup : unsigned { kEngine = 1, kProviders = 2, kGit = 4, kDocker = 8, kServe = 16 };
+struct CommandKeys {
+  std::string_view command;
+  unsigned groups;
+};
+constexpr CommandKeys kCommandKeys[] = {
+    {"get", kEngine | kProviders},      {"status", kEngine | kProviders},
+    {"refresh", kEngine | kProviders},  {"exec", kEngine | kProviders},
+    {"env", kEngine | kProviders},      {"kube-credential", kEngine | kProviders},
+    {"clear", kProviders},              {"profiles", kProviders},
+    {"init", kProviders},               {"git-credential", kEngine | kProviders | kGit},
+    {"docker-credential", kEngine | kProviders | kDocker},
+    {"serve", kEngine | kProviders | kServe},
+};
+constexpr std::string_view kGitKeys[] = {"git_hosts", "git_username"};
+constexpr std::string_view kDockerKeys[] = {"docker_registries", "docker_username"};
+constexpr std::string_view kServeKeys[] = {"host", "resource", "gcp_service_account", "scopes", "client_id"};
+
+std::string provider_names() {
+  std::vector<std::string_view> names;
+  for (const auto& p : providers()) names.push_back(p.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+constexpr std::string_view kGlobals =
+    "Global flags, before or after the command: -p/--profile NAME (else $TOK_PROFILE, else 'default'),\n"
+    "--config PATH, --cache-dir DIR, -v/--verbose, -q/--quiet.\n";
+constexpr std::string_view kFilesAndExits =
+    "Files: the config is --config, else $TOK_CONFIG, else $XDG_CONFIG_HOME/tok/config, else\n"
+    "~/.config/tok/config; the cache is --cache-dir, else $TOK_CACHE_DIR, else $XDG_CACHE_HOME/tok,\n"
+    "else ~/.cache/tok.\n"
+    "Exit codes: 0 ok; 1 internal error (a bug); 2 usage or configuration (also: standard output cannot\n"
+    "be written); 3 the provider refused; 4 the provider is unavailable (also: a tok module is missing);\n"
+    "5 unsafe cache storage refused; 6 'tok status --check': no usable token cached. 'man tok' says more.";
+
 }  // namespace
 
 bool has_key_help(std::string_view key) { return key_texts().count(key) != 0; }
 
-std::string profile_keys_help(const std::vector<std::string_view>& engine_keys,
-                              const std::vector<std::string_view>& integration_keys) {
+std::string command_help_footer(std::string_view command) {
+  unsigned groups = 0;
+  for (const auto& c : kCommandKeys) {
+    if (c.command == command) groups = c.groups;
+  }
+  std::string out;
+  if (groups != 0) {
+    out += "Profile keys it reads, each also a flag that overrides the config file (a run with --provider\n"
+           "needs no file):\n";
+    std::vector<std::string_view> keys = {"provider"};
+    if (groups & kEngine) {
+      const auto engine = engine_keys();
+      keys.insert(keys.end(), engine.begin(), engine.end());
+    }
+    if (groups & kGit) keys.insert(keys.end(), std::begin(kGitKeys), std::end(kGitKeys));
+    if (groups & kDocker) keys.insert(keys.end(), std::begin(kDockerKeys), std::end(kDockerKeys));
+    if (groups & kServe) keys.insert(keys.end(), std::begin(kServeKeys), std::end(kServeKeys));
+    add_lines(out, keys);
+    out += fmt::format("    and the provider's own keys: 'tok help keys PROVIDER' ({})\n", provider_names());
+  }
+  return out + std::string(kGlobals) + std::string(kFilesAndExits);
+}
+
+std::string main_help_footer() {
+  return "'tok COMMAND --help' shows a command's flags and the profile keys it reads; 'tok help keys\n"
+         "[PROVIDER]' every profile key; 'tok init' writes a first profile.\n" +
+         std::string(kGlobals) + std::string(kFilesAndExits);
+}
+
+std::optional<std::string> profile_keys_help(std::string_view provider) {
+  const ProviderInfo* only = nullptr;
+  if (!provider.empty() && (only = find_provider(provider)) == nullptr) return std::nullopt;
   std::string out =
       "Profile keys: each is also a flag (--token-url URL), which overrides the config file; a run with\n"
       "--provider needs no file. A flag for one of two exclusive keys (--issuer, --token-url) replaces the\n"
-      "other from the file.\n"
-      "  Any profile (the refresh engine):\n";
-  add_lines(out, engine_keys);
+      "other from the file.\n";
+  add_lines(out, {"provider"});
+  out += "  Any profile (the refresh engine):\n";
+  add_lines(out, engine_keys());
   for (const auto& p : providers()) {
+    if (only != nullptr && only != &p) continue;
     out += fmt::format("  provider = {}:\n", p.name);
     add_lines(out, p.keys);
   }
   out += "  Integrations (any profile: git-credential, docker-credential, serve):\n";
-  add_lines(out, integration_keys);
+  add_lines(out, integration_keys());
   return out;
 }
 

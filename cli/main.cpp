@@ -53,23 +53,9 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
   return rest;
 }
 
-// The help's footer: every profile key as a flag, and the exit codes. Built only when help is
-// printed (building it costs ~20k instructions, 3% of a cache hit).
-std::string help_footer() {
-  return tok::profile_keys_help(tok::engine_keys(), tok::integration_keys()) +
-         "\nGlobal flags, before or after the command: -p/--profile NAME (else $TOK_PROFILE, else 'default'),\n"
-         "--config PATH, --cache-dir DIR, -v/--verbose, -q/--quiet.\n"
-         "Files: the config is --config, else $TOK_CONFIG, else $XDG_CONFIG_HOME/tok/config, else\n"
-         "~/.config/tok/config; the cache is --cache-dir, else $TOK_CACHE_DIR, else $XDG_CACHE_HOME/tok,\n"
-         "else ~/.cache/tok.\n"
-         "Exit codes: 0 ok; 1 internal error (a bug); 2 usage or configuration (also: standard output cannot\n"
-         "be written); 3 the provider refused; 4 the provider is unavailable (also: a tok module is missing);\n"
-         "5 unsafe cache storage refused; 6 'tok status --check': no usable token cached. 'man tok' says more.";
-}
-
 void add_version_command(CLI::App& app, tok::Session& session) {
   auto format = std::make_shared<std::string>("text");
-  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, cpp-httplib)");
+  CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, libmicrohttpd)");
   cmd->add_option("--format", *format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&session, format] {
     session.run = [format] {
@@ -107,45 +93,125 @@ void add_version_command(CLI::App& app, tok::Session& session) {
   });
 }
 
-// Building a command costs CLI11 20k to 55k instructions (callgrind), a whole cache hit ~600k:
-// only the command on the line is built, the first word that is neither a flag nor a global
-// option's value (an operand such as git-credential's `get` is not a command). Without one, or
-// with --help, all are, so help and errors still list every command.
-void add_commands(CLI::App& app, tok::Session& session, const std::vector<std::string>& args) {
-  using Add = void (*)(CLI::App&, tok::Session&);
-  static constexpr std::pair<std::string_view, Add> commands[] = {
-      {"get", tok::add_get_command},
-      {"status", tok::add_status_command},
-      {"refresh", tok::add_refresh_command},
-      {"clear", tok::add_clear_command},
-      {"profiles", tok::add_profiles_command},
-      {"serve", tok::add_serve_command},
-      {"exec", tok::add_exec_command},
-      {"env", tok::add_env_command},
-      {"git-credential", tok::add_git_credential_command},
-      {"docker-credential", tok::add_docker_credential_command},
-      {"kube-credential", tok::add_kube_credential_command},
-      {"completion", tok::add_completion_command},
-      {"version", add_version_command},
-  };
-  std::string_view word;
+// The command on the line: the first word that is neither a flag nor a global option's value (an
+// operand such as git-credential's `get` comes after it). Empty: none. `maybe_value`: it follows
+// a flag tok does not know, so it may be that flag's value (`--client-secret VALUE`).
+struct CommandWord {
+  std::string word;
+  bool maybe_value = false;
+};
+CommandWord command_word(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help" || arg == "--") break;
     if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
       ++i;  // its value
     } else if (arg.empty() || arg[0] != '-') {
-      word = arg;
-      break;
+      const std::string& before = i > 0 ? args[i - 1] : std::string();
+      const bool flag_without_value = before.size() > 1 && before[0] == '-' && before.find('=') == std::string::npos &&
+                                      before != "-v" && before != "--verbose" && before != "-q" && before != "--quiet";
+      return {arg, flag_without_value};
     }
   }
-  const bool known = std::any_of(std::begin(commands), std::end(commands), [&](const auto& c) { return c.first == word; });
-  for (const auto& [name, add] : commands) {
-    if (!known || name == word) {
+  return {};
+}
+
+void add_help_command(CLI::App& app, tok::Session& session);
+
+using AddCommand = void (*)(CLI::App&, tok::Session&);
+constexpr std::pair<std::string_view, AddCommand> kCommands[] = {
+    {"get", tok::add_get_command},
+    {"status", tok::add_status_command},
+    {"refresh", tok::add_refresh_command},
+    {"clear", tok::add_clear_command},
+    {"profiles", tok::add_profiles_command},
+    {"init", tok::add_init_command},
+    {"serve", tok::add_serve_command},
+    {"exec", tok::add_exec_command},
+    {"env", tok::add_env_command},
+    {"git-credential", tok::add_git_credential_command},
+    {"docker-credential", tok::add_docker_credential_command},
+    {"kube-credential", tok::add_kube_credential_command},
+    {"completion", tok::add_completion_command},
+    {"version", add_version_command},
+    {"help", add_help_command},
+};
+
+bool is_command(std::string_view word) {
+  return std::any_of(std::begin(kCommands), std::end(kCommands), [&](const auto& c) { return c.first == word; });
+}
+
+// Building a command costs CLI11 20k to 55k instructions (callgrind), a whole cache hit ~600k:
+// only the command on the line is built. Without one, with --help or for `tok help`, all are, so
+// help and errors still list every command.
+void add_commands(CLI::App& app, tok::Session& session, std::string_view word) {
+  const bool all = word.empty() || word == "help" || !is_command(word);
+  for (const auto& [name, add] : kCommands) {
+    if (all || name == word) {
       add(app, session);
-      app.get_subcommand(std::string(name))->footer(help_footer);  // subcommands copy no callback
+      app.get_subcommand(std::string(name))->footer([name = name] { return tok::command_help_footer(name); });
     }
   }
+}
+
+// `tok help [COMMAND | keys [PROVIDER]]`. Declared to CLI11 so that it is listed; main answers it
+// before CLI11 parses (CLI11 would take `tok help get` for the `get` command).
+void add_help_command(CLI::App& app, tok::Session&) {
+  CLI::App* cmd = app.add_subcommand("help", "Show the help of tok or of a command; 'tok help keys [PROVIDER]': every profile key");
+  cmd->add_option("topic", "a command, or keys [PROVIDER]")->expected(0, 2);
+}
+
+int run_help(const CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> topic;
+  bool seen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
+      ++i;  // its value
+    } else if (!seen) {
+      seen = arg == "help";
+    } else if (!arg.empty() && arg[0] != '-') {
+      topic.push_back(arg);
+    }
+  }
+  if (topic.empty()) {
+    fmt::print("{}", app.help());
+    return 0;
+  }
+  if (topic[0] == "keys" && topic.size() <= 2) {
+    const std::string provider = topic.size() > 1 ? topic[1] : std::string();
+    if (auto text = tok::profile_keys_help(provider)) {
+      fmt::print("{}", *text);
+      return 0;
+    }
+    std::vector<std::string> names;
+    for (const auto& p : tok::providers()) names.emplace_back(p.name);
+    const auto near = tok::did_you_mean(provider.substr(0, 64), names);
+    fmt::print(stderr, "tok: no provider '{}'{}\ntok: hint: this build knows: {}\n", tok::printable(provider.substr(0, 64)),
+               near ? fmt::format(" (did you mean '{}'?)", *near) : std::string(), fmt::join(names, ", "));
+    return 2;
+  }
+  if (topic.size() == 1 && is_command(topic[0]) && topic[0] != "help") {
+    fmt::print("{}", app.get_subcommand(topic[0])->help(app.get_name()));
+    return 0;
+  }
+  fmt::print(stderr, "tok: 'tok help' takes a command, or keys [PROVIDER]\ntok: hint: run 'tok --help'\n");
+  return 2;
+}
+
+// `tok gte`: "unknown command 'gte' (did you mean 'get'?)". The word is shown only when it is a
+// near miss of a command: anything else on the line, this word included, could be a secret.
+int unknown_command(std::string_view word) {
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.emplace_back(c.first);
+  if (const auto near = tok::did_you_mean(word.substr(0, 64), names)) {
+    fmt::print(stderr, "tok: unknown command '{}' (did you mean '{}'?)\n", tok::printable(word.substr(0, 64)), *near);
+  } else {
+    fmt::print(stderr, "tok: unknown command (not shown: it could be a secret); the commands: {}\n",
+               fmt::join(names, ", "));
+  }
+  fmt::print(stderr, "tok: hint: run 'tok --help'\n");
+  return 2;
 }
 
 // The arguments CLI11 did not expect: only those that look like flags are named (with what was
@@ -246,10 +312,13 @@ int main(int argc, char** argv) {
   // Global flags work before or after the command (`tok -p ci get` == `tok get -p ci`), because
   // helper configurations put them after it.
   app.fallthrough();
-  app.footer(help_footer);
+  app.footer(tok::main_help_footer);
   app.set_version_flag("--version", "tok " TOK_VERSION);
   tok::add_global_options(app, o);
-  add_commands(app, session, args);
+  const CommandWord command = command_word(args);
+  if (!command.word.empty() && !is_command(command.word) && !command.maybe_value) return unknown_command(command.word);
+  add_commands(app, session, command.word);
+  if (command.word == "help") return run_help(app, args);
 
   try {
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector back to front

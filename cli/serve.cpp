@@ -5,7 +5,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -14,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "cli/http_server.hpp"
+#include "cli/serve_peer.hpp"
 #include "cli/serve_protocols.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
@@ -21,6 +28,7 @@
 #include "core/module.hpp"
 #include "core/refresher.hpp"
 #include "providers/http.hpp"
+#include "providers/jws.hpp"
 
 namespace tok {
 
@@ -97,13 +105,24 @@ struct Served {
   std::unique_ptr<Refresher> engine;
 };
 
-int run_serve(Session& session, const std::string& listen_text, const std::string& databricks,
-              const std::string& azure_imds, const std::string& gcp) {
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8789";
+  std::string databricks, azure_imds, gcp;
+  std::vector<std::string> allow_users;
+};
+
+int run_serve(Session& session, const ServeFlags& flags) {
+  const std::string& databricks = flags.databricks;
+  const std::string& azure_imds = flags.azure_imds;
+  const std::string& gcp = flags.gcp;
   if (databricks.empty() && azure_imds.empty() && gcp.empty()) {
     throw Error(ErrorKind::usage, "tok serve needs at least one protocol to serve",
                 "--databricks PROFILE, --azure-imds PROFILE or --gcp PROFILE");
   }
-  const Listen listen = parse_listen(listen_text);
+  const Listen listen = parse_listen(flags.listen);
+  // Only the server's own user, and those named: loopback is shared by every account on the host.
+  std::vector<uid_t> allowed{::geteuid()};
+  for (const auto& user : flags.allow_users) allowed.push_back(user_id(user));
 
   // Stop on SIGINT/SIGTERM: blocked here, before any thread starts, so that every thread inherits
   // the mask and only the waiter below receives them.
@@ -157,6 +176,8 @@ int run_serve(Session& session, const std::string& listen_text, const std::strin
   if (!databricks.empty()) protocols.databricks = serve_profile(databricks, "databricks");
   if (!azure_imds.empty()) protocols.azure_imds = serve_profile(azure_imds, "azure-imds");
   if (!gcp.empty()) protocols.gcp = serve_profile(gcp, "gcp");
+  protocols.databricks_secret = random_id();
+  protocols.app_service_secret = random_id();
 
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
@@ -175,14 +196,28 @@ int run_serve(Session& session, const std::string& listen_text, const std::strin
   auto server = make_http_server();
   std::string problem;
   const int port = server->bind(listen.host, listen.port, problem);
-  if (port < 0) throw Error(ErrorKind::usage, fmt::format("--listen {}: {}", listen_text, problem));
+  if (port < 0) throw Error(ErrorKind::usage, fmt::format("--listen {}: {}", flags.listen, problem));
   const std::string authority = listen.url_authority + std::to_string(port);
+  // The variables each SDK reads, secrets included: on this user's own stdout, nowhere else. A
+  // socket there is the journal (systemd's StandardOutput=journal), kept and read by others.
+  struct stat out {};
+  const bool private_stdout = ::fstat(STDOUT_FILENO, &out) == 0 && !S_ISSOCK(out.st_mode);
+  const auto shown = [&](const std::string& secret) {
+    return private_stdout ? secret : std::string("<secret not printed to a socket such as the journal>");
+  };
   fmt::print("tok serve: listening on http://{}\n", authority);
   if (protocols.databricks) {
-    fmt::print("  databricks ({}): DATABRICKS_METADATA_SERVICE_URL=http://{}{}\n", databricks, authority, kDatabricksPath);
+    fmt::print("  databricks ({}): DATABRICKS_METADATA_SERVICE_URL=http://{}{}\n", databricks, authority,
+               databricks_path(shown(protocols.databricks_secret)));
   }
-  if (protocols.azure_imds) fmt::print("  azure-imds ({}): AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{}\n", azure_imds, authority);
-  if (protocols.gcp) fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={}\n", gcp, authority, authority);
+  if (protocols.azure_imds) {
+    fmt::print("  azure-imds ({}): IDENTITY_ENDPOINT=http://{}{} IDENTITY_HEADER={} AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{}\n",
+               azure_imds, authority, kAppServicePath, shown(protocols.app_service_secret), authority);
+  }
+  if (protocols.gcp) {
+    fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,
+               authority);
+  }
   std::fflush(stdout);
 
   std::atomic<bool> stopped{false};
@@ -197,39 +232,58 @@ int run_serve(Session& session, const std::string& listen_text, const std::strin
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
-  server->run(
-      [&](const ServerRequest& request) { return answer_metadata_request(protocols, request, clock); },
-      [&](const ServerRequest& request, int status, double ms) {
-        log.note(fmt::format("{} {} {} {:.1f}ms", request.method, request.path, status, ms));
-      });
-  if (!stopped) {
-    // run() returned without a signal (the listening socket failed): wake the waiter and leave.
-    pthread_kill(waiter.native_handle(), SIGTERM);
+  // Without -v there is no line to write: no logger, nothing formatted per request.
+  ServerLogger request_log;
+  if (session.options.verbose && !session.options.quiet) {
+    request_log = [&](const ServerRequest& request, const ServerResponse& response, double ms) {
+      log.note(fmt::format("{} {} {} {:.1f}ms{}", printable(request.method), loggable_path(protocols, request),
+                           response.status, ms, response.reason.empty() ? "" : " (" + printable(response.reason) + ")"));
+    };
   }
+  const bool finished = server->run(
+      [&](const ServerRequest& request) { return answer_metadata_request(protocols, request, clock); }, request_log,
+      [&](const sockaddr_storage& local, const sockaddr_storage& peer) {
+        const std::optional<uid_t> uid = peer_socket_uid(local, peer);
+        if (uid && std::find(allowed.begin(), allowed.end(), *uid) != allowed.end()) return true;
+        log.note(uid ? fmt::format("refused a connection from uid {} (--allow-user admits another user)", *uid)
+                     : std::string("refused a connection whose owner is unknown (closed already)"));
+        return false;
+      });
+  if (!finished) {
+    // A request was still waiting for its token after the grace period: end here, rather than
+    // let a slow token source hold SIGTERM (the answer it waits for would go nowhere).
+    log.note("stopping with a request still in flight");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
+  // run() returned without a signal: the server could not start its threads.
+  const bool failed = !stopped;
+  if (failed) pthread_kill(waiter.native_handle(), SIGTERM);
   while (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   stopped = false;
   waiter.join();
+  if (failed) throw Error(ErrorKind::internal, "the HTTP server stopped: it could not start its threads");
   return 0;
 }
 
 }  // namespace
 
 void add_serve_command(CLI::App& app, Session& session) {
-  struct Flags {
-    std::string listen = "127.0.0.1:8789";
-    std::string databricks, azure_imds, gcp;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure IMDS, GCP)");
+      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP)");
   cmd->add_option("--listen", flags->listen, "Loopback ADDR:PORT to listen on (default 127.0.0.1:8789; port 0: any)");
   cmd->add_option("--databricks", flags->databricks, "Profile served by the Databricks metadata-service protocol");
-  cmd->add_option("--azure-imds", flags->azure_imds, "Profile served by the Azure IMDS (managed identity) protocol");
+  cmd->add_option("--azure-imds", flags->azure_imds,
+                  "Profile served by the Azure managed-identity protocols (App Service and IMDS)");
   cmd->add_option("--gcp", flags->gcp, "Profile served by the GCP metadata server protocol");
+  cmd->add_option("--allow-user", flags->allow_users,
+                  "Also answer this user's processes (NAME or UID; repeatable; default: only your own)")
+      ->allow_extra_args(false)
+      ->type_name("NAME|UID");
   cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      return run_serve(session, flags->listen, flags->databricks, flags->azure_imds, flags->gcp);
-    };
+    session.run = [&session, flags] { return run_serve(session, *flags); };
   });
 }
 

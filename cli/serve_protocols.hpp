@@ -4,6 +4,7 @@
 // refusals and exact response shapes. Pure: a request in, a response out, the time and the token
 // source given; no sockets, so every rule has a unit test.
 #include <functional>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,16 +27,31 @@ struct ServedProfile {
 
 struct ServedProtocols {
   std::optional<ServedProfile> databricks;
-  std::optional<ServedProfile> azure_imds;
+  std::optional<ServedProfile> azure_imds;  // served by IMDS and by App Service (its secret below)
   std::optional<ServedProfile> gcp;
+  // Random per run (docs/serve.md): a path segment of the Databricks URL, and App Service's
+  // IDENTITY_HEADER that azure-identity sends back as X-IDENTITY-HEADER.
+  std::string databricks_secret;
+  std::string app_service_secret;
 };
 
-inline constexpr const char* kDatabricksPath = "/databricks/token";
 inline constexpr const char* kImdsPath = "/metadata/identity/oauth2/token";
+inline constexpr const char* kAppServicePath = "/msi/token";
 inline constexpr const char* kGcpAccountsPrefix = "/computeMetadata/v1/instance/service-accounts/";
 
+// "/databricks/SECRET/token": DATABRICKS_METADATA_SERVICE_URL's path.
+std::string databricks_path(std::string_view secret);
+
 // Answers one request. Token failures become each protocol's own error shape (never a token,
-// never a secret: provider messages are already redacted).
+// never a secret: provider messages are already redacted). Refusals say why in `reason`.
 ServerResponse answer_metadata_request(const ServedProtocols& served, const ServerRequest& request, const Clock& clock);
+
+// The Host header names this server: a loopback literal or localhost, with or without a port.
+// Anything else is a page on another name rebound to 127.0.0.1 (DNS rebinding).
+bool is_own_host(std::string_view host);
+
+// The request's path for the -v log: printable (providers/http.hpp), the Databricks secret
+// replaced by "SECRET".
+std::string loggable_path(const ServedProtocols& served, const ServerRequest& request);
 
 }  // namespace tok

@@ -1,9 +1,13 @@
 #include "cli/session.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
 
 #include <fmt/format.h>
 
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 
@@ -13,11 +17,50 @@ std::string Session::label() const { return printable(profile_name()); }
 
 void Session::warn(std::string_view message) const {
   if (options.quiet) return;
-  fmt::print(stderr, "tok: {}: warning: {}\n", label(), message);
+  const std::string line = fmt::format("tok: {}: warning: {}\n", label(), message);
+  {
+    const std::lock_guard<std::mutex> hold(warned_->mutex);
+    if (!warned_->lines.insert(line).second) return;
+  }
+  fmt::print(stderr, "{}", line);
 }
 
 void Session::verbose(std::string_view message) const {
   if (options.verbose && !options.quiet) fmt::print(stderr, "tok: {}: {}\n", label(), message);
+}
+
+void add_freshness_flags(CLI::App& cmd, FreshnessFlags& flags) {
+  cmd.add_flag("--force-refresh", flags.force_refresh, "Fetch a new token now, whatever the cache holds");
+  cmd.add_option("--min-valid", flags.min_valid, "Refresh first unless the token stays valid this long (e.g. 10m)");
+}
+
+namespace {
+
+// The duration parser quotes what it was given: from argv or the environment, that may hold a
+// line break, so the message is made printable.
+Duration min_valid_or_throw(std::string_view text, std::string_view what) {
+  try {
+    return parse_duration_or_throw(text, what, ZeroIs::none);
+  } catch (const Error& e) {
+    throw Error(e.kind(), printable(e.what()), e.advice());
+  }
+}
+
+}  // namespace
+
+GetOptions get_options(const FreshnessFlags& flags) {
+  GetOptions options;
+  options.force_refresh = flags.force_refresh;
+  if (flags.min_valid) options.min_valid = min_valid_or_throw(*flags.min_valid, "--min-valid");
+  return options;
+}
+
+GetOptions helper_get_options() {
+  GetOptions options;
+  if (const char* v = std::getenv("TOK_MIN_VALID"); v != nullptr && *v != '\0') {
+    options.min_valid = min_valid_or_throw(v, "$TOK_MIN_VALID");
+  }
+  return options;
 }
 
 ProviderDeps Session::provider_deps() const {

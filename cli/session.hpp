@@ -3,6 +3,8 @@
 // its provider, cache and engine, built only when a command asks for them.
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,13 +35,35 @@ struct Session {
   // A profile was named on the command line (-p, or --provider for an ad-hoc one): helpers then
   // answer with it instead of matching hosts.
   bool profile_given() const { return !options.profile.empty() || options.key_flags.count("provider") != 0; }
-  // "tok: <profile>: warning: ..." on stderr unless --quiet.
+  // "tok: <profile>: warning: ..." on stderr unless --quiet; each message once per run (the
+  // engine may read a damaged entry twice in one call).
   void warn(std::string_view message) const;
   // Diagnostics with --verbose only. Callers never pass tokens or secrets.
   void verbose(std::string_view message) const;
   // What providers are built with: -v notes, when verbose.
   ProviderDeps provider_deps() const;
+
+ private:
+  // The lines warn() printed, shared by copies of the session (tok profiles resolves each
+  // profile with one) and by tok serve's threads.
+  struct Warned {
+    std::mutex mutex;
+    std::set<std::string, std::less<>> lines;
+  };
+  std::shared_ptr<Warned> warned_ = std::make_shared<Warned>();
 };
+
+// --min-valid and --force-refresh on the commands that hand a token on (exec, env,
+// kube-credential): a long deploy asks for a token that outlives it. (tok get parses its own on
+// the cache hit's fast path: cli/arguments.hpp.)
+struct FreshnessFlags {
+  bool force_refresh = false;
+  std::optional<std::string> min_valid;
+};
+void add_freshness_flags(CLI::App& cmd, FreshnessFlags& flags);
+GetOptions get_options(const FreshnessFlags& flags);
+// The credential helpers take no flags from git or Docker: $TOK_MIN_VALID says it for them.
+GetOptions helper_get_options();
 
 // A resolved profile, ready to fetch.
 struct ProfileContext {
@@ -72,6 +96,7 @@ void add_git_credential_command(CLI::App& app, Session& session);
 void add_docker_credential_command(CLI::App& app, Session& session);
 void add_kube_credential_command(CLI::App& app, Session& session);
 void add_completion_command(CLI::App& app, Session& session);
+void add_init_command(CLI::App& app, Session& session);
 
 // `docker-credential-tok ACTION`: the Docker helper protocol when tok runs under that name.
 int docker_credential_main(int argc, char** argv);

@@ -4,14 +4,17 @@
 // A blocking refresh that failed with unavailability answers callers for a while (the failure
 // cache): then the refresh is "failing" too, and the next attempt is when that ends.
 // `--check`: the exit status says whether `tok get` would answer from the cache without fetching.
+// `--all`: one line per profile. `--claims`: a JWT's header and claims, decoded, never verified.
+#include "cli/status.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "cli/session.hpp"
+#include "cli/claims.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/time_format.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
 
@@ -23,17 +26,154 @@ std::string when(TimePoint t, TimePoint now) {
   return fmt::format("{} ({} ago)", format_rfc3339(t), format_duration(-d));
 }
 
+// "in 9m59s" or "3m ago", for the one-line view.
+std::string relative(TimePoint t, TimePoint now) {
+  const auto d = std::chrono::floor<std::chrono::seconds>(t - now);
+  return d.count() >= 0 ? "in " + format_duration(d) : format_duration(-d) + " ago";
+}
+
 nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+
+// A claim that is an instant (exp, iat, nbf) with its date; others as they are.
+std::string claim_text(const std::string& key, const nlohmann::json& value, TimePoint now) {
+  if ((key == "exp" || key == "iat" || key == "nbf") && value.is_number_integer()) {
+    const auto seconds = value.get<std::int64_t>();
+    if (seconds > 0 && seconds < 7'258'118'400) {  // before 2200: a date worth printing
+      return fmt::format("{} = {}", seconds, when(TimePoint(std::chrono::seconds(seconds)), now));
+    }
+  }
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : value) items.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+    return fmt::format("{}", fmt::join(items, " "));
+  }
+  return value.dump();
+}
+
+nlohmann::json claims_json(const std::optional<CacheEntry>& entry) {
+  if (!entry || !entry->token) return nullptr;
+  const TokenClaims c = decode_claims(entry->token->access_token);
+  nlohmann::json out = {{"verified", false}, {"format", c.jwt ? "jwt" : "opaque"}};
+  if (c.jwt) {
+    out["header"] = c.header;
+    out["claims"] = c.claims;
+  } else {
+    out["note"] = c.why_not;
+  }
+  return out;
+}
+
+void print_claims(const nlohmann::json& claims, TimePoint now) {
+  if (claims.is_null()) {
+    fmt::print("claims:       none (no token cached)\n");
+    return;
+  }
+  if (claims["format"] != "jwt") {
+    fmt::print("claims:       none: {}\n", claims["note"].get<std::string>());
+    return;
+  }
+  fmt::print("claims:       UNVERIFIED: decoded from the cached JWT, signature not checked\n");
+  const auto print_part = [&](const nlohmann::json& part, const auto& fields) {
+    for (const char* key : fields) {
+      if (part.contains(key)) fmt::print("  {:<11} {}\n", std::string(key) + ":", claim_text(key, part[key], now));
+    }
+  };
+  print_part(claims["header"], kHeaderFields);
+  print_part(claims["claims"], kClaimFields);
+}
 
 }  // namespace
 
 // Exit status of `tok status --check` when no usable token is cached (documented in --help).
 constexpr int kNoUsableToken = 6;
 
+EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint now, Duration min_valid) {
+  const auto read = ctx.store.read(ctx.profile.cache_key);
+  if (read.warning) session.warn(*read.warning);
+  const CacheEntry entry = read.entry.value_or(CacheEntry{});
+  const bool present = read.entry && entry.token;
+  const auto cooldown = cooldown_until(entry, now);
+  EntryStatus out;
+  out.cache_file = ctx.store.entry_path(ctx.profile.cache_key).string();
+  out.state = "missing";
+  if (present) {
+    TokenState token_state = state_of(entry, now, ctx.profile.engine, min_valid);
+    // Only a stale token is refreshed in the background, so one whose refresh failed and
+    // waits for its next attempt is stale, whatever the moved stale_after says.
+    if (token_state == TokenState::fresh && cooldown) token_state = TokenState::stale;
+    out.state = to_string(token_state);
+    out.usable = token_state != TokenState::expired;
+    out.token_type = entry.token->token_type;
+    out.expiry = entry.token->expiry;
+  }
+  if (!cooldown) out.stale_after = entry.stale_after;
+  out.generation = entry.generation;
+  out.failing = present && cooldown.has_value();
+  out.last_error = entry.last_error;
+  out.next_attempt = cooldown;
+  // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
+  if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
+      failure && failure_answers(failure->at, failure->until, now)) {
+    out.outage_kept = true;
+    if (!out.last_error || out.last_error->at <= failure->at) out.last_error = BackgroundError{failure->message, failure->at};
+    if (!out.next_attempt) out.next_attempt = failure->until;
+  }
+  return out;
+}
+
+nlohmann::json EntryStatus::json(TimePoint now) const {
+  const auto time = [](const std::optional<TimePoint>& t) { return t ? nlohmann::json(format_rfc3339(*t)) : nullptr; };
+  nlohmann::json out;
+  out["cache_file"] = cache_file;
+  out["state"] = state;
+  out["usable"] = usable;
+  out["token_type"] = token_type ? nlohmann::json(*token_type) : nlohmann::json(nullptr);
+  out["expires_at"] = time(expiry);
+  out["expires_in"] =
+      expiry ? nlohmann::json(std::chrono::floor<std::chrono::seconds>(*expiry - now).count()) : nlohmann::json(nullptr);
+  out["stale_after"] = time(stale_after);
+  out["generation"] = generation;
+  out["refresh"] = !token_type ? "none" : failing || outage_kept ? "failing" : "ok";
+  out["last_error"] = last_error ? nlohmann::json{{"message", last_error->message}, {"at", format_rfc3339(last_error->at)}}
+                                 : nlohmann::json(nullptr);
+  out["next_attempt"] = time(next_attempt);
+  return out;
+}
+
+void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now) {
+  fmt::print("  {:<16} {:<16} {:<13} {:<14} {:<14} {}\n", "PROFILE", "PROVIDER", "STATE", "EXPIRES", "NEXT ATTEMPT",
+             "LAST ERROR");
+  for (const auto& row : rows) {
+    const auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+    std::string state = "misconfigured";
+    std::string expires = "-";
+    std::string next = "-";
+    std::string problem = row.error;
+    if (row.status) {
+      const EntryStatus& s = *row.status;
+      state = s.state;
+      if (s.expiry) {
+        expires = relative(*s.expiry, now);
+      } else if (s.token_type) {
+        expires = "never";
+      }
+      if (s.next_attempt) next = relative(*s.next_attempt, now);
+      if (s.last_error) problem = s.last_error->message;
+    } else if (row.error.empty()) {
+      state = "unknown";
+    }
+    fmt::print("{} {:<16} {:<16} {:<13} {:<14} {:<14} {}\n", row.chosen ? '*' : ' ', row.name,
+               or_dash(row.facts.provider), state, expires, next, or_dash(problem));
+  }
+}
+
 void add_status_command(CLI::App& app, Session& session) {
   struct Flags {
     std::string format = "text";
     bool check = false;
+    bool all = false;
+    bool claims = false;
     std::optional<std::string> min_valid;
   };
   auto flags = std::make_shared<Flags>();
@@ -42,43 +182,38 @@ void add_status_command(CLI::App& app, Session& session) {
   cmd->add_flag("--check", flags->check,
                 "Exit 0 if 'tok get' would answer from the cache (fresh or stale), else 6; fetches nothing");
   cmd->add_option("--min-valid", flags->min_valid, "With --check: the token must also stay valid this long");
+  cmd->add_flag("--all", flags->all, "One line per profile: provider, state, expiry, next attempt, last error");
+  cmd->add_flag("--claims", flags->claims,
+                "Also the cached JWT's header and claims, decoded and NOT verified (never the token)");
   cmd->callback([&session, flags] {
     session.run = [&session, flags] {
       Duration min_valid{0};
       if (flags->min_valid) min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
+      if (flags->all) {
+        if (flags->check || flags->claims) {
+          throw Error(ErrorKind::usage, "--all shows every profile's state; --check and --claims take one profile");
+        }
+        const auto rows = profile_rows(session, true);
+        const TimePoint now = SystemClock().now();
+        if (flags->format == "json") {
+          nlohmann::json list = nlohmann::json::array();
+          for (const auto& row : rows) list.push_back(row_json(row, true, now));
+          fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"config", config_path(session.options).string()},
+                                            {"profiles", list}}
+                                 .dump(2));
+        } else {
+          print_state_lines(rows, now);
+        }
+        return 0;
+      }
       ProfileContext ctx(session);
-      const auto read = ctx.store.read(ctx.profile.cache_key);
-      if (read.warning) session.warn(*read.warning);
       const TimePoint now = ctx.clock.now();
-      const CacheEntry entry = read.entry.value_or(CacheEntry{});
-      const bool present = read.entry && entry.token;
-      const auto background_cooldown = cooldown_until(entry, now);
-      // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
-      std::optional<BackgroundError> kept_failure;
-      std::optional<TimePoint> kept_until;
-      if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
-          failure && failure_answers(failure->at, failure->until, now)) {
-        kept_failure = BackgroundError{failure->message, failure->at};
-        kept_until = failure->until;
-      }
-      const auto cooldown = background_cooldown ? background_cooldown : kept_until;
-      std::optional<BackgroundError> last_error = entry.last_error;
-      if (kept_failure && (!last_error || last_error->at <= kept_failure->at)) last_error = kept_failure;
-      TokenState token_state = TokenState::expired;
-      std::string state = "missing";
-      if (present) {
-        token_state = state_of(entry, now, ctx.profile.engine, min_valid);
-        // Only a stale token is refreshed in the background, so one whose refresh failed and
-        // waits for its next attempt is stale, whatever the moved stale_after says.
-        if (token_state == TokenState::fresh && background_cooldown) token_state = TokenState::stale;
-        state = to_string(token_state);
-      }
-      const bool usable = present && token_state != TokenState::expired;
-      const bool has_expiry = present && entry.token->expiry.has_value();
-      const TimePoint expiry_at = has_expiry ? *entry.token->expiry : TimePoint{};
-      const std::string path = ctx.store.entry_path(ctx.profile.cache_key).string();
+      const EntryStatus status = entry_status(ctx, session, now, min_valid);
+      const bool usable = status.usable;
       const ProfileFacts facts = profile_facts(ctx.profile.values);
       const int code = flags->check && !usable ? kNoUsableToken : 0;
+      nlohmann::json claims;
+      if (flags->claims) claims = claims_json(ctx.store.read(ctx.profile.cache_key).entry);
 
       if (flags->format == "json") {
         nlohmann::json out;
@@ -89,21 +224,8 @@ void add_status_command(CLI::App& app, Session& session) {
         out["endpoint"] = or_null(facts.endpoint);
         out["client"] = or_null(facts.client);
         out["scopes"] = or_null(facts.scopes);
-        out["cache_file"] = path;
-        out["state"] = state;
-        out["usable"] = usable;
-        out["token_type"] = present ? nlohmann::json(entry.token->token_type) : nlohmann::json(nullptr);
-        out["expires_at"] = has_expiry ? nlohmann::json(format_rfc3339(expiry_at)) : nullptr;
-        out["expires_in"] = has_expiry ? nlohmann::json(std::chrono::floor<std::chrono::seconds>(expiry_at - now).count())
-                                   : nlohmann::json(nullptr);
-        out["stale_after"] =
-            entry.stale_after && !background_cooldown ? nlohmann::json(format_rfc3339(*entry.stale_after)) : nullptr;
-        out["generation"] = entry.generation;
-        out["refresh"] = !present ? "none" : cooldown ? "failing" : "ok";
-        out["last_error"] =
-            last_error ? nlohmann::json{{"message", last_error->message}, {"at", format_rfc3339(last_error->at)}}
-                       : nlohmann::json(nullptr);
-        out["next_attempt"] = cooldown ? nlohmann::json(format_rfc3339(*cooldown)) : nullptr;
+        out.update(status.json(now));
+        if (flags->claims) out["claims"] = claims;
         fmt::print("{}\n", out.dump(2));
         return code;
       }
@@ -112,19 +234,22 @@ void add_status_command(CLI::App& app, Session& session) {
       if (!facts.endpoint.empty()) fmt::print("endpoint:     {}\n", facts.endpoint);
       if (!facts.client.empty()) fmt::print("client:       {}\n", facts.client);
       if (!facts.scopes.empty()) fmt::print("scopes:       {}\n", facts.scopes);
-      fmt::print("cache entry:  {}\n", path);
-      fmt::print("state:        {}{}\n", state,
-                 background_cooldown ? " (its background refresh is failing)"
-                 : kept_until        ? " (failing: the token service is unavailable)"
-                                     : "");
-      if (present) {
-        fmt::print("token type:   {}\n", entry.token->token_type);
-        fmt::print("expires:      {}\n", has_expiry ? when(expiry_at, now) : "never");
-        if (entry.stale_after && !background_cooldown) fmt::print("stale after:  {}\n", when(*entry.stale_after, now));
-        fmt::print("generation:   {}\n", entry.generation);
+      fmt::print("cache entry:  {}\n", status.cache_file);
+      fmt::print("state:        {}{}\n", status.state,
+                 status.failing       ? " (its background refresh is failing)"
+                 : status.outage_kept ? " (failing: the token service is unavailable)"
+                                      : "");
+      if (status.token_type) {
+        fmt::print("token type:   {}\n", *status.token_type);
+        fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
+        if (status.stale_after) fmt::print("stale after:  {}\n", when(*status.stale_after, now));
+        fmt::print("generation:   {}\n", status.generation);
       }
-      if (last_error) fmt::print("last error:   {}: {}\n", when(last_error->at, now), last_error->message);
-      if (cooldown) fmt::print("next attempt: {}\n", when(*cooldown, now));
+      if (status.last_error) {
+        fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);
+      }
+      if (status.next_attempt) fmt::print("next attempt: {}\n", when(*status.next_attempt, now));
+      if (flags->claims) print_claims(claims, now);
       return code;
     };
   });

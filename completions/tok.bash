@@ -4,9 +4,11 @@
 
 # Profile names: the [sections] of the config file tok would read (--config on the line, else
 # $TOK_CONFIG, $XDG_CONFIG_HOME/tok/config, ~/.config/tok/config). Read here rather than asked of
-# `tok profiles`, so a broken config or a tok not on PATH only means no names.
+# `tok profiles`, so a broken config or a tok not on PATH only means no names. The file may be a
+# repository's: only names tok accepts ([A-Za-z0-9._@-]) are printed, and they are matched with a
+# loop, never handed to `compgen -W`, which would expand a `$(...)` inside one.
 _tok_profiles() {
-  local config="" i line name
+  local config="" i line name safe='^[A-Za-z0-9._@-]+$'
   for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
     if [[ ${COMP_WORDS[i]} == --config ]]; then
       config=${COMP_WORDS[i + 1]}
@@ -34,7 +36,7 @@ _tok_profiles() {
     name=${name%%]*}
     name=${name#"${name%%[![:space:]]*}"}
     name=${name%"${name##*[![:space:]]}"}
-    [[ -n $name ]] && printf '%s\n' "$name"
+    [[ $name =~ $safe ]] && printf '%s\n' "$name"
   done <"$config"
 }
 
@@ -48,7 +50,7 @@ _tok() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
 
-  local commands="get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version"
+  local commands="get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
@@ -57,7 +59,7 @@ _tok() {
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
     --provider --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
     --stale-window --subscription --tenant --token-url --url"
-  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp ${keys//$'\n'/ } "
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
   local cmd="" i=1 w after_dashdash=""
@@ -88,7 +90,11 @@ _tok() {
   local values=""
   case $prev in
     -p | --profile | --databricks | --azure-imds | --gcp)
-      mapfile -t COMPREPLY < <(compgen -W "$(_tok_profiles)" -- "$cur")
+      local name
+      COMPREPLY=()
+      while IFS= read -r name; do
+        [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+      done < <(_tok_profiles)
       return 0
       ;;
     --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --az-path)
@@ -97,6 +103,10 @@ _tok() {
       ;;
     --cache-dir)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+      return 0
+      ;;
+    --allow-user)
+      mapfile -t COMPREPLY < <(compgen -u -- "$cur")
       return 0
       ;;
     --format)
@@ -129,12 +139,23 @@ _tok() {
   case $cmd in
     "") words=$commands ;;
     get) flags="--format --force-refresh --min-valid --no-async" ;;
-    status) flags="--format --check --min-valid" ;;
+    status) flags="--format --check --min-valid --all --claims" ;;
     clear) flags="--all --unused" ;;
-    profiles | version) flags="--format" ;;
-    serve) flags="--listen --databricks --azure-imds --gcp" ;;
-    exec) flags="--env-name --" ;;
-    env) flags="--shell --env-name" ;;
+    profiles) flags="--format --state" ;;
+    version) flags="--format" ;;
+    init) flags="--print" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp --allow-user" ;;
+    exec) flags="--env-name --force-refresh --min-valid --" ;;
+    env) flags="--shell --env-name --force-refresh --min-valid" ;;
+    kube-credential) flags="--force-refresh --min-valid" ;;
+    help)
+      # tok help [COMMAND | keys [PROVIDER]]
+      if [[ $prev == keys ]]; then
+        words="oauth azure-cli metadata command oidc-federation"
+      elif [[ $prev == help ]]; then
+        words="keys $commands"
+      fi
+      ;;
     git-credential | docker-credential | completion)
       # One operand: offered until it is given.
       local given=""

@@ -28,14 +28,15 @@ function __tok_config
 end
 
 # Profile names: the config file's [sections], read here rather than asked of tok, so a broken
-# config only means no names.
+# config only means no names. The file may be a repository's: only names tok accepts
+# ([A-Za-z0-9._@-]) are offered.
 function __tok_profiles
     set -l config (__tok_config)
     test -f "$config"; and test -r "$config"; or return 0
-    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config
+    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
 end
 
-set -l __tok_commands get status refresh clear profiles serve exec env git-credential docker-credential kube-credential completion version
+set -l __tok_commands get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help
 
 # The command's one operand, offered until it is given.
 function __tok_wants_operand -a command
@@ -56,6 +57,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a status -
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a refresh -d "Fetch a new token now and cache it"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a clear -d "Delete the cache entry"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles -d "List the configured profiles"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a init -d "Write a first profile for a provider"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a serve -d "Serve tokens to SDKs as a metadata server"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a env -d "Print lines that set \$TOK_TOKEN"
@@ -64,6 +66,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a docker-c
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a kube-credential -d "Kubernetes exec credential plugin"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a completion -d "Print a shell completion script"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a version -d "Print the version"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a help -d "Help of tok, of a command, or every profile key"
 
 # Global flags, before or after the command.
 complete -c tok -s p -l profile -x -a "(__tok_profiles)" -d "Profile to use"
@@ -125,21 +128,28 @@ complete -c tok -l url -x -d "Metadata service URL"
 
 # Per command.
 complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header" -d "Output format"
-complete -c tok -n "__fish_seen_subcommand_from get" -l force-refresh -d "Fetch a new token now"
-complete -c tok -n "__fish_seen_subcommand_from get" -l min-valid -x -d "Refresh first unless valid this long"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l force-refresh -d "Fetch a new token now"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l min-valid -x -d "Refresh first unless valid this long"
 complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refresh in the background"
 complete -c tok -n "__fish_seen_subcommand_from status profiles version" -l format -x -a "text json" -d "Output format"
 complete -c tok -n "__fish_seen_subcommand_from status" -l check -d "Exit 6 unless a usable token is cached"
 complete -c tok -n "__fish_seen_subcommand_from status" -l min-valid -x -d "With --check: valid at least this long"
+complete -c tok -n "__fish_seen_subcommand_from status" -l all -d "One line per profile"
+complete -c tok -n "__fish_seen_subcommand_from status" -l claims -d "The JWT's header and claims, unverified"
+complete -c tok -n "__fish_seen_subcommand_from profiles" -l state -d "Each profile's cache state"
+complete -c tok -n "__fish_seen_subcommand_from init" -l print -d "Print the profile instead of writing the file"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l all -d "Delete every cache entry"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l unused -d "Delete the entries no profile uses"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback ADDR:PORT"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l databricks -x -a "(__tok_profiles)" -d "Profile for Databricks SDKs"
-complete -c tok -n "__fish_seen_subcommand_from serve" -l azure-imds -x -a "(__tok_profiles)" -d "Profile for Azure SDKs (IMDS)"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l azure-imds -x -a "(__tok_profiles)" -d "Profile for Azure SDKs (App Service, IMDS)"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l gcp -x -a "(__tok_profiles)" -d "Profile for Google libraries"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l allow-user -x -a "(__fish_complete_users)" -d "Also answer this user's processes"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
 complete -c tok -n "__fish_seen_subcommand_from env" -l shell -x -a "sh fish github gitlab" -d "Output form"
 complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs-skip=(math (contains -i -- -- (commandline -opc)) ))"
 complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"
 complete -c tok -n "__tok_wants_operand docker-credential" -x -a "get store erase list version" -d "Action"
 complete -c tok -n "__tok_wants_operand completion" -x -a "bash zsh fish" -d "Shell"
+complete -c tok -n "__tok_wants_operand help" -x -a "keys $__tok_commands" -d "Topic"
+complete -c tok -n "__tok_wants_operand keys" -x -a "oauth azure-cli metadata command oidc-federation" -d "Provider"

@@ -224,6 +224,11 @@ int open_checked(int dir_fd, const fs::path& path, int flags) {
   }
   try {
     check_owner_and_mode(path, st);
+    // A file holds a token (or when the next fetch may happen): like ssh's private keys, one
+    // that others can read is refused, not used in silence.
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+      refuse(path, fmt::format("it is readable by group or others (mode {:o})", st.st_mode & 07777));
+    }
   } catch (...) {
     ::close(fd);
     throw;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/module.hpp"
 #include "core/time_format.hpp"
@@ -95,10 +96,21 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
   };
   auto backoff = policy.first_backoff;
   milliseconds waited{0};
+  // A timeout names the profile key that ran out and its value, not libcurl's milliseconds.
+  const auto deadline_text = [&] {
+    return policy.refresh_timeout.count() > 0
+               ? fmt::format("refresh_timeout ({})", format_duration(policy.refresh_timeout))
+               : std::string("refresh_timeout");
+  };
+  const auto failure_text = [&](const HttpResult& result) {
+    if (result.failure != TransportFailure::timeout) return result.error;
+    if (request.timeout < http_timeout) return fmt::format("no answer before {} ran out", deadline_text());
+    return fmt::format("no answer within http_timeout ({})", format_duration(http_timeout));
+  };
   for (int attempt = 1;; ++attempt) {
     const auto left = duration_cast<milliseconds>(deadline - steady_now());
     if (left <= milliseconds(0)) {
-      throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: timed out", what)).mark_outage());
+      throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {} ran out", what, deadline_text())).mark_outage());
     }
     request.timeout = std::min(http_timeout, left);
     const auto started = steady_clock::now();
@@ -107,14 +119,14 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       const auto took = duration_cast<milliseconds>(steady_clock::now() - started);
       policy.note(fmt::format("{} {}: {} in {}ms (attempt {} of {})", request.method, url_for_display(request.url),
                               result.failure == TransportFailure::none ? fmt::format("HTTP {}", result.response.status)
-                                                                       : printable(result.error),
+                                                                       : printable(failure_text(result)),
                               took.count(), attempt, policy.max_attempts));
     }
     const bool out_of_attempts = attempt >= policy.max_attempts;
     std::optional<milliseconds> wait;
     if (result.failure != TransportFailure::none) {
       if (!retryable_failure(result.failure) || out_of_attempts) {
-        Error error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error));
+        Error error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result)));
         if (retryable_failure(result.failure)) error.mark_outage();
         throw error;
       }
@@ -134,7 +146,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     if (steady_now() + *wait >= deadline) {
       // Waiting would cross the deadline: give the caller what we have now.
       if (result.failure != TransportFailure::none) {
-        throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, result.error)).mark_outage());
+        throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result))).mark_outage());
       }
       return std::move(result.response);
     }

@@ -87,6 +87,8 @@ struct RetryPolicy {
   long persistent_status = 0;
   std::chrono::milliseconds persist_for{0};
   std::function<void(const std::string&)> note;  // -v: one line per attempt and per wait
+  // The value of refresh_timeout (the deadline's origin), for timeout messages; 0: unknown.
+  std::chrono::milliseconds refresh_timeout{0};
 };
 
 // scheme://host[:port]/path of a URL: what may be shown of it (no user info, no query, no

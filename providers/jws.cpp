@@ -36,21 +36,55 @@ std::string base64url_encode(std::string_view bytes) {
   return out;  // RFC 7515: no padding
 }
 
-namespace {
+std::optional<std::string> base64url_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned bits = 0;
+  int count = 0;
+  for (const char c : text) {
+    unsigned v = 0;
+    if (c >= 'A' && c <= 'Z') {
+      v = static_cast<unsigned>(c - 'A');
+    } else if (c >= 'a' && c <= 'z') {
+      v = static_cast<unsigned>(c - 'a' + 26);
+    } else if (c >= '0' && c <= '9') {
+      v = static_cast<unsigned>(c - '0' + 52);
+    } else if (c == '-') {
+      v = 62;
+    } else if (c == '_') {
+      v = 63;
+    } else {
+      return std::nullopt;
+    }
+    bits = (bits << 6 | v) & 0xFFFFFF;
+    if (++count == 4) {
+      out += static_cast<char>(bits >> 16 & 0xFF);
+      out += static_cast<char>(bits >> 8 & 0xFF);
+      out += static_cast<char>(bits & 0xFF);
+      count = 0;
+      bits = 0;
+    }
+  }
+  if (count == 2) out += static_cast<char>(bits >> 4 & 0xFF);
+  if (count == 3) {
+    out += static_cast<char>(bits >> 10 & 0xFF);
+    out += static_cast<char>(bits >> 2 & 0xFF);
+  }
+  return out;
+}
 
-// 128 random bits from the kernel: a jti that no two assertions share.
-std::string random_jti() {
+std::string random_id() {
   unsigned char bytes[16];
   std::size_t got = 0;
   while (got < sizeof bytes) {
     const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n <= 0) throw Error(ErrorKind::internal, "cannot read random bytes for the assertion's jti");
+    if (n <= 0) throw Error(ErrorKind::internal, "cannot read random bytes from the kernel");
     got += static_cast<std::size_t>(n);
   }
   return fmt::format("{:02x}", fmt::join(bytes, bytes + sizeof bytes, ""));
 }
-
-}  // namespace
 
 std::string make_client_assertion(const ClientAssertion& claims, std::string_view key_pem, TimePoint now,
                                   JwsSigner& signer, std::string_view key_name) {
@@ -60,7 +94,7 @@ std::string make_client_assertion(const ClientAssertion& claims, std::string_vie
   const nlohmann::json payload = {{"iss", claims.client_id},
                                   {"sub", claims.client_id},
                                   {"aud", claims.audience},
-                                  {"jti", random_jti()},
+                                  {"jti", random_id()},
                                   {"iat", iat},
                                   {"exp", iat + claims.lifetime.count()}};
   const std::string input = base64url_encode(header.dump()) + "." + base64url_encode(payload.dump());

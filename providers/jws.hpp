@@ -3,6 +3,7 @@
 // cryptography, and that is OpenSSL's (libcrypto), behind the JwsSigner seam: the real one lives
 // in the tok-crypto.so module, loaded on the first signature, so no cache hit loads libcrypto.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,9 @@ JwsSigner& openssl_signer();
 std::unique_ptr<JwsSigner> make_openssl_signer();
 
 std::string base64url_encode(std::string_view bytes);
+// The bytes of unpadded base64url text (padding is tolerated); nullopt for any other character or
+// an impossible length.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 struct ClientAssertion {
   std::string client_id;  // iss and sub
@@ -34,6 +38,10 @@ struct ClientAssertion {
   std::string key_id;     // kid, when set
   std::chrono::seconds lifetime{300};
 };
+
+// 128 random bits from the kernel as 32 hex digits: an assertion's jti, tok serve's per-run
+// secrets. Throws Error(internal) when the kernel has none to give.
+std::string random_id();
 
 // header.payload.signature, with a fresh random jti, iat = now, exp = now + lifetime. Throws
 // Error(usage) naming `key_name` when the key cannot sign.

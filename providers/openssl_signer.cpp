@@ -9,11 +9,14 @@
 #include <openssl/crypto.h>
 
 #include <memory>
+#include <string>
 
 #include "providers/jws.hpp"
 
 namespace tok {
 namespace {
+
+constexpr int kMinRsaBits = 2048;
 
 std::string openssl_error(const char* what) {
   const unsigned long e = ERR_get_error();
@@ -46,6 +49,12 @@ class OpensslSigner final : public JwsSigner {
     const int type = EVP_PKEY_base_id(key.get());
     if (rs256 && type != EVP_PKEY_RSA) {
       problem = "RS256 needs an RSA key";
+      return {};
+    }
+    // RFC 7518 3.3: "A key of size 2048 bits or larger MUST be used" with RS256.
+    if (rs256 && EVP_PKEY_get_bits(key.get()) < kMinRsaBits) {
+      problem = "RS256 needs an RSA key of at least 2048 bits (RFC 7518 3.3); this one has " +
+                std::to_string(EVP_PKEY_get_bits(key.get()));
       return {};
     }
     if (!rs256) {

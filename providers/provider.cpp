@@ -101,6 +101,7 @@ RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
   RetryPolicy policy;
   if (mode == FetchMode::background) policy.max_attempts = 1;
   policy.note = note;
+  policy.refresh_timeout = refresh_timeout;
   if (sleeper != nullptr) {
     const Sleeper* s = sleeper;
     policy.sleep = [s](std::chrono::milliseconds wait) { s->sleep_for(wait); };

@@ -36,6 +36,9 @@ struct ProviderDeps {
   // What -v shows: each request (URL without query or credentials, status, attempt, time), the
   // endpoint discovery found, each program run. Empty: nothing. Never tokens or secrets.
   std::function<void(const std::string&)> note = {};
+  // The engine's refresh_timeout, which sets the fetch's deadline: a request cut short by that
+  // deadline says so, naming the key and this value. 0: not known (tests).
+  std::chrono::milliseconds refresh_timeout{0};
 
   HttpTransport& transport() const;
   const Clock& time() const;

@@ -30,7 +30,9 @@ client_secret_env = DEMO_SECRET
 scopes = api:read
 INI
 
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Bold commands on a terminal only: a file or a pipe gets no escape codes.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 echo "== tok demo: a loopback token server on 127.0.0.1:$port (tokens live 15 minutes) =="
 echo "   config: $TOK_CONFIG"; sed 's/^/   | /' "$TOK_CONFIG"
 

@@ -1,30 +1,63 @@
 #!/usr/bin/env bash
-# Installs every package tok needs to build, test, demo and benchmark, and only what is missing.
-# Safe to run twice. Debian 12 (bookworm); run as root or with sudo available.
+# Installs the Debian packages tok needs, and only what is missing. Safe to run twice.
+# Debian 12 (bookworm); run as root or with sudo available.
+#
+#   scripts/install-deps.sh            build and run tok (make demo, make install, make deb)
+#   scripts/install-deps.sh --peers    the same and everything the tests, benchmarks and fuzzing
+#                                      run against (make check, make bench, make fuzz)
+#   scripts/install-deps.sh [--peers] --list   print the package names, install nothing
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-debs=(
-  # build
+# What building tok and running `make demo` need: the compiler, the libraries, and python3 for
+# the demo's loopback token server. Nothing here is only for the tests.
+build_debs=(
   build-essential cmake pkg-config lld
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
-  libcpp-httplib-dev libssl-dev
+  libmicrohttpd-dev libssl-dev
+  # make demo: the loopback token server and its stats; make deb: dpkg-shlibdeps
+  python3 curl ca-certificates dpkg-dev
+)
+
+# What the tests, benchmarks and fuzzing run against (make check, make bench, make fuzz). Add
+# peers here, one group per line with why.
+peer_debs=(
   # sanitizers and fuzzing (clang's runtimes)
   clang libclang-rt-14-dev
-  # tests, demo and benchmarks (openssl makes the TLS tests' certificates; ca-certificates is
-  # the system trust store that ca_bundle adds to; tzdata the zones of the expiresOn tests)
-  python3 curl hyperfine git util-linux procps openssl ca-certificates tzdata
+  # tests and benchmarks (openssl makes the TLS tests' certificates; tzdata the zones of the
+  # expiresOn tests)
+  hyperfine git util-linux procps openssl tzdata
   # the fault tests stop a tok process inside its commit (strace's syscall delay) to kill it there
   strace
   # the real Azure CLI: a peer of the azure-cli provider (tests/peers) and a row of make bench
   azure-cli
-  # integrations: shells the completions and `tok env` are run in, man pages, `make deb`
-  # (dpkg-shlibdeps); tok serve's peers (azure-identity, google-auth) and its load generator
-  zsh fish dash bash man-db dpkg-dev binutils python3-azure python3-google-auth python3-requests wrk
+  # integrations: shells the completions and `tok env` are run in, man pages, the .deb's check
+  # (binutils, lintian); tok serve's peers (azure-identity, google-auth) and its load generator
+  zsh fish dash bash man-db binutils lintian python3-azure python3-google-auth python3-requests wrk
+  # make bench: nginx serves the same JSON as tok serve, the anchor of its rows
+  nginx-light
   # bench/fleet.py's picture of requests per second over time
   python3-matplotlib
 )
+
+peers=0
+list=0
+for arg in "$@"; do
+  case "$arg" in
+    --peers) peers=1 ;;
+    --list) list=1 ;;
+    *) echo "usage: scripts/install-deps.sh [--peers] [--list]" >&2; exit 2 ;;
+  esac
+done
+
+debs=("${build_debs[@]}")
+((peers)) && debs+=("${peer_debs[@]}")
+
+if ((list)); then
+  printf '%s\n' "${debs[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${debs[@]}"; do
@@ -33,16 +66,21 @@ for p in "${debs[@]}"; do
   fi
 done
 
-# Node.js and npm may come from another source than Debian (the machine image ships its own);
-# only ask Debian for them when the commands are absent.
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-
-# kubectl (the Kubernetes peer test) has no Debian 12 package; the machine image ships one.
-if ! command -v kubectl >/dev/null 2>&1; then
-  echo "install-deps: kubectl is required by tests/peers/test_kubectl.py and Debian 12 has no package for it:" >&2
-  echo "install-deps: install it from https://kubernetes.io/docs/tasks/tools/ (a static binary on PATH is enough)" >&2
+if ((peers)); then
+  # Node.js and npm (oidc-provider, a test peer) may come from another source than Debian (the
+  # machine image ships its own); only ask Debian for them when the commands are absent.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # kubectl (the Kubernetes peer test) has no Debian 12 package; the machine image ships one.
+  if ! command -v kubectl >/dev/null 2>&1; then
+    echo "install-deps: kubectl is required by tests/peers/test_kubectl.py and Debian 12 has no package for it:" >&2
+    echo "install-deps: install it from https://kubernetes.io/docs/tasks/tools/ (a static binary on PATH is enough)" >&2
+  fi
 fi
+
+# The Docker CLI (tests/peers/test_docker.py: `docker manifest inspect` asks docker-credential-tok,
+# no daemon needed): the machine image may ship one; else Debian's docker.io.
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 
 if ((${#missing[@]})); then
   sudo_cmd=()
@@ -53,7 +91,7 @@ if ((${#missing[@]})); then
 fi
 
 # npm peers (oidc-provider), pinned by tests/peers/package-lock.json.
-if [ -f "$here/tests/peers/package-lock.json" ] && [ ! -d "$here/tests/peers/node_modules/oidc-provider" ]; then
+if ((peers)) && [ -f "$here/tests/peers/package-lock.json" ] && [ ! -d "$here/tests/peers/node_modules/oidc-provider" ]; then
   echo "install-deps: npm ci in tests/peers"
   (cd "$here/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
 fi

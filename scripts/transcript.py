@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The transcript in the README's "Using it" section, made by running tok (so it cannot drift).
+"""The transcript in the README's "When the token server fails" section, made by running tok
+(so it cannot drift).
 
     scripts/transcript.py [--tok build/tok]            print it
     scripts/transcript.py --update README.md           replace the block between the markers

@@ -1,6 +1,7 @@
 // Docker's credential-helper input: the server URL of `get`/`erase` and the JSON of `store`.
-// An address is a lowercase host of host characters and an optional port of at most 5 digits,
-// and reads back the same when written again, with a scheme, a path or surrounding blanks. A
+// An address (cli/helper_url.hpp) is a lowercase host of host characters and an optional port of
+// at most 5 digits, and reads back the same when written again, with a scheme, a path or
+// surrounding blanks. A
 // store request is an answer with both fields, or an Error(usage) that quotes none of the input
 // (it holds a password).
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "cli/credential_input.hpp"
+#include "cli/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {
@@ -19,18 +21,20 @@ bool host_char(char c) {
 }
 
 void check_address(std::string_view url) {
-  const auto a = tok::parse_registry_address(url);
-  if (!a) return;
-  if (a->host.empty() || a->port.size() > 5) __builtin_trap();
-  for (const char c : a->host) {
+  const auto r = tok::read_registry_url(url);
+  if (!r) return;
+  const tok::HostPort& a = r->address;
+  if (a.host.empty() || a.port.size() > 5) __builtin_trap();
+  for (const char c : a.host) {
     if (!host_char(c)) __builtin_trap();
   }
-  for (const char c : a->port) {
+  for (const char c : a.port) {
     if (c < '0' || c > '9') __builtin_trap();
   }
-  const std::string written = a->host + (a->port.empty() ? "" : ":" + a->port);
+  const std::string written = a.host + (a.port.empty() ? "" : ":" + a.port);
   for (const std::string& again : {written, "https://" + written + "/v2/", " \t" + written + "\r\n"}) {
-    if (tok::parse_registry_address(again) != a) __builtin_trap();
+    const auto back = tok::read_registry_url(again);
+    if (!back || back->address != a) __builtin_trap();
   }
 }
 

@@ -31,6 +31,7 @@ bool known_message(std::string_view what) {
       "malformed input: the url's user name holds a control character",
       "malformed input: the url's password holds a control character",
       "malformed input: the url's host holds a control character",
+      "malformed input: the url's scheme holds a control character",
   };
   for (const char* k : kKnown) {
     if (m == k) return true;

@@ -1,5 +1,5 @@
-// What a local client sends `tok serve` (any process on the host can): method, path, query and
-// headers, and what a failing provider put in its error. Input: lines `METHOD`, `PATH`, then
+// What a local client of the server's own user sends `tok serve`: method, path, query and
+// headers (Host included: a line `h Host: ...`), and what a failing provider put in its error. Input: lines `METHOD`, `PATH`, then
 // `h NAME: VALUE`, `p NAME=VALUE`, or `e TEXT` (the token source fails, its message quoting TEXT
 // as providers quote a server's body). The answer is always one of the protocols' own statuses,
 // a JSON body whenever it says application/json, and the token only in a 200.
@@ -67,15 +67,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   served.databricks = p;
   served.azure_imds = p;
   served.gcp = p;
+  served.databricks_secret = "0123456789abcdef0123456789abcdef";
+  served.app_service_secret = "fedcba9876543210fedcba9876543210";
 
   const tok::ServerResponse r = tok::answer_metadata_request(served, request, clock);
   switch (r.status) {
-    case 200: case 301: case 400: case 403: case 404: case 405: case 500: case 503: break;
+    case 200: case 301: case 400: case 401: case 403: case 404: case 405: case 413: case 500: case 503: break;
     default: __builtin_trap();
   }
   if (r.content_type == "application/json" && nlohmann::json::parse(r.body, nullptr, false).is_discarded()) {
     __builtin_trap();
   }
   if (r.status != 200 && r.body.find(kToken) != std::string::npos) __builtin_trap();
+  // A token only for a request that named this server, and never a secret in an answer or a log.
+  const auto host = request.header("Host");
+  if (r.body.find(kToken) != std::string::npos && (!host || !tok::is_own_host(*host))) __builtin_trap();
+  for (const std::string& secret : {served.databricks_secret, served.app_service_secret}) {
+    if (r.body.find(secret) != std::string::npos || r.reason.find(secret) != std::string::npos) __builtin_trap();
+  }
+  if (tok::loggable_path(served, request).find(served.databricks_secret) != std::string::npos) __builtin_trap();
   return 0;
 }

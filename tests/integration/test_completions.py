@@ -19,8 +19,8 @@ COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
 _tok tok "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 '''
-COMMANDS = {"get", "status", "refresh", "clear", "profiles", "serve", "exec", "env", "git-credential", "docker-credential",
-            "kube-credential", "completion", "version"}
+COMMANDS = {"get", "status", "refresh", "clear", "profiles", "init", "serve", "exec", "env", "git-credential", "docker-credential",
+            "kube-credential", "completion", "version", "help"}
 
 
 def help_text(*args):
@@ -117,7 +117,7 @@ class Completions(TokCase):
     def bash(self, *words):
         bash = require_program("bash")
         proc = subprocess.run([bash, "--norc", "-c", BASH_DRIVER, "bash", os.path.join(COMPLETIONS, "tok.bash"),
-                               *words], env=self.env, capture_output=True, text=True, timeout=60)
+                               *words], env=self.env, capture_output=True, text=True, timeout=60, cwd=self.home)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return [line for line in proc.stdout.split("\n") if line]
 
@@ -144,7 +144,7 @@ class Completions(TokCase):
     def zsh(self, line):
         zsh = require_program("zsh")
         proc = subprocess.run([zsh, "-f", ZSH_DRIVER, COMPLETIONS, line], env=self.env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, cwd=self.home)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return [c for c in proc.stdout.split("\n") if c]
 
@@ -158,7 +158,7 @@ class Completions(TokCase):
         fish = require_program("fish")
         source = source or f"source {os.path.join(COMPLETIONS, 'tok.fish')}"
         proc = subprocess.run([fish, "--no-config", "-c", f"{source}; complete -C '{line}'"],
-                              env=path_with_tok(self.env), capture_output=True, text=True, timeout=60)
+                              env=path_with_tok(self.env), capture_output=True, text=True, timeout=60, cwd=self.home)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return [c.split("\t")[0] for c in proc.stdout.split("\n") if c]
 
@@ -170,6 +170,39 @@ class Completions(TokCase):
         self.check_cases(self.fish)
         line = [l for l in readme_block("completions without installing").splitlines() if "fish" in l][0]
         self.assertEqual(set(self.fish("tok completion ", source=line)), {"bash", "zsh", "fish"})
+
+    # -- a config file is data, never code -------------------------------------------------------
+
+    HOSTILE = ("[work]\nprovider = oauth\n"
+               "[$(touch${IFS}pwned-bash)]\n[`touch pwned-backtick`]\n[$(touch pwned-zsh)]\n"
+               "[(touch pwned-fish)]\n[;touch pwned-semicolon]\n[\"$(touch pwned-quoted)\"]\n"
+               "[${(e):-$(touch pwned-zsh-flag)}]\n[{touch,pwned-brace}]\n[*]\n[-rf]\n[ok.name@x-1]\n")
+
+    def test_a_hostile_config_is_never_evaluated_by_any_shell(self):
+        # The completion reads --config from the line: a repository's file is one TAB away.
+        hostile = os.path.join(self.home, "repo-tok.ini")
+        with open(hostile, "w") as f:
+            f.write(self.HOSTILE)
+        shells = {"bash": lambda line: self.bash(*line.split(" ")), "zsh": self.zsh, "fish": self.fish}
+        for shell, complete in shells.items():
+            for line in (f"tok --config {hostile} -p ", f"tok --config {hostile} get -p ",
+                         f"tok --config {hostile} serve --gcp "):
+                with self.subTest(shell=shell, line=line):
+                    got = {c for c in complete(line) if c}
+                    # "-rf" is a name tok accepts: offered as the word it is, never run.
+                    self.assertEqual(got, {"work", "ok.name@x-1", "-rf"})
+                    self.assertEqual([n for n in os.listdir(self.home) if n.startswith("pwned")], [])
+            # From $TOK_CONFIG too, with the prefix typed.
+            with self.subTest(shell=shell, source="TOK_CONFIG"):
+                self.env["TOK_CONFIG"] = hostile
+                self.assertEqual({c for c in complete("tok -p w") if c}, {"work"})
+                self.env["TOK_CONFIG"] = self.config
+                self.assertEqual([n for n in os.listdir(self.home) if n.startswith("pwned")], [])
+        # tok itself refuses the names, saying which line.
+        proc = self.run_tok("--config", hostile, "profiles")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("line 3: profile name", proc.stderr)
+        self.assertEqual([n for n in os.listdir(self.home) if n.startswith("pwned")], [])
 
 
 if __name__ == "__main__":

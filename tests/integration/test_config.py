@@ -150,6 +150,40 @@ class Config(TokCase):
         self.assertIn("not a regular file", proc.stderr)
 
 
+class ProfileNames(TokCase):
+    def test_a_profile_name_outside_the_safe_set_is_an_error_saying_so(self):
+        config = os.path.join(self.home, "config")
+        with open(config, "w") as f:
+            f.write(f"[ok]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = x\n")
+        self.env.update({"TOK_CONFIG": config, "TOK_CACHE_DIR": self.cache})
+        for env_profile in ("bad\nprofile", "tok: forged", "$(id)"):
+            with self.subTest(profile=env_profile):
+                proc = self.run_tok("get", env={**self.env, "TOK_PROFILE": env_profile})
+                self.assertEqual(proc.returncode, 2)
+                self.assertEqual(len(proc.stderr.splitlines()), 2, proc.stderr)  # the error and its hint
+                self.assertIn("$TOK_PROFILE", proc.stderr)
+                self.assertIn("letters, digits", proc.stderr)
+                self.assertNotIn("\nprofile", proc.stderr)
+        proc = self.run_tok("get", "-p", "a b")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("-p 'a b' is not a profile name", proc.stderr)
+        with open(config, "a") as f:
+            f.write("[team/prod]\nprovider = oauth\n")
+        proc = self.run_tok("get", "-p", "ok")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("line 5: profile name 'team/prod'", proc.stderr)
+
+
+    def test_a_config_path_with_a_line_break_is_shown_on_one_line(self):
+        path = os.path.join(self.home, "con\ntok: forged")
+        with open(path, "w") as f:
+            f.write("[ok]\nprovider = oauth\nnot a line\n")
+        for env in ({"TOK_CONFIG": path}, {"TOK_CONFIG": path + "-missing"}):
+            proc = self.run_tok("get", "-p", "ok", env={**self.env, **env})
+            self.assertEqual(proc.returncode, 2)
+            self.assertFalse(any(line.startswith("tok: forged") for line in proc.stderr.splitlines()), proc.stderr)
+
+
 class UnsafeCache(TokCase):
     def test_group_writable_cache_directory_is_refused(self):
         self.get()
@@ -178,6 +212,22 @@ class UnsafeCache(TokCase):
         os.chmod(self.entry_path(), 0o666)
         self.get(expect=5)
 
+    def test_an_entry_others_can_read_is_refused_like_another_users(self):
+        token = self.get()
+        entry = self.entry_path()  # asked of `tok status` while it can still read the entry
+        for mode in (0o644, 0o640, 0o604, 0o620):
+            with self.subTest(mode=oct(mode)):
+                os.chmod(entry, mode)
+                proc = self.get(expect=5)
+                self.assertEqual(proc.stdout, "")
+                self.assertIn(f"refusing to use {entry}", proc.stderr)
+                self.assertIn("by group or others", proc.stderr)
+                self.assertIn("600 for files", proc.stderr)  # how to fix it
+                self.assertNotIn(token, proc.stderr)
+        os.chmod(entry, 0o600)
+        self.assertEqual(self.get(), token)
+        self.assertEqual(self.server.token_requests, 1)
+
     def test_unwritable_cache_still_prints_the_token_with_a_warning(self):
         # Root ignores permission bits, so make the cache impossible to create: its parent is a file.
         blocker = os.path.join(self.home, "not-a-directory")
@@ -196,6 +246,7 @@ class UnsafeCache(TokCase):
         self.assertEqual(proc.returncode, 0)
         self.assertNotEqual(proc.stdout.strip(), first)
         self.assertIn("damaged cache entry", proc.stderr)
+        self.assertEqual(proc.stderr.count("damaged cache entry"), 1, "each warning once: " + proc.stderr)
         self.assertEqual(self.get(), proc.stdout.strip())
 
 

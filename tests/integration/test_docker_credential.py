@@ -71,6 +71,32 @@ class DockerCredential(TokCase):
             self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (1, NOT_FOUND, b""), url)
         self.assertEqual(self.server.token_requests, 0)
 
+    def test_a_scheme_only_at_the_start_and_http_only_for_loopback_or_an_http_entry(self):
+        # "://" further on is no scheme: this is evil.test, whatever follows.
+        for url in (b"evil.test/x://registry.example.com", b"evil.test/https://registry.example.com/v2/",
+                    b"http://registry.example.com", b"http://registry.example.com/v2/"):
+            proc = self.both("get", url)
+            self.assertEqual((proc.returncode, proc.stdout), (1, NOT_FOUND), url)
+        for url in (b"https://evil.test#@registry.example.com", b"ftp://registry.example.com",
+                    b"user@registry.example.com"):
+            proc = self.both("get", url)
+            self.assertEqual(proc.returncode, 1, url)
+            self.assertIn(b"malformed input", proc.stdout, url)
+        self.assertEqual(self.server.token_requests, 0)
+        proc = self.helper("get", stdin=b"http://localhost:5000/v2/", expect=0)
+        self.assertEqual(json.loads(proc.stdout)["Secret"], self.tok_get("work"))
+        with open(self.config, "a") as f:
+            f.write(self.profile("plain", docker_registries="http://intranet.example.com"))
+        proc = self.helper("get", stdin=b"http://intranet.example.com", expect=0)
+        self.assertEqual(json.loads(proc.stdout)["Secret"], self.tok_get("plain"))
+
+    def test_tok_min_valid_asks_for_a_longer_lived_token(self):
+        first = json.loads(self.helper("get", stdin=b"registry.example.com", expect=0).stdout)["Secret"]
+        self.env["TOK_MIN_VALID"] = "2h"
+        second = json.loads(self.helper("get", stdin=b"registry.example.com", expect=0).stdout)["Secret"]
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.server.token_requests, 2)
+
     def test_malformed_input_is_an_error_on_stdout_never_a_crash(self):
         cases = {b"": b"no credentials server URL", b"  \n": b"no credentials server URL",
                  b"a b": b"malformed input", b"user@registry.example.com": b"malformed input",

@@ -158,6 +158,35 @@ class ExecEnv(TokCase):
         self.tok("env", "-p", "ci", "--env-name", "X=Y", expect=2)
         self.assertEqual(self.server.token_requests, 0, "checked before any fetch")
 
+    def test_exec_and_env_take_min_valid_and_force_refresh(self):
+        first = self.token()
+        # The token lives an hour: a deploy that needs 10 minutes keeps it, one that needs two
+        # hours gets a new one before it starts.
+        self.assertEqual(self.tok("exec", "-p", "ci", "--min-valid", "10m", "--", "sh", "-c", 'printf %s "$TOK_TOKEN"',
+                                  expect=0).stdout, first)
+        self.assertEqual(self.server.token_requests, 1)
+        second = self.tok("exec", "-p", "ci", "--min-valid", "2h", "--", "sh", "-c", 'printf %s "$TOK_TOKEN"',
+                          expect=0).stdout
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.server.token_requests, 2)
+        self.tok("env", "-p", "ci", "--force-refresh", expect=0)
+        self.assertEqual(self.server.token_requests, 3)
+        self.tok("env", "-p", "ci", "--min-valid", "30m", expect=0)
+        self.assertEqual(self.server.token_requests, 3)
+        proc = self.tok("exec", "-p", "ci", "--min-valid", "later", "--", "true", expect=2)
+        self.assertIn("--min-valid", proc.stderr)
+        self.assertEqual(self.server.token_requests, 3)
+
+    def test_exec_passes_the_environment_on_whole_a_client_secret_included(self):
+        # Documented in the README's exec section: CMD sees what tok saw.
+        proc = self.tok("exec", "-p", "ci", "--", "sh", "-c", 'test -n "${TOK_CLIENT_SECRET+set}" && echo inherited',
+                        expect=0)
+        self.assertEqual(proc.stdout, "inherited\n")
+        env = {k: v for k, v in self.env.items()}
+        proc = self.tok("exec", "-p", "ci", "--", "env", "-u", "TOK_CLIENT_SECRET", "sh", "-c",
+                        'echo "${TOK_CLIENT_SECRET-unset}"', env=env, expect=0)
+        self.assertEqual(proc.stdout, "unset\n")
+
     # -- the README's snippets ------------------------------------------------------------------
 
     def deploy_script(self):

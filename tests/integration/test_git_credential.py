@@ -148,9 +148,59 @@ class GitCredential(TokCase):
         proc = self.helper("get", stdin=self.request("git.example.com"), expect=2)
         self.assertEqual(proc.stdout, b"")
         self.assertIn(b"retry_backoff", proc.stderr)
-        self.write_config(self.profile("work", git_hosts="git.example.com, not a host"))
-        proc = self.helper("get", stdin=self.request("other.example.com"), expect=2)
+        # A malformed entry is its own profile's error only: other hosts, other profiles go on.
+        self.write_config(self.profile("work", git_hosts="git.example.com, b\u00e4d.example.com") +
+                          self.profile("other", git_hosts="other.example.com"))
+        proc = self.helper("get", stdin=self.request("git.example.com"), expect=2)
         self.assertIn(b"key 'git_hosts'", proc.stderr)
+        self.assertIn(b"line 5", proc.stderr)
+        self.assertIn(b"password", self.helper("get", stdin=self.request("other.example.com"), expect=0).stdout)
+        self.assertEqual(self.helper("get", stdin=self.request("third.example.com"), expect=0).stdout, b"")
+
+    def test_no_token_over_plain_http_unless_the_entry_says_http_or_the_host_is_loopback(self):
+        self.write_config(self.profile("work", git_hosts="git.example.com, https://secure.example.com") +
+                          self.profile("plain", git_hosts="http://intranet.example.com, 127.0.0.1:8080, localhost"))
+        for host in ("git.example.com", "secure.example.com"):
+            proc = self.helper("get", stdin=f"protocol=http\nhost={host}\n\n".encode(), expect=0)
+            self.assertEqual(proc.stdout, b"", host)
+            self.assertIn(b"password", self.helper("get", stdin=self.request(host), expect=0).stdout)
+        for host in ("intranet.example.com", "127.0.0.1:8080", "localhost"):
+            proc = self.helper("get", stdin=f"protocol=http\nhost={host}\n\n".encode(), expect=0)
+            self.assertEqual(self.answer(proc)["password"], self.tok_get("plain"), host)
+        # -p chooses the profile, not the rule: http only for loopback or an http:// entry.
+        proc = self.helper("-p", "work", "get", stdin=b"protocol=http\nhost=git.example.com\n\n", expect=0)
+        self.assertEqual(proc.stdout, b"")
+        proc = self.helper("-p", "plain", "get", stdin=b"protocol=http\nhost=intranet.example.com\n\n", expect=0)
+        self.assertIn(b"password", proc.stdout)
+        proc = self.helper("-p", "work", "get", stdin=b"protocol=http\nhost=127.0.0.1:9\n\n", expect=0)
+        self.assertIn(b"password", proc.stdout)
+
+    def test_url_is_read_by_gits_rules_and_paths_by_segments(self):
+        for url in ("https://evil.test#@git.example.com/", "https://evil.test?@git.example.com/",
+                    "https://evil.test/@git.example.com/", "https://git.example.com@evil.test/",
+                    "https://code.example.com/org/../evil/repo.git", "https://code.example.com/org/%2e%2e/evil/x.git",
+                    "http://git.example.com/", "https://git%2eexample.com:443/"):
+            proc = self.helper("get", stdin=f"url={url}\n\n".encode(), expect=0)
+            self.assertEqual(proc.stdout, b"", url)
+        for url in ("https://evil.test\\@git.example.com/", "https://u%40x:pw@git%2eexample.com/",
+                    "https://code.example.com/./org//repo.git", "https://GIT.example.com"):
+            proc = self.helper("get", stdin=f"url={url}\n\n".encode(), expect=0)
+            self.assertIn(b"password=", proc.stdout, url)
+
+    def test_tok_min_valid_asks_the_helpers_for_a_longer_lived_token(self):
+        first = self.answer(self.helper("get", stdin=self.request("git.example.com"), expect=0))["password"]
+        self.env["TOK_MIN_VALID"] = "10m"
+        self.assertEqual(self.answer(self.helper("get", stdin=self.request("git.example.com"), expect=0))["password"],
+                         first)
+        self.assertEqual(self.server.token_requests, 1)
+        self.env["TOK_MIN_VALID"] = "2h"  # longer than the token's hour
+        second = self.answer(self.helper("get", stdin=self.request("git.example.com"), expect=0))["password"]
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.server.token_requests, 2)
+        self.env["TOK_MIN_VALID"] = "a while"
+        proc = self.helper("get", stdin=self.request("git.example.com"), expect=2)
+        self.assertIn(b"$TOK_MIN_VALID", proc.stderr)
+        self.assertEqual(proc.stdout, b"")
 
     # -- store, erase, others -------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class Install(TokCase):
         for installed, name in COMPLETION_FILES.items():
             with open(os.path.join(prefix, installed)) as a, open(os.path.join(ROOT, "completions", name)) as b:
                 self.assertEqual(a.read(), b.read(), installed)
-        man = os.path.join(prefix, "share", "man", "man1", "tok.1")
+        man = os.path.join(prefix, "share", "man", "man1", "tok.1.gz")
         self.assertTrue(os.path.isfile(man))
 
         # The installed programs run, fetch (tok-curl.so found from bin/../lib/tok, also under
@@ -115,7 +115,9 @@ class Install(TokCase):
         dpkg_deb = require_program("dpkg-deb")
         listing = subprocess.run([dpkg_deb, "-c", debs[0]], capture_output=True, text=True, check=True).stdout
         for path in ("./usr/bin/tok", "./usr/bin/docker-credential-tok -> tok", "./usr/lib/tok/tok-curl.so",
-                     "./usr/share/man/man1/tok.1", *(f"./usr/{p}" for p in COMPLETION_FILES)):
+                     "./usr/share/man/man1/tok.1.gz", "./usr/share/man/man1/docker-credential-tok.1.gz -> tok.1.gz",
+                     "./usr/share/doc/tok/copyright",
+                     "./usr/share/doc/tok/changelog.gz", *(f"./usr/{p}" for p in COMPLETION_FILES)):
             self.assertIn(path, listing)
         depends = subprocess.run([dpkg_deb, "-f", debs[0], "Depends"], capture_output=True, text=True).stdout
         self.assertRegex(depends, r"\blibc6\b")
@@ -123,6 +125,50 @@ class Install(TokCase):
         root = os.path.join(self.home, "extracted")
         subprocess.run([dpkg_deb, "-x", debs[0], root], check=True)
         self.assert_layout(os.path.join(root, "usr"))
+        # Debian's own check of the package: no error (the warnings left are listed in
+        # docs/install.md).
+        lint = subprocess.run([require_program("lintian"), "--tag-display-limit", "0", debs[0]], capture_output=True,
+                              text=True, timeout=600)
+        errors = [line for line in lint.stdout.splitlines() if line.startswith("E:")]
+        self.assertEqual(errors, [], lint.stdout + lint.stderr)
+
+
+def deps(*args):
+    proc = subprocess.run([os.path.join(ROOT, "scripts", "install-deps.sh"), *args, "--list"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+class Setup(unittest.TestCase):
+    """`make demo` and `make install` need the compiler and libraries, not the test peers."""
+
+    # Programs only the tests, benchmarks or fuzzing run; none may come with `make demo`.
+    PEERS = {"azure-cli", "clang", "libclang-rt-14-dev", "hyperfine", "strace", "zsh", "fish", "dash", "wrk",
+             "lintian", "man-db", "python3-azure", "python3-google-auth", "python3-requests", "nodejs", "npm",
+             "nginx", "chromium", "awscli", "python3-matplotlib"}
+
+    def test_the_build_list_holds_no_peer(self):
+        build, everything = deps(), deps("--peers")
+        self.assertIn("cmake", build)
+        self.assertEqual(set(build) & self.PEERS, set(), "make demo must not install test peers")
+        self.assertLessEqual(set(build), set(everything), "--peers adds to the build list")
+        self.assertIn("lintian", everything)
+        self.assertIn("azure-cli", everything)
+
+    def test_demo_installs_the_build_list_and_check_the_peers(self):
+        def install_lines(target):
+            return [l for l in make("-n", target).stdout.splitlines() if "install-deps" in l]
+        self.assertTrue(install_lines("demo"))
+        self.assertTrue(all("--peers" not in l for l in install_lines("demo")), install_lines("demo"))
+        self.assertTrue(any("--peers" in l for l in install_lines("check")), install_lines("check"))
+
+    def test_demo_prints_no_escape_codes_into_a_file(self):
+        proc = subprocess.run([os.path.join(ROOT, "scripts", "demo.sh"), BUILD], capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("$ tok get", proc.stdout)
+        self.assertNotIn("\x1b", proc.stdout + proc.stderr)
 
 
 if __name__ == "__main__":

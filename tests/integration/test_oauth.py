@@ -123,6 +123,15 @@ class Faults(TokCase):
         proc = self.get("--refresh-timeout", "2s", expect=4)
         self.assertLess(time.monotonic() - started, 4)
         self.assertIn("tok: default: fetching a token", proc.stderr)
+        # The key that ran out and its value, not libcurl's "Operation timed out after 1999 milliseconds".
+        self.assertIn("no answer before refresh_timeout (2s) ran out", proc.stderr)
+        self.assertNotIn("milliseconds", proc.stderr)
+
+    def test_a_slow_server_names_http_timeout(self):
+        self.server.fault(hang=10, times=10)
+        proc = self.get("--http-timeout", "1s", "--refresh-timeout", "2500ms", expect=4)
+        self.assertIn("no answer within http_timeout (1s)", proc.stderr)
+        self.assertNotIn("milliseconds", proc.stderr)
 
     def test_drip_is_cut_by_the_http_timeout(self):
         self.server.fault(status=200, body='{"access_token": "dripdrip", "expires_in": 300}', drip=0.5)

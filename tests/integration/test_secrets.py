@@ -248,6 +248,29 @@ class Scenarios(Sweep, TokCase):
             env = dict(self.env, **({"KUBERNETES_EXEC_INFO": info} if info else {}))
             proc = self.tok("kube-credential", "-v", "-p", "ws", env=env, token_out=True)
             self.assertIn(TOKEN_MARK, json.loads(proc.stdout)["status"]["token"])
+        # The paths issue 17 added: url= with user info (its password is a token git was given; -v
+        # shows the request's protocol, host and path, never the user info), plain http refused,
+        # $TOK_MIN_VALID, kube-credential asked twice by one caller (a new token, and the
+        # `.kube` record beside the entry, which holds no token), --min-valid/--force-refresh.
+        url = f"url=https://x-access-token:{TOKEN_MARK}Old@git.example.com/org/repo.git\n\n".encode()
+        self.tok("-v", "git-credential", "get", stdin=url, token_out=True)
+        self.tok("-v", "git-credential", "erase", stdin=url)
+        proc = self.tok("-v", "git-credential", "get", stdin=b"protocol=http\nhost=git.example.com\n\n")
+        self.assertEqual(proc.stdout, b"")
+        self.tok("-v", "-p", "ws", "git-credential", "get", stdin=b"protocol=http\nhost=git.example.com\n\n")
+        self.tok("-v", "docker-credential", "get", stdin=b"http://registry.example.com\n", expect=1)
+        self.tok("-v", "git-credential", "get", stdin=GIT_REQUEST, token_out=True,
+                 env=dict(self.env, TOK_MIN_VALID="2h"))
+        info = json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                           "spec": {"interactive": False, "cluster": {"certificate-authority-data": "QUJD" * 20000}}})
+        for _ in range(3):
+            self.tok("kube-credential", "-v", "-p", "ws", env=dict(self.env, KUBERNETES_EXEC_INFO=info), token_out=True)
+        self.tok("kube-credential", "-v", "-p", "ws", "--min-valid", "2h", token_out=True)
+        self.tok("kube-credential", "-v", "-p", "ws", "--force-refresh", token_out=True)
+        records = [n for n in os.listdir(self.cache) if n.endswith(".kube")]
+        self.assertEqual(len(records), 1, os.listdir(self.cache))
+        with open(os.path.join(self.cache, records[0]), "rb") as f:
+            self.check(f"the kubectl call record {records[0]}", f.read())
         # Failing helpers quote nothing of what the server said.
         self.tok("clear", "--all")
         self.server.fault(**ECHOES["400 quoting the secret in JSON"], times=3)
@@ -266,6 +289,8 @@ class Scenarios(Sweep, TokCase):
         for shell in ("sh", "fish", "gitlab"):
             proc = self.tok("env", "-v", "-p", "ws", "--shell", shell, token_out=True)
             self.assertIn(TOKEN_MARK, proc.stdout.decode())
+        self.tok("env", "-v", "-p", "ws", "--force-refresh", token_out=True)
+        self.tok("exec", "-v", "-p", "ws", "--min-valid", "2h", "--", "true")
         self.tok("clear", "--all")
         self.server.fault(**ECHOES["401 echoing the form"])
         self.tok("exec", "-p", "ws", "--", "true", expect=3)
@@ -287,7 +312,7 @@ class Serve(Sweep, ServeCase):
         proc = self.start_serve(verbose=True)
         with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
             self.check("the argument list of tok serve", f.read())
-        databricks = ("/databricks/token", {"X-Databricks-Metadata-Version": "1",
+        databricks = (self.databricks_url[len(self.base):], {"X-Databricks-Metadata-Version": "1",
                                             "X-Databricks-Host": "https://ws.example.com"})
         imds = (f"/metadata/identity/oauth2/token?{IMDS_QUERY}", {"Metadata": "true"})
         gcp = ("/computeMetadata/v1/instance/service-accounts/default/token", {"Metadata-Flavor": "Google"})
@@ -308,7 +333,8 @@ class Serve(Sweep, ServeCase):
         self.assertNotEqual(status, 200)
         self.check(f"the {status} answer of tok serve to a request without its header", body)
         self.check("the -v log of tok serve", self.serve_log())
-        self.assertIn("/databricks/token", self.serve_log(), "the -v log names the requests it swept")
+        self.assertIn("/databricks/SECRET/token", self.serve_log(), "the -v log names the requests it swept")
+        self.assertNotIn(self.databricks_url, self.serve_log(), "the URL's secret segment stays out of the log")
 
 
 if __name__ == "__main__":

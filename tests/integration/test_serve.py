@@ -36,12 +36,13 @@ class Protocols(ServeCase):
         self.start_serve()
 
     def test_banner_names_each_sdks_variable(self):
-        self.assertIn(f"DATABRICKS_METADATA_SERVICE_URL={self.base}/databricks/token", self.banner)
+        self.assertRegex(self.banner, rf"DATABRICKS_METADATA_SERVICE_URL={self.base}/databricks/[0-9a-f]{{32}}/token")
+        self.assertRegex(self.banner, rf"IDENTITY_ENDPOINT={self.base}/msi/token IDENTITY_HEADER=[0-9a-f]{{32}}")
         self.assertIn(f"AZURE_POD_IDENTITY_AUTHORITY_HOST={self.base}", self.banner)
         self.assertIn(f"GCE_METADATA_HOST={self.authority}", self.banner)
 
     def test_one_engine_and_one_fetch_for_all_three_protocols(self):
-        s1, _, b1 = fetch(self.base + "/databricks/token", DATABRICKS)
+        s1, _, b1 = fetch(self.databricks_url, DATABRICKS)
         s2, _, b2 = fetch(f"{self.base}/metadata/identity/oauth2/token?{IMDS_QUERY}", {"Metadata": "true"})
         s3, _, b3 = fetch(self.base + GCP_TOKEN, GOOGLE)
         self.assertEqual((s1, s2, s3), (200, 200, 200))
@@ -53,9 +54,11 @@ class Protocols(ServeCase):
         self.assertEqual(self.server.token_requests, 1, "cached tokens are served without a request")
 
     def test_refusals_with_the_documented_status(self):
+        self.databricks_path = self.databricks_url[len(self.base):]
         cases = [
-            ("/databricks/token", {"X-Databricks-Host": HOST}, 400),
-            ("/databricks/token", {"X-Databricks-Metadata-Version": "1", "X-Databricks-Host": "https://other"}, 403),
+            (self.databricks_path, {"X-Databricks-Host": HOST}, 400),
+            (self.databricks_path, {"X-Databricks-Metadata-Version": "1", "X-Databricks-Host": "https://other"}, 403),
+            ("/databricks/token", DATABRICKS, 404),  # without the secret path segment
             (f"/metadata/identity/oauth2/token?{IMDS_QUERY}", {}, 400),
             (f"/metadata/identity/oauth2/token?{IMDS_QUERY}", {"Metadata": "true", "X-Forwarded-For": "1.2.3.4"}, 400),
             ("/metadata/identity/oauth2/token?resource=x", {"Metadata": "true"}, 400),
@@ -103,21 +106,21 @@ class Engine(ServeCase):
 
     def test_outage_serves_valid_tokens_then_an_honest_error(self):
         self.start_serve()
-        _, _, first = fetch(self.base + "/databricks/token", DATABRICKS)
+        _, _, first = fetch(self.databricks_url, DATABRICKS)
         old = json.loads(first)["access_token"]
         self.server.control(reset=True, faults=[{"status": 503, "times": 1000}])
         time.sleep(4.2)  # stale: refreshes fail from here on
         end = time.monotonic() + 2.5
         while time.monotonic() < end:
-            status, _, body = fetch(self.base + "/databricks/token", DATABRICKS)
+            status, _, body = fetch(self.databricks_url, DATABRICKS)
             self.assertEqual(status, 200)
             self.assertEqual(json.loads(body)["access_token"], old)
             time.sleep(0.05)
         # One background attempt, then one per 1 s cooldown: 2 or 3 in 2.5 s, not one per request.
         self.assertLessEqual(self.server.token_requests, 4)
-        self.wait_until(lambda: fetch(self.base + "/databricks/token", DATABRICKS)[0] != 200, timeout=10,
+        self.wait_until(lambda: fetch(self.databricks_url, DATABRICKS)[0] != 200, timeout=10,
                         what="the token to expire")
-        status, _, body = fetch(self.base + "/databricks/token", DATABRICKS)
+        status, _, body = fetch(self.databricks_url, DATABRICKS)
         self.assertEqual(status, 503)
         self.assertEqual(json.loads(body)["error_code"], "TEMPORARILY_UNAVAILABLE")
         self.assertNotIn(old, body)
@@ -190,7 +193,7 @@ class Lifecycle(ServeCase):
 
     def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(self):
         proc = self.start_serve()
-        self.server.control(latency=2.0)
+        self.server.control(latency=1.0)  # within the 1.5 s grace for requests in flight
         result = {}
         t = threading.Thread(target=lambda: result.update(r=fetch(self.base + GCP_TOKEN, GOOGLE)))
         t.start()

@@ -168,12 +168,14 @@ class Usability(TokCase):
     # -- 8. --help -----------------------------------------------------------------------------
 
     def test_help_groups_keys_by_provider_with_defaults_and_shows_globals_and_files(self):
-        text = self.run_tok("get", "--help").stdout
+        keys = self.run_tok("help", "keys").stdout
         for heading in ("provider = oauth:", "provider = azure-cli:", "provider = metadata:", "provider = command:",
                         "provider = oidc-federation:", "Any profile (the refresh engine):", "Integrations"):
-            self.assertIn(heading, text)
+            self.assertIn(heading, keys)
+        self.assertRegex(keys, r"--auth-method +client authentication: .*\(basic\)")
+        self.assertNotRegex(keys, r"--token-url VALUE", "bare VALUEs")
+        text = self.run_tok("get", "--help").stdout
         self.assertRegex(text, r"--expiry-buffer +\S.* \(40s\)")
-        self.assertRegex(text, r"--auth-method +client authentication: .*\(basic\)")
         self.assertIn("Global flags, before or after the command: -p/--profile", text)
         self.assertIn("$XDG_CONFIG_HOME/tok/config", text)
         self.assertIn("$XDG_CACHE_HOME/tok", text)

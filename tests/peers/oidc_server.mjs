@@ -16,6 +16,9 @@
 // stdout once ready; everything else (oidc-provider's notices and warnings)
 // goes to stderr. Runs until SIGTERM/SIGINT.
 //
+// A token request with `resource=URI` gets a JWT access token (resource indicators); without
+// one, an opaque token.
+//
 // Test-only extra (not part of oidc-provider): GET /__peer/stats returns
 // {"token_requests": N, "tokens_issued": M} so tests can prove a cached
 // token did not cost a request.
@@ -102,6 +105,20 @@ server.listen(port, '127.0.0.1', async () => {
         clientCredentials: { enabled: true },
         devInteractions: { enabled: false }, // no login UI needed; silences its warning
         introspection: { enabled: true },
+        // A request that names a resource (RFC 8707) gets a JWT access token for it, as
+        // resource servers that validate tokens themselves want (tok status --claims reads it);
+        // without one, tokens stay opaque.
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => undefined,
+          useGrantedResource: () => true,
+          getResourceServerInfo: (ctx, resourceIndicator) => ({
+            scope: scopes.join(' '),
+            audience: resourceIndicator,
+            accessTokenTTL: ttl,
+            accessTokenFormat: 'jwt',
+          }),
+        },
       },
       ttl: { ClientCredentials: ttl },
       cookies: { keys: [randomBytes(32).toString('hex')] },

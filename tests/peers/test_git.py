@@ -9,7 +9,7 @@ import subprocess
 import unittest
 
 from git_http_server import GitHttpServer
-from harness import TokCase, path_with_tok, readme_block, require_program
+from harness import TOK, TokCase, path_with_tok, readme_block, require_program
 
 
 class GitPeer(TokCase):
@@ -21,6 +21,7 @@ class GitPeer(TokCase):
         env.update({"TOK_CONFIG": self.config, "TOK_CACHE_DIR": self.cache, "GIT_CONFIG_NOSYSTEM": "1",
                     "GIT_TERMINAL_PROMPT": "0"})
         self.env = path_with_tok(env)
+        self.tok = TOK
 
     def write_config(self, **profiles):
         with open(self.config, "w") as f:
@@ -118,6 +119,71 @@ class GitPeer(TokCase):
             proc = self.git_run("ls-remote", f"{forge.url}/repo.git")
             self.assertIn("refs/heads/main", proc.stdout)
             self.assertEqual(self.server.token_requests, 2)
+
+    def test_an_https_entry_never_yields_a_token_to_an_http_remote(self):
+        with GitHttpServer(self.make_repository()) as forge:
+            # A remote host name that is not loopback, reached over plain http: curl resolves it
+            # to the loopback forge (http.curloptResolve), git asks the helpers for that name.
+            name = "git.example.com:" + forge.host.rsplit(":", 1)[1]
+            resolve = ["-c", f"http.curloptResolve={name}:127.0.0.1"]
+            remote = f"http://{name}/repo.git"
+            self.sh(readme_block("git: one helper for every host in git_hosts"))
+            for entry in (name, f"https://{name}"):
+                self.write_config(work={"git_hosts": entry})
+                forge.accept(self.tok_get("work"))
+                proc = self.git_run(*resolve, "ls-remote", remote, expect=128)
+                self.assertEqual(forge.passwords_seen, [], f"{entry}: a token went out over http")
+                self.assertNotIn(self.tok_get("work"), proc.stderr)
+            # With -p (the README's one-profile form) the scheme rule holds too.
+            self.git_run("config", "--global", "--unset-all", "credential.helper")
+            self.git_run("config", "--global", f"credential.http://{name}.helper", "!tok git-credential -p work")
+            self.git_run(*resolve, "ls-remote", remote, expect=128)
+            self.assertEqual(forge.passwords_seen, [])
+            # An entry that says http:// is the user's choice: served.
+            self.git_run("config", "--global", "--remove-section", f"credential.http://{name}")
+            self.git_run("config", "--global", "credential.helper", "!tok git-credential")
+            self.write_config(work={"git_hosts": f"http://{name}"})
+            token = self.tok_get("work")
+            proc = self.git_run(*resolve, "ls-remote", remote)
+            self.assertIn("refs/heads/main", proc.stdout)
+            self.assertEqual(set(forge.passwords_seen), {token})
+
+    def test_git_and_tok_read_the_same_host_from_each_tricky_url(self):
+        self.write_config(work={"git_hosts": "git.example.com/org, git.example.com:8443"})
+        recorded = os.path.join(self.home, "recorded")
+        urls = ["https://evil.test#@git.example.com/", "https://evil.test?@git.example.com/",
+                "https://evil.test\\@git.example.com/", "https://evil.test/@git.example.com/",
+                "https://git.example.com/org/../evil/repo.git", "https://git.example.com/org/%2e%2e/evil/repo.git",
+                "https://git.example.com/org/./repo.git", "https://u%40x@git%2eexample.com/org/repo.git",
+                "https://git%2eexample.com:8443/org/repo.git", "https://user@git.example.com:8443/x",
+                "https://[::1]:8443/org/repo.git", "https://a@b@git.example.com/", "http://git.example.com/org/repo.git"]
+        token = self.tok_get("work")
+        for url in urls:
+            with self.subTest(url=url):
+                # git's reading: what it sends a helper that records its request.
+                if os.path.exists(recorded):
+                    os.unlink(recorded)
+                self.git_run("-c", "credential.helper=", "-c", f"credential.helper=!f() {{ cat > '{recorded}'; }}; f",
+                             "-c", "credential.useHttpPath=true", "credential", "fill", stdin=f"url={url}\n\n",
+                             expect=None)
+                with open(recorded) as f:
+                    sent = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
+                # tok's reading of the very same url= line.
+                proc = subprocess.run([self.tok, "git-credential", "-v", "get"], input=f"url={url}\n\n", env=self.env,
+                                      capture_output=True, text=True, timeout=60)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                line = next(l for l in proc.stderr.splitlines() if "request: protocol" in l)
+                self.assertIn(f"protocol '{sent.get('protocol', '')}' host '{sent.get('host', '')}' "
+                              f"path '{sent.get('path', '')}'", line)
+                # And tok as git's helper: a token exactly where git's host is one of the profile's.
+                out = self.git_run("-c", "credential.helper=", "-c", "credential.helper=!tok git-credential",
+                                   "-c", "credential.useHttpPath=true", "credential", "fill", stdin=f"url={url}\n\n",
+                                   expect=None).stdout
+                host, segments = sent.get("host"), [p for p in sent.get("path", "").split("/") if p not in ("", ".")]
+                ours = sent.get("protocol") == "https" and (
+                    host == "git.example.com:8443" or
+                    (host == "git.example.com" and segments[:1] == ["org"] and ".." not in segments))
+                self.assertEqual(f"password={token}" in out, ours, out)
 
     def status_state(self, profile):
         proc = self.run_tok("status", "-p", profile, "--format", "json")

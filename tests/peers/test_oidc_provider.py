@@ -23,6 +23,7 @@ non-ASCII characters such as "ü" are rejected by the server itself.
 import base64
 import datetime
 import json
+import re
 import os
 import select
 import shutil
@@ -309,6 +310,33 @@ class OidcProviderPeerTest(unittest.TestCase):
         self.assertIn("invalid_client", err)
         self.assertEqual(out, "")
         self.assertEqual(self.stats()["tokens_issued"], before["tokens_issued"])
+
+    def test_status_claims_of_a_jwt_access_token(self):
+        resource = "https://api.example.com/"
+        args = [*self.oauth_args(BASIC_ID, "basic"), "--resource", resource]
+        rc, out, err = self.tok(*args, secret=BASIC_SECRET)
+        token = self.assertTokenOutput(rc, out, err)
+        self.assertEqual(token.count("."), 2, "a resource gets a JWT access token")
+        status = ["status", *args[1:]]
+        rc, text, err = self.tok(*status, "--claims", secret=BASIC_SECRET)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("UNVERIFIED", text)
+        self.assertRegex(text, rf"iss: +{re.escape(self.issuer)}\n")
+        self.assertRegex(text, rf"aud: +{re.escape(resource)}")
+        self.assertRegex(text, r"scope: +api:read")
+        self.assertRegex(text, r"exp: +\d+ = ")
+        rc, out, err = self.tok(*status, "--claims", "--format", "json", secret=BASIC_SECRET)
+        claims = json.loads(out)["claims"]
+        self.assertEqual((claims["verified"], claims["format"]), (False, "jwt"))
+        self.assertEqual(claims["claims"]["iss"], self.issuer)
+        self.assertEqual(claims["header"]["typ"], "at+jwt")
+        for part in token.split("."):
+            self.assertNotIn(part, text + out, "no part of the token is printed")
+        # Without a resource the token is opaque, and says so.
+        rc, out, err = self.tok(*self.oauth_args(POST_ID, "post"), secret=POST_SECRET)
+        self.assertTokenOutput(rc, out, err)
+        rc, text, err = self.tok("status", *self.oauth_args(POST_ID, "post")[1:], "--claims", secret=POST_SECRET)
+        self.assertIn("opaque token", text)
 
     def test_discovery_via_issuer(self):
         before = self.stats()["tokens_issued"]

@@ -1,8 +1,10 @@
 """tok serve against the vendors' own clients, from Debian's packages and run with
 /usr/bin/python3: azure-identity's ManagedIdentityCredential (python3-azure) and google-auth's
 compute_engine.Credentials (python3-google-auth), plus a Databricks client that follows the
-Databricks SDKs' metadata-service rules. Each client runs in its own process, because both
-libraries read their environment variables when they are imported."""
+Databricks SDKs' metadata-service rules; azure-identity also through the App Service protocol
+with its per-run secret, and google.auth.default() through the metadata server's root probe.
+Each client runs in its own process, because both libraries read their environment variables
+when they are imported."""
 import json
 import os
 import subprocess
@@ -40,7 +42,7 @@ class SdkClients(ServeCase):
 
     def token_now(self):
         """What `tok serve` hands out now, via its own Databricks endpoint."""
-        req = urllib.request.Request(self.base + "/databricks/token", headers={
+        req = urllib.request.Request(self.databricks_url, headers={
             "X-Databricks-Metadata-Version": "1", "X-Databricks-Host": HOST})
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
@@ -57,6 +59,50 @@ class SdkClients(ServeCase):
         self.assertEqual(got["token"], expected["access_token"])
         self.assertEqual(got["expires_on"], expected["expires_on"])
         self.assertEqual(self.server.token_requests, 1, "one fetch serves every protocol and client")
+
+    def test_azure_identity_app_service_with_its_secret_header(self):
+        # ManagedIdentityCredential prefers App Service when IDENTITY_ENDPOINT and IDENTITY_HEADER
+        # are set: it sends the header's value back as X-IDENTITY-HEADER on every request.
+        code = f"""
+            import json
+            from azure.identity import ManagedIdentityCredential
+            from azure.core.exceptions import ClientAuthenticationError
+            try:
+                token = ManagedIdentityCredential().get_token({RESOURCE.rstrip('/') + '/.default'!r})
+                print(json.dumps({{"token": token.token, "expires_on": token.expires_on}}))
+            except ClientAuthenticationError as e:
+                print(json.dumps({{"refused": str(e)[:200]}}))
+            """
+        env = dict(self.client_env, IDENTITY_ENDPOINT=self.identity_endpoint, IDENTITY_HEADER=self.identity_header)
+        got = run_client(code, env)
+        expected = self.token_now()
+        self.assertEqual(got.get("token"), expected["access_token"], got)
+        self.assertEqual(got["expires_on"], expected["expires_on"])
+        # Any other secret (a process that did not get the printed one) gets no token.
+        env["IDENTITY_HEADER"] = "0" * len(self.identity_header)
+        got = run_client(code, env)
+        self.assertIn("refused", got)
+        self.assertNotIn(expected["access_token"], json.dumps(got))
+
+    def test_google_auth_default_finds_the_metadata_server(self):
+        # google.auth.default() decides it runs on GCE when GET / (GCE_METADATA_IP) answers 200 with
+        # Metadata-Flavor: Google; no gcloud configuration or key file may answer first.
+        empty = os.path.join(self.home, "empty-home")
+        os.makedirs(empty, exist_ok=True)
+        env = dict(self.client_env, GCE_METADATA_IP=self.authority, GCE_METADATA_ROOT=self.authority,
+                   GCE_METADATA_HOST=self.authority, HOME=empty, CLOUDSDK_CONFIG=empty)
+        env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+        got = run_client("""
+            import json
+            import google.auth
+            import google.auth.transport.requests
+            from google.auth import compute_engine
+            credentials, project = google.auth.default()
+            assert isinstance(credentials, compute_engine.Credentials), type(credentials)
+            credentials.refresh(google.auth.transport.requests.Request())
+            print(json.dumps({"token": credentials.token}))
+            """, env)
+        self.assertEqual(got["token"], self.token_now()["access_token"])
 
     def test_google_auth_compute_engine_credentials(self):
         env = dict(self.client_env, GCE_METADATA_ROOT=self.authority, GCE_METADATA_HOST=self.authority)
@@ -78,7 +124,7 @@ class SdkClients(ServeCase):
         # The rules of the Databricks SDKs' metadata-service credentials: the URL must be on
         # localhost, the request carries the version and host headers, expires_on is epoch seconds,
         # and the token goes out as "<token_type> <access_token>".
-        env = dict(self.client_env, DATABRICKS_METADATA_SERVICE_URL=self.base + "/databricks/token",
+        env = dict(self.client_env, DATABRICKS_METADATA_SERVICE_URL=self.databricks_url,
                    DATABRICKS_HOST=HOST)
         got = run_client("""
             import json, os, time, urllib.parse

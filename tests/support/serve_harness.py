@@ -39,6 +39,11 @@ class ServeCase(TokCase):
         self.authority = match.group(1)
         self.base = "http://" + self.authority
         self.banner = line + "".join(proc.stdout.readline() for _ in range(len(protocols) // 2))
+        # The per-run secrets the banner gives: the Databricks URL's path, App Service's header.
+        found = re.search(r"DATABRICKS_METADATA_SERVICE_URL=(\S+)", self.banner)
+        self.databricks_url = found.group(1) if found else None
+        found = re.search(r"IDENTITY_ENDPOINT=(\S+) IDENTITY_HEADER=(\S+)", self.banner)
+        self.identity_endpoint, self.identity_header = found.groups() if found else (None, None)
         return proc
 
     def stop_serve(self, proc):

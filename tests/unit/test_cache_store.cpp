@@ -299,8 +299,16 @@ TEST_CASE("refusals: unsafe entry file") {
     write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0620);
     CHECK(is_storage_error([&] { store.read("k"); }));
   }
-  SUBCASE("a 0644 entry is readable") {
+  SUBCASE("an entry others can read is refused: it holds a token") {
     write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0644);
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("so is one the group can read") {
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0640);
+    CHECK(is_storage_error([&] { store.read("k"); }));
+  }
+  SUBCASE("a 0600 entry is read") {
+    write_file(store.entry_path("k"), tok::encode_entry(full_entry()), 0600);
     CHECK(store.read("k").entry.has_value());
   }
   SUBCASE("the entry is owned by another user (root only)") {

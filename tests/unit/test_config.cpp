@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/config.hpp"
+#include "core/cache_key.hpp"
 #include "core/error.hpp"
 #include "fakes.hpp"
 #include "providers/provider.hpp"
@@ -275,6 +276,40 @@ TEST_CASE("resolve_profile: integration keys are known to every provider") {
   CHECK(resolve_profile(c.options()).values.at("git_hosts") == "github.com");
 }
 
+TEST_CASE("resolve_profile: a malformed git_hosts or docker_registries entry is its own profile's error") {
+  for (const char* line : {"git_hosts = ok.example.com, b\xc3\xa4" "d.example.com\n", "docker_registries = ftp://r.example.com\n",
+                           "git_hosts = h/org/../x\n"}) {
+    CAPTURE(line);
+    TempConfig c;
+    c.write(std::string(kBase) + line + "[other]\nprovider = oauth\ntoken_url = https://l.example.com/t\nclient_id = x\n");
+    const std::string m = usage_error([&] { resolve_profile(c.options()); });
+    CHECK(contains(m, c.path.string()));
+    CHECK(contains(m, "line 7"));
+    CHECK_NOTHROW(resolve_profile(c.options("other")));
+  }
+}
+
+TEST_CASE("profile names are [A-Za-z0-9._@-]: sections, -p and $TOK_PROFILE") {
+  CHECK(tok::valid_profile_name("ci-deploy_1.prod@eu"));
+  for (const char* bad : {"", "a b", "$(touch pwned)", "`x`", "a;b", "a\nb", "caf\xc3\xa9", "x/y", "[x]"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(tok::valid_profile_name(bad));
+  }
+  CHECK_FALSE(tok::valid_profile_name(std::string(129, 'a')));
+  const std::string m = usage_error([] { parse_ini("[ok]\n[$(touch${IFS}pwned)]\n", "/c"); });
+  CHECK(contains(m, "/c line 2"));
+  CHECK(contains(m, "profile name"));
+
+  TempConfig c;
+  c.write(kBase);
+  const std::string flag = usage_error([&] { resolve_profile(c.options("evil\nprofile")); });
+  CHECK(contains(flag, "-p 'evil?profile' is not a profile name"));
+  ::setenv("TOK_PROFILE", "evil\ntok: forged", 1);
+  const std::string env = usage_error([&] { resolve_profile(c.options("")); });
+  ::unsetenv("TOK_PROFILE");
+  CHECK(contains(env, "$TOK_PROFILE 'evil?tok: forged' is not a profile name"));
+}
+
 TEST_CASE("resolve_profile: a bad duration names the key, the file and the line") {
   for (const char* key :
        {"expiry_buffer", "max_stale_window", "stale_window", "retry_backoff", "refresh_timeout", "failure_cache"}) {
@@ -443,10 +478,9 @@ TEST_CASE("cache_key: a safe file name whatever the profile name") {
   for (const char* name : {"a/b", "..", "../../etc/passwd", ".hidden", "/", "a b", "x\\y", "\xc3\xa9t\xc3\xa9",
                            "-dash", ".", "normal_name-1.2"}) {
     CAPTURE(std::string(name));
-    TempConfig c;
-    GlobalOptions o = c.options(name);
-    o.key_flags = {{"provider", "oauth"}, {"token_url", "https://x.example/t"}, {"client_id", "c"}};
-    const std::string key = resolve_profile(o).cache_key;
+    // Most of these are no profile name any more (valid_profile_name): the cache key stays safe
+    // on its own, whatever it is given.
+    const std::string key = tok::cache_key(name, {{"provider", "oauth"}, {"token_url", "https://x.example/t"}});
     CAPTURE(key);
     REQUIRE_FALSE(key.empty());
     CHECK(key.find('/') == std::string::npos);
@@ -460,10 +494,7 @@ TEST_CASE("cache_key: a safe file name whatever the profile name") {
   }
   // Distinct unsafe names still give distinct keys when the identity differs; a very long name
   // is cut.
-  TempConfig c;
-  GlobalOptions o = c.options(std::string(300, 'p'));
-  o.key_flags = {{"provider", "oauth"}, {"token_url", "https://x.example/t"}, {"client_id", "c"}};
-  CHECK(resolve_profile(o).cache_key.size() == 64 + 17);
+  CHECK(tok::cache_key(std::string(300, 'p'), {{"provider", "oauth"}}).size() == 64 + 17);
 }
 
 TEST_CASE("cache_key: every provider's identity keys, and the environment that picks its token") {

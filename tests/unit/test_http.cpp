@@ -440,9 +440,18 @@ TEST_CASE("send_with_retries: a deadline already passed throws without sending")
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(e.kind() == tok::ErrorKind::unavailable);
-    CHECK(std::string(e.what()).find("timed out") != std::string::npos);
+    CHECK(std::string(e.what()) == "fetching X: refresh_timeout ran out");
   }
   CHECK(t.requests.empty());
+  // With the key's value known (the CLI passes it in), the message says it.
+  tok::RetryPolicy policy = rec.policy();
+  policy.refresh_timeout = 90s;
+  try {
+    tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() - 1s, 30s, policy, "fetching X");
+    FAIL("expected an error");
+  } catch (const tok::Error& e) {
+    CHECK(std::string(e.what()) == "fetching X: refresh_timeout (1m30s) ran out");
+  }
 }
 
 // A policy whose sleeps move a fake steady clock: retry loops that wait minutes run at once and

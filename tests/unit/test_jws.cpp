@@ -54,8 +54,8 @@ struct FakeSigner final : tok::JwsSigner {
 
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
-KeyPtr generate(const char* type, const char* param) {
-  EVP_PKEY* key = std::string_view(type) == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048))
+KeyPtr generate(const char* type, const char* param, std::size_t rsa_bits = 2048) {
+  EVP_PKEY* key = std::string_view(type) == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", rsa_bits)
                                                   : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", param);
   REQUIRE(key != nullptr);
   return KeyPtr(key, EVP_PKEY_free);
@@ -100,6 +100,16 @@ TEST_CASE("base64url: RFC 4648 vectors, URL alphabet, no padding") {
   CHECK(tok::base64url_encode("fooba") == "Zm9vYmE");
   CHECK(tok::base64url_encode("foobar") == "Zm9vYmFy");
   CHECK(tok::base64url_encode(std::string("\xfb\xff\xbf", 3)) == "-_-_");
+}
+
+TEST_CASE("base64url: decoding undoes encoding and refuses anything else") {
+  for (const std::string bytes : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xfb\xff\xbf\x00\x01"}) {
+    CHECK(tok::base64url_decode(tok::base64url_encode(bytes)) == bytes);
+  }
+  CHECK(tok::base64url_decode("Zm9vYg==") == std::string("foob"));  // padding tolerated
+  CHECK_FALSE(tok::base64url_decode("Zm9v+g"));  // the other alphabet
+  CHECK_FALSE(tok::base64url_decode("Zm9vY"));   // no length leaves one character over
+  CHECK_FALSE(tok::base64url_decode("Zm 9v"));
 }
 
 TEST_CASE("client assertion: header, claims of RFC 7523, a fresh jti each time") {
@@ -156,12 +166,14 @@ TEST_CASE("OpenSSL signer: keys that cannot sign say why") {
   const auto rsa = private_pem(generate("RSA", nullptr).get());
   const auto p256 = private_pem(generate("EC", "P-256").get());
   const auto p384 = private_pem(generate("EC", "P-384").get());
+  const auto rsa1024 = private_pem(generate("RSA", nullptr, 1024).get());
   struct Case {
     std::string pem, alg, expected;
   };
   for (const Case& c : {Case{p256, "RS256", "RS256 needs an RSA key"}, Case{rsa, "ES256", "ES256 needs an EC key"},
                         Case{p384, "ES256", "P-256"}, Case{"garbage", "RS256", "not a PEM private key"},
-                        Case{rsa, "HS256", "unsupported signing_alg"}}) {
+                        Case{rsa, "HS256", "unsupported signing_alg"},
+                        Case{rsa1024, "RS256", "at least 2048 bits (RFC 7518 3.3); this one has 1024"}}) {
     CAPTURE(c.alg);
     std::string problem;
     CHECK(signer->sign(c.pem, c.alg, "x", problem).empty());

@@ -1,0 +1,52 @@
+#pragma once
+// What `tok status` knows of a profile, shared with `tok profiles --state`: read from the cache
+// entry, never fetched.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/session.hpp"
+
+namespace tok {
+
+// The cache entry of a resolved profile at `now`. Never the token.
+struct EntryStatus {
+  std::string cache_file;
+  std::string state;  // missing, fresh, stale, expired
+  bool usable = false;
+  std::optional<std::string> token_type;  // set when a token is cached
+  std::optional<TimePoint> expiry;
+  std::optional<TimePoint> stale_after;  // hidden while a failed refresh's cooldown runs
+  std::uint64_t generation = 0;
+  bool failing = false;  // its background refresh failed; the cooldown runs
+  bool outage_kept = false;  // a blocking fetch failed with an outage, kept for failure_cache
+  std::optional<BackgroundError> last_error;
+  std::optional<TimePoint> next_attempt;
+
+  // As `tok status --format json` shows it (json_version 1).
+  nlohmann::json json(TimePoint now) const;
+};
+EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint now, Duration min_valid);
+
+// One profile of the config file, resolved on its own as `tok -p NAME` would be.
+struct ProfileRow {
+  std::string name;  // printable
+  bool chosen = false;  // the profile a command without -p would use
+  ProfileFacts facts;
+  std::string error;  // why it does not resolve (misconfigured); empty: it does
+  std::optional<EntryStatus> status;  // with_state, when it resolves and its entry could be read
+};
+// Every profile of the config file (none without one, with a warning). One broken profile never
+// hides the others.
+std::vector<ProfileRow> profile_rows(const Session& session, bool with_state);
+// name, default, provider, endpoint, client, scopes, error; with a status, its fields too (state
+// "misconfigured" when the profile does not resolve).
+nlohmann::json row_json(const ProfileRow& row, bool with_state, TimePoint now);
+
+// One line per profile: name, provider, state, expiry, next attempt, last error (or why the
+// profile is misconfigured).
+void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now);
+
+}  // namespace tok
