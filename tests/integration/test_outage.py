@@ -96,7 +96,7 @@ class OutageServe(ServeCase):
         started = time.monotonic()
         for i in range(19):
             status, _, body = fetch(self.base + GCP_TOKEN, GOOGLE) if i % 2 else \
-                fetch(self.base + "/databricks/token", DATABRICKS)
+                fetch(self.databricks_url, DATABRICKS)
             self.assertEqual(status, 503, body)
         self.assertLess(time.monotonic() - started, 5, "answered at once, not after a retry series each")
         self.assertEqual(self.server.token_requests, series, "one request series for twenty requests")
