@@ -1,5 +1,5 @@
 #pragma once
-// The on-disk cache of spec/refresh-engine.md 6b and cli.md "The cache": one JSON file per cache
+// The on-disk cache (docs/engine.md, "The cache"): one JSON file per cache
 // key, written atomically; flock-based lock files per entry; refusal of unsafe storage. The
 // directory is opened once (O_DIRECTORY|O_NOFOLLOW), checked through that descriptor, and every
 // entry, lock and temporary file is opened relative to it, so swapping the directory for a

@@ -1,5 +1,5 @@
 #pragma once
-// The first seam of the refresh flow (spec/refresh-engine.md 6): where one cache entry lives and
+// The first seam of the refresh flow (docs/engine.md, "The engine"): where one cache entry lives and
 // how exclusion works. Two implementations: MemoryEntryStore (a mutex; `tok serve`, tests) and
 // DiskEntryStore (a cache file and flock'ed lock files; `tok get`).
 #include <cstdint>

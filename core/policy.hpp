@@ -1,7 +1,7 @@
 #pragma once
-// The refresh policy of spec/refresh-engine.md sections 1 to 5 and 9 (docs/fleet.md): pure functions of an entry, the
-// settings and the time. No I/O, no threads, no clock reads: both engines (in-process Refresher
-// and the on-disk cache of `tok get`) make every decision here.
+// The refresh policy (docs/engine.md, "The engine"; jitter and kept failures: docs/fleet.md): pure
+// functions of an entry, the settings and the time. No I/O, no threads, no clock reads: both
+// engines (in-process Refresher and the on-disk cache of `tok get`) make every decision here.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The one refresh flow of spec/refresh-engine.md: read, decide, serve, start one background
+// The one refresh flow (docs/engine.md, "The engine"): read, decide, serve, start one background
 // refresh, block under single flight, re-check, fetch, commit under the generation guard, record
 // a failure and its cooldown. Written once over two seams (EntryStore: where the entry lives and
 // how exclusion works; Launcher: how background work starts); every decision is core/policy's.
