@@ -76,6 +76,7 @@ std::string encode_entry(const CacheEntry& entry) {
     j["token"] = {{"access_token", entry.token->access_token},
                   {"token_type", entry.token->token_type},
                   {"expiry_ms", optional_ms(entry.token->expiry)}};
+    if (!entry.token->fields.empty()) j["token"]["fields"] = entry.token->fields;
   } else {
     j["token"] = nullptr;
   }
@@ -102,6 +103,15 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
       t.access_token = token.at("access_token").get<std::string>();
       t.token_type = token.at("token_type").get<std::string>();
       t.expiry = read_optional_ms(token, "expiry_ms");
+      if (const auto it = token.find("fields"); it != token.end()) {
+        if (!it->is_object() || it->size() > kMaxTokenFields) return std::nullopt;
+        for (const auto& [name, value] : it->items()) {
+          if (!value.is_string() || !is_field_name(name) || !is_field_value(value.get_ref<const std::string&>())) {
+            return std::nullopt;
+          }
+          t.fields.emplace(name, value.get<std::string>());
+        }
+      }
       // An edited entry must not smuggle a header line or an escape sequence into the output.
       if (!is_b64token(t.access_token) || !is_b64token(t.token_type)) return std::nullopt;
       entry.token = std::move(t);

@@ -12,6 +12,12 @@ struct Token {
   std::string access_token;
   std::string token_type = "Bearer";
   std::optional<TimePoint> expiry;  // UTC; none means the token never expires
+  // Secret parts that travel with the token and are committed with it in one write: the
+  // fields of a structured credential (AWS's AccessKeyId, SecretAccessKey, SessionToken) or a
+  // login's refresh token. Every value is a secret: never printed by status, --format json,
+  // logs or errors; only the front end that asks for a field by name gets it. Names are
+  // [A-Za-z0-9_]{1,64}; values printable ASCII, at most 16 KiB each, at most 16 fields.
+  std::map<std::string, std::string> fields;
 
   friend bool operator==(const Token&, const Token&) = default;
 };
@@ -20,6 +26,11 @@ struct Token {
 // follow "Bearer " in a header; anything else (spaces, CR, LF, escape sequences) could forge
 // header lines or terminal output, so a token or type outside it is never accepted or printed.
 bool is_b64token(std::string_view text);
+
+// Whether a Token::fields name and value are within the limits above.
+bool is_field_name(std::string_view name);
+bool is_field_value(std::string_view value);
+constexpr std::size_t kMaxTokenFields = 16;
 
 // The scheme of an Authorization header for a token type: "Bearer" whatever case the server
 // wrote it in (RFC 6750 names it so; some servers say "bearer"), any other type as it is.

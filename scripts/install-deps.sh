@@ -16,6 +16,8 @@ build_debs=(
   build-essential cmake pkg-config lld
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev
   libmicrohttpd-dev libssl-dev
+  # token_storage = keyring (tok login's refresh tokens in the Secret Service), loaded as a module
+  libsecret-1-dev
   # make demo: the loopback token server and its stats; make deb: dpkg-shlibdeps
   python3 curl ca-certificates dpkg-dev
 )
@@ -39,6 +41,11 @@ peer_debs=(
   nginx-light
   # bench/fleet.py's picture of requests per second over time
   python3-matplotlib
+  # tok login's peers: a real browser (driven by playwright-core from npm) on oidc-provider's
+  # pages, and a Secret Service (gnome-keyring in its own dbus-run-session; secret-tool reads it)
+  chromium gnome-keyring libsecret-tools dbus
+  # AWS: the real AWS CLI v2 (credential_process) and botocore (tok serve --aws-ecs)
+  awscli python3-botocore
 )
 
 peers=0

@@ -146,6 +146,23 @@ TEST_CASE("encode/decode round trip") {
     CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"tok","token_type":"Bearer","expiry_ms":179500360000000},"stale_after_ms":null,"generation":0,"last_error":null})"));
     CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":9223372036854775807},"stale_after_ms":null,"generation":0,"last_error":null})"));
   }
+  SUBCASE("a token's secret fields round-trip in the same write, and bad ones make the entry unreadable") {
+    CacheEntry e = full_entry();
+    e.token->fields = {{"AccessKeyId", "AKIAEXAMPLE"}, {"refresh_token", "rt-1"}};
+    const auto back = tok::decode_entry(tok::encode_entry(e));
+    REQUIRE(back.has_value());
+    CHECK(back->token->fields == e.token->fields);
+    CHECK(tok::encode_entry(full_entry()).find("fields") == std::string::npos);  // older readers see no change
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"bad name", "v"}, {"", "v"}, {"ok", "line\nbreak"}, {"ok", std::string(16 * 1024 + 1, 'x')}}) {
+      e.token->fields = {{name, value}};
+      CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+    }
+    e.token->fields.clear();
+    for (int i = 0; i < 17; ++i) e.token->fields.emplace("f" + std::to_string(i), "v");
+    CHECK_FALSE(tok::decode_entry(tok::encode_entry(e)).has_value());
+    CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":null,"fields":{"x":1}},"stale_after_ms":null,"generation":0,"last_error":null})"));
+  }
   SUBCASE("the encoding is one JSON line with a schema version") {
     const std::string text = tok::encode_entry(full_entry());
     CHECK(text.back() == '\n');
