@@ -20,6 +20,7 @@
 #include "core/cache_key.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "providers/client_auth.hpp"
 #include "providers/command.hpp"
 #include "providers/http.hpp"
 #include "providers/provider.hpp"
@@ -71,8 +72,10 @@ constexpr KeySpec kIntegrationKeys[] = {
 };
 
 // With auth_method from a flag, the other method's keys from the file go too.
-const std::vector<std::string_view> kSecretKeys = {"client_secret_env", "client_secret_file"};
-const std::vector<std::string_view> kKeyPairKeys = {"private_key_file", "key_id", "signing_alg"};
+constexpr std::string_view kSecretKeys[] = {client_auth_keys::client_secret_env.name,
+                                            client_auth_keys::client_secret_file.name};
+constexpr std::string_view kKeyPairKeys[] = {client_auth_keys::private_key_file.name, client_auth_keys::key_id.name,
+                                             client_auth_keys::signing_alg.name};
 
 constexpr std::string_view kProfileNameRule = "a profile name is letters, digits, '.', '_', '@' and '-'";
 
@@ -455,7 +458,9 @@ KeyValues merged_values(const GlobalOptions& options, const IniSection* section,
     }
   }
   if (const auto method = options.key_flags.find("auth_method"); method != options.key_flags.end()) {
-    for (auto key : method->second == "private_key_jwt" ? kSecretKeys : kKeyPairKeys) {
+    const std::span<const std::string_view> others =
+        method->second == "private_key_jwt" ? std::span<const std::string_view>(kSecretKeys) : kKeyPairKeys;
+    for (auto key : others) {
       if (!from_flag(key)) values.erase(std::string(key));
     }
   }
