@@ -468,6 +468,49 @@ KeyValues merged_values(const GlobalOptions& options, const IniSection* section,
   return values;
 }
 
+// The helpers' entries: one that is not a host is this profile's error (the helpers skip it
+// while they look for the profile of a host, so it stops no other profile).
+template <typename Where>
+void check_helper_entries(const KeyValues& values, const Where& where) {
+  for (const std::string_view key : {std::string_view("git_hosts"), std::string_view("docker_registries")}) {
+    const auto it = values.find(key);
+    if (it == values.end()) continue;
+    for (const std::string& entry : split_list(it->second)) {
+      try {
+        (void)read_helper_entry(entry);
+      } catch (const Error& err) {
+        throw Error(ErrorKind::usage, fmt::format("{}: key '{}': '{}': {}", where(key), key, printable(entry), err.what()));
+      }
+    }
+  }
+}
+
+// The engine's settings, typed by its table: each key's value (already checked), else the
+// table's default.
+EngineSettings engine_settings(const KeyValues& values) {
+  const auto text = [&](std::string_view key) -> std::pair<const KeySpec&, std::string> {
+    const KeySpec& spec = *find_key(std::span<const KeySpec>(kEngineKeys), key);
+    const auto it = values.find(key);
+    return {spec, it != values.end() ? it->second : std::string(spec.default_value)};
+  };
+  const auto duration = [&](std::string_view key) {
+    const auto [spec, value] = text(key);
+    return key_duration(spec, value);
+  };
+  EngineSettings e;
+  e.expiry_buffer = duration("expiry_buffer");
+  e.max_stale_window = duration("max_stale_window");
+  e.retry_backoff = duration("retry_backoff");
+  e.refresh_timeout = duration("refresh_timeout");
+  e.failure_cache = duration("failure_cache");
+  if (values.count("stale_window") != 0) e.stale_window = duration("stale_window");
+  const auto [jitter, jitter_text] = text("refresh_jitter");
+  e.refresh_jitter = key_fraction(jitter, jitter_text);
+  const auto [async, async_text] = text("async_refresh");
+  e.async_refresh = key_boolean(async, async_text);
+  return e;
+}
+
 }  // namespace
 
 Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config,
@@ -521,45 +564,9 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     }
   }
 
-  // The helpers' entries: one that is not a host is this profile's error (the helpers skip it
-  // while they look for the profile of a host, so it stops no other profile).
-  for (const std::string_view key : {std::string_view("git_hosts"), std::string_view("docker_registries")}) {
-    const auto it = profile.values.find(key);
-    if (it == profile.values.end()) continue;
-    for (const std::string& entry : split_list(it->second)) {
-      try {
-        (void)read_helper_entry(entry);
-      } catch (const Error& err) {
-        throw Error(ErrorKind::usage, fmt::format("{}: key '{}': '{}': {}", where(key), key, printable(entry), err.what()));
-      }
-    }
-  }
-
-  // The engine's settings, typed by its table: the value, else the table's default.
+  check_helper_entries(profile.values, where);
   EngineSettings& e = profile.engine;
-  const auto engine = [&](std::string_view key) -> std::pair<const KeySpec&, std::string> {
-    const KeySpec& spec = *find_key(std::span<const KeySpec>(kEngineKeys), key);
-    const auto it = profile.values.find(key);
-    return {spec, it != profile.values.end() ? it->second : std::string(spec.default_value)};
-  };
-  const auto duration = [&](std::string_view key) {
-    const auto [spec, text] = engine(key);
-    return key_duration(spec, text);
-  };
-  e.expiry_buffer = duration("expiry_buffer");
-  e.max_stale_window = duration("max_stale_window");
-  e.retry_backoff = duration("retry_backoff");
-  e.refresh_timeout = duration("refresh_timeout");
-  e.failure_cache = duration("failure_cache");
-  if (profile.values.count("stale_window") != 0) e.stale_window = duration("stale_window");
-  {
-    const auto [spec, text] = engine("refresh_jitter");
-    e.refresh_jitter = key_fraction(spec, text);
-  }
-  {
-    const auto [spec, text] = engine("async_refresh");
-    e.async_refresh = key_boolean(spec, text);
-  }
+  e = engine_settings(profile.values);
   // Settings that cannot work: a stale window no longer than the buffer means the token is never
   // STALE (EXPIRED comes first), so every refresh blocks a caller.
   const Duration window = e.stale_window ? *e.stale_window : e.max_stale_window;
