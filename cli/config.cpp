@@ -549,7 +549,8 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
       throw config_error(e, "provider");
     }
   }
-  // Every key known to the tables, and of the type its table says.
+  // Every key known to the tables, and of the type its table says (the provider's keys are
+  // checked by ProviderSettings when the provider is made, below).
   for (const auto& [key, value] : profile.values) {
     if (key == "provider") continue;
     const KeySpec* spec = find_key(tables, key);
@@ -557,6 +558,7 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
       throw Error(ErrorKind::usage, fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key),
                                                 printable(key), provider, unknown_key_hint(key_catalog(), provider, key)));
     }
+    if (spec->owner == KeyOwner::provider) continue;
     try {
       check_key_value(*spec, value);
     } catch (const KeyError& e) {

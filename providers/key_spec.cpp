@@ -58,13 +58,14 @@ std::vector<std::string_view> choices_of(const KeySpec& spec) {
 }
 
 Duration key_duration(const KeySpec& spec, std::string_view value) {
+  // Named by the bare key (no message is formatted on the cache hit's path); an error's words
+  // are kept behind "key 'NAME': ".
   try {
-    return parse_duration_or_throw(value, fmt::format("key '{}'", spec.name),
+    return parse_duration_or_throw(value, spec.name,
                                    spec.type == KeyType::duration_or_zero ? ZeroIs::none : ZeroIs::an_error);
   } catch (const Error& e) {
-    // parse_duration_or_throw says "key 'NAME': ..." already: keep its words, add the field.
     const std::string_view message = e.what();
-    const std::string prefix = fmt::format("key '{}': ", spec.name);
+    const std::string prefix = std::string(spec.name) + ": ";
     throw KeyError(std::string(spec.name),
                    message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message, e.advice());
   }

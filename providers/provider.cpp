@@ -58,10 +58,8 @@ std::optional<Duration> ProviderSettings::duration(std::string_view key) const {
 }
 
 std::optional<std::string> ProviderSettings::url(std::string_view key) const {
-  const KeySpec& s = spec(key);
-  auto v = get(key);
-  if (v) check_key_value(s, *v);
-  return v;
+  if (spec(key).type != KeyType::url) throw std::logic_error(fmt::format("key '{}' is not a URL key", key));
+  return get(key);  // checked when the settings were made
 }
 
 const std::vector<ProviderInfo>& providers() {
