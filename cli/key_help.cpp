@@ -69,15 +69,17 @@ std::string command_help_footer(const KeyCatalog& catalog, std::string_view comm
   if (groups != 0) {
     out += "Profile keys it reads, each also a flag over the config file (a run with --provider needs none):\n";
     add_provider_line(out, catalog);
+    std::string engine;
     std::string integrations;
     for (const auto& t : catalog) {
       if (!t.provider.empty()) continue;
       for (const KeySpec& k : t.keys) {
         if (k.owner == KeyOwner::integration && k.read_by == command) integrations += line_of(k);
-        if (k.owner == KeyOwner::engine && (groups & kEngine) != 0) out += line_of(k);
-        if (k.owner == KeyOwner::provider && (groups & kEngine) != 0) out += line_of(k);  // default_lifetime
+        // The engine's, and default_lifetime (every provider's).
+        if (k.owner != KeyOwner::integration && (groups & kEngine) != 0) engine += line_of(k);
       }
     }
+    if (!engine.empty()) out += "  The refresh engine:\n" + engine;
     if (!integrations.empty()) out += fmt::format("  {}:\n{}", command, integrations);
     out += "    and the provider's own keys: 'tok help keys PROVIDER'\n";
   }
