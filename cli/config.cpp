@@ -18,6 +18,7 @@
 
 #include "cli/helper_url.hpp"
 #include "core/cache_key.hpp"
+#include "core/descriptors.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/command.hpp"
@@ -33,14 +34,14 @@ constexpr std::string_view kEngineKeys[] = {"expiry_buffer", "max_stale_window",
 // A config file is a few profiles; anything this large is a mistake (--config /dev/zero).
 constexpr long kMaxConfigBytes = 1 << 20;
 
-// Read by every provider (cli.md "Profiles"): the lifetime of an answer that carries none.
+// Read by every provider (docs/keys.md): the lifetime of an answer that carries none.
 constexpr std::string_view kCommonProviderKeys[] = {"default_lifetime"};
-// Read by the integrations (integrations.md), valid on a profile of any provider.
+// Read by the integrations (docs/integrations.md), valid on a profile of any provider.
 constexpr std::string_view kIntegrationKeys[] = {"git_hosts", "git_username", "docker_registries", "docker_username",
                                                  "host",      "resource",     "gcp_service_account"};
 
 // Keys of which a profile sets one: a flag for one of them replaces the others that came from the
-// file (cli.md: `--issuer` over a file's token_url), so a one-off run never fights the file.
+// file (docs/keys.md: `--issuer` over a file's token_url), so a one-off run never fights the file.
 const std::vector<std::vector<std::string_view>> kExclusiveKeys = {
     {"token_url", "issuer"},
     {"client_secret_env", "client_secret_file", "private_key_file"},
@@ -263,25 +264,19 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
   } else if (st.st_size > kMaxConfigBytes) {
     why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
   }
-  std::string text;
+  std::optional<std::string> text;
   if (why.empty()) {
-    char buf[8192];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      if (text.size() > kMaxConfigBytes) {
-        why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
-        break;
-      }
+    text = read_capped(fd, kMaxConfigBytes);  // the file may grow while we read
+    if (!text) {
+      why = fmt::format("it is larger than {} KiB, which no profile list needs (or cannot be read)",
+                        kMaxConfigBytes / 1024);
     }
   }
   ::close(fd);
   if (!why.empty()) {
     throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why));
   }
-  return parse_ini(text, path.string());
+  return parse_ini(*text, path.string());
 }
 
 ProfileFacts profile_facts(const KeyValues& values) {
