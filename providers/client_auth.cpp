@@ -7,12 +7,6 @@
 
 namespace tok {
 
-const std::vector<std::string_view>& ClientAuth::keys() {
-  static const std::vector<std::string_view> all = {"auth_method",      "client_secret_env", "client_secret_file",
-                                                    "private_key_file", "key_id",            "signing_alg"};
-  return all;
-}
-
 ClientAuth ClientAuth::from_settings(const ProviderSettings& s, const std::string& client_id) {
   ClientAuth auth;
   auth.client_id_ = client_id;

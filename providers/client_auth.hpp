@@ -29,8 +29,6 @@ class ClientAuth {
   // What to check when the server refuses the client.
   std::string advice() const;
 
-  static const std::vector<std::string_view>& keys();
-
  private:
   std::string method_;
   std::string client_id_;
