@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tok's benchmarks (quality.md "Benchmarks"): a table printed and written to bench/results.md.
+"""tok's benchmarks (docs/engine.md, bench/results.md): a table printed and written to bench/results.md.
 
 Timings of whole commands come from hyperfine, with the commands compared measured side by side
 in one run, and are reported as ratios: these machines are shared and noisy, so only ratios

@@ -37,7 +37,10 @@ def executed_functions(callgrind_out, binary):
                 current_ob = objects.get(ident)
             elif kind == "fn" and current_ob and os.path.realpath(current_ob) == os.path.realpath(binary):
                 fn = names.get(ident)
-                if fn and fn not in order and not fn.startswith("0x"):
+                # callgrind marks a recursion level with 'N and names pseudo-functions in
+                # parentheses, "(below main)": neither is a symbol the linker could find.
+                fn = re.sub(r"'\d+$", "", fn) if fn else fn
+                if fn and fn not in order and not fn.startswith(("0x", "(")):
                     order.append(fn)
     return order
 

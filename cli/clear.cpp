@@ -36,41 +36,49 @@ std::set<std::string, std::less<>> keys_in_use(const Session& session) {
 
 }  // namespace
 
-void add_clear_command(CLI::App& app, Session& session) {
-  struct Flags {
-    bool all = false;
-    bool unused = false;
+struct ClearFlags {
+  bool all = false;
+  bool unused = false;
+};
+
+int run_clear(Session& session, const ClearFlags& flags) {
+  const auto report = [&](CacheStore::Removed removed) {
+    const std::size_t n = removed.entries;
+    if (!session.options.quiet) fmt::print("removed {} cache {}\n", n, n == 1 ? "entry" : "entries");
+    if (removed.busy > 0) {
+      session.warn(fmt::format("kept {} {} whose refresh was still running after 5 s: run tok clear again",
+                               removed.busy, removed.busy == 1 ? "entry" : "entries"));
+    }
   };
-  auto flags = std::make_shared<Flags>();
+  if (flags.all) {
+    const CacheStore store(cache_dir(session.options));
+    report(store.remove_all());
+    return 0;
+  }
+  if (flags.unused) {
+    const auto in_use = keys_in_use(session);
+    const CacheStore store(cache_dir(session.options));
+    report(store.remove_if([&](std::string_view key) { return in_use.count(key) == 0; }));
+    return 0;
+  }
+  ProfileContext ctx(session);
+  const bool removed = ctx.engine(session).clear();
+  if (!session.options.quiet) {
+    fmt::print("{} {}\n", removed ? "removed" : "nothing cached for",
+               removed ? ctx.store.entry_path(ctx.profile.cache_key).string() : session.label());
+  }
+  return 0;
+}
+
+void add_clear_command(CLI::App& app, Session& session) {
+  auto flags = std::make_shared<ClearFlags>();
   CLI::App* cmd = app.add_subcommand("clear", "Delete the profile's cache entry (--all: every entry; --unused: those no profile uses)");
   auto* all = cmd->add_flag("--all", flags->all, "Delete every cache entry, whatever its profile");
   cmd->add_flag("--unused", flags->unused,
                 "Delete the entries no profile of the config file uses (old settings, ad-hoc --provider runs)")
       ->excludes(all);
   cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      const auto report = [&](std::size_t n) {
-        if (!session.options.quiet) fmt::print("removed {} cache {}\n", n, n == 1 ? "entry" : "entries");
-      };
-      if (flags->all) {
-        const CacheStore store(cache_dir(session.options));
-        report(store.remove_all());
-        return 0;
-      }
-      if (flags->unused) {
-        const auto in_use = keys_in_use(session);
-        const CacheStore store(cache_dir(session.options));
-        report(store.remove_if([&](std::string_view key) { return in_use.count(key) == 0; }));
-        return 0;
-      }
-      ProfileContext ctx(session);
-      const bool removed = ctx.engine(session).clear();
-      if (!session.options.quiet) {
-        fmt::print("{} {}\n", removed ? "removed" : "nothing cached for",
-                   removed ? ctx.store.entry_path(ctx.profile.cache_key).string() : session.label());
-      }
-      return 0;
-    };
+    session.run = [&session, flags] { return run_clear(session, *flags); };
   });
 }
 

@@ -18,6 +18,7 @@
 
 #include "cli/helper_url.hpp"
 #include "core/cache_key.hpp"
+#include "core/descriptors.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "providers/client_auth.hpp"
@@ -348,25 +349,19 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
   } else if (st.st_size > kMaxConfigBytes) {
     why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
   }
-  std::string text;
+  std::optional<std::string> text;
   if (why.empty()) {
-    char buf[8192];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      if (text.size() > kMaxConfigBytes) {
-        why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
-        break;
-      }
+    text = read_capped(fd, kMaxConfigBytes);  // the file may grow while we read
+    if (!text) {
+      why = fmt::format("it is larger than {} KiB, which no profile list needs (or cannot be read)",
+                        kMaxConfigBytes / 1024);
     }
   }
   ::close(fd);
   if (!why.empty()) {
     throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why));
   }
-  return parse_ini(text, path.string());
+  return parse_ini(*text, path.string());
 }
 
 ProfileFacts profile_facts(const KeyValues& values) {

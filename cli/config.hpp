@@ -1,5 +1,5 @@
 #pragma once
-// Profiles: the INI config file, overridden key by key by command-line flags (cli.md "Profiles").
+// Profiles: the INI config file, overridden key by key by command-line flags (docs/keys.md).
 #include <filesystem>
 #include <map>
 #include <memory>

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/helper_url.hpp"
+#include "core/time_format.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 
@@ -153,5 +154,33 @@ std::string read_fd0(std::size_t limit, bool until_request_end) {
 std::string read_stdin(std::size_t limit) { return read_fd0(limit, false); }
 
 std::string read_git_request_from_stdin() { return read_fd0(kGitInputMax, true); }
+
+std::string git_answer(std::string_view username, std::string_view token, std::optional<TimePoint> expiry) {
+  std::string out = fmt::format("username={}\npassword={}\n", username, token);
+  if (expiry) {
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(expiry->time_since_epoch());
+    out += fmt::format("password_expiry_utc={}\n", seconds.count());
+  }
+  return out;
+}
+
+std::string docker_answer(std::string_view server_url, std::string_view username, std::string_view token) {
+  nlohmann::ordered_json out;
+  out["ServerURL"] = server_url;
+  out["Username"] = username;
+  out["Secret"] = token;
+  return out.dump() + "\n";
+}
+
+std::string exec_credential(std::string_view api_version, std::string_view token, std::optional<TimePoint> reuse_until) {
+  nlohmann::ordered_json status;
+  status["token"] = token;
+  if (reuse_until) status["expirationTimestamp"] = format_rfc3339(*reuse_until);
+  nlohmann::ordered_json out;
+  out["apiVersion"] = api_version;
+  out["kind"] = "ExecCredential";
+  out["status"] = std::move(status);
+  return out.dump() + "\n";
+}
 
 }  // namespace tok

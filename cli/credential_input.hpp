@@ -1,12 +1,15 @@
 #pragma once
-// What the credential-helper protocols send on standard input (integrations.md): git's
-// `key=value` lines and Docker's server URL or store request. Everything here is hostile input:
-// sizes are bounded, garbage is an Error(usage) whose message never quotes the input (it may hold
-// a password), and nothing crashes. Pure functions, so unit tests and fuzz targets call them as is.
+// The credential-helper protocols (docs/integrations.md, docs/helpers.md), both ways: what git,
+// Docker and kubectl send (git's `key=value` lines, Docker's server URL or store request,
+// $KUBERNETES_EXEC_INFO) and the answers tok writes back. Everything read is hostile input: sizes
+// are bounded, garbage is an Error(usage) whose message never quotes the input (it may hold a
+// password), and nothing crashes. Pure functions, so unit tests and fuzz targets call them as is.
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/clock.hpp"
 
 namespace tok {
 
@@ -58,6 +61,16 @@ struct ExecInfo {
   std::optional<bool> interactive;
 };
 ExecInfo read_exec_info(const char* exec_info);
+
+// git's answer to `get`: username, password (the token) and, for a token that expires,
+// password_expiry_utc (epoch seconds) so that git drops it in time.
+std::string git_answer(std::string_view username, std::string_view token, std::optional<TimePoint> expiry);
+// Docker's answer to `get`: {"ServerURL", "Username", "Secret"} on one line.
+std::string docker_answer(std::string_view server_url, std::string_view username, std::string_view token);
+// kubectl's ExecCredential in the apiVersion it asked for. `reuse_until` (the token's expiry minus
+// the buffer, so kubectl asks again before the token dies) becomes expirationTimestamp; none:
+// kubectl keeps the token.
+std::string exec_credential(std::string_view api_version, std::string_view token, std::optional<TimePoint> reuse_until);
 
 // Reads standard input to its end, or (git) to the end of the request. More than `limit` bytes is
 // an Error(usage); a read error an Error(internal).

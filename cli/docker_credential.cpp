@@ -1,4 +1,4 @@
-// Docker's credential-helper protocol (integrations.md): `docker-credential-tok ACTION` (tok
+// Docker's credential-helper protocol (docs/integrations.md): `docker-credential-tok ACTION` (tok
 // installed under that name, a symlink) and `tok docker-credential ACTION`. Docker reads the
 // helper's stdout for answers and for errors alike: an error is plain text on stdout with exit 1,
 // and "credentials not found in native keychain" is the one text Docker treats as "none here".
@@ -78,7 +78,7 @@ int docker_action(Session& session, std::string_view action) {
     const auto config = load_config(session.options);  // read once: matching, then the profile
     if (!choose_profile(session, config, address)) {
       fmt::print("{}\n", kNotFound);
-      return 1;
+      return kExitDockerHelperFailure;
     }
     ProfileContext ctx(session, config);
     if (action == "erase") {
@@ -87,11 +87,8 @@ int docker_action(Session& session, std::string_view action) {
       return 0;
     }
     const GetResult result = ctx.engine(session).get(helper_get_options());
-    nlohmann::ordered_json out;
-    out["ServerURL"] = url;
-    out["Username"] = value_or_default(ctx.profile.values, "docker_username");
-    out["Secret"] = result.token.access_token;
-    fmt::print("{}\n", out.dump());
+    fmt::print("{}", docker_answer(url, value_or_default(ctx.profile.values, "docker_username"),
+                                   result.token.access_token));
     return 0;
   }
   throw Error(ErrorKind::usage, "unknown action (expected store, get, erase, list or version)");
@@ -99,16 +96,16 @@ int docker_action(Session& session, std::string_view action) {
 
 int run_docker_action(Session& session, std::string_view action) {
   if (!session.profile_given()) session.subject = "docker-credential";
-  int code = 1;
+  int code = kExitDockerHelperFailure;
   try {
     code = docker_action(session, action);
   } catch (const Error& e) {
     fmt::print("tok: {}: {}\n", session.label(), e.what());
     if (!e.advice().empty()) fmt::print("tok: hint: {}\n", e.advice());
-    code = 1;
+    code = kExitDockerHelperFailure;
   } catch (const std::exception& e) {
     fmt::print("tok: {}: internal error: {}\n", session.label(), e.what());
-    code = 1;
+    code = kExitDockerHelperFailure;
   }
   return code;
 }
@@ -131,7 +128,7 @@ int docker_credential_main(int argc, char** argv) {
   // environment ($TOK_CONFIG, $TOK_CACHE_DIR, ...), as for any tok command.
   if (argc != 2) {
     fmt::print("{}\n", kUsage);
-    return 1;
+    return kExitDockerHelperFailure;
   }
   const std::string_view arg = argv[1];
   if (arg == "--version" || arg == "-v") return run_docker_action(session, "version");
@@ -140,7 +137,7 @@ int docker_credential_main(int argc, char** argv) {
     return 0;
   }
   const int code = run_docker_action(session, arg);
-  if (std::fflush(stdout) != 0 || std::ferror(stdout)) return 1;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) return kExitDockerHelperFailure;
   return code;
 }
 

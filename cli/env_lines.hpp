@@ -1,5 +1,5 @@
 #pragma once
-// The lines `tok env` prints (integrations.md "CI steps"): a variable assignment each shell or CI
+// The lines `tok env` prints (docs/integrations.md "CI steps and scripts"): a variable assignment each shell or CI
 // system reads back exactly, whatever the value holds. Pure, so tests feed it hostile values.
 #include <string>
 #include <string_view>

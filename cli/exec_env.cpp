@@ -1,4 +1,4 @@
-// tok exec and tok env: the token for CI steps and scripts (integrations.md "CI steps").
+// tok exec and tok env: the token for CI steps and scripts (docs/integrations.md "CI steps and scripts").
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -34,99 +34,105 @@ std::string fetch_token(Session& session, const FreshnessFlags& freshness) {
 
 }  // namespace
 
+struct ExecFlags {
+  std::string env_name = kDefaultEnvName;
+  std::vector<std::string> command;
+  FreshnessFlags freshness;
+};
+
+int run_exec(Session& session, ExecFlags& flags) {
+  check_env_name(flags.env_name);
+  // No token, no command: a failure here exits with tok's own code and CMD never runs.
+  const std::string token = fetch_token(session, flags.freshness);
+  if (::setenv(flags.env_name.c_str(), token.c_str(), 1) != 0) {
+    throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", flags.env_name, std::strerror(errno)));
+  }
+  std::vector<char*> argv;
+  for (auto& arg : flags.command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  // CMD inherits the descriptors: nothing tok wrote may come after what CMD writes.
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Replaced, not forked: CMD's exit status, signals and stdio are the caller's. The engine's
+  // descriptors are close-on-exec and a background refresh is nobody's child.
+  ::execvp(argv[0], argv.data());
+  const int err = errno;
+  fmt::print(stderr, "tok: {}: cannot run '{}': {}\n", session.label(), printable(flags.command[0]),
+             std::strerror(err));
+  // What a shell answers for a command it cannot find (127) or cannot run (126).
+  return err == ENOENT ? kExitNotFound : kExitCannotRun;
+}
+
 void add_exec_command(CLI::App& app, Session& session) {
-  struct Flags {
-    std::string env_name = kDefaultEnvName;
-    std::vector<std::string> command;
-    FreshnessFlags freshness;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<ExecFlags>();
   CLI::App* cmd = app.add_subcommand("exec", "Run a command with the token in $TOK_TOKEN: tok exec [--env-name VAR] -- CMD ARGS...");
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
   add_freshness_flags(*cmd, flags->freshness);
   cmd->add_option("command", flags->command, "The command and its arguments, after --")->required();
   cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      check_env_name(flags->env_name);
-      // No token, no command: a failure here exits with tok's own code and CMD never runs.
-      const std::string token = fetch_token(session, flags->freshness);
-      if (::setenv(flags->env_name.c_str(), token.c_str(), 1) != 0) {
-        throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", flags->env_name, std::strerror(errno)));
-      }
-      std::vector<char*> argv;
-      for (auto& arg : flags->command) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      // CMD inherits the descriptors: nothing tok wrote may come after what CMD writes.
-      std::fflush(stdout);
-      std::fflush(stderr);
-      // Replaced, not forked: CMD's exit status, signals and stdio are the caller's. The engine's
-      // descriptors are close-on-exec and a background refresh is nobody's child.
-      ::execvp(argv[0], argv.data());
-      const int err = errno;
-      fmt::print(stderr, "tok: {}: cannot run '{}': {}\n", session.label(), printable(flags->command[0]),
-                 std::strerror(err));
-      // What a shell answers for a command it cannot find (127) or cannot run (126).
-      return err == ENOENT ? 127 : 126;
-    };
+    session.run = [&session, flags] { return run_exec(session, *flags); };
   });
 }
 
+struct EnvFlags {
+  std::string shell = "sh";
+  std::string env_name = kDefaultEnvName;
+  FreshnessFlags freshness;
+};
+
+int run_env(Session& session, const EnvFlags& flags) {
+  const std::string& name = flags.env_name;
+  check_env_name(name);
+  const char* github_env = nullptr;
+  if (flags.shell == "github") {
+    github_env = std::getenv("GITHUB_ENV");
+    if (github_env == nullptr || *github_env == '\0') {
+      throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
+    }
+  }
+  const std::string token = fetch_token(session, flags.freshness);
+  // Tokens are single-line by construction (RFC 6750 b64token), but a dotenv or $GITHUB_ENV
+  // line takes the rest of the line as the value: a line break would forge another variable.
+  if (token.find_first_of("\r\n") != std::string::npos) {
+    throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
+  }
+  if (flags.shell == "sh") {
+    fmt::print("{}", sh_env_line(name, token));
+  } else if (flags.shell == "fish") {
+    fmt::print("{}", fish_env_line(name, token));
+  } else if (flags.shell == "gitlab") {
+    fmt::print("{}", dotenv_line(name, token));
+  } else {
+    // The mask first: GitHub hides the value in every log line printed after this one.
+    fmt::print("::add-mask::{}\n", token);
+    if (std::fflush(stdout) != 0) {
+      throw Error(ErrorKind::internal, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+    }
+    const int fd = ::open(github_env, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw Error(ErrorKind::usage, fmt::format("cannot open $GITHUB_ENV ({}): {}", printable(github_env), std::strerror(errno)));
+    }
+    const std::string line = dotenv_line(name, token);
+    const ssize_t n = ::write(fd, line.data(), line.size());
+    const int err = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(line.size())) {
+      throw Error(ErrorKind::usage,
+                  fmt::format("cannot write $GITHUB_ENV ({}): {}", printable(github_env), n < 0 ? std::strerror(err) : "short write"));
+    }
+  }
+  return 0;
+}
+
 void add_env_command(CLI::App& app, Session& session) {
-  struct Flags {
-    std::string shell = "sh";
-    std::string env_name = kDefaultEnvName;
-    FreshnessFlags freshness;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<EnvFlags>();
   CLI::App* cmd = app.add_subcommand("env", "Print lines that set $TOK_TOKEN in a shell or CI system");
   cmd->add_option("--shell", flags->shell, "sh (default), fish, github or gitlab")
       ->check(CLI::IsMember({"sh", "fish", "github", "gitlab"}));
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
   add_freshness_flags(*cmd, flags->freshness);
   cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      const std::string& name = flags->env_name;
-      check_env_name(name);
-      const char* github_env = nullptr;
-      if (flags->shell == "github") {
-        github_env = std::getenv("GITHUB_ENV");
-        if (github_env == nullptr || *github_env == '\0') {
-          throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
-        }
-      }
-      const std::string token = fetch_token(session, flags->freshness);
-      // Tokens are single-line by construction (RFC 6750 b64token), but a dotenv or $GITHUB_ENV
-      // line takes the rest of the line as the value: a line break would forge another variable.
-      if (token.find_first_of("\r\n") != std::string::npos) {
-        throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
-      }
-      if (flags->shell == "sh") {
-        fmt::print("{}", sh_env_line(name, token));
-      } else if (flags->shell == "fish") {
-        fmt::print("{}", fish_env_line(name, token));
-      } else if (flags->shell == "gitlab") {
-        fmt::print("{}", dotenv_line(name, token));
-      } else {
-        // The mask first: GitHub hides the value in every log line printed after this one.
-        fmt::print("::add-mask::{}\n", token);
-        if (std::fflush(stdout) != 0) {
-          throw Error(ErrorKind::internal, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
-        }
-        const int fd = ::open(github_env, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-          throw Error(ErrorKind::usage, fmt::format("cannot open $GITHUB_ENV ({}): {}", printable(github_env), std::strerror(errno)));
-        }
-        const std::string line = dotenv_line(name, token);
-        const ssize_t n = ::write(fd, line.data(), line.size());
-        const int err = errno;
-        ::close(fd);
-        if (n != static_cast<ssize_t>(line.size())) {
-          throw Error(ErrorKind::usage,
-                      fmt::format("cannot write $GITHUB_ENV ({}): {}", printable(github_env), n < 0 ? std::strerror(err) : "short write"));
-        }
-      }
-      return 0;
-    };
+    session.run = [&session, flags] { return run_env(session, *flags); };
   });
 }
 

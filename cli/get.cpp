@@ -1,4 +1,4 @@
-// tok get: print a token (cli.md "tok get").
+// tok get: print a token (docs/tok.1, "tok get").
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

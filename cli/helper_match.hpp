@@ -1,5 +1,5 @@
 #pragma once
-// Which profile answers a credential helper's request (integrations.md): the first profile, in
+// Which profile answers a credential helper's request (docs/integrations.md): the first profile, in
 // file order, whose `git_hosts` or `docker_registries` matches the host the request is for.
 #include <optional>
 #include <string>

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "providers/http.hpp"
 
 namespace tok {
 
@@ -119,28 +120,7 @@ std::optional<HostPort> read_host_port(std::string_view authority) {
   return a;
 }
 
-bool is_loopback(const HostPort& address) {
-  const std::string_view h = address.host;
-  if (h == "localhost" || h == "[::1]") return true;
-  // 127.0.0.0/8 written as a dotted quad: four decimal parts of 1 to 3 digits.
-  if (h.substr(0, 4) != "127.") return false;
-  int parts = 0;
-  std::size_t pos = 0;
-  while (pos <= h.size()) {
-    const std::size_t dot = std::min(h.find('.', pos), h.size());
-    const std::string_view part = h.substr(pos, dot - pos);
-    if (part.empty() || part.size() > 3) return false;
-    int value = 0;
-    for (const char c : part) {
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + (c - '0');
-    }
-    if (value > 255) return false;
-    ++parts;
-    pos = dot + 1;
-  }
-  return parts == 4;
-}
+bool is_loopback(const HostPort& address) { return is_loopback_host(address.host); }
 
 GitUrl read_git_url(std::string_view url) {
   GitUrl r;

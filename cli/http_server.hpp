@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP server `tok serve` runs, behind a seam: the protocols (cli/serve_protocols) are plain
+// The HTTP server `tok serve` runs, behind a seam: the protocols (providers/metadata/, cli/serve_protocols) are plain
 // functions from a request to a response, tested without sockets; the server itself is
 // libmicrohttpd (an epoll event loop, docs/serve.md says why), in the tok-serve.so module, so
 // that no other command loads it at start.
@@ -14,26 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "providers/metadata/exchange.hpp"
+
 namespace tok {
-
-struct ServerRequest {
-  std::string method;
-  std::string path;                                // without the query, percent-decoded
-  std::multimap<std::string, std::string> params;  // the decoded query
-  std::vector<std::pair<std::string, std::string>> headers;
-
-  // A header's value by case-insensitive name; the first one when repeated.
-  std::optional<std::string> header(std::string_view name) const;
-  std::optional<std::string> param(const std::string& name) const;
-};
-
-struct ServerResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string reason;  // a refusal's explanation, for the -v line (never a token or a secret)
-};
 
 using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
 // Called once per request after it was answered: for the -v log line.

@@ -1,4 +1,4 @@
-// tok kube-credential: a Kubernetes client-go exec credential plugin (integrations.md). kubectl
+// tok kube-credential: a Kubernetes client-go exec credential plugin (docs/integrations.md). kubectl
 // runs it from the kubeconfig's users[].user.exec and reads an ExecCredential on stdout.
 //
 // kubectl has no `erase`: after a 401 it runs the plugin again, in the same process, and says
@@ -21,6 +21,7 @@
 
 #include "cli/credential_input.hpp"
 #include "cli/session.hpp"
+#include "core/descriptors.hpp"
 #include "core/time_format.hpp"
 
 namespace tok {
@@ -38,13 +39,11 @@ struct ProcessId {
 std::optional<ProcessId> parent_process() {
   const long ppid = static_cast<long>(::getppid());
   if (ppid <= 1) return std::nullopt;
-  const int fd = ::open(fmt::format("/proc/{}/stat", ppid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  char buf[1024];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  const std::string_view text(buf, static_cast<std::size_t>(n));
+  const UniqueFd fd(::open(fmt::format("/proc/{}/stat", ppid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  const auto stat = read_capped(fd.get(), 4096);
+  if (!stat || stat->empty()) return std::nullopt;
+  const std::string_view text(*stat);
   // The command name (field 2) is in parentheses and may hold anything, ')' and spaces included:
   // the fields after it start after the last ')'.
   const auto close = text.rfind(')');
@@ -93,15 +92,13 @@ std::vector<KubeCall> read_calls(const CacheStore& store, const Profile& profile
   std::vector<KubeCall> calls;
   const int dfd = store.dir_fd();
   if (dfd < 0) return calls;
-  const int fd = ::openat(dfd, calls_file(profile).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return calls;
+  const UniqueFd fd(::openat(dfd, calls_file(profile).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return calls;
   struct stat st {};
-  char buf[4096];
-  ssize_t n = -1;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n <= 0) return calls;
-  std::istringstream lines{std::string(buf, static_cast<std::size_t>(n))};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) return calls;
+  const auto text = read_capped(fd.get(), 4096);
+  if (!text) return calls;
+  std::istringstream lines{*text};
   KubeCall call;
   int refetched = 0;
   while (calls.size() < kKubeCallsKept &&
@@ -131,60 +128,57 @@ void write_calls(const CacheStore& store, const Profile& profile, const std::vec
 
 }  // namespace
 
+int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
+  // The answer must carry the apiVersion kubectl asked for, else kubectl refuses it.
+  const char* exec_info = std::getenv("KUBERNETES_EXEC_INFO");
+  const ExecInfo info = read_exec_info(exec_info);
+  GetOptions options = get_options(freshness);
+  ProfileContext ctx(session);
+  GetResult result = ctx.engine(session).get(options);
+
+  // client-go always sets the variable: without it, the caller is a person or a script
+  // running tok twice, not kubectl after a 401.
+  const auto parent = exec_info != nullptr ? parent_process() : std::nullopt;
+  if (parent) {
+    std::vector<KubeCall> calls = read_calls(ctx.store, ctx.profile);
+    const auto same = std::find_if(calls.begin(), calls.end(), [&](const KubeCall& c) { return c.parent == *parent; });
+    // A token tok fetched because its predecessor was refused is not taken for refused in turn:
+    // kubectl sometimes asks twice with no request in between (seen right after a refusal,
+    // tests/peers/test_kubectl.py), and one new token per refusal is the bound.
+    const std::uint64_t given = fingerprint(result.token.access_token);
+    const bool after_refusal =
+        std::any_of(calls.begin(), calls.end(), [&](const KubeCall& c) { return c.token == given && c.refetched; });
+    KubeCall now{*parent, given, 1, after_refusal};
+    if (same != calls.end() && same->token == now.token) {
+      now.given = same->given + 1;
+      if (now.given > kKubectlAsksPerProcess && !now.refetched && !options.force_refresh) {
+        session.verbose("the same kubectl process asks again for the token it was given (the server refused it): "
+                        "fetching a new one");
+        options.force_refresh = true;
+        result = ctx.engine(session).get(options);
+        now = KubeCall{*parent, fingerprint(result.token.access_token), 1, true};
+      }
+    }
+    if (same != calls.end()) calls.erase(same);
+    calls.insert(calls.begin(), now);
+    if (calls.size() > kKubeCallsKept) calls.resize(kKubeCallsKept);
+    write_calls(ctx.store, ctx.profile, calls);
+  }
+
+  // kubectl reuses the token until this instant, so it is the expiry minus the buffer: it asks
+  // again (and tok refreshes) before the token dies. No expiry: no timestamp, kubectl keeps it.
+  std::optional<TimePoint> reuse_until;
+  if (result.token.expiry) reuse_until = *result.token.expiry - ctx.profile.engine.expiry_buffer;
+  fmt::print("{}", exec_credential(info.api_version, result.token.access_token, reuse_until));
+  return 0;
+}
+
 void add_kube_credential_command(CLI::App& app, Session& session) {
   auto freshness = std::make_shared<FreshnessFlags>();
   CLI::App* cmd = app.add_subcommand("kube-credential", "Kubernetes exec credential plugin: print an ExecCredential");
   add_freshness_flags(*cmd, *freshness);
   cmd->callback([&session, freshness] {
-    session.run = [&session, freshness] {
-      // The answer must carry the apiVersion kubectl asked for, else kubectl refuses it.
-      const char* exec_info = std::getenv("KUBERNETES_EXEC_INFO");
-      const ExecInfo info = read_exec_info(exec_info);
-      GetOptions options = get_options(*freshness);
-      ProfileContext ctx(session);
-      GetResult result = ctx.engine(session).get(options);
-
-      // client-go always sets the variable: without it, the caller is a person or a script
-      // running tok twice, not kubectl after a 401.
-      const auto parent = exec_info != nullptr ? parent_process() : std::nullopt;
-      if (parent) {
-        std::vector<KubeCall> calls = read_calls(ctx.store, ctx.profile);
-        const auto same = std::find_if(calls.begin(), calls.end(), [&](const KubeCall& c) { return c.parent == *parent; });
-        // A token tok fetched because its predecessor was refused is not taken for refused in turn:
-        // kubectl sometimes asks twice with no request in between (seen right after a refusal,
-        // tests/peers/test_kubectl.py), and one new token per refusal is the bound.
-        const std::uint64_t given = fingerprint(result.token.access_token);
-        const bool after_refusal =
-            std::any_of(calls.begin(), calls.end(), [&](const KubeCall& c) { return c.token == given && c.refetched; });
-        KubeCall now{*parent, given, 1, after_refusal};
-        if (same != calls.end() && same->token == now.token) {
-          now.given = same->given + 1;
-          if (now.given > kKubectlAsksPerProcess && !now.refetched && !options.force_refresh) {
-            session.verbose("the same kubectl process asks again for the token it was given (the server refused it): "
-                            "fetching a new one");
-            options.force_refresh = true;
-            result = ctx.engine(session).get(options);
-            now = KubeCall{*parent, fingerprint(result.token.access_token), 1, true};
-          }
-        }
-        if (same != calls.end()) calls.erase(same);
-        calls.insert(calls.begin(), now);
-        if (calls.size() > kKubeCallsKept) calls.resize(kKubeCallsKept);
-        write_calls(ctx.store, ctx.profile, calls);
-      }
-
-      nlohmann::ordered_json status;
-      status["token"] = result.token.access_token;
-      // kubectl reuses the token until this instant, so it is the expiry minus the buffer: it asks
-      // again (and tok refreshes) before the token dies. No expiry: no timestamp, kubectl keeps it.
-      if (result.token.expiry) status["expirationTimestamp"] = format_rfc3339(*result.token.expiry - ctx.profile.engine.expiry_buffer);
-      nlohmann::ordered_json out;
-      out["apiVersion"] = info.api_version;
-      out["kind"] = "ExecCredential";
-      out["status"] = std::move(status);
-      fmt::print("{}\n", out.dump());
-      return 0;
-    };
+    session.run = [&session, freshness] { return run_kube_credential(session, *freshness); };
   });
 }
 

@@ -53,43 +53,45 @@ std::vector<std::string> take_profile_key_flags(int argc, char** argv, tok::KeyV
   return rest;
 }
 
+int run_version(const std::string& format) {
+  // The parts a cache hit never loads, each from its module (and what it was built with).
+  struct Module {
+    const char* file;
+    const char* role;
+  };
+  static constexpr Module modules[] = {{"tok-curl.so", "fetch tokens over HTTP"},
+                                       {"tok-crypto.so", "sign private_key_jwt assertions"},
+                                       {"tok-serve.so", "run tok serve"}};
+  nlohmann::json json_modules = nlohmann::json::array();
+  std::string text = "tok " TOK_VERSION "\n";
+  for (const Module& m : modules) {
+    const tok::ModuleSymbol symbol = tok::load_module_symbol(m.file, "tok_module_version");
+    const std::string version =
+        symbol.address != nullptr ? reinterpret_cast<const char* (*)()>(symbol.address)() : std::string();
+    if (symbol.address != nullptr) {
+      text += fmt::format("{}: {} ({}; to {})\n", m.file, version, symbol.path, m.role);
+    } else {
+      text += fmt::format("{}: MISSING ({}): tok cannot {} (searched {})\n", m.file, symbol.problem, m.role,
+                          fmt::join(symbol.searched, ", "));
+    }
+    json_modules.push_back({{"file", m.file}, {"role", m.role}, {"path", symbol.path},
+                            {"version", symbol.address != nullptr ? nlohmann::json(version) : nlohmann::json(nullptr)},
+                            {"searched", symbol.searched}});
+  }
+  if (format == "json") {
+    fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"tok", TOK_VERSION}, {"modules", json_modules}}.dump(2));
+  } else {
+    fmt::print("{}", text);
+  }
+  return 0;
+}
+
 void add_version_command(CLI::App& app, tok::Session& session) {
   auto format = std::make_shared<std::string>("text");
   CLI::App* cmd = app.add_subcommand("version", "Print the version, and the modules' (libcurl, OpenSSL, libmicrohttpd)");
   cmd->add_option("--format", *format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->callback([&session, format] {
-    session.run = [format] {
-      // The parts a cache hit never loads, each from its module (and what it was built with).
-      struct Module {
-        const char* file;
-        const char* role;
-      };
-      static constexpr Module modules[] = {{"tok-curl.so", "fetch tokens over HTTP"},
-                                           {"tok-crypto.so", "sign private_key_jwt assertions"},
-                                           {"tok-serve.so", "run tok serve"}};
-      nlohmann::json json_modules = nlohmann::json::array();
-      std::string text = "tok " TOK_VERSION "\n";
-      for (const Module& m : modules) {
-        const tok::ModuleSymbol symbol = tok::load_module_symbol(m.file, "tok_module_version");
-        const std::string version =
-            symbol.address != nullptr ? reinterpret_cast<const char* (*)()>(symbol.address)() : std::string();
-        if (symbol.address != nullptr) {
-          text += fmt::format("{}: {} ({}; to {})\n", m.file, version, symbol.path, m.role);
-        } else {
-          text += fmt::format("{}: MISSING ({}): tok cannot {} (searched {})\n", m.file, symbol.problem, m.role,
-                              fmt::join(symbol.searched, ", "));
-        }
-        json_modules.push_back({{"file", m.file}, {"role", m.role}, {"path", symbol.path},
-                                {"version", symbol.address != nullptr ? nlohmann::json(version) : nlohmann::json(nullptr)},
-                                {"searched", symbol.searched}});
-      }
-      if (*format == "json") {
-        fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"tok", TOK_VERSION}, {"modules", json_modules}}.dump(2));
-      } else {
-        fmt::print("{}", text);
-      }
-      return 0;
-    };
+    session.run = [format] { return run_version(*format); };
   });
 }
 
@@ -189,7 +191,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& args) {
     const auto near = tok::did_you_mean(provider.substr(0, 64), names);
     fmt::print(stderr, "tok: no provider '{}'{}\ntok: hint: this build knows: {}\n", tok::printable(provider.substr(0, 64)),
                near ? fmt::format(" (did you mean '{}'?)", *near) : std::string(), fmt::join(names, ", "));
-    return 2;
+    return tok::exit_code(tok::ErrorKind::usage);
   }
   if (topic.size() == 1 && is_command(topic[0]) && topic[0] != "help") {
     fmt::print("{}", app.get_subcommand(topic[0])->help(app.get_name()));
@@ -204,7 +206,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& args) {
     fmt::print(stderr, "tok: 'tok help' takes a command, or keys [PROVIDER]\n");
   }
   fmt::print(stderr, "tok: hint: run 'tok --help'\n");
-  return 2;
+  return tok::exit_code(tok::ErrorKind::usage);
 }
 
 // `tok gte`: "unknown command 'gte' (did you mean 'get'?)". The word is shown only when it is a
@@ -219,7 +221,7 @@ int unknown_command(std::string_view word) {
                fmt::join(names, ", "));
   }
   fmt::print(stderr, "tok: hint: run 'tok --help'\n");
-  return 2;
+  return tok::exit_code(tok::ErrorKind::usage);
 }
 
 // The arguments CLI11 did not expect: only those that look like flags are named (with what was
@@ -268,7 +270,7 @@ int run(tok::Session& session) {
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {  // a closed pipe must not look like success
       print_error(session, fmt::format("cannot write to standard output: {}", std::strerror(errno)),
                   "nothing was printed: check where stdout goes (closed, full disk, a broken pipe)");
-      return 2;
+      return tok::exit_code(tok::ErrorKind::usage);
     }
     return code;
   } catch (const tok::Error& e) {
@@ -276,7 +278,7 @@ int run(tok::Session& session) {
     return tok::exit_code(e.kind());
   } catch (const std::exception& e) {
     print_error(session, fmt::format("internal error: {}", e.what()), "please report this as a bug");
-    return 1;
+    return tok::exit_code(tok::ErrorKind::internal);
   }
 }
 
@@ -341,17 +343,17 @@ int main(int argc, char** argv) {
     // CLI11 lists the unexpected arguments, values included: a secret passed as a flag that does
     // not exist (--client-secret VALUE) would land in a CI log. Name the flags only.
     print_unexpected(session, app, args);
-    return 2;
+    return tok::exit_code(tok::ErrorKind::usage);
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "tok: {}\ntok: hint: run 'tok --help'\n", tok::printable(e.what()));
-    return 2;
+    return tok::exit_code(tok::ErrorKind::usage);
   } catch (const tok::Error& e) {
     print_error(session, e.what(), e.advice());
     return tok::exit_code(e.kind());
   }
   if (!session.run) {
     fmt::print(stderr, "{}", app.help());
-    return 2;
+    return tok::exit_code(tok::ErrorKind::usage);
   }
   return run(session);
 }

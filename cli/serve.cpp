@@ -1,5 +1,5 @@
-// tok serve: a local metadata server for the vendors' SDKs (integrations.md, "tok serve"). Each
-// served profile has its own in-process engine (refresh-engine.md 6a) on a small thread pool: a
+// tok serve: a local metadata server for the vendors' SDKs (docs/serve.md, docs/integrations.md "tok serve"). Each
+// served profile has its own in-process engine (docs/design.md, "One flow, two configurations") on a small thread pool: a
 // stale token is served at once while one background refresh runs, failures back off, and an
 // outage of the token source does not stop valid tokens from being served.
 #include <pthread.h>
@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/helper_url.hpp"
 #include "cli/http_server.hpp"
 #include "cli/serve_peer.hpp"
 #include "cli/serve_protocols.hpp"
@@ -29,6 +30,9 @@
 #include "core/refresher.hpp"
 #include "providers/http.hpp"
 #include "providers/jws.hpp"
+#include "providers/metadata/azure_app_service.hpp"
+#include "providers/metadata/databricks.hpp"
+#include "providers/metadata/gcp.hpp"
 
 namespace tok {
 
@@ -47,35 +51,20 @@ struct Listen {
 
 // Loopback only: a metadata server hands out tokens to whoever asks.
 Listen parse_listen(const std::string& text) {
-  Listen l;
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      throw Error(ErrorKind::usage, fmt::format("--listen '{}': write it as ADDR:PORT, e.g. [::1]:8789", text));
-    }
-    host = text.substr(0, close + 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      throw Error(ErrorKind::usage, fmt::format("--listen '{}': write it as ADDR:PORT, e.g. 127.0.0.1:8789", text));
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  const auto address = read_host_port(text);
+  if (!address || address->port.empty()) {
+    throw Error(ErrorKind::usage, fmt::format("--listen '{}': write it as ADDR:PORT, e.g. 127.0.0.1:8789 or [::1]:8789",
+                                              printable(text)));
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
-    throw Error(ErrorKind::usage, fmt::format("--listen '{}': '{}' is not a port", text, port));
-  }
-  l.port = std::stoi(port);
-  if (!is_loopback_host(host)) {
+  if (!is_loopback(*address)) {
     throw Error(ErrorKind::usage,
                 fmt::format("--listen '{}': tok serve listens on loopback only (127.0.0.1, [::1], localhost): it hands "
                             "tokens to whoever connects",
-                            text));
+                            printable(text)));
   }
-  l.host = host == "[::1]" ? "::1" : host == "localhost" ? "127.0.0.1" : host;
+  Listen l;
+  l.port = std::stoi(address->port);
+  l.host = address->host == "[::1]" ? "::1" : address->host == "localhost" ? "127.0.0.1" : address->host;
   l.url_authority = (l.host == "::1" ? "[::1]" : l.host) + ":";
   return l;
 }
@@ -136,48 +125,52 @@ int run_serve(Session& session, const ServeFlags& flags) {
   SystemClock clock;
   std::vector<std::unique_ptr<Served>> served;
   ServedProtocols protocols;
-  const auto serve_profile = [&](const std::string& name, const char* protocol) -> ServedProfile {
-    // One engine per profile, however many protocols serve it: one refresh for all of them.
-    Served* existing = nullptr;
+  // One engine per profile, however many protocols serve it: one refresh for all of them.
+  const auto served_profile = [&](const std::string& name) -> Served& {
     for (auto& s : served) {
-      if (s->profile.name == name) existing = s.get();
+      if (s->profile.name == name) return *s;
     }
-    if (existing == nullptr) {
-      GlobalOptions options = session.options;
-      options.profile = name;
-      auto s = std::make_unique<Served>();
-      s->profile = resolve_profile(options);
-      served.push_back(std::move(s));
-      existing = served.back().get();
-    }
-    Served& mine = *existing;
-    const KeyValues& v = mine.profile.values;
-    const auto value = [&](const char* key) { return v.count(key) != 0 ? v.at(key) : std::string(); };
-    ServedProfile p;
-    p.name = name;
-    p.host = value("host");
-    p.resource = value("resource");
-    p.client_id = value("client_id");
-    p.gcp_account = value_or_default(v, "gcp_service_account");
-    p.scopes = split_scopes(value("scopes"));
-    if (std::string_view(protocol) == "databricks" && p.host.empty()) {
+    GlobalOptions options = session.options;
+    options.profile = name;
+    auto s = std::make_unique<Served>();
+    s->profile = resolve_profile(options);
+    served.push_back(std::move(s));
+    return *served.back();
+  };
+  const auto value = [](const Served& s, const char* key) {
+    const KeyValues& v = s.profile.values;
+    return v.count(key) != 0 ? v.at(key) : std::string();
+  };
+  const auto engine = [](Served& s) -> TokenGetter { return [&s] { return s.engine->get(); }; };
+  const std::string databricks_secret = random_id();
+  const std::string app_service_secret = random_id();
+  if (!databricks.empty()) {
+    Served& s = served_profile(databricks);
+    if (value(s, "host").empty()) {
       throw Error(ErrorKind::usage,
                   fmt::format("--databricks {}: the profile has no 'host' (the workspace URL that X-Databricks-Host "
                               "must name)",
-                              name));
+                              databricks));
     }
-    if (std::string_view(protocol) == "azure-imds" && p.resource.empty()) {
+    protocols.protocols.push_back(std::make_unique<databricks::Served>(databricks_secret, value(s, "host"), engine(s)));
+  }
+  if (!azure_imds.empty()) {
+    Served& s = served_profile(azure_imds);
+    if (value(s, "resource").empty()) {
       throw Error(ErrorKind::usage,
-                  fmt::format("--azure-imds {}: the profile has no 'resource' (what IMDS clients ask a token for)", name));
+                  fmt::format("--azure-imds {}: the profile has no 'resource' (what IMDS clients ask a token for)",
+                              azure_imds));
     }
-    p.get = [&mine] { return mine.engine->get(); };
-    return p;
-  };
-  if (!databricks.empty()) protocols.databricks = serve_profile(databricks, "databricks");
-  if (!azure_imds.empty()) protocols.azure_imds = serve_profile(azure_imds, "azure-imds");
-  if (!gcp.empty()) protocols.gcp = serve_profile(gcp, "gcp");
-  protocols.databricks_secret = random_id();
-  protocols.app_service_secret = random_id();
+    protocols.protocols.push_back(std::make_unique<azure::ImdsServed>(value(s, "resource"), value(s, "client_id"), engine(s)));
+    protocols.protocols.push_back(std::make_unique<azure::AppServiceServed>(app_service_secret, value(s, "resource"),
+                                                                            value(s, "client_id"), engine(s)));
+  }
+  if (!gcp.empty()) {
+    Served& s = served_profile(gcp);
+    const KeyValues& v = s.profile.values;
+    const std::string account = value_or_default(v, "gcp_service_account");
+    protocols.protocols.push_back(std::make_unique<gcp::Served>(account, split_scopes(value(s, "scopes")), engine(s)));
+  }
 
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
@@ -206,15 +199,15 @@ int run_serve(Session& session, const ServeFlags& flags) {
     return private_stdout ? secret : std::string("<secret not printed to a socket such as the journal>");
   };
   fmt::print("tok serve: listening on http://{}\n", authority);
-  if (protocols.databricks) {
+  if (!databricks.empty()) {
     fmt::print("  databricks ({}): DATABRICKS_METADATA_SERVICE_URL=http://{}{}\n", databricks, authority,
-               databricks_path(shown(protocols.databricks_secret)));
+               databricks::served_path(shown(databricks_secret)));
   }
-  if (protocols.azure_imds) {
+  if (!azure_imds.empty()) {
     fmt::print("  azure-imds ({}): IDENTITY_ENDPOINT=http://{}{} IDENTITY_HEADER={} AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{}\n",
-               azure_imds, authority, kAppServicePath, shown(protocols.app_service_secret), authority);
+               azure_imds, authority, azure::kAppServicePath, shown(app_service_secret), authority);
   }
-  if (protocols.gcp) {
+  if (!gcp.empty()) {
     fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,
                authority);
   }

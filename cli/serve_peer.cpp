@@ -38,20 +38,22 @@ std::optional<uid_t> ask_inet_diag(const sockaddr_storage& local, const sockaddr
   r.sdiag_protocol = IPPROTO_TCP;
   r.idiag_states = ~0U;
   r.id.idiag_cookie[0] = r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  // The client's end: its port and address are the peer's, its remote ones ours.
+  const auto ends = [&](std::uint16_t peer_port, const void* peer_addr, std::uint16_t local_port, const void* local_addr,
+                        std::size_t size) {
+    r.id.idiag_sport = peer_port;
+    r.id.idiag_dport = local_port;
+    std::memcpy(r.id.idiag_src, peer_addr, size);
+    std::memcpy(r.id.idiag_dst, local_addr, size);
+  };
   if (peer.ss_family == AF_INET && local.ss_family == AF_INET) {
     const auto& p = reinterpret_cast<const sockaddr_in&>(peer);
     const auto& l = reinterpret_cast<const sockaddr_in&>(local);
-    r.id.idiag_sport = p.sin_port;
-    r.id.idiag_dport = l.sin_port;
-    std::memcpy(r.id.idiag_src, &p.sin_addr, 4);
-    std::memcpy(r.id.idiag_dst, &l.sin_addr, 4);
+    ends(p.sin_port, &p.sin_addr, l.sin_port, &l.sin_addr, sizeof p.sin_addr);
   } else if (peer.ss_family == AF_INET6 && local.ss_family == AF_INET6) {
     const auto& p = reinterpret_cast<const sockaddr_in6&>(peer);
     const auto& l = reinterpret_cast<const sockaddr_in6&>(local);
-    r.id.idiag_sport = p.sin6_port;
-    r.id.idiag_dport = l.sin6_port;
-    std::memcpy(r.id.idiag_src, &p.sin6_addr, 16);
-    std::memcpy(r.id.idiag_dst, &l.sin6_addr, 16);
+    ends(p.sin6_port, &p.sin6_addr, l.sin6_port, &l.sin6_addr, sizeof p.sin6_addr);
   } else {
     return std::nullopt;
   }

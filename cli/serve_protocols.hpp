@@ -1,46 +1,22 @@
 #pragma once
-// The metadata-service protocols `tok serve` answers (integrations.md, "tok serve"): Databricks'
-// metadata service, Azure IMDS and the GCP metadata server, each with its required headers,
-// refusals and exact response shapes. Pure: a request in, a response out, the time and the token
-// source given; no sockets, so every rule has a unit test.
-#include <functional>
-#include <string_view>
-#include <optional>
+// What `tok serve` does with every request before a protocol sees it (docs/serve.md): the Host
+// rule against DNS rebinding, no bodies, GET and HEAD only; then the protocol that owns the path
+// answers (each protocol is a unit in providers/metadata/, docs/design.md "Protocol units"). Pure:
+// a request in, a response out, the time given; no sockets, so every rule has a unit test.
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "cli/http_server.hpp"
 #include "core/clock.hpp"
-#include "core/refresh_flow.hpp"
+#include "providers/metadata/protocol.hpp"
 
 namespace tok {
 
-struct ServedProfile {
-  std::string name;
-  std::string host;                    // databricks: compared with X-Databricks-Host
-  std::string resource;                // azure-imds: compared with the resource parameter
-  std::string client_id;               // azure-imds: a requested client_id must be this one
-  std::string gcp_account;             // gcp: the e-mail it reports (default tok@localhost)
-  std::vector<std::string> scopes;     // gcp: reported in the account's info
-  std::function<GetResult()> get;      // the profile's engine; throws tok::Error
-};
-
+// The protocols one `tok serve` answers, each with its profile's engine.
 struct ServedProtocols {
-  std::optional<ServedProfile> databricks;
-  std::optional<ServedProfile> azure_imds;  // served by IMDS and by App Service (its secret below)
-  std::optional<ServedProfile> gcp;
-  // Random per run (docs/serve.md): a path segment of the Databricks URL, and App Service's
-  // IDENTITY_HEADER that azure-identity sends back as X-IDENTITY-HEADER.
-  std::string databricks_secret;
-  std::string app_service_secret;
+  std::vector<std::unique_ptr<ServedProtocol>> protocols;
 };
-
-inline constexpr const char* kImdsPath = "/metadata/identity/oauth2/token";
-inline constexpr const char* kAppServicePath = "/msi/token";
-inline constexpr const char* kGcpAccountsPrefix = "/computeMetadata/v1/instance/service-accounts/";
-
-// "/databricks/SECRET/token": DATABRICKS_METADATA_SERVICE_URL's path.
-std::string databricks_path(std::string_view secret);
 
 // Answers one request. Token failures become each protocol's own error shape (never a token,
 // never a secret: provider messages are already redacted). Refusals say why in `reason`.
@@ -50,7 +26,7 @@ ServerResponse answer_metadata_request(const ServedProtocols& served, const Serv
 // Anything else is a page on another name rebound to 127.0.0.1 (DNS rebinding).
 bool is_own_host(std::string_view host);
 
-// The request's path for the -v log: printable (providers/http.hpp), the Databricks secret
+// The request's path for the -v log: printable (providers/http.hpp), each protocol's path secret
 // replaced by "SECRET".
 std::string loggable_path(const ServedProtocols& served, const ServerRequest& request);
 

@@ -85,9 +85,6 @@ void print_claims(const nlohmann::json& claims, TimePoint now) {
 
 }  // namespace
 
-// Exit status of `tok status --check` when no usable token is cached (documented in --help).
-constexpr int kNoUsableToken = 6;
-
 EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint now, Duration min_valid) {
   const auto read = ctx.store.read(ctx.profile.cache_key);
   if (read.warning) session.warn(*read.warning);
@@ -168,15 +165,83 @@ void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now) {
   }
 }
 
+struct StatusFlags {
+  std::string format = "text";
+  bool check = false;
+  bool all = false;
+  bool claims = false;
+  std::optional<std::string> min_valid;
+};
+
+int run_status(Session& session, const StatusFlags& flags) {
+  Duration min_valid{0};
+  if (flags.min_valid) min_valid = parse_duration_or_throw(*flags.min_valid, "--min-valid", ZeroIs::none);
+  if (flags.all) {
+    if (flags.check || flags.claims) {
+      throw Error(ErrorKind::usage, "--all shows every profile's state; --check and --claims take one profile");
+    }
+    const auto rows = profile_rows(session, true);
+    const TimePoint now = SystemClock().now();
+    if (flags.format == "json") {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& row : rows) list.push_back(row_json(row, true, now));
+      fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"config", config_path(session.options).string()},
+                                        {"profiles", list}}
+                             .dump(2));
+    } else {
+      print_state_lines(rows, now);
+    }
+    return 0;
+  }
+  ProfileContext ctx(session);
+  const TimePoint now = ctx.clock.now();
+  const EntryStatus status = entry_status(ctx, session, now, min_valid);
+  const bool usable = status.usable;
+  const ProfileFacts facts = profile_facts(ctx.profile.values);
+  const int code = flags.check && !usable ? kExitNoUsableToken : 0;
+  nlohmann::json claims;
+  if (flags.claims) claims = claims_json(ctx.store.read(ctx.profile.cache_key).entry);
+
+  if (flags.format == "json") {
+    nlohmann::json out;
+    out["json_version"] = 1;
+    out["profile"] = session.label();
+    out["source"] = ctx.profile.source;
+    out["provider"] = facts.provider;
+    out["endpoint"] = or_null(facts.endpoint);
+    out["client"] = or_null(facts.client);
+    out["scopes"] = or_null(facts.scopes);
+    out.update(status.json(now));
+    if (flags.claims) out["claims"] = claims;
+    fmt::print("{}\n", out.dump(2));
+    return code;
+  }
+  fmt::print("profile:      {} ({})\n", session.label(), ctx.profile.source);
+  fmt::print("provider:     {}\n", facts.provider);
+  if (!facts.endpoint.empty()) fmt::print("endpoint:     {}\n", facts.endpoint);
+  if (!facts.client.empty()) fmt::print("client:       {}\n", facts.client);
+  if (!facts.scopes.empty()) fmt::print("scopes:       {}\n", facts.scopes);
+  fmt::print("cache entry:  {}\n", status.cache_file);
+  fmt::print("state:        {}{}\n", status.state,
+             status.failing       ? " (its background refresh is failing)"
+             : status.outage_kept ? " (failing: the token service is unavailable)"
+                                  : "");
+  if (status.token_type) {
+    fmt::print("token type:   {}\n", *status.token_type);
+    fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
+    if (status.stale_after) fmt::print("stale after:  {}\n", when(*status.stale_after, now));
+    fmt::print("generation:   {}\n", status.generation);
+  }
+  if (status.last_error) {
+    fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);
+  }
+  if (status.next_attempt) fmt::print("next attempt: {}\n", when(*status.next_attempt, now));
+  if (flags.claims) print_claims(claims, now);
+  return code;
+}
+
 void add_status_command(CLI::App& app, Session& session) {
-  struct Flags {
-    std::string format = "text";
-    bool check = false;
-    bool all = false;
-    bool claims = false;
-    std::optional<std::string> min_valid;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<StatusFlags>();
   CLI::App* cmd = app.add_subcommand("status", "Show the profile's cache entry: state, expiry, errors (never the token)");
   cmd->add_option("--format", flags->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--check", flags->check,
@@ -186,72 +251,7 @@ void add_status_command(CLI::App& app, Session& session) {
   cmd->add_flag("--claims", flags->claims,
                 "Also the cached JWT's header and claims, decoded and NOT verified (never the token)");
   cmd->callback([&session, flags] {
-    session.run = [&session, flags] {
-      Duration min_valid{0};
-      if (flags->min_valid) min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
-      if (flags->all) {
-        if (flags->check || flags->claims) {
-          throw Error(ErrorKind::usage, "--all shows every profile's state; --check and --claims take one profile");
-        }
-        const auto rows = profile_rows(session, true);
-        const TimePoint now = SystemClock().now();
-        if (flags->format == "json") {
-          nlohmann::json list = nlohmann::json::array();
-          for (const auto& row : rows) list.push_back(row_json(row, true, now));
-          fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"config", config_path(session.options).string()},
-                                            {"profiles", list}}
-                                 .dump(2));
-        } else {
-          print_state_lines(rows, now);
-        }
-        return 0;
-      }
-      ProfileContext ctx(session);
-      const TimePoint now = ctx.clock.now();
-      const EntryStatus status = entry_status(ctx, session, now, min_valid);
-      const bool usable = status.usable;
-      const ProfileFacts facts = profile_facts(ctx.profile.values);
-      const int code = flags->check && !usable ? kNoUsableToken : 0;
-      nlohmann::json claims;
-      if (flags->claims) claims = claims_json(ctx.store.read(ctx.profile.cache_key).entry);
-
-      if (flags->format == "json") {
-        nlohmann::json out;
-        out["json_version"] = 1;
-        out["profile"] = session.label();
-        out["source"] = ctx.profile.source;
-        out["provider"] = facts.provider;
-        out["endpoint"] = or_null(facts.endpoint);
-        out["client"] = or_null(facts.client);
-        out["scopes"] = or_null(facts.scopes);
-        out.update(status.json(now));
-        if (flags->claims) out["claims"] = claims;
-        fmt::print("{}\n", out.dump(2));
-        return code;
-      }
-      fmt::print("profile:      {} ({})\n", session.label(), ctx.profile.source);
-      fmt::print("provider:     {}\n", facts.provider);
-      if (!facts.endpoint.empty()) fmt::print("endpoint:     {}\n", facts.endpoint);
-      if (!facts.client.empty()) fmt::print("client:       {}\n", facts.client);
-      if (!facts.scopes.empty()) fmt::print("scopes:       {}\n", facts.scopes);
-      fmt::print("cache entry:  {}\n", status.cache_file);
-      fmt::print("state:        {}{}\n", status.state,
-                 status.failing       ? " (its background refresh is failing)"
-                 : status.outage_kept ? " (failing: the token service is unavailable)"
-                                      : "");
-      if (status.token_type) {
-        fmt::print("token type:   {}\n", *status.token_type);
-        fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
-        if (status.stale_after) fmt::print("stale after:  {}\n", when(*status.stale_after, now));
-        fmt::print("generation:   {}\n", status.generation);
-      }
-      if (status.last_error) {
-        fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);
-      }
-      if (status.next_attempt) fmt::print("next attempt: {}\n", when(*status.next_attempt, now));
-      if (flags->claims) print_claims(claims, now);
-      return code;
-    };
+    session.run = [&session, flags] { return run_status(session, *flags); };
   });
 }
 

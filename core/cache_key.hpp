@@ -1,5 +1,5 @@
 #pragma once
-// The cache-key scheme (cli.md "The cache"): one entry per profile name and non-secret provider
+// The cache-key scheme (docs/design.md, "Cache file and locks"): one entry per profile name and non-secret provider
 // settings, so that changing a token URL, client id, scope or resource never returns the old
 // token. Keys are file names: `<profile, made safe>-<16 hex digits>`.
 #include <string>

@@ -8,7 +8,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -176,24 +178,6 @@ std::optional<SharedFailure> decode_failure(std::string_view text) {
 
 // ---- locks ----------------------------------------------------------------------------------
 
-FileLock& FileLock::operator=(FileLock&& other) noexcept {
-  if (this != &other) {
-    release();
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-FileLock::~FileLock() { release(); }
-
-void FileLock::release() {
-  if (fd_ >= 0) {
-    ::close(fd_);  // closing the last descriptor releases the flock
-    fd_ = -1;
-  }
-}
-
 // ---- the store ------------------------------------------------------------------------------
 
 namespace {
@@ -246,20 +230,6 @@ int open_checked(int dir_fd, const fs::path& path, int flags) {
   return fd;
 }
 
-// Reads at most `cap` bytes; nullopt when the file is larger (damage) or unreadable.
-std::optional<std::string> read_capped(int fd, std::size_t cap) {
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) return text;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > cap) return std::nullopt;
-  }
-}
-
 std::string lock_suffix(LockName name) { return name == LockName::refresh ? ".lock" : ".bg.lock"; }
 
 // Takes the flock once. A lock file may be unlinked (tok clear --all) between our open and our
@@ -304,14 +274,10 @@ bool abandoned_temporary(int dir_fd, const std::string& name) {
 
 }  // namespace
 
-CacheStore::~CacheStore() {
-  if (dir_fd_ >= 0) ::close(dir_fd_);
-}
-
 fs::path CacheStore::entry_path(std::string_view key) const { return dir_ / (std::string(key) + ".json"); }
 
 int CacheStore::dir_fd() const {
-  if (dir_fd_ >= 0) return dir_fd_;
+  if (dir_fd_) return dir_fd_.get();
   const int fd = above_stdio(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd < 0) {
     struct stat st {};
@@ -334,8 +300,8 @@ int CacheStore::dir_fd() const {
     ::close(fd);
     throw;
   }
-  dir_fd_ = fd;
-  return dir_fd_;
+  dir_fd_.reset(fd);
+  return dir_fd_.get();
 }
 
 bool CacheStore::check_dir() const { return dir_fd() >= 0; }
@@ -354,7 +320,7 @@ std::optional<std::string> CacheStore::ensure_dir() const {
 std::optional<std::string> CacheStore::unwritable() const {
   if (auto problem = ensure_dir()) return problem;
   struct statvfs vfs {};
-  if (::fstatvfs(dir_fd_, &vfs) == 0) {
+  if (::fstatvfs(dir_fd_.get(), &vfs) == 0) {
     if ((vfs.f_flag & ST_RDONLY) != 0) return fmt::format("the cache directory {} is on a read-only file system", dir_.string());
     // A file system that counts inodes (f_files > 0) and has none left is as full as one without
     // blocks.
@@ -362,7 +328,7 @@ std::optional<std::string> CacheStore::unwritable() const {
       return fmt::format("the file system of the cache directory {} is full", dir_.string());
     }
   }
-  if (::faccessat(dir_fd_, ".", W_OK, AT_EACCESS) != 0) {
+  if (::faccessat(dir_fd_.get(), ".", W_OK, AT_EACCESS) != 0) {
     return fmt::format("the cache directory {} is not writable: {}", dir_.string(), errno_text(errno));
   }
   return std::nullopt;
@@ -395,7 +361,7 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   // unlink may throw, or the file and its descriptor would be left behind.
   const std::string text = encode_entry(entry);
   const std::string tmp = fmt::format(".{}.json.{}.{}.tmp", key, ::getpid(), counter++);
-  const int fd = above_stdio(::openat(dir_fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const int fd = above_stdio(::openat(dir_fd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd < 0) return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(errno));
   std::size_t done = 0;
   int err = 0;
@@ -410,20 +376,38 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   }
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::renameat(dir_fd_, tmp.c_str(), dir_fd_, final_path.filename().c_str()) != 0) err = errno;
+  if (err == 0 && ::renameat(dir_fd_.get(), tmp.c_str(), dir_fd_.get(), final_path.filename().c_str()) != 0) err = errno;
   if (err != 0) {
-    ::unlinkat(dir_fd_, tmp.c_str(), 0);
+    ::unlinkat(dir_fd_.get(), tmp.c_str(), 0);
     return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(err));
   }
   // Make the rename itself durable; a failure here loses at most this new entry, never the old.
-  ::fsync(dir_fd_);
+  ::fsync(dir_fd_.get());
   return std::nullopt;
 }
+
+namespace {
+
+bool is_record_of(std::string_view name, std::string_view key) {
+  if (name.size() <= key.size() + 1 || name.substr(0, key.size()) != key || name[key.size()] != '.') return false;
+  // A key ends in hex digits, so a name of letters after its dot is no other key's file.
+  const std::string_view what = name.substr(key.size() + 1);
+  if (what == "json" || what == "lock") return false;
+  return std::all_of(what.begin(), what.end(), [](unsigned char c) { return std::islower(c) != 0; });
+}
+
+std::vector<std::string> list_names(int dir_fd);
+
+}  // namespace
 
 bool CacheStore::remove(std::string_view key) const {
   const int dfd = dir_fd();
   if (dfd < 0) return false;
-  return ::unlinkat(dfd, entry_path(key).filename().c_str(), 0) == 0;
+  const bool removed = ::unlinkat(dfd, entry_path(key).filename().c_str(), 0) == 0;
+  for (const std::string& name : list_names(dfd)) {
+    if (is_record_of(name, key)) ::unlinkat(dfd, name.c_str(), 0);
+  }
+  return removed;
 }
 
 namespace {
@@ -460,20 +444,26 @@ std::vector<std::string> CacheStore::keys() const {
   return out;
 }
 
-std::size_t CacheStore::remove_all() const {
-  return remove_if([](std::string_view) { return true; });
+CacheStore::Removed CacheStore::remove_all(std::chrono::milliseconds wait) const {
+  return remove_if([](std::string_view) { return true; }, wait);
 }
 
-std::size_t CacheStore::remove_if(const std::function<bool(std::string_view key)>& doomed) const {
+CacheStore::Removed CacheStore::remove_if(const std::function<bool(std::string_view key)>& doomed,
+                                          std::chrono::milliseconds wait) const {
   const int dfd = dir_fd();
-  if (dfd < 0) return 0;
-  std::size_t removed = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  if (dfd < 0) return {};
+  Removed removed;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   for (const std::string& key : keys()) {
     if (!doomed(key)) continue;
-    // Under the refresh lock, so no commit lands between our unlink and the next get.
+    // Under the refresh lock, so no commit lands between our unlink and the next get; an entry
+    // whose refresh still runs at the deadline stays (its lock is not ours to break).
     const auto held = lock(key, LockName::refresh, deadline);
-    if (remove(key)) ++removed;
+    if (!held) {
+      ++removed.busy;
+      continue;
+    }
+    if (remove(key)) ++removed.entries;
   }
   // Lock files nobody holds (unlinking a held one would let a second holder in: the holder's
   // successor re-checks the name, see try_lock_once), and temporaries of writers that are gone.

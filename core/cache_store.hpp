@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/descriptors.hpp"
 #include "core/entry_store.hpp"
 #include "core/policy.hpp"
 
@@ -32,17 +33,13 @@ class FileLock {
  public:
   FileLock() = default;
   explicit FileLock(int fd) : fd_(fd) {}
-  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  FileLock& operator=(FileLock&& other) noexcept;
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock();
-  bool held() const { return fd_ >= 0; }
-  int fd() const { return fd_; }
-  void release();
+  bool held() const { return static_cast<bool>(fd_); }
+  int fd() const { return fd_.get(); }
+  // Closing the last descriptor of the lock file releases the flock.
+  void release() { fd_.reset(); }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 enum class LockName {
@@ -53,7 +50,6 @@ enum class LockName {
 class CacheStore {
  public:
   explicit CacheStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  ~CacheStore();
   CacheStore(const CacheStore&) = delete;
   CacheStore& operator=(const CacheStore&) = delete;
 
@@ -79,13 +75,21 @@ class CacheStore {
   // on failure (read-only directory, full disk); the old entry is then untouched.
   std::optional<std::string> write(std::string_view key, const CacheEntry& entry) const;
 
+  // Removes the entry and the records kept beside it: files `<key>.<letters>` other than its
+  // locks (`<key>.kube`, kubectl's calls). The caller holds the refresh lock (docs/design.md,
+  // "Cache file and locks"). False when there was no entry.
   bool remove(std::string_view key) const;
-  // Removes every entry (each under its refresh lock), the lock files nobody holds, and the
-  // temporary files a killed writer left; returns how many entries went.
-  std::size_t remove_all() const;
+  struct Removed {
+    std::size_t entries = 0;  // removed, with their records
+    std::size_t busy = 0;     // left alone: their refresh lock stayed held for all of `wait`
+  };
+  // Removes every entry, each under its refresh lock (waiting at most `wait` in all), the lock
+  // files nobody holds, and the temporary files a killed writer left.
+  Removed remove_all(std::chrono::milliseconds wait = std::chrono::seconds(5)) const;
   // The same for the entries whose key `doomed` says (and their idle lock files); temporaries of
   // writers that are gone go too.
-  std::size_t remove_if(const std::function<bool(std::string_view key)>& doomed) const;
+  Removed remove_if(const std::function<bool(std::string_view key)>& doomed,
+                    std::chrono::milliseconds wait = std::chrono::seconds(5)) const;
   std::vector<std::string> keys() const;
 
   // Waits for the lock until the deadline (nullopt on timeout). Throws Error(storage) if the lock
@@ -105,7 +109,7 @@ class CacheStore {
 
  private:
   std::filesystem::path dir_;
-  mutable int dir_fd_ = -1;
+  mutable UniqueFd dir_fd_;  // opened once, on first use
 };
 
 // One entry of a CacheStore as the refresh flow sees it: flock'ed lock files for exclusion.

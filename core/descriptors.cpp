@@ -7,6 +7,24 @@
 
 namespace tok {
 
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+std::optional<std::string> read_capped(int fd, std::size_t cap) {
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return text;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > cap) return std::nullopt;
+  }
+}
+
 int above_stdio(int fd) {
   if (fd < 0 || fd > 2) return fd;
   const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);

@@ -12,7 +12,7 @@ namespace tok {
 // A bare "0" is accepted as zero. Units: d, h, m, s, ms; each unit at most once, largest first.
 std::optional<Duration> parse_duration(std::string_view text);
 
-// Every duration a user gives lies between 1 ms and a year (refresh-engine.md 8); 0 only where it
+// Every duration a user gives lies between 1 ms and a year (docs/engine.md, "Bounds"); 0 only where it
 // means "none" (expiry_buffer, stale_window, max_stale_window, retry_backoff, --min-valid).
 inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
 enum class ZeroIs { an_error, none };

@@ -13,4 +13,10 @@ int exit_code(ErrorKind kind) noexcept {
   return 1;
 }
 
+Error in_context(const Error& error, std::string_view context) {
+  Error out(error.kind(), std::string(context) + ": " + error.what(), error.advice());
+  if (error.outage()) out.mark_outage(error.retry_after());
+  return out;
+}
+
 }  // namespace tok

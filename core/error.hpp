@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace tok {
 
@@ -42,7 +43,18 @@ class Error : public std::runtime_error {
   std::optional<std::chrono::milliseconds> retry_after_;
 };
 
-// The only place where an error kind becomes a process exit code (cli.md, "Errors and exit codes").
+// The only place where an error kind becomes a process exit code (docs/tok.1, EXIT STATUS).
 int exit_code(ErrorKind kind) noexcept;
+
+// The exit statuses that are no error kind's, each set by a protocol or a convention; with
+// exit_code() these are every status tok exits with (a unit test compares them with docs/tok.1).
+inline constexpr int kExitDockerHelperFailure = 1;  // Docker reads a helper's failure as non-zero only
+inline constexpr int kExitNoUsableToken = 6;        // tok status --check: no usable token
+inline constexpr int kExitCannotRun = 126;          // tok exec: a shell's status for a command it cannot run
+inline constexpr int kExitNotFound = 127;           // tok exec: a shell's status for a command it cannot find
+
+// The same error with `context` before its message ("fetching a token from URL: ..."): its kind,
+// advice and outage kept. Providers wrap what a parser threw with this, never by hand.
+Error in_context(const Error& error, std::string_view context);
 
 }  // namespace tok

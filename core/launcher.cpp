@@ -16,12 +16,13 @@ bool ExecutorLauncher::launch(std::vector<int> /*keep*/, std::function<void()> w
 
 bool DetachedProcessLauncher::launch(std::vector<int> keep, std::function<void()> work) {
   std::sort(keep.begin(), keep.end());
-  const pid_t child = ::fork();
+  const pid_t child = fork_();
   if (child < 0) return false;
   if (child == 0) {
     ::setsid();
-    if (::fork() != 0) ::_exit(0);
-    // The descriptors the engine keeps are >= 3 (refresh-engine.md 8), so these dup2s can never
+    const pid_t refresher = fork_();
+    if (refresher != 0) ::_exit(refresher > 0 ? 0 : 1);
+    // The descriptors the engine keeps are >= 3 (docs/engine.md, "Standard streams"), so these dup2s can never
     // close the lock that makes this process the single refresher.
     const int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) {
@@ -46,9 +47,11 @@ bool DetachedProcessLauncher::launch(std::vector<int> keep, std::function<void()
     ::_exit(0);
   }
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  return true;
+  pid_t reaped = -1;
+  do {
+    reaped = ::waitpid(child, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  return reaped == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace tok

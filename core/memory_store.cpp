@@ -2,31 +2,21 @@
 
 namespace tok {
 
-class MemoryEntryStore::BackgroundHold final : public Hold {
+// Clears its flag of the state when dropped; the refresh flag's waiters are woken.
+class MemoryEntryStore::FlagHold final : public Hold {
  public:
-  explicit BackgroundHold(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  ~BackgroundHold() override {
-    std::lock_guard lock(state_->mutex);
-    state_->background = false;
-  }
-
- private:
-  std::shared_ptr<State> state_;
-};
-
-class MemoryEntryStore::RefreshHold final : public Hold {
- public:
-  explicit RefreshHold(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  ~RefreshHold() override {
+  FlagHold(std::shared_ptr<State> state, bool State::*flag) : state_(std::move(state)), flag_(flag) {}
+  ~FlagHold() override {
     {
       std::lock_guard lock(state_->mutex);
-      state_->refreshing = false;
+      (*state_).*flag_ = false;
     }
-    state_->refresh_released.notify_one();
+    if (flag_ == &State::refreshing) state_->refresh_released.notify_one();
   }
 
  private:
   std::shared_ptr<State> state_;
+  bool State::*flag_;
 };
 
 MemoryEntryStore::MemoryEntryStore() : state_(std::make_shared<State>()) {}
@@ -53,14 +43,14 @@ std::unique_ptr<Hold> MemoryEntryStore::try_hold_background() {
   std::lock_guard lock(state_->mutex);
   if (state_->background) return nullptr;
   state_->background = true;
-  return std::make_unique<BackgroundHold>(state_);
+  return std::make_unique<FlagHold>(state_, &State::background);
 }
 
 std::unique_ptr<Hold> MemoryEntryStore::hold_refresh(Deadline deadline) {
   std::unique_lock lock(state_->mutex);
   if (!state_->refresh_released.wait_until(lock, deadline, [this] { return !state_->refreshing; })) return nullptr;
   state_->refreshing = true;
-  return std::make_unique<RefreshHold>(state_);
+  return std::make_unique<FlagHold>(state_, &State::refreshing);
 }
 
 std::optional<SharedFailure> MemoryEntryStore::last_failure() {

@@ -1,5 +1,5 @@
 #pragma once
-// The in-process EntryStore (refresh-engine.md 6a): the entry in memory behind a mutex, a flag
+// The in-process EntryStore (docs/design.md, "One flow, two configurations"): the entry in memory behind a mutex, a flag
 // with a condition variable as the refresh lock (waited for until a deadline), a flag as the
 // single background slot. (Not std::timed_mutex: its timed lock is pthread_mutex_clocklock,
 // which ThreadSanitizer does not see, so every unlock would look like a bug.)
@@ -34,8 +34,7 @@ class MemoryEntryStore final : public EntryStore {
     bool refreshing = false;
     std::condition_variable refresh_released;
   };
-  class BackgroundHold;
-  class RefreshHold;
+  class FlagHold;
   // Holds keep the state alive: a background job may outlive the store that started it.
   std::shared_ptr<State> state_;
 };

@@ -1,7 +1,7 @@
 #pragma once
 // The parts of tok that a cache hit never runs live in modules beside the program (tok-curl.so:
 // libcurl; tok-serve.so: the HTTP server library), loaded on first use, so that a cache hit pays
-// for loading neither (quality.md: linking libcurl alone costs ~3 ms per process start).
+// for loading neither (docs/engine.md, "Cache hits are cheap": linking libcurl alone costs ~3 ms per process start).
 #include <string>
 #include <string_view>
 #include <vector>

@@ -129,10 +129,4 @@ bool shorter_than_asked(const Token& token, TimePoint now, const EngineSettings&
   return token.expiry && *token.expiry - settings.expiry_buffer - min_valid < now;
 }
 
-bool plausible_instant(TimePoint t) {
-  using namespace std::chrono;
-  constexpr auto kLatest = sys_days{year{2200} / January / 1};  // as instant_from_epoch_seconds
-  return t >= TimePoint{} && t <= kLatest;
-}
-
 }  // namespace tok

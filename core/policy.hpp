@@ -97,7 +97,7 @@ enum class BackgroundOutcome {
 // A background refresh that started at `started_generation` fetched `token`. Discarded when the
 // generation has moved since (a newer token was stored meanwhile); backed off, keeping the cached
 // token, when the new one expires sooner than it (a background refresh never shortens a token:
-// refresh-engine.md 8); stored otherwise.
+// docs/engine.md, "A background refresh never shortens a token"); stored otherwise.
 // `draw` jitters the new stale_after or the cooldown.
 BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
                                            TimePoint now, const EngineSettings& settings, double draw = 0);
@@ -110,15 +110,11 @@ std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now);
 
 // Usable at all: a non-empty token before its true expiry (no buffer). A caller that waited for
 // another caller's refresh takes such a token even when it is shorter than asked
-// (refresh-engine.md 8, "Waiters take what the holder committed").
+// (docs/engine.md, "Waiters take what the holder committed").
 bool really_valid(const CacheEntry& entry, TimePoint now);
 
 // True when a token fetched at `now` lives no longer than the buffer plus --min-valid: the
 // provider's tokens are shorter than asked, and callers should hear it once.
 bool shorter_than_asked(const Token& token, TimePoint now, const EngineSettings& settings, Duration min_valid);
-
-// The instants an entry may hold: 1970 to 2200. Anything else is damage (or an attack on the
-// cache), and arithmetic on it could overflow.
-bool plausible_instant(TimePoint t);
 
 }  // namespace tok

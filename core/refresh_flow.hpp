@@ -58,7 +58,6 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   bool clear();
 
   EntryStore& store() { return *store_; }
-  const EngineSettings& settings() const { return settings_; }
 
  private:
   Token refresh_blocking(const GetOptions& options, const CacheEntry& seen);

@@ -1,6 +1,6 @@
 #pragma once
 // The two configurations of the one refresh flow (core/refresh_flow.hpp):
-// - Refresher, in process (refresh-engine.md 6a): the entry in memory, background refreshes on an
+// - Refresher, in process (docs/design.md, "One flow, two configurations"): the entry in memory, background refreshes on an
 //   Executor (a thread pool in `tok serve`, the manual executor in tests);
 // - DiskRefresher, across processes (6b): the entry in the cache directory, flock'ed lock files,
 //   background refreshes in a detached process (or, in tests, any Launcher).

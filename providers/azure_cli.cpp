@@ -51,15 +51,7 @@ class AzureCliProvider final : public Provider {
     if (scope_) {
       // az takes --scope as a space-separated list of arguments.
       request.argv.push_back("--scope");
-      std::string word;
-      for (char c : *scope_ + " ") {
-        if (c == ' ' || c == ',' || c == '\t') {
-          if (!word.empty()) request.argv.push_back(word);
-          word.clear();
-        } else {
-          word += c;
-        }
-      }
+      for (std::string& scope : split_scopes(*scope_)) request.argv.push_back(std::move(scope));
     }
     if (tenant_) request.argv.insert(request.argv.end(), {"--tenant", *tenant_});
     if (subscription_) request.argv.insert(request.argv.end(), {"--subscription", *subscription_});
@@ -105,7 +97,7 @@ class AzureCliProvider final : public Provider {
     try {
       return parse_token_response(result.out, deps_.time().now(), {.program_output = true, .default_lifetime = default_lifetime_});
     } catch (const Error& e) {
-      throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
+      throw in_context(e, what);
     }
   }
 

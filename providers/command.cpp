@@ -72,7 +72,7 @@ class CommandProvider final : public Provider {
     try {
       return read_output(result.out);
     } catch (const Error& e) {
-      throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
+      throw in_context(e, what);
     }
   }
 
@@ -94,7 +94,7 @@ class CommandProvider final : public Provider {
     }
     Token token;
     token.access_token = std::string(text);
-    // No expiry (providers.md: kept until refreshed by hand), unless the profile gives one.
+    // No expiry (docs/keys.md: kept until refreshed by hand), unless the profile gives one.
     if (default_lifetime_) token.expiry = deps_.time().now() + *default_lifetime_;
     return token;
   }

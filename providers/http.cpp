@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/module.hpp"
 #include "core/time_format.hpp"
+#include "providers/url.hpp"
 
 namespace tok {
 
@@ -163,27 +164,14 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
 // ---- URLs and encodings ---------------------------------------------------------------------
 
 std::string url_for_display(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return printable(url.substr(0, url.find_first_of("?#")));
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  std::string_view path = rest.substr(authority.size());
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-  path = path.substr(0, path.find_first_of("?#"));
-  return printable(std::string(url.substr(0, scheme_end + 3)) + std::string(authority) + std::string(path));
+  const auto parts = Url::split(url);
+  if (!parts) return printable(url.substr(0, url.find_first_of("?#")));
+  return printable(parts->scheme + "://" + parts->authority + parts->path);
 }
 
 std::string url_host(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  std::string_view rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    return close == std::string_view::npos ? std::string{} : std::string(rest.substr(0, close + 1));
-  }
-  return std::string(rest.substr(0, rest.find(':')));
+  const auto parts = Url::split(url);
+  return parts ? parts->host : std::string();
 }
 
 bool is_loopback_host(std::string_view host) {
@@ -231,34 +219,6 @@ std::string form_encode(std::string_view text) {
     } else {
       out += fmt::format("%{:02X}", c);
     }
-  }
-  return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == bytes.size()) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
   }
   return out;
 }

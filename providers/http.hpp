@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP client the HTTP providers share. The transport (libcurl) lives in a module loaded on
 // first use, so the cache-hit path of `tok get` never loads libcurl and the ~3 ms it costs a
-// process start (quality.md). Tests replace the transport.
+// process start (docs/engine.md). Tests replace the transport.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "providers/base64.hpp"
 
 namespace tok {
 
@@ -80,7 +81,7 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{8'000};
   std::function<void(std::chrono::milliseconds)> sleep;  // empty: really sleep
   std::function<Deadline()> steady_now;                  // empty: the steady clock
-  // The HTTP statuses worth another attempt; empty: 408, 429 and 5xx (providers.md).
+  // The HTTP statuses worth another attempt; empty: 408, 429 and 5xx (docs/engine.md).
   std::function<bool(long status)> retry_status;
   // A status that means "starting up, ask again later": retried past max_attempts until at least
   // `persist_for` has been spent waiting (Azure IMDS answers 410 for up to 70 s after a boot).
@@ -120,7 +121,6 @@ std::string url_host(std::string_view url);
 // RFC 3986 percent-encoding of everything but the unreserved characters: correct both as
 // application/x-www-form-urlencoded and for RFC 6749 2.3.1's id and secret before Basic.
 std::string form_encode(std::string_view text);
-std::string base64_encode(std::string_view bytes);
 
 // At most the first 200 characters of a body, with anything that looks like a token redacted,
 // for error messages; valid UTF-8 without control characters whatever the body held. Each known secret is removed first, exactly: raw, form-encoded and

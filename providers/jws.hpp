@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/clock.hpp"
+#include "providers/base64.hpp"
 
 namespace tok {
 
@@ -25,11 +26,6 @@ class JwsSigner {
 JwsSigner& openssl_signer();
 // The implementation itself (compiled into the module, and into the unit tests).
 std::unique_ptr<JwsSigner> make_openssl_signer();
-
-std::string base64url_encode(std::string_view bytes);
-// The bytes of unpadded base64url text (padding is tolerated); nullopt for any other character or
-// an impossible length.
-std::optional<std::string> base64url_decode(std::string_view text);
 
 struct ClientAssertion {
   std::string client_id;  // iss and sub

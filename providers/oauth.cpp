@@ -61,7 +61,7 @@ class OAuthProvider final : public Provider {
       try {
         return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
       } catch (const Error& e) {
-        throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
+        throw in_context(e, what);
       }
     }
     throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), sent), response, deps_.time().now());

@@ -102,7 +102,7 @@ class OidcFederationProvider final : public Provider {
       try {
         return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
       } catch (const Error& e) {
-        throw Error(e.kind(), fmt::format("{}: {}", what, e.what()));
+        throw in_context(e, what);
       }
     }
     throw outage_if_so(token_endpoint_error(response, what,

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/descriptors.hpp"
+
 extern char** environ;
 
 namespace tok {
@@ -30,39 +32,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// The caller may have closed descriptors 0-2 (everything from outside is hostile, including
-// those): a pipe end that lands there makes the child's dup2 onto 0-2 a dup2 onto itself or onto
-// another of our pipes, and whether close-on-exec survives that differs between C libraries. Move
-// it up; the copy keeps O_CLOEXEC.
-int above_stdio(int fd) {
-  if (fd < 0 || fd > STDERR_FILENO) return fd;
-  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-  const int saved = errno;
-  ::close(fd);
-  errno = saved;
-  return moved;
-}
-
-bool make_pipe(Fd& read_end, Fd& write_end) {
+// Both ends above 0-2: the caller may have closed those (everything from outside is hostile,
+// including them), and a pipe end there makes the child's dup2 onto 0-2 a dup2 onto itself or
+// onto another of our pipes, where whether close-on-exec survives differs between C libraries.
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return false;
   read_end.reset(p[0]);
@@ -76,7 +49,7 @@ bool make_pipe(Fd& read_end, Fd& write_end) {
 }
 
 struct Capture {
-  Fd fd;
+  UniqueFd fd;
   std::string* text;
   std::size_t cap;
   bool* truncated;
@@ -142,7 +115,7 @@ class SystemProcessRunner final : public ProcessRunner {
       return result;
     }
     make_children_waitable();
-    Fd out_read, out_write, err_read, err_write;
+    UniqueFd out_read, out_write, err_read, err_write;
     if (!make_pipe(out_read, out_write) || !make_pipe(err_read, err_write)) {
       result.spawn_error = std::strerror(errno);
       return result;
@@ -188,7 +161,7 @@ class SystemProcessRunner final : public ProcessRunner {
 
     Capture captures[2] = {{std::move(out_read), &result.out, request.max_stdout, &result.out_truncated},
                            {std::move(err_read), &result.err, request.max_stderr, &result.err_truncated}};
-    Fd pidfd(open_pidfd(pid));
+    UniqueFd pidfd(open_pidfd(pid));
     int status = 0;
     for (;;) {
       const pid_t done = ::waitpid(pid, &status, WNOHANG);

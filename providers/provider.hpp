@@ -45,7 +45,7 @@ struct ProviderDeps {
   HttpTransport& transport() const;
   const Clock& time() const;
   ProcessRunner& processes() const;
-  // The common HTTP retry rules (providers.md), waiting with the sleeper. In the background a
+  // The common HTTP retry rules (docs/engine.md), waiting with the sleeper. In the background a
   // provider makes one attempt: the engine's cooldown is the retry.
   RetryPolicy retry_policy(FetchMode mode) const;
 };

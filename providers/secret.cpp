@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/descriptors.hpp"
 #include "core/error.hpp"
 
 namespace tok {
@@ -59,20 +60,14 @@ std::string read_small_file(const std::string& path, std::string_view key, FileR
     throw Error(ErrorKind::usage, fmt::format("key '{}': refusing {}: {}", key, path, why),
                 rules == FileRules::private_to_user ? fmt::format("chmod 600 {} (and own it)", path) : std::string());
   }
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_bytes) break;  // grew while we read
-  }
+  auto text = read_capped(fd, max_bytes);  // the file may grow while we read
   ::close(fd);
-  if (text.size() > max_bytes) {
-    throw Error(ErrorKind::usage, fmt::format("key '{}': refusing {}: it is larger than {} KiB", key, path, max_bytes / 1024));
+  if (!text) {
+    throw Error(ErrorKind::usage,
+                fmt::format("key '{}': refusing {}: it is larger than {} KiB (or cannot be read)", key, path,
+                            max_bytes / 1024));
   }
-  return text;
+  return std::move(*text);
 }
 
 std::string SecretSource::read() const {

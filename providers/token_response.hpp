@@ -21,7 +21,7 @@ struct TokenFieldNames {
   std::optional<Duration> default_lifetime = std::nullopt;
 };
 
-// Validates and reads a token response (providers.md "A response is validated"): a JSON object,
+// Validates and reads a token response (docs/engine.md, "A token response must carry"): a JSON object,
 // a non-empty access_token made of RFC 6750 b64token characters, and a usable lifetime:
 // expires_in (seconds) or expires_on (epoch seconds), each a number or a numeric string (first
 // found wins, in that order). Anything else throws Error(unavailable) "malformed response"

@@ -11,6 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/serve_protocols.hpp"
+#include "providers/metadata/azure_app_service.hpp"
+#include "providers/metadata/databricks.hpp"
+#include "providers/metadata/gcp.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 
@@ -51,24 +54,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   const tok::FakeClock clock{tok::TimePoint{std::chrono::seconds(1795000000)}};
-  tok::ServedProfile p;
-  p.name = "fuzz";
-  p.host = "https://ws.example.com";
-  p.resource = "https://management.azure.com/";
-  p.client_id = "my-client";
-  p.gcp_account = "tok@localhost";
-  p.scopes = {"https://www.googleapis.com/auth/cloud-platform"};
-  p.get = [&] {
+  const tok::TokenGetter get = [&] {
     if (failure) throw tok::Error(size % 2 ? tok::ErrorKind::unavailable : tok::ErrorKind::refused, *failure);
     return tok::GetResult{tok::Token{std::string(kToken), "Bearer", clock.now() + std::chrono::hours(1)},
                           tok::TokenState::fresh, std::nullopt};
   };
+  const std::string databricks_secret = "0123456789abcdef0123456789abcdef";
+  const std::string app_service_secret = "fedcba9876543210fedcba9876543210";
+  const std::string resource = "https://management.azure.com/";
   tok::ServedProtocols served;
-  served.databricks = p;
-  served.azure_imds = p;
-  served.gcp = p;
-  served.databricks_secret = "0123456789abcdef0123456789abcdef";
-  served.app_service_secret = "fedcba9876543210fedcba9876543210";
+  served.protocols.push_back(std::make_unique<tok::databricks::Served>(databricks_secret, "https://ws.example.com", get));
+  served.protocols.push_back(std::make_unique<tok::azure::ImdsServed>(resource, "my-client", get));
+  served.protocols.push_back(std::make_unique<tok::azure::AppServiceServed>(app_service_secret, resource, "my-client", get));
+  served.protocols.push_back(
+      std::make_unique<tok::gcp::Served>("tok@localhost", std::vector<std::string>{"https://www.googleapis.com/auth/cloud-platform"}, get));
 
   const tok::ServerResponse r = tok::answer_metadata_request(served, request, clock);
   switch (r.status) {
@@ -82,9 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // A token only for a request that named this server, and never a secret in an answer or a log.
   const auto host = request.header("Host");
   if (r.body.find(kToken) != std::string::npos && (!host || !tok::is_own_host(*host))) __builtin_trap();
-  for (const std::string& secret : {served.databricks_secret, served.app_service_secret}) {
+  for (const std::string& secret : {databricks_secret, app_service_secret}) {
     if (r.body.find(secret) != std::string::npos || r.reason.find(secret) != std::string::npos) __builtin_trap();
   }
-  if (tok::loggable_path(served, request).find(served.databricks_secret) != std::string::npos) __builtin_trap();
+  if (tok::loggable_path(served, request).find(databricks_secret) != std::string::npos) __builtin_trap();
   return 0;
 }

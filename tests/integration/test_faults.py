@@ -1,4 +1,4 @@
-"""Faults from outside the process (quality.md "Cache faults"), against the real binary: tok
+"""Faults from outside the process (docs/reliability.md), against the real binary: tok
 processes killed with SIGKILL at random moments (background refreshers, blocking refreshers in
 the middle of their fetch, writers in the middle of a commit), and 8 processes x 500 mixed
 operations on one entry. After each fault every entry parses, holds the old token or one the

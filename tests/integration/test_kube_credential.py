@@ -100,6 +100,15 @@ class KubeCredential(TokCase):
             self.assertEqual(json.loads(self.kube().stdout)["status"]["token"], second)
         self.assertEqual(self.server.token_requests, 2)
 
+    def test_tok_clear_removes_the_record_of_kubectl_calls_with_the_entry(self):
+        info = json.dumps({"apiVersion": V1, "kind": "ExecCredential", "spec": {"interactive": False}})
+        self.kube(exec_info=info)
+        records = [name for name in os.listdir(self.cache) if name.endswith(".kube")]
+        self.assertEqual(len(records), 1, os.listdir(self.cache))
+        proc = self.run_tok("clear", *self.oauth_args())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([name for name in os.listdir(self.cache) if name.endswith((".kube", ".json"))], [])
+
     def test_a_token_without_expiry_has_no_expiration_timestamp(self):
         self.get()
         entry = self.read_entry()

@@ -1,4 +1,4 @@
-"""The secrets sweep (issue 11, quality.md "Secrets"): the suite's main scenarios run once more
+"""The secrets sweep (issue 11, docs/reliability.md): the suite's main scenarios run once more
 with a distinctive client secret and distinctive tokens, and every byte tok lets out is searched.
 
 - The client secret (raw, form-encoded, JSON-escaped: its alphanumeric core is in all three; and

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Loopback metadata services for tok's tests and benchmarks, one per flavor, that enforce their
-protocol the way the real ones do (providers.md, integrations.md "tok serve"):
+protocol the way the real ones do (docs/engine.md, docs/serve.md):
 
 - databricks: GET /token; X-Databricks-Metadata-Version: 1 (else 400) and X-Databricks-Host equal
   to the expected workspace (else 403); answers access_token, token_type, expires_on.

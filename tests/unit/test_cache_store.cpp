@@ -415,7 +415,7 @@ TEST_CASE("a write that fails midway (file size limit) leaves the old entry inta
 TEST_CASE("ensure_dir: a directory that cannot be created is an error message, not an exception") {
   // The contract (cache_store.hpp): check_dir "returns false when it does not exist" and
   // ensure_dir "returns an error message when it cannot be created", which is not fatal
-  // (cli.md: a cache that cannot be written is only a warning). A parent that is a regular file
+  // (docs/engine.md: a cache that cannot be written is only a warning). A parent that is a regular file
   // makes the directory impossible to create.
   TempDir tmp;
   write_file(tmp.path / "file", "x");
@@ -472,7 +472,7 @@ TEST_CASE("remove, keys and remove_all") {
   TempDir tmp;
   const CacheStore store(tmp.path / "cache");
   CHECK(store.keys().empty());
-  CHECK(store.remove_all() == 0);  // no directory: nothing to do
+  CHECK(store.remove_all().entries == 0);  // no directory: nothing to do
   for (const char* k : {"a", "b", "c"}) REQUIRE_FALSE(store.write(k, full_entry()).has_value());
   write_file(store.dir() / ".a.json.123.0.tmp", "partial");  // a stray temporary is not an entry
   write_file(store.dir() / "notes.txt", "x");
@@ -491,7 +491,7 @@ TEST_CASE("remove, keys and remove_all") {
   REQUIRE(held.has_value());
   REQUIRE(fs::exists(store.dir() / "a.lock"));
 
-  CHECK(store.remove_all() == 2);
+  CHECK(store.remove_all().entries == 2);
   CHECK(store.keys().empty());
   CHECK_FALSE(store.read("a").entry.has_value());
   CHECK_FALSE(store.read("c").entry.has_value());
@@ -608,11 +608,40 @@ TEST_CASE("remove_all: entries, unheld lock files and temporaries of writers tha
   write_file(tmp.path / ".a.json.999999999.0.tmp", "partial");  // no such process
   const std::string mine = ".a.json." + std::to_string(::getpid()) + ".0.tmp";
   write_file(tmp.path / mine, "being written");                  // a live writer's
-  CHECK(store.remove_all() == 1);
+  CHECK(store.remove_all().entries == 1);
   CHECK_FALSE(fs::exists(tmp.path / "orphan.lock"));
   CHECK_FALSE(fs::exists(tmp.path / "orphan.bg.lock"));
   CHECK_FALSE(fs::exists(tmp.path / ".a.json.999999999.0.tmp"));
   CHECK(fs::exists(tmp.path / mine));
+}
+
+TEST_CASE("remove_all: an entry whose refresh lock stays held is left, not unlinked under its holder") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  REQUIRE_FALSE(store.write("busy", full_entry()).has_value());
+  REQUIRE_FALSE(store.write("idle", full_entry()).has_value());
+  // A refresher of "busy" holds its lock (another open file description: flock excludes it).
+  auto holder = store.lock("busy", LockName::refresh, std::chrono::steady_clock::now() + 1s);
+  REQUIRE(holder.has_value());
+  REQUIRE(holder->held());
+  const auto removed = store.remove_all(50ms);
+  CHECK(removed.entries == 1);
+  CHECK(removed.busy == 1);
+  CHECK(fs::exists(tmp.path / "busy.json"));
+  CHECK(fs::exists(tmp.path / "busy.lock"));
+  CHECK_FALSE(fs::exists(tmp.path / "idle.json"));
+}
+
+TEST_CASE("remove: the records kept beside an entry go with it, another key's files stay") {
+  TempDir tmp;
+  const CacheStore store(tmp.path);
+  REQUIRE_FALSE(store.write("p-00000000000000aa", full_entry()).has_value());
+  REQUIRE_FALSE(store.write("p-00000000000000aa.x-00000000000000bb", full_entry()).has_value());
+  write_file(tmp.path / "p-00000000000000aa.kube", "1 2 3 1 0\n");
+  CHECK(store.remove("p-00000000000000aa"));
+  CHECK_FALSE(fs::exists(tmp.path / "p-00000000000000aa.json"));
+  CHECK_FALSE(fs::exists(tmp.path / "p-00000000000000aa.kube"));
+  CHECK(fs::exists(tmp.path / "p-00000000000000aa.x-00000000000000bb.json"));
 }
 
 }  // TEST_SUITE

@@ -338,7 +338,7 @@ TEST_CASE("resolve_profile: an unknown or missing provider") {
   CHECK(contains(m, "'provider'"));
   CHECK(contains(m, "required"));
   // Regression test for a bug found and fixed (cli/config.cpp resolve_profile, `where`): a key absent from both the section and the flags
-  // is blamed on "command line"; cli.md wants the file named. Fix: when the section exists, return
+  // is blamed on "command line"; the file should be named. Fix: when the section exists, return
   // "config PATH profile 'NAME'" for keys it does not contain.
   CHECK(contains(m, c.path.string()));
 }

@@ -186,3 +186,16 @@ TEST_SUITE("kubectl exec info") {
     CHECK(contains(message, "v1alpha1?forged"));  // shown, but on one line
   }
 }
+
+TEST_CASE("the answers: git's lines, Docker's JSON, kubectl's ExecCredential") {
+  using namespace std::chrono_literals;
+  const tok::TimePoint expiry{std::chrono::seconds(1795000000)};
+  CHECK(tok::git_answer("x-access-token", "tok-abc", std::nullopt) == "username=x-access-token\npassword=tok-abc\n");
+  CHECK(tok::git_answer("u", "t", expiry + 999ms) == "username=u\npassword=t\npassword_expiry_utc=1795000000\n");
+  CHECK(tok::docker_answer("https://registry.example.com", "<token>", "tok\"abc") ==
+        "{\"ServerURL\":\"https://registry.example.com\",\"Username\":\"<token>\",\"Secret\":\"tok\\\"abc\"}\n");
+  CHECK(tok::exec_credential(tok::kExecCredentialV1beta1, "t", std::nullopt) ==
+        "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}\n");
+  CHECK(tok::exec_credential(tok::kExecCredentialV1, "t", expiry).find("\"expirationTimestamp\":\"2026-11-18T") !=
+        std::string::npos);
+}

@@ -112,4 +112,28 @@ TEST_CASE("the detached launcher: a new session, stdio on /dev/null, only the ke
   CHECK(got == "kept closed closed null null null own-session");
 }
 
+// The middle process's fork of the refresher fails: nothing runs, and the caller must not be told
+// a refresh started (it would wait for a commit that never comes, and say so in -v).
+pid_t fork_then_fail() {
+  static int calls = 0;  // a copy in the child: its first call is the second fork
+  return calls++ == 0 ? ::fork() : -1;
+}
+
+TEST_CASE("the detached launcher: a failed second fork is reported as nothing started") {
+  int pipe_fds[2];
+  REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+  tok::DetachedProcessLauncher launcher(fork_then_fail);
+  const int report = pipe_fds[1];
+  CHECK_FALSE(launcher.launch({report}, [&] { [[maybe_unused]] const ssize_t n = ::write(report, "ran", 3); }));
+  ::close(pipe_fds[1]);
+  char buf[8];
+  CHECK(::read(pipe_fds[0], buf, sizeof buf) == 0);  // the work never ran: end of file at once
+  ::close(pipe_fds[0]);
+}
+
+TEST_CASE("the detached launcher: a failed first fork is reported as nothing started") {
+  tok::DetachedProcessLauncher launcher([]() -> pid_t { return -1; });
+  CHECK_FALSE(launcher.launch({}, [] {}));
+}
+
 }  // TEST_SUITE

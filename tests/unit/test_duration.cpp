@@ -63,7 +63,7 @@ TEST_CASE("parse_duration_or_throw names what was being parsed") {
   }
 }
 
-TEST_CASE("parse_duration_or_throw: bounds (refresh-engine.md 8)") {
+TEST_CASE("parse_duration_or_throw: bounds (docs/engine.md, Bounds)") {
   using tok::ZeroIs;
   const auto message = [](std::string_view text, ZeroIs zero) -> std::string {
     try {

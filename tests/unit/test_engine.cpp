@@ -3,7 +3,7 @@
 // ManualExecutor behind the launcher: background work (the "detached child" of the on-disk
 // configuration) runs in this process, and only when the test calls run_all(). No sleeps.
 //
-// The seed's test list (refresh-engine.md 6a) comes first, then the edge rules of section 8.
+// The seed's test list (docs/design.md, "One flow, two configurations") comes first, then the edge rules of section 8.
 // Race windows are reached through named hooks: HookedStore runs a callback just before the
 // refresh lock is taken (another caller gets in first), FakeSource runs one during a fetch (a
 // blocking refresh overtakes a background one).
@@ -46,7 +46,7 @@ TYPE_TO_STRING(OnDisk);
 
 namespace {
 
-// The seed's settings: no jitter, no failure cache (refresh-engine.md 9 adds both; their own
+// The seed's settings: no jitter, no failure cache (docs/fleet.md adds both; their own
 // tests below set them). The seed's test list runs with these.
 EngineSettings seed() {
   EngineSettings s;
@@ -729,7 +729,7 @@ ENGINE_CASE("a refresh still queued when the engine goes away runs harmlessly") 
   CHECK(f.entry().token->access_token == "token-2");
 }
 
-// ---- the edge rules (refresh-engine.md 8) ---------------------------------------------------
+// ---- the edge rules (docs/engine.md, "Bounds") ---------------------------------------------------
 
 ENGINE_CASE("waiters take what the holder committed, even a token shorter than expiry_buffer") {
   Fixture f(Config::on_disk);
@@ -919,7 +919,7 @@ ENGINE_CASE("clear forgets the entry under the refresh lock") {
   CHECK(f.get().token.access_token == "token-2");
 }
 
-// ---- fleets and outages (refresh-engine.md 9) -----------------------------------------------
+// ---- fleets and outages (docs/fleet.md) ------------------------------------------------------
 
 namespace {
 

@@ -1,4 +1,4 @@
-// core/policy: the pure decisions of spec/refresh-engine.md sections 1 to 5.
+// core/policy: the pure decisions of docs/design.md ("Token states" to "Generation guard").
 #include <doctest/doctest.h>
 
 #include "core/policy.hpp"
@@ -398,16 +398,7 @@ TEST_CASE("shorter_than_asked: the buffer plus --min-valid") {
   CHECK_FALSE(tok::shorter_than_asked(Token{"f", "Bearer", std::nullopt}, kT0, s, 2h));
 }
 
-TEST_CASE("plausible_instant: 1970 to 2200") {
-  using namespace std::chrono;
-  CHECK(tok::plausible_instant(TimePoint{}));
-  CHECK(tok::plausible_instant(kT0));
-  CHECK(tok::plausible_instant(sys_days{year{2200} / January / 1}));
-  CHECK_FALSE(tok::plausible_instant(sys_days{year{2200} / January / 1} + 1ms));
-  CHECK_FALSE(tok::plausible_instant(TimePoint{} - 1ms));
-}
-
-// ---- fleets and outages (refresh-engine.md 9) -----------------------------------------------
+// ---- fleets and outages (docs/fleet.md) ------------------------------------------------------
 
 TEST_CASE("jitter: stale_after lies in the last refresh_jitter share of the window before the seed's point") {
   EngineSettings s;

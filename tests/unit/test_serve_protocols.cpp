@@ -11,6 +11,9 @@
 
 #include "cli/serve_peer.hpp"
 #include "cli/serve_protocols.hpp"
+#include "providers/metadata/azure_app_service.hpp"
+#include "providers/metadata/databricks.hpp"
+#include "providers/metadata/gcp.hpp"
 #include "core/error.hpp"
 
 using namespace std::chrono_literals;
@@ -22,31 +25,29 @@ namespace {
 
 const tok::TimePoint kNow = std::chrono::sys_days{std::chrono::year{2026} / 11 / 29} + 10h;
 
+constexpr const char* kDatabricksSecret = "0123456789abcdef0123456789abcdef";
+constexpr const char* kAppServiceSecret = "fedcba9876543210fedcba9876543210";
+
 struct Fixture {
   tok::FakeClock clock{kNow};
   tok::ServedProtocols served;
   int gets = 0;
   std::optional<tok::Error> failure;
   tok::Token token{"tok-abc.123", "Bearer", kNow + 3600s};
+  tok::TokenGetter get;  // the profile's engine, counted
 
   Fixture() {
-    tok::ServedProfile p;
-    p.name = "ws";
-    p.host = "https://ws.example.com";
-    p.resource = "https://management.azure.com/";
-    p.client_id = "my-client";
-    p.gcp_account = "tok@localhost";
-    p.scopes = {"https://www.googleapis.com/auth/cloud-platform"};
-    p.get = [this] {
+    get = [this] {
       ++gets;
       if (failure) throw *failure;
       return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt};
     };
-    served.databricks = p;
-    served.azure_imds = p;
-    served.gcp = p;
-    served.databricks_secret = "0123456789abcdef0123456789abcdef";
-    served.app_service_secret = "fedcba9876543210fedcba9876543210";
+    const std::string resource = "https://management.azure.com/";
+    served.protocols.push_back(std::make_unique<tok::databricks::Served>(kDatabricksSecret, "https://ws.example.com", get));
+    served.protocols.push_back(std::make_unique<tok::azure::ImdsServed>(resource, "my-client", get));
+    served.protocols.push_back(std::make_unique<tok::azure::AppServiceServed>(kAppServiceSecret, resource, "my-client", get));
+    served.protocols.push_back(std::make_unique<tok::gcp::Served>(
+        "tok@localhost", std::vector<std::string>{"https://www.googleapis.com/auth/cloud-platform"}, get));
   }
 
   ServerResponse ask(std::string path, std::vector<std::pair<std::string, std::string>> headers = {},
@@ -189,7 +190,7 @@ TEST_CASE("gcp: Metadata-Flavor: Google is required (403, with the header on the
 
 TEST_CASE("a protocol not served, an unknown path, another method") {
   Fixture f;
-  f.served.gcp.reset();
+  f.served.protocols.pop_back();  // gcp
   CHECK(f.ask(kGcpToken, kGoogle).status == 404);
   CHECK(f.ask("/", {}).status == 404);
   CHECK(f.ask("/databricks/tokens", kDatabricksHeaders).status == 404);
@@ -251,7 +252,7 @@ TEST_CASE("a foreign or missing Host is refused on every protocol (403, no token
   const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> requests = {
       {kDatabricks, kDatabricksHeaders},
       {"/metadata/identity/oauth2/token", kImdsHeaders},
-      {tok::kAppServicePath, {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba9876543210"}}},
+      {std::string(tok::azure::kAppServicePath), {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba9876543210"}}},
       {kGcpToken, kGoogle},
       {"/", kGoogle}};
   for (const auto& [path, headers] : requests) {
@@ -293,18 +294,18 @@ TEST_CASE("azure app service: the per-run secret header, then IMDS's rules, App 
   Fixture f;
   const std::multimap<std::string, std::string> params = {{"api-version", "2019-08-01"},
                                                           {"resource", "https://management.azure.com"}};
-  auto r = f.ask(tok::kAppServicePath, {}, params);
+  auto r = f.ask(std::string(tok::azure::kAppServicePath), {}, params);
   CHECK(r.status == 401);
-  CHECK(f.ask(tok::kAppServicePath, {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba987654321"}}, params).status == 401);
-  CHECK(f.ask(tok::kAppServicePath, {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba9876543211"}}, params).status == 401);
+  CHECK(f.ask(std::string(tok::azure::kAppServicePath), {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba987654321"}}, params).status == 401);
+  CHECK(f.ask(std::string(tok::azure::kAppServicePath), {{"X-IDENTITY-HEADER", "fedcba9876543210fedcba9876543211"}}, params).status == 401);
   CHECK(f.gets == 0);
   const std::vector<std::pair<std::string, std::string>> secret = {{"x-identity-header", "fedcba9876543210fedcba9876543210"}};
-  CHECK(f.ask(tok::kAppServicePath, secret, {{"api-version", "2019-08-01"}, {"resource", "https://vault.azure.net"}}).status ==
+  CHECK(f.ask(std::string(tok::azure::kAppServicePath), secret, {{"api-version", "2019-08-01"}, {"resource", "https://vault.azure.net"}}).status ==
         400);
   auto other = params;
   other.emplace("principal_id", "someone-else");
-  CHECK(f.ask(tok::kAppServicePath, secret, other).status == 400);
-  r = f.ask(tok::kAppServicePath, secret, params);
+  CHECK(f.ask(std::string(tok::azure::kAppServicePath), secret, other).status == 400);
+  r = f.ask(std::string(tok::azure::kAppServicePath), secret, params);
   CHECK(r.status == 200);
   const auto body = json::parse(r.body);
   const auto now_s = std::chrono::floor<std::chrono::seconds>(kNow).time_since_epoch().count();
@@ -314,8 +315,9 @@ TEST_CASE("azure app service: the per-run secret header, then IMDS's rules, App 
                      {"resource", "https://management.azure.com"},
                      {"client_id", "my-client"}});
   // Without a secret (not set up) the path is not served at all.
-  f.served.app_service_secret.clear();
-  CHECK(f.ask(tok::kAppServicePath, {{"X-IDENTITY-HEADER", ""}}, params).status == 404);
+  f.served.protocols[2] =
+      std::make_unique<tok::azure::AppServiceServed>("", "https://management.azure.com/", "my-client", f.get);
+  CHECK(f.ask(std::string(tok::azure::kAppServicePath), {{"X-IDENTITY-HEADER", ""}}, params).status == 404);
 }
 
 TEST_CASE("gcp: the root probe of google.auth.default() and the v1 directory") {
@@ -339,7 +341,7 @@ TEST_CASE("gcp: requested scopes must be the profile's (400 otherwise, as IMDS's
   CHECK(r.status == 400);
   CHECK(header(r, "Metadata-Flavor") == "Google");
   CHECK(r.reason.find("scopes") != std::string::npos);
-  f.served.gcp->scopes.clear();
+  f.served.protocols.back() = std::make_unique<tok::gcp::Served>("tok@localhost", std::vector<std::string>{}, f.get);
   CHECK(f.ask(kGcpToken, kGoogle, {{"scopes", "a"}}).status == 400);
   CHECK(f.gets == 1);
 }

@@ -1,0 +1,24 @@
+#pragma once
+// One reading of a URL for tok's own HTTP client, its checks and its messages (the helpers read
+// git's and Docker's URLs by their callers' rules instead: cli/helper_url.hpp). RFC 3986's generic
+// syntax, forgiving: the scheme ends at the first "://", the authority at the first of '/', '?' or
+// '#', user info at its last '@'; a host in brackets keeps them. Nothing is decoded or validated.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tok {
+
+struct Url {
+  std::string scheme;     // as written, before the first "://"
+  std::string userinfo;   // before the authority's last '@'
+  std::string authority;  // host[:port] as written, without the user info
+  std::string host;       // a name, an IPv4 literal or [v6]; empty for an unclosed bracket
+  std::string port;       // after the host's ':'
+  std::string path;       // from the authority's end up to '?' or '#'
+
+  // nullopt when there is no "://".
+  static std::optional<Url> split(std::string_view text);
+};
+
+}  // namespace tok

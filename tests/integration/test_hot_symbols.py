@@ -1,0 +1,28 @@
+"""cli/hot_symbols.txt, the order lld lays out the functions a cache hit runs (docs/engine.md,
+"Cache hits are cheap"), names only functions this tok has. The linker ignores names it does not
+find (--no-warn-symbol-ordering: sanitizer and debug builds name them differently), so a list
+gone stale would cost a hit its layout without a word. Registered for the build the list is made
+from: RelWithDebInfo, linked by lld, no sanitizer. When it fails: bench/hot_symbols.py build."""
+import os
+import subprocess
+import unittest
+
+from harness import ROOT, TOK, require_program
+
+
+class HotSymbols(unittest.TestCase):
+    def test_every_listed_function_is_in_tok(self):
+        nm = require_program("nm")
+        out = subprocess.run([nm, "--defined-only", "--format=just-symbols", TOK], capture_output=True, text=True,
+                             check=True).stdout
+        defined = set(out.split())
+        with open(os.path.join(ROOT, "cli", "hot_symbols.txt")) as f:
+            listed = [line.strip() for line in f if line.strip()]
+        self.assertGreater(len(listed), 50, "the list is the cache hit's functions: dozens of them")
+        missing = [name for name in listed if name not in defined]
+        self.assertEqual(missing, [], f"{len(missing)} of {len(listed)} names in cli/hot_symbols.txt are not in "
+                                      f"{TOK}: regenerate it with bench/hot_symbols.py")
+
+
+if __name__ == "__main__":
+    unittest.main()
