@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "cli/http_server.hpp"
+#include "cli/serve_aws_ecs.hpp"
 #include "cli/serve_peer.hpp"
 #include "cli/serve_protocols.hpp"
 #include "cli/session.hpp"
@@ -107,7 +108,7 @@ struct Served {
 
 struct ServeFlags {
   std::string listen = "127.0.0.1:8789";
-  std::string databricks, azure_imds, gcp;
+  std::string databricks, azure_imds, gcp, aws_ecs;
   std::vector<std::string> allow_users;
 };
 
@@ -115,9 +116,10 @@ int run_serve(Session& session, const ServeFlags& flags) {
   const std::string& databricks = flags.databricks;
   const std::string& azure_imds = flags.azure_imds;
   const std::string& gcp = flags.gcp;
-  if (databricks.empty() && azure_imds.empty() && gcp.empty()) {
+  const std::string& aws_ecs = flags.aws_ecs;
+  if (databricks.empty() && azure_imds.empty() && gcp.empty() && aws_ecs.empty()) {
     throw Error(ErrorKind::usage, "tok serve needs at least one protocol to serve",
-                "--databricks PROFILE, --azure-imds PROFILE or --gcp PROFILE");
+                "--databricks PROFILE, --azure-imds PROFILE, --gcp PROFILE or --aws-ecs PROFILE");
   }
   const Listen listen = parse_listen(flags.listen);
   // Only the server's own user, and those named: loopback is shared by every account on the host.
@@ -176,8 +178,10 @@ int run_serve(Session& session, const ServeFlags& flags) {
   if (!databricks.empty()) protocols.databricks = serve_profile(databricks, "databricks");
   if (!azure_imds.empty()) protocols.azure_imds = serve_profile(azure_imds, "azure-imds");
   if (!gcp.empty()) protocols.gcp = serve_profile(gcp, "gcp");
+  if (!aws_ecs.empty()) protocols.aws_ecs = serve_profile(aws_ecs, "aws-ecs");
   protocols.databricks_secret = random_id();
   protocols.app_service_secret = random_id();
+  protocols.aws_ecs_secret = random_id();
 
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
@@ -217,6 +221,10 @@ int run_serve(Session& session, const ServeFlags& flags) {
   if (protocols.gcp) {
     fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,
                authority);
+  }
+  if (protocols.aws_ecs) {
+    fmt::print("  aws-ecs ({}): AWS_CONTAINER_CREDENTIALS_FULL_URI=http://{}{} AWS_CONTAINER_AUTHORIZATION_TOKEN={}\n",
+               aws_ecs, authority, kAwsEcsPath, shown(protocols.aws_ecs_secret));
   }
   std::fflush(stdout);
 
@@ -272,12 +280,13 @@ int run_serve(Session& session, const ServeFlags& flags) {
 void add_serve_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP)");
+      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP, AWS)");
   cmd->add_option("--listen", flags->listen, "Loopback ADDR:PORT to listen on (default 127.0.0.1:8789; port 0: any)");
   cmd->add_option("--databricks", flags->databricks, "Profile served by the Databricks metadata-service protocol");
   cmd->add_option("--azure-imds", flags->azure_imds,
                   "Profile served by the Azure managed-identity protocols (App Service and IMDS)");
   cmd->add_option("--gcp", flags->gcp, "Profile served by the GCP metadata server protocol");
+  cmd->add_option("--aws-ecs", flags->aws_ecs, "Profile served by the ECS container-credentials protocol (AWS SDKs)");
   cmd->add_option("--allow-user", flags->allow_users,
                   "Also answer this user's processes (NAME or UID; repeatable; default: only your own)")
       ->allow_extra_args(false)

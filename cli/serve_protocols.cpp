@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/serve_aws_ecs.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 #include "providers/provider.hpp"
@@ -29,14 +30,6 @@ std::string without_trailing_slash(std::string s) {
 std::string lowercase(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-// A secret compared in time that does not depend on where it differs.
-bool same_secret(std::string_view given, std::string_view secret) {
-  if (given.size() != secret.size() || secret.empty()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < secret.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ secret[i]);
-  return diff == 0;
 }
 
 std::int64_t epoch_seconds(TimePoint t) { return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count(); }
@@ -200,10 +193,11 @@ ServerResponse gcp(const ServedProfile& p, const ServerRequest& r, const Clock& 
   return gcp_refusal(404, "Not found");
 }
 
-enum class Protocol { databricks, azure_imds, app_service, gcp_directory, gcp };
+enum class Protocol { databricks, azure_imds, app_service, gcp_directory, gcp, aws_ecs };
 
 // A token the engine could not produce, in each protocol's own error shape.
 ServerResponse token_failure(Protocol protocol, const Error& e) {
+  if (protocol == Protocol::aws_ecs) return aws_ecs_failure(e);
   const bool refused = e.kind() == ErrorKind::refused;
   const bool unavailable = e.kind() == ErrorKind::unavailable;
   const int status = refused ? 403 : unavailable ? 503 : 500;
@@ -220,6 +214,7 @@ ServerResponse token_failure(Protocol protocol, const Error& e) {
 
 // In each protocol's own shape: refusals before any token is asked for.
 ServerResponse refusal(Protocol protocol, int status, const std::string& message) {
+  if (protocol == Protocol::aws_ecs) return aws_ecs_error(status, status == 403 ? "AccessDenied" : "InvalidRequest", message);
   if (protocol == Protocol::databricks) {
     return databricks_error(status, status == 403 ? "PERMISSION_DENIED" : "INVALID_REQUEST", message);
   }
@@ -242,6 +237,13 @@ std::optional<std::string> ServerRequest::param(const std::string& name) const {
   const auto it = params.find(name);
   if (it == params.end()) return std::nullopt;
   return it->second;
+}
+
+bool same_secret(std::string_view given, std::string_view secret) {
+  if (given.size() != secret.size() || secret.empty()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < secret.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ secret[i]);
+  return diff == 0;
 }
 
 std::string databricks_path(std::string_view secret) { return "/databricks/" + std::string(secret) + "/token"; }
@@ -291,6 +293,8 @@ ServerResponse answer_metadata_request(const ServedProtocols& served, const Serv
     protocol = Protocol::gcp_directory, profile = &*served.gcp;
   } else if (request.path.rfind(kGcpAccountsPrefix, 0) == 0 && served.gcp) {
     protocol = Protocol::gcp, profile = &*served.gcp;
+  } else if (request.path == kAwsEcsPath && served.aws_ecs && !served.aws_ecs_secret.empty()) {
+    protocol = Protocol::aws_ecs, profile = &*served.aws_ecs;
   }
   const auto refuse = [&](int status, const std::string& message) {
     if (protocol) return refusal(*protocol, status, message);
@@ -319,6 +323,7 @@ ServerResponse answer_metadata_request(const ServedProtocols& served, const Serv
       case Protocol::app_service: return app_service(*profile, served.app_service_secret, request, clock);
       case Protocol::gcp_directory: return gcp_directory(request);
       case Protocol::gcp: return gcp(*profile, request, clock);
+      case Protocol::aws_ecs: return answer_aws_ecs(*profile, served.aws_ecs_secret, request, clock);
     }
   } catch (const Error& e) {
     return token_failure(*protocol, e);

@@ -29,10 +29,12 @@ struct ServedProtocols {
   std::optional<ServedProfile> databricks;
   std::optional<ServedProfile> azure_imds;  // served by IMDS and by App Service (its secret below)
   std::optional<ServedProfile> gcp;
+  std::optional<ServedProfile> aws_ecs;  // cli/serve_aws_ecs.hpp
   // Random per run (docs/serve.md): a path segment of the Databricks URL, and App Service's
   // IDENTITY_HEADER that azure-identity sends back as X-IDENTITY-HEADER.
   std::string databricks_secret;
   std::string app_service_secret;
+  std::string aws_ecs_secret;  // AWS_CONTAINER_AUTHORIZATION_TOKEN, sent back as Authorization
 };
 
 inline constexpr const char* kImdsPath = "/metadata/identity/oauth2/token";
@@ -45,6 +47,9 @@ std::string databricks_path(std::string_view secret);
 // Answers one request. Token failures become each protocol's own error shape (never a token,
 // never a secret: provider messages are already redacted). Refusals say why in `reason`.
 ServerResponse answer_metadata_request(const ServedProtocols& served, const ServerRequest& request, const Clock& clock);
+
+// A secret compared in time that does not depend on where it differs.
+bool same_secret(std::string_view given, std::string_view secret);
 
 // The Host header names this server: a loopback literal or localhost, with or without a port.
 // Anything else is a page on another name rebound to 127.0.0.1 (DNS rebinding).
