@@ -87,10 +87,9 @@ int docker_action(Session& session, std::string_view action) {
       return 0;
     }
     const GetResult result = ctx.engine(session).get(helper_get_options());
-    const auto user = ctx.profile.values.find("docker_username");
     nlohmann::ordered_json out;
     out["ServerURL"] = url;
-    out["Username"] = user != ctx.profile.values.end() ? user->second : std::string(kDefaultDockerUsername);
+    out["Username"] = value_or_default(ctx.profile.values, "docker_username");
     out["Secret"] = result.token.access_token;
     fmt::print("{}\n", out.dump());
     return 0;

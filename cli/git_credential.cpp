@@ -74,9 +74,7 @@ void add_git_credential_command(CLI::App& app, Session& session) {
         return 0;
       }
       const GetResult result = ctx.engine(session).get(helper_get_options());
-      const auto user = ctx.profile.values.find("git_username");
-      std::string out = fmt::format("username={}\npassword={}\n",
-                                    user != ctx.profile.values.end() ? user->second : std::string(kDefaultGitUsername),
+      std::string out = fmt::format("username={}\npassword={}\n", value_or_default(ctx.profile.values, "git_username"),
                                     result.token.access_token);
       if (result.token.expiry) {
         const auto seconds = std::chrono::floor<std::chrono::seconds>(result.token.expiry->time_since_epoch());

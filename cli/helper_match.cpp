@@ -68,8 +68,7 @@ std::vector<RegistryUser> docker_registry_users(const IniFile& config) {
   for (const auto& section : config.sections) {
     const auto it = section.values.find("docker_registries");
     if (it == section.values.end()) continue;
-    const auto user = section.values.find("docker_username");
-    const std::string username = user != section.values.end() ? user->second : std::string(kDefaultDockerUsername);
+    const std::string username = value_or_default(section.values, "docker_username");
     for (const std::string& entry : split_list(it->second)) out.push_back({entry, username});
   }
   return out;

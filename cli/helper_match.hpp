@@ -11,9 +11,6 @@
 
 namespace tok {
 
-inline constexpr std::string_view kDefaultGitUsername = "x-access-token";
-inline constexpr std::string_view kDefaultDockerUsername = "oauth2accesstoken";
-
 // One `git_hosts` entry, `[https:// or http://]host[:port][/path-prefix]` (cli/helper_url.hpp),
 // against the protocol, host and path git sent. Hosts compare without case and with their ports
 // (none on one side and one on the other is no match); `http` only for an `http://` entry or a

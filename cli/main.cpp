@@ -195,7 +195,15 @@ int run_help(const CLI::App& app, const std::vector<std::string>& args) {
     fmt::print("{}", app.get_subcommand(topic[0])->help(app.get_name()));
     return 0;
   }
-  fmt::print(stderr, "tok: 'tok help' takes a command, or keys [PROVIDER]\ntok: hint: run 'tok --help'\n");
+  std::vector<std::string> names = {"keys"};
+  for (const auto& c : kCommands) names.emplace_back(c.first);
+  if (const auto near = topic.size() == 1 ? tok::did_you_mean(topic[0].substr(0, 64), names) : std::nullopt) {
+    fmt::print(stderr, "tok: 'tok help' has no topic '{}' (did you mean '{}'?)\n", tok::printable(topic[0].substr(0, 64)),
+               *near);
+  } else {
+    fmt::print(stderr, "tok: 'tok help' takes a command, or keys [PROVIDER]\n");
+  }
+  fmt::print(stderr, "tok: hint: run 'tok --help'\n");
   return 2;
 }
 

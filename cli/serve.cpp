@@ -160,7 +160,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     p.host = value("host");
     p.resource = value("resource");
     p.client_id = value("client_id");
-    p.gcp_account = v.count("gcp_service_account") != 0 ? v.at("gcp_service_account") : "tok@localhost";
+    p.gcp_account = value_or_default(v, "gcp_service_account");
     p.scopes = split_scopes(value("scopes"));
     if (std::string_view(protocol) == "databricks" && p.host.empty()) {
       throw Error(ErrorKind::usage,

@@ -30,12 +30,12 @@ class OAuthProvider final : public Provider {
         auth_(ClientAuth::from_settings(s, client_id_)),
         audience_(s.get("audience")),
         resource_(s.get("resource")),
-        http_timeout_(s.duration_or("http_timeout", 30s)),
-        ca_bundle_(s.get_or("ca_bundle", "")),
+        http_timeout_(*s.duration("http_timeout")),
+        ca_bundle_(s.text("ca_bundle")),
         // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
-        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))) {
-    if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
-    if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
+        scope_(fmt::format("{}", fmt::join(split_scopes(s.text("scopes")), " "))) {
+    if (token_url_ && issuer_) throw KeyError("token_url", "set one of 'token_url' and 'issuer', not both");
+    if (!token_url_ && !issuer_) throw KeyError("token_url", "required (or set 'issuer')");
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
   }
 
@@ -120,10 +120,28 @@ class OAuthProvider final : public Provider {
 
 }  // namespace
 
+// provider = oauth's keys. The order is the cache key's: a new key goes at the end.
+constexpr KeySpec kOAuthKeys[] = {
+    shared_keys::token_url,
+    {.name = "issuer", .owner = KeyOwner::provider, .type = KeyType::url, .exclusive_group = "endpoint",
+     .cache_key = true, .help = "discover the token endpoint from this issuer instead"},
+    shared_keys::client_id,
+    client_auth_keys::client_secret_env,
+    client_auth_keys::client_secret_file,
+    shared_keys::scopes,
+    shared_keys::audience,
+    shared_keys::resource,
+    client_auth_keys::auth_method,
+    client_auth_keys::private_key_file,
+    client_auth_keys::key_id,
+    client_auth_keys::signing_alg,
+    shared_keys::http_timeout,
+    shared_keys::ca_bundle,
+};
+
 ProviderInfo oauth_provider_info() {
   return {"oauth",
-          {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
-           "resource", "auth_method", "private_key_file", "key_id", "signing_alg", "http_timeout", "ca_bundle"},
+          kOAuthKeys,
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OAuthProvider>(s, deps);
           }};

@@ -89,6 +89,10 @@ class FrontDoor(TokCase):
         self.assertNotRegex(one, r"(?m)^ +--token-url ", "oauth's keys are not azure-cli's")
         proc = self.tok("help", "keys", "azure-clj", expect=2)
         self.assertIn("did you mean 'azure-cli'?", proc.stderr)
+        proc = self.tok("help", "gte", expect=2)
+        self.assertIn("'tok help' has no topic 'gte' (did you mean 'get'?)", proc.stderr)
+        proc = self.tok("help", "hunter2-secret", expect=2)
+        self.assertNotIn("hunter2", proc.stderr)
 
     # -- did you mean ---------------------------------------------------------------------------
 
