@@ -208,7 +208,7 @@ std::vector<std::string> split_command(std::string_view text) {
 // provider = command's keys. The order is the cache key's: a new key goes at the end.
 constexpr KeySpec kCommandKeys[] = {
     {.name = "command", .owner = KeyOwner::provider, .cache_key = true,
-     .help = "program and arguments (JSON array or shell-like words, no shell)"},
+     .help = "program and arguments (JSON array or shell-like words, no shell); it prints a token, token JSON or AWS credential_process JSON"},
     {.name = "command_timeout", .owner = KeyOwner::provider, .type = KeyType::duration, .default_value = "30s",
      .cache_key = true, .help = "kill the command after this long"},
 };
