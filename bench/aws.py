@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+from results_section import replace_section
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build"))
 TOK = os.path.join(BUILD, "tok")
@@ -71,21 +73,9 @@ def main():
                 "Each `aws` run pays the CLI's own start (Python, some 0.5 s) either way; the difference is the "
                 "helper's run, which tok replaces by a cache hit. A real SSO or SAML helper adds its network round "
                 "trip to every uncached run, so the ratio here is a floor.\n")
-        write_section(text)
+        replace_section("AWS", text)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def write_section(text):
-    path = os.path.join(HERE, "results.md")
-    old = open(path).read() if os.path.exists(path) else "# `make bench` results\n"
-    marker = "\n## AWS"
-    if marker in old:
-        head, _, rest = old.partition(marker)
-        nxt = rest.find("\n## ")
-        old = head + (rest[nxt:] if nxt >= 0 else "")
-    with open(path, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + text)
 
 
 if __name__ == "__main__":
