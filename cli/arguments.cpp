@@ -16,8 +16,8 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
 
 CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags) {
   CLI::App* cmd = app.add_subcommand("get", "Print a token (from the cache while it is fresh)");
-  cmd->add_option("--format", flags.format, "token (default), json or header")
-      ->check(CLI::IsMember({"token", "json", "header"}));
+  cmd->add_option("--format", flags.format, "token (default), json, header, or credential-process (AWS)")
+      ->check(CLI::IsMember({"token", "json", "header", "credential-process"}));
   cmd->add_flag("--force-refresh", flags.force_refresh, "Fetch a new token now, whatever the cache holds");
   cmd->add_option("--min-valid", flags.min_valid, "Refresh first unless the token stays valid this long (e.g. 10m)");
   cmd->add_flag("--no-async", flags.no_async, "Never start a background refresh for this call");
@@ -82,7 +82,8 @@ std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, Gl
       return std::nullopt;  // get's own flags come after the command
     } else if (name == "--format") {
       ok = once(5) && value(flags.format) &&
-           (flags.format == "token" || flags.format == "json" || flags.format == "header");
+           (flags.format == "token" || flags.format == "json" || flags.format == "header" ||
+            flags.format == "credential-process");
     } else if (name == "--min-valid") {
       std::string v;
       ok = once(6) && value(v);

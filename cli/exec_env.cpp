@@ -7,11 +7,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 #include <fmt/format.h>
 
 #include "cli/env_lines.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
+#include "providers/aws_credential.hpp"
 #include "providers/http.hpp"
 
 namespace tok {
@@ -26,10 +30,25 @@ void check_env_name(const std::string& name) {
   }
 }
 
-std::string fetch_token(Session& session, const FreshnessFlags& freshness) {
+// The variables a profile's credential sets: the token in one variable (--env-name), or an AWS
+// credential in the three every AWS SDK and CLI reads (an absent session token is listed empty:
+// long-term keys, so a session token left in the environment must go).
+std::vector<std::pair<std::string, std::string>> credential_variables(Session& session, const FreshnessFlags& freshness,
+                                                                      const std::string& env_name) {
   const GetOptions options = get_options(freshness);  // a bad --min-valid before any fetch
   ProfileContext ctx(session);
-  return ctx.engine(session).get(options).token.access_token;
+  const Token token = ctx.engine(session).get(options).token;
+  if (!is_aws_credential(token)) return {{env_name, token.access_token}};
+  if (env_name != kDefaultEnvName) {
+    throw Error(ErrorKind::usage,
+                fmt::format("--env-name: profile '{}' holds an AWS credential, which goes in AWS_ACCESS_KEY_ID, "
+                            "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",
+                            ctx.profile.name));
+  }
+  const auto session_token = token.fields.find(kAwsSessionToken);
+  return {{"AWS_ACCESS_KEY_ID", token.fields.at(kAwsAccessKeyId)},
+          {"AWS_SECRET_ACCESS_KEY", token.fields.at(kAwsSecretAccessKey)},
+          {"AWS_SESSION_TOKEN", session_token == token.fields.end() ? std::string() : session_token->second}};
 }
 
 }  // namespace
@@ -43,9 +62,9 @@ struct ExecFlags {
 int run_exec(Session& session, ExecFlags& flags) {
   check_env_name(flags.env_name);
   // No token, no command: a failure here exits with tok's own code and CMD never runs.
-  const std::string token = fetch_token(session, flags.freshness);
-  if (::setenv(flags.env_name.c_str(), token.c_str(), 1) != 0) {
-    throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", flags.env_name, std::strerror(errno)));
+  for (const auto& [name, value] : credential_variables(session, flags.freshness, flags.env_name)) {
+    const int set = value.empty() ? ::unsetenv(name.c_str()) : ::setenv(name.c_str(), value.c_str(), 1);
+    if (set != 0) throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
   }
   std::vector<char*> argv;
   for (auto& arg : flags.command) argv.push_back(arg.data());
@@ -90,21 +109,26 @@ int run_env(Session& session, const EnvFlags& flags) {
       throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
     }
   }
-  const std::string token = fetch_token(session, flags.freshness);
-  // Tokens are single-line by construction (RFC 6750 b64token), but a dotenv or $GITHUB_ENV
-  // line takes the rest of the line as the value: a line break would forge another variable.
-  if (token.find_first_of("\r\n") != std::string::npos) {
-    throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
+  auto variables = credential_variables(session, flags.freshness, name);
+  // Tokens are single-line by construction (RFC 6750 b64token, fields printable ASCII), but a
+  // dotenv or $GITHUB_ENV line takes the rest of the line as the value: a line break would
+  // forge another variable.
+  for (const auto& variable : variables) {
+    if (variable.second.find_first_of("\r\n") != std::string::npos) {
+      throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
+    }
   }
-  if (flags.shell == "sh") {
-    fmt::print("{}", sh_env_line(name, token));
-  } else if (flags.shell == "fish") {
-    fmt::print("{}", fish_env_line(name, token));
-  } else if (flags.shell == "gitlab") {
-    fmt::print("{}", dotenv_line(name, token));
+  // An empty value (no AWS session token) is left out: nothing to set.
+  std::erase_if(variables, [](const auto& variable) { return variable.second.empty(); });
+  if (flags.shell == "sh" || flags.shell == "fish" || flags.shell == "gitlab") {
+    std::string lines;
+    for (const auto& [var, value] : variables) {
+      lines += flags.shell == "sh" ? sh_env_line(var, value) : flags.shell == "fish" ? fish_env_line(var, value) : dotenv_line(var, value);
+    }
+    fmt::print("{}", lines);
   } else {
-    // The mask first: GitHub hides the value in every log line printed after this one.
-    fmt::print("::add-mask::{}\n", token);
+    // The masks first: GitHub hides each value in every log line printed after this one.
+    for (const auto& variable : variables) fmt::print("::add-mask::{}\n", variable.second);
     if (std::fflush(stdout) != 0) {
       throw Error(ErrorKind::internal, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
     }
@@ -112,11 +136,12 @@ int run_env(Session& session, const EnvFlags& flags) {
     if (fd < 0) {
       throw Error(ErrorKind::usage, fmt::format("cannot open $GITHUB_ENV ({}): {}", printable(github_env), std::strerror(errno)));
     }
-    const std::string line = dotenv_line(name, token);
-    const ssize_t n = ::write(fd, line.data(), line.size());
+    std::string lines;
+    for (const auto& [var, value] : variables) lines += dotenv_line(var, value);
+    const ssize_t n = ::write(fd, lines.data(), lines.size());
     const int err = errno;
     ::close(fd);
-    if (n != static_cast<ssize_t>(line.size())) {
+    if (n != static_cast<ssize_t>(lines.size())) {
       throw Error(ErrorKind::usage,
                   fmt::format("cannot write $GITHUB_ENV ({}): {}", printable(github_env), n < 0 ? std::strerror(err) : "short write"));
     }

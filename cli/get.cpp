@@ -5,7 +5,9 @@
 
 #include "cli/session.hpp"
 #include "core/duration.hpp"
+#include "core/error.hpp"
 #include "core/time_format.hpp"
+#include "providers/aws_credential.hpp"
 
 namespace tok {
 
@@ -15,11 +17,22 @@ void add_get_command(CLI::App& app, Session& session) {
   cmd->callback([&session, flags] { session.run = [&session, flags] { return run_get(session, *flags); }; });
 }
 
+namespace {
+
+// botocore (the AWS CLI's, boto3's) refuses credentials that expire within 10 minutes of use
+// (its mandatory refresh window) and asks credential_process again within 15: a credential with
+// less than this left is refreshed before it is printed, so one `aws` call runs tok once.
+constexpr Duration kCredentialProcessMinValid = std::chrono::minutes(11);
+
+}  // namespace
+
 int run_get(Session& session, const GetFlags& f) {
   const GetFlags* flags = &f;
+  const bool credential_process = flags->format == "credential-process";
   GetOptions options;
   options.force_refresh = flags->force_refresh;
   options.allow_async = !flags->no_async;
+  if (credential_process) options.min_valid = kCredentialProcessMinValid;
   if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
   ProfileContext ctx(session);
   session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
@@ -38,7 +51,21 @@ int run_get(Session& session, const GetFlags& f) {
                              format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
                              format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
   }
-  if (flags->format == "token") {
+  // An AWS credential is not a bearer token, and a bearer token is no AWS credential: either way
+  // round is the profile's mistake, said as such, rather than an answer the caller chokes on.
+  if (credential_process != is_aws_credential(token)) {
+    throw Error(ErrorKind::usage,
+                credential_process
+                    ? fmt::format("--format credential-process: profile '{}' holds a token, not an AWS credential (its "
+                                  "source printed no credential_process JSON)",
+                                  ctx.profile.name)
+                    : fmt::format("--format {}: profile '{}' holds an AWS credential, not a token", flags->format,
+                                  ctx.profile.name),
+                credential_process ? "" : "use --format credential-process, tok env or tok exec");
+  }
+  if (credential_process) {
+    fmt::print("{}\n", write_credential_process(token));
+  } else if (flags->format == "token") {
     fmt::print("{}\n", token.access_token);
   } else if (flags->format == "header") {
     fmt::print("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);

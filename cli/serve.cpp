@@ -32,6 +32,7 @@
 #include "providers/jws.hpp"
 #include "providers/metadata/azure_app_service.hpp"
 #include "providers/metadata/databricks.hpp"
+#include "providers/metadata/aws_ecs.hpp"
 #include "providers/metadata/gcp.hpp"
 
 namespace tok {
@@ -96,7 +97,7 @@ struct Served {
 
 struct ServeFlags {
   std::string listen = "127.0.0.1:8789";
-  std::string databricks, azure_imds, gcp;
+  std::string databricks, azure_imds, gcp, aws_ecs;
   std::vector<std::string> allow_users;
 };
 
@@ -104,9 +105,10 @@ int run_serve(Session& session, const ServeFlags& flags) {
   const std::string& databricks = flags.databricks;
   const std::string& azure_imds = flags.azure_imds;
   const std::string& gcp = flags.gcp;
-  if (databricks.empty() && azure_imds.empty() && gcp.empty()) {
+  const std::string& aws_profile = flags.aws_ecs;
+  if (databricks.empty() && azure_imds.empty() && gcp.empty() && aws_profile.empty()) {
     throw Error(ErrorKind::usage, "tok serve needs at least one protocol to serve",
-                "--databricks PROFILE, --azure-imds PROFILE or --gcp PROFILE");
+                "--databricks PROFILE, --azure-imds PROFILE, --gcp PROFILE or --aws-ecs PROFILE");
   }
   const Listen listen = parse_listen(flags.listen);
   // Only the server's own user, and those named: loopback is shared by every account on the host.
@@ -171,6 +173,11 @@ int run_serve(Session& session, const ServeFlags& flags) {
     const std::string account = value_or_default(v, "gcp_service_account");
     protocols.protocols.push_back(std::make_unique<gcp::Served>(account, split_scopes(value(s, "scopes")), engine(s)));
   }
+  const std::string aws_ecs_secret = random_id();
+  if (!aws_profile.empty()) {
+    Served& s = served_profile(aws_profile);
+    protocols.protocols.push_back(std::make_unique<aws_ecs::Served>(aws_profile, aws_ecs_secret, engine(s)));
+  }
 
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
@@ -210,6 +217,10 @@ int run_serve(Session& session, const ServeFlags& flags) {
   if (!gcp.empty()) {
     fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,
                authority);
+  }
+  if (!aws_profile.empty()) {
+    fmt::print("  aws-ecs ({}): {}=http://{}{} {}={}\n", aws_profile, aws_ecs::kUriVariable, authority, aws_ecs::kPath,
+               aws_ecs::kTokenVariable, shown(aws_ecs_secret));
   }
   std::fflush(stdout);
 
@@ -265,12 +276,13 @@ int run_serve(Session& session, const ServeFlags& flags) {
 void add_serve_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP)");
+      "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP, AWS)");
   cmd->add_option("--listen", flags->listen, "Loopback ADDR:PORT to listen on (default 127.0.0.1:8789; port 0: any)");
   cmd->add_option("--databricks", flags->databricks, "Profile served by the Databricks metadata-service protocol");
   cmd->add_option("--azure-imds", flags->azure_imds,
                   "Profile served by the Azure managed-identity protocols (App Service and IMDS)");
   cmd->add_option("--gcp", flags->gcp, "Profile served by the GCP metadata server protocol");
+  cmd->add_option("--aws-ecs", flags->aws_ecs, "Profile served by the ECS container-credentials protocol (AWS SDKs)");
   cmd->add_option("--allow-user", flags->allow_users,
                   "Also answer this user's processes (NAME or UID; repeatable; default: only your own)")
       ->allow_extra_args(false)

@@ -59,7 +59,7 @@ _tok() {
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
     --provider --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
     --stale-window --subscription --tenant --token-url --url"
-  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --allow-user ${keys//$'\n'/ } "
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
   local cmd="" i=1 w after_dashdash=""
@@ -89,7 +89,7 @@ _tok() {
 
   local values=""
   case $prev in
-    -p | --profile | --databricks | --azure-imds | --gcp)
+    -p | --profile | --databricks | --azure-imds | --gcp | --aws-ecs)
       local name
       COMPREPLY=()
       while IFS= read -r name; do
@@ -112,7 +112,7 @@ _tok() {
     --format)
       case $cmd in
         status | profiles | version) values="text json" ;;
-        *) values="token json header" ;;
+        *) values="token json header credential-process" ;;
       esac
       ;;
     --shell) values="sh fish github gitlab" ;;
@@ -144,7 +144,7 @@ _tok() {
     profiles) flags="--format --state" ;;
     version) flags="--format" ;;
     init) flags="--print" ;;
-    serve) flags="--listen --databricks --azure-imds --gcp --allow-user" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
     exec) flags="--env-name --force-refresh --min-valid --" ;;
     env) flags="--shell --env-name --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;

@@ -127,7 +127,7 @@ complete -c tok -l token-url -x -d "Token endpoint"
 complete -c tok -l url -x -d "Metadata service URL"
 
 # Per command.
-complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header" -d "Output format"
+complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header credential-process" -d "Output format"
 complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l force-refresh -d "Fetch a new token now"
 complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l min-valid -x -d "Refresh first unless valid this long"
 complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refresh in the background"
@@ -144,6 +144,7 @@ complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback
 complete -c tok -n "__fish_seen_subcommand_from serve" -l databricks -x -a "(__tok_profiles)" -d "Profile for Databricks SDKs"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l azure-imds -x -a "(__tok_profiles)" -d "Profile for Azure SDKs (App Service, IMDS)"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l gcp -x -a "(__tok_profiles)" -d "Profile for Google libraries"
+complete -c tok -n "__fish_seen_subcommand_from serve" -l aws-ecs -x -a "(__tok_profiles)" -d "Profile for AWS SDKs (ECS container credentials)"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l allow-user -x -a "(__fish_complete_users)" -d "Also answer this user's processes"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
 complete -c tok -n "__fish_seen_subcommand_from env" -l shell -x -a "sh fish github gitlab" -d "Output form"

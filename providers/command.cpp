@@ -21,6 +21,37 @@ using namespace std::chrono_literals;
   throw KeyError("command", why);
 }
 
+// What the program printed on stdout that may be a secret: its stderr is quoted with these cut
+// out (a helper that fails may still have printed its credential, and echo part of it on stderr).
+// The string values of JSON (its field names stay readable), else the words of 6 or more
+// characters; at most 64.
+std::vector<std::string> stdout_secrets(std::string_view out) {
+  std::vector<std::string> secrets;
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  if (!j.is_discarded()) {
+    std::vector<const nlohmann::json*> todo{&j};
+    while (!todo.empty() && secrets.size() < 64) {
+      const nlohmann::json* v = todo.back();
+      todo.pop_back();
+      if (v->is_string() && v->get_ref<const std::string&>().size() >= 6) secrets.push_back(v->get<std::string>());
+      if (v->is_structured()) {
+        for (const auto& item : *v) todo.push_back(&item);
+      }
+    }
+    return secrets;
+  }
+  std::size_t i = 0;
+  while (i < out.size() && secrets.size() < 64) {
+    const auto begin = out.find_first_not_of(" \t\r\n", i);
+    if (begin == std::string_view::npos) break;
+    auto end = out.find_first_of(" \t\r\n", begin);
+    if (end == std::string_view::npos) end = out.size();
+    if (end - begin >= 6) secrets.emplace_back(out.substr(begin, end - begin));
+    i = end;
+  }
+  return secrets;
+}
+
 std::string program_name(const std::string& argv0) {
   const auto slash = argv0.rfind('/');
   return slash == std::string::npos ? argv0 : argv0.substr(slash + 1);
@@ -56,7 +87,8 @@ class CommandProvider final : public Provider {
                   fmt::format("{}: no answer within {}; killed", what, format_duration(timeout_)),
                   "raise command_timeout if it is just slow");
     }
-    const std::string line = quote_body(first_line(result.err));
+    // Its stderr is quoted (redacted); its stdout never is: that is where its secret is.
+    const std::string line = quote_body(first_line(result.err), stdout_secrets(result.out));
     if (!result.exit_status) {
       throw Error(ErrorKind::unavailable,
                   fmt::format("{}: killed by signal {}{}{}", what, result.signal, line.empty() ? "" : ": ", line));
@@ -82,7 +114,7 @@ class CommandProvider final : public Provider {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
     if (text.empty()) throw Error(ErrorKind::unavailable, "malformed response: it printed nothing on stdout");
-    if (text.front() == '{') return parse_token_response(text, deps_.time().now(), {.program_output = true, .default_lifetime = default_lifetime_});
+    if (text.front() == '{') return parse_token_response(text, deps_.time().now(), {.program_output = true, .default_lifetime = default_lifetime_, .quote = false});
     // A bare token. Its text is never quoted: whatever it printed is probably the secret.
     if (text.find('\n') != std::string_view::npos) {
       throw Error(ErrorKind::unavailable,
@@ -176,7 +208,7 @@ std::vector<std::string> split_command(std::string_view text) {
 // provider = command's keys. The order is the cache key's: a new key goes at the end.
 constexpr KeySpec kCommandKeys[] = {
     {.name = "command", .owner = KeyOwner::provider, .cache_key = true,
-     .help = "program and arguments (JSON array or shell-like words, no shell)"},
+     .help = "program and arguments (JSON array or shell-like words, no shell); it prints a token, token JSON or AWS credential_process JSON"},
     {.name = "command_timeout", .owner = KeyOwner::provider, .type = KeyType::duration, .default_value = "30s",
      .cache_key = true, .help = "kill the command after this long"},
 };

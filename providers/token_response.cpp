@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/time_format.hpp"
+#include "providers/aws_credential.hpp"
 #include "providers/http.hpp"
 
 namespace tok {
@@ -168,55 +169,111 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text) {
   return instant_from_epoch_seconds(static_cast<std::int64_t>(::timegm(&*fields)) - offset);
 }
 
-Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names) {
-  const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) malformed("not JSON", body);
-  if (!j.is_object()) malformed("not a JSON object", body);
-  const auto at = names.program_output ? find_any(j, {"access_token", "accessToken"}) : j.find("access_token");
-  if (at == j.end() || !at->is_string() || at->get_ref<const std::string&>().empty()) {
-    malformed("no access_token", body);
+namespace {
+
+// A malformed answer. A service's body is quoted (redacted, the token removed exactly); a
+// command's stdout is not quoted at all: whatever shape it printed, its secret is in it (AWS JSON
+// holds the SecretAccessKey, a token may be shorter than the redaction catches).
+struct Malformed {
+  std::string_view body;
+  bool quote = true;
+  std::string secret;
+
+  [[noreturn]] void operator()(std::string_view why) const {
+    if (quote) malformed(why, body, secret);
+    throw Error(ErrorKind::unavailable, fmt::format("malformed response: {}", why));
   }
+};
+
+// "the JSON has fields a, b, c": names only, redacted as a body would be (a name as long as a
+// token is shown as [redacted]), at most 12 of them.
+std::string field_names(const nlohmann::json& object) {
+  std::string names;
+  std::size_t n = 0;
+  for (const auto& item : object.items()) {
+    if (n++ == 12) {
+      names += ", ...";
+      break;
+    }
+    names += (names.empty() ? "" : ", ") + item.key();
+  }
+  return names.empty() ? "the JSON object is empty" : "the JSON has fields " + quote_body(names);
+}
+
+}  // namespace
+
+Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names) {
+  Malformed fail{body, names.quote, {}};
+  nlohmann::json parsed;
+  try {
+    parsed = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    // The byte, never the parser's message: it quotes what it last read.
+    fail(names.program_output ? fmt::format("not JSON (a syntax error at byte {} of {})", e.byte, body.size()) : "not JSON");
+  }
+  const nlohmann::json& j = parsed;
+  if (!j.is_object()) fail("not a JSON object");
   Token token;
-  token.access_token = at->get<std::string>();
-  const std::string& secret = token.access_token;
-  if (!is_b64token(token.access_token)) malformed("the access token has characters a token cannot have", body, secret);
-  const auto type = names.program_output ? find_any(j, {"token_type", "tokenType"}) : j.find("token_type");
-  if (type != j.end() && type->is_string() && !type->get_ref<const std::string&>().empty()) {
-    token.token_type = type->get<std::string>();
-    if (!is_b64token(token.token_type)) malformed("the token type has characters a token type cannot have", body, secret);
+  std::optional<std::string> expiration;  // credential_process's
+  if (names.program_output && is_credential_process_answer(j)) {
+    auto aws = read_credential_process(j);
+    token = std::move(aws.token);
+    expiration = std::move(aws.expiration);
+    fail.secret = token.fields.at(kAwsSecretAccessKey);
+  } else {
+    const auto at = names.program_output ? find_any(j, {"access_token", "accessToken"}) : j.find("access_token");
+    if (at == j.end() || !at->is_string() || at->get_ref<const std::string&>().empty()) {
+      fail(names.program_output ? "no access_token, accessToken or AccessKeyId (" + field_names(j) + ")"
+                                : std::string("no access_token"));
+    }
+    token.access_token = at->get<std::string>();
+    fail.secret = token.access_token;
+    if (!is_b64token(token.access_token)) fail("the access token has characters a token cannot have");
+    const auto type = names.program_output ? find_any(j, {"token_type", "tokenType"}) : j.find("token_type");
+    if (type != j.end() && type->is_string() && !type->get_ref<const std::string&>().empty()) {
+      token.token_type = type->get<std::string>();
+      if (!is_b64token(token.token_type)) fail("the token type has characters a token type cannot have");
+    }
+    if (const auto exp = j.find("Expiration"); names.program_output && exp != j.end()) {
+      if (!exp->is_string()) fail(fmt::format("Expiration is a JSON {}, not a string", exp->type_name()));
+      expiration = exp->get<std::string>();
+    }
   }
 
   const double now_s = static_cast<double>(std::chrono::floor<seconds>(now).time_since_epoch().count());
   const auto absolute = [&](double epoch, std::string_view field) {
-    if (epoch <= now_s) malformed(fmt::format("{} is in the past", field), body, secret);
-    if (epoch - now_s > kMaxLifetimeSeconds) malformed(fmt::format("{} is more than a year away", field), body, secret);
+    if (epoch <= now_s) fail(fmt::format("{} is in the past", field));
+    if (epoch - now_s > kMaxLifetimeSeconds) fail(fmt::format("{} is more than a year away", field));
     token.expiry = TimePoint{std::chrono::duration_cast<TimePoint::duration>(seconds(static_cast<std::int64_t>(epoch)))};
   };
-  if (const auto in = j.find("expires_in"); in != j.end()) {
+  const bool aws = is_aws_credential(token);
+  if (const auto in = j.find("expires_in"); !aws && in != j.end()) {
     const auto v = read_number(*in);
-    if (!v || !std::isfinite(*v)) malformed("expires_in is not a number", body, secret);
-    if (*v <= 0) malformed(fmt::format("expires_in is {} (must be positive)", *v), body, secret);
-    if (*v > kMaxLifetimeSeconds) malformed(fmt::format("expires_in is {} seconds (over a year)", *v), body, secret);
+    if (!v || !std::isfinite(*v)) fail("expires_in is not a number");
+    if (*v <= 0) fail(fmt::format("expires_in is {} (must be positive)", *v));
+    if (*v > kMaxLifetimeSeconds) fail(fmt::format("expires_in is {} seconds (over a year)", *v));
     // Milliseconds, not whole seconds: "expires_in": 0.5 is half a second, not an expired token.
     token.expiry = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*v));
-  } else if (const auto on = j.find("expires_on"); on != j.end()) {
+  } else if (const auto on = j.find("expires_on"); !aws && on != j.end()) {
     const auto v = read_number(*on);
-    if (!v || !std::isfinite(*v)) malformed("expires_on is not a number", body, secret);
+    if (!v || !std::isfinite(*v)) fail("expires_on is not a number");
     absolute(*v, "expires_on");
-  } else if (const auto local = j.find("expiresOn"); names.program_output && local != j.end()) {
+  } else if (const auto local = j.find("expiresOn"); !aws && names.program_output && local != j.end()) {
     const auto t = local->is_string() ? parse_local_time(local->get_ref<const std::string&>()) : std::nullopt;
-    if (!t) malformed("expiresOn is not a local time like 2026-11-29 10:00:00.000000", body, secret);
+    if (!t) fail("expiresOn is not a local time like 2026-11-29 10:00:00.000000");
     absolute(static_cast<double>(std::chrono::system_clock::to_time_t(*t)), "expiresOn");
-  } else if (const auto exp = j.find("Expiration"); names.program_output && exp != j.end()) {
-    const auto t = exp->is_string() ? parse_rfc3339(exp->get_ref<const std::string&>()) : std::nullopt;
-    if (!t) malformed("Expiration is not an RFC 3339 time like 2026-11-29T10:00:00Z", body, secret);
+  } else if (expiration) {
+    const auto t = parse_rfc3339(*expiration);
+    if (!t) fail("Expiration is not an RFC 3339 time like 2026-11-29T10:00:00Z");
     absolute(static_cast<double>(std::chrono::system_clock::to_time_t(*t)), "Expiration");
   } else if (names.default_lifetime) {
     token.expiry = now + *names.default_lifetime;
+  } else if (aws) {
+    // AWS's rule: no Expiration means long-term keys. tok caches them only for as long as asked.
+    fail("credential_process JSON without Expiration: long-term keys (set default_lifetime to cache them that long)");
   } else {
-    malformed(names.program_output ? "no expires_in, expires_on, expiresOn or Expiration (set default_lifetime to accept it)"
-                                   : "no expires_in or expires_on (set default_lifetime to accept it)",
-              body, secret);
+    fail(names.program_output ? "no expires_in, expires_on, expiresOn or Expiration (set default_lifetime to accept it)"
+                              : "no expires_in or expires_on (set default_lifetime to accept it)");
   }
   return token;
 }

@@ -14,18 +14,26 @@ namespace tok {
 // expires_in, expires_on).
 struct TokenFieldNames {
   // Also the Azure CLI's (accessToken, tokenType, and expiresOn in local time when expires_on is
-  // absent) and credential_process-style Expiration (RFC 3339): programs print these.
+  // absent), credential_process-style Expiration (RFC 3339) and AWS credential_process JSON:
+  // programs print these.
   bool program_output = false;
   // The profile's default_lifetime: the lifetime of an answer that carries none (some services
   // issue long-lived tokens without expires_in). Unset, such an answer is malformed.
   std::optional<Duration> default_lifetime = std::nullopt;
+  // Whether an error quotes the answer (redacted, the token removed). False for a command's
+  // stdout, which is where its secret is whatever its shape (docs/aws.md): the error then names
+  // the field, its type or its length instead.
+  bool quote = true;
 };
 
 // Validates and reads a token response (docs/engine.md, "A token response must carry"): a JSON object,
 // a non-empty access_token made of RFC 6750 b64token characters, and a usable lifetime:
 // expires_in (seconds) or expires_on (epoch seconds), each a number or a numeric string (first
 // found wins, in that order). Anything else throws Error(unavailable) "malformed response"
-// quoting at most 200 redacted characters of the body, never the token.
+// quoting at most 200 redacted characters of the body, never the token (nothing at all unless
+// `quote`). A program may print AWS's credential_process JSON (aws_credential.hpp): the token is
+// then an AWS credential, its expiry the Expiration; without one (long-term keys) it is
+// malformed unless default_lifetime is set.
 Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames names = {});
 
 // The Azure CLI's expiresOn: "YYYY-MM-DD HH:MM:SS[.ffffff]" in the machine's local time,

@@ -91,7 +91,7 @@ class Completions(TokCase):
     CASES = [
         ("tok ", COMMANDS, True),
         ("tok g", {"get", "git-credential"}, True),
-        ("tok get --format ", {"token", "json", "header"}, True),
+        ("tok get --format ", {"token", "json", "header", "credential-process"}, True),
         ("tok status --format ", {"text", "json"}, True),
         ("tok env --shell ", {"sh", "fish", "github", "gitlab"}, True),
         ("tok -p ", {"work", "other-profile"}, True),
@@ -133,7 +133,7 @@ class Completions(TokCase):
         self.assertEqual(self.bash("tok", "-p", ""), [], "a missing config file: no names, no error")
         # bash splits --format=json at '=': COMP_WORDS holds "--format" "=" "".
         self.env = env
-        self.assertEqual(set(self.bash("tok", "get", "--format", "=", "")), {"token", "json", "header"})
+        self.assertEqual(set(self.bash("tok", "get", "--format", "=", "")), {"token", "json", "header", "credential-process"})
 
     def test_bash_registers_the_function_and_the_readme_line_loads_it(self):
         line = [l for l in readme_block("completions without installing").splitlines() if "bash" in l][0]

@@ -75,6 +75,7 @@ TEST_CASE("the fast path takes the plain forms of tok get, exactly as CLI11 does
       {"--config", "/etc/tok.ini", "--cache-dir", "/tmp/c", "get"},
       {"get", "--config=/etc/tok.ini", "--cache-dir=/tmp/c", "-p", "x y"},
       {"get", "--format", "token"},
+      {"get", "-p", "aws", "--format", "credential-process"},  // what AWS runs for every process
   };
   for (const auto& args : accepted) {
     CAPTURE(fmt::format("{}", fmt::join(args, " ")));
