@@ -185,8 +185,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
   for (auto& s : served) {
     Profile& profile = s->profile;
     s->engine = std::make_unique<Refresher>(
-        [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode) {
-          return profile.provider->fetch(deadline, memo, mode);
+        [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+          return profile.provider->obtain(deadline, memo, mode, current);
         },
         profile.engine, clock, pool,
         Diagnostics{[&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
