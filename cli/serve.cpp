@@ -25,6 +25,7 @@
 #include "cli/session.hpp"
 #include "core/error.hpp"
 #include "core/executor.hpp"
+#include "providers/oauth.hpp"
 #include "core/module.hpp"
 #include "core/refresher.hpp"
 #include "providers/http.hpp"
@@ -103,6 +104,11 @@ class Log {
 struct Served {
   Profile profile;
   std::unique_ptr<Refresher> engine;
+  // A person's login (docs/login.md) lives on disk, shared with every tok process: its rotating
+  // refresh token must be used under the one cross-process lock, never from a second copy.
+  std::unique_ptr<CacheStore> store;
+  std::unique_ptr<DiskRefresher> disk;
+  GetResult get() { return disk ? disk->get() : engine->get(); }
 };
 
 struct ServeFlags {
@@ -170,7 +176,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
       throw Error(ErrorKind::usage,
                   fmt::format("--azure-imds {}: the profile has no 'resource' (what IMDS clients ask a token for)", name));
     }
-    p.get = [&mine] { return mine.engine->get(); };
+    p.get = [&mine] { return mine.get(); };
     return p;
   };
   if (!databricks.empty()) protocols.databricks = serve_profile(databricks, "databricks");
@@ -182,15 +188,24 @@ int run_serve(Session& session, const ServeFlags& flags) {
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
   ThreadPool pool(2);
+  ExecutorLauncher on_pool(pool);
   for (auto& s : served) {
     Profile& profile = s->profile;
-    s->engine = std::make_unique<Refresher>(
-        [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
-          return profile.provider->obtain(deadline, memo, mode, current);
-        },
-        profile.engine, clock, pool,
-        Diagnostics{[&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
-                    [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }});
+    TokenSource source = [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+      return profile.provider->obtain(deadline, memo, mode, current);
+    };
+    Diagnostics diagnostics{
+        [&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
+        [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
+    if (is_login(ProviderSettings(profile.values))) {
+      s->store = std::make_unique<CacheStore>(cache_dir(session.options));
+      if (auto problem = s->store->ensure_dir()) throw Error(ErrorKind::storage, *problem);
+      s->store->dir_fd();  // opened now, before the server's threads share the store
+      s->disk = std::make_unique<DiskRefresher>(*s->store, profile.cache_key, profile.engine, clock, std::move(source),
+                                                std::move(diagnostics), &on_pool);
+    } else {
+      s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, clock, pool, std::move(diagnostics));
+    }
   }
 
   auto server = make_http_server();
