@@ -1,17 +1,13 @@
-#!/usr/bin/python3
 """Drives oidc-provider's own device, login and consent pages with plain HTTP (a cookie jar and
 the forms' fields), as a person at a browser would: for the device-code login tests.
 
 approve_device(url, user="alice") opens `verification_uri_complete`, confirms the code, logs in
 as `user` (the development login takes any name and password) and consents. deny_device(url)
-aborts at the confirmation instead. Run as a program with a URL, it is a $BROWSER for `tok login`:
-it logs in as $OIDC_PAGES_USER (default alice), consents, and follows the redirect to tok's
-loopback listener. Loopback only.
+aborts at the confirmation instead. approve_login(url, user) does an authorization-code login's
+browser part, up to tok's loopback listener. Loopback only.
 """
 
 import html
-import os
-import sys
 import http.cookiejar
 import re
 import urllib.parse
@@ -75,7 +71,3 @@ def approve_login(authorization_url, user="alice"):
 def deny_device(verification_uri_complete):
     return _drive(verification_uri_complete, "alice", abort=True)
 
-
-if __name__ == "__main__":
-    page = _drive(sys.argv[1], os.environ.get("OIDC_PAGES_USER", "alice"), abort=False)
-    sys.exit(0 if "close this tab" in page else f"oidc_pages: the login did not reach tok: {page[:300]!r}")

@@ -3,8 +3,9 @@
 login is for afterwards: refresh tokens rotated under tok's cross-process lock, logout, status,
 and the credential helpers on a profile nobody logged in to (docs/login.md).
 
-The person at the browser is played by oidc_pages.py, which fills oidc-provider's own device,
-login and consent pages over plain HTTP.
+The person at the browser is Debian's chromium driven by playwright-core (browser.mjs, the
+$BROWSER tok opens) for the browser login, and oidc_pages.py, which fills oidc-provider's own
+device, login and consent pages over plain HTTP, for the device logins and the bad callbacks.
 
 Environment: TOK_BIN (required: the test fails, never skips, without it), NODE (optional).
 Run: TOK_BIN=build/tok /usr/bin/python3 -m unittest -v tests/peers/test_login.py
@@ -35,6 +36,7 @@ RS, RS_SECRET = "rs", "rs-secret"  # a resource server: introspects the tokens
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 LOGIN_TTL = 41            # a login's first access token: expired (40 s buffer) a second later
 CALLERS = 200
+CHROMIUM = "/usr/bin/chromium"
 RUN_TIMEOUT = 60
 
 
@@ -326,8 +328,10 @@ class LoginPeerTest(unittest.TestCase):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
-    def test_browser_login_with_pkce_on_a_loopback_listener(self):
-        env = dict(self.env, BROWSER=os.path.join(HERE, "oidc_pages.py"), OIDC_PAGES_USER="carol")
+    def test_browser_login_in_chromium_with_pkce_on_a_loopback_listener(self):
+        if not os.access(CHROMIUM, os.X_OK):
+            self.fail(f"{CHROMIUM} is needed for this test (Debian package chromium)")
+        env = dict(self.env, BROWSER=os.path.join(HERE, "browser.mjs"), BROWSER_USER="carol", CHROMIUM=CHROMIUM)
         login = subprocess.run([self.tok, "login", "-p", "web"], env=env, capture_output=True, text=True,
                                timeout=RUN_TIMEOUT)
         self.assertEqual(login.returncode, 0, login.stderr)
