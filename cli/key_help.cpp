@@ -46,8 +46,9 @@ const std::map<std::string_view, KeyText>& key_texts() {
       {"resource", {"what the token is for (resource indicator; az --resource; IMDS)", ""}},
       {"http_timeout", {"timeout of one HTTP request", "30s"}},
       {"ca_bundle", {"extra CA file for TLS", ""}},
-      {"grant", {"oauth: client_credentials, or a person's login: authorization_code, device_code (tok login)",
-                 "client_credentials"}},
+      {"grant",
+       {"oauth: client_credentials, or a person's login: authorization_code, device_code (tok login)",
+        "client_credentials"}},
       {"redirect_port", {"tok login: the loopback port the client is registered with", "any free port"}},
       // oidc-federation
       {"id_token_source", {"where the CI ID token comes from: github, gitlab or file", ""}},

@@ -13,8 +13,8 @@
 #include <mutex>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/claims.hpp"
 #include "cli/http_server.hpp"
@@ -50,7 +50,8 @@ class Callback {
     const std::lock_guard<std::mutex> hold(mutex_);
     if (done_) return page(409, "Already done", "This login has already finished. You can close this tab.");
     if (request.param("state") != state_) {
-      return page(400, "Not this login", "This answer does not belong to the login tok is waiting for; it was ignored.");
+      return page(400, "Not this login",
+                  "This answer does not belong to the login tok is waiting for; it was ignored.");
     }
     if (auto error = request.param("error")) {
       std::string message = fmt::format("the provider ended the login: {}", printable(error->substr(0, 100)));
@@ -90,8 +91,9 @@ class Callback {
     ServerResponse r;
     r.status = status;
     r.content_type = "text/html; charset=utf-8";
-    r.body = fmt::format("<!DOCTYPE html><html><head><title>tok: {0}</title></head><body><h1>{0}</h1><p>{1}</p></body></html>\n",
-                         title, text);
+    r.body = fmt::format(
+        "<!DOCTYPE html><html><head><title>tok: {0}</title></head><body><h1>{0}</h1><p>{1}</p></body></html>\n", title,
+        text);
     r.headers = {{"Cache-Control", "no-store"}, {"Referrer-Policy", "no-referrer"}};
     return r;
   }
@@ -142,11 +144,12 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
 
   Callback callback(state);
   std::thread serving([&] {
-    server->run([&](const ServerRequest& r) { return callback.handle(r); },
-                [&](const ServerRequest& r, const ServerResponse& a, double) {
-                  session.verbose(fmt::format("login listener: {} {} -> {}", printable(r.method), printable(r.path), a.status));
-                },
-                [](const sockaddr_storage&, const sockaddr_storage&) { return true; });
+    server->run(
+        [&](const ServerRequest& r) { return callback.handle(r); },
+        [&](const ServerRequest& r, const ServerResponse& a, double) {
+          session.verbose(fmt::format("login listener: {} {} -> {}", printable(r.method), printable(r.path), a.status));
+        },
+        [](const sockaddr_storage&, const sockaddr_storage&) { return true; });
   });
   struct Stop {
     HttpServer& server;
@@ -180,7 +183,8 @@ std::unique_ptr<OAuthLogin> login_of(const Session& session, const Profile& prof
   std::unique_ptr<OAuthLogin> login;
   if (is_login(settings)) login = OAuthLogin::from_settings(settings, session.provider_deps());
   if (!login) {
-    throw Error(ErrorKind::usage, "not a login profile: tok login needs provider = oauth with grant = device_code or authorization_code",
+    throw Error(ErrorKind::usage,
+                "not a login profile: tok login needs provider = oauth with grant = device_code or authorization_code",
                 "see docs/login.md");
   }
   return login;
@@ -279,7 +283,9 @@ int run_logout(Session& session) {
   }
   if (!session.options.quiet) {
     fmt::print(stderr, "tok: {}: {}\n", session.label(),
-               !removed ? "not logged in" : revoked ? "logged out (refresh token revoked)" : "logged out");
+               !removed  ? "not logged in"
+               : revoked ? "logged out (refresh token revoked)"
+                         : "logged out");
   }
   return 0;
 }
@@ -288,7 +294,8 @@ int run_logout(Session& session) {
 
 void add_login_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<LoginFlags>();
-  CLI::App* cmd = app.add_subcommand("login", "Log in as yourself on a login profile (grant = device_code or authorization_code)");
+  CLI::App* cmd =
+      app.add_subcommand("login", "Log in as yourself on a login profile (grant = device_code or authorization_code)");
   cmd->add_flag("--device", flags->device, "Log in with a code shown here and approved in any browser (RFC 8628)");
   cmd->add_flag("--no-browser", flags->no_browser, "Print the login URL instead of opening a browser");
   cmd->add_option("--timeout", flags->timeout, "How long to wait for the browser's answer (default 5m)");

@@ -25,11 +25,11 @@
 #include "cli/session.hpp"
 #include "core/error.hpp"
 #include "core/executor.hpp"
-#include "providers/oauth.hpp"
 #include "core/module.hpp"
 #include "core/refresher.hpp"
 #include "providers/http.hpp"
 #include "providers/jws.hpp"
+#include "providers/oauth.hpp"
 
 namespace tok {
 

@@ -258,8 +258,9 @@ void add_status_command(CLI::App& app, Session& session) {
       if (status.login) {
         fmt::print("login:        {}since {}{}\n", status.login->subject.empty() ? "" : status.login->subject + " ",
                    status.login->since,
-                   status.login->refresh_token ? " (refresh token kept)"
-                                               : fmt::format(" (no refresh token: run tok login -p {})", session.label()));
+                   status.login->refresh_token
+                       ? " (refresh token kept)"
+                       : fmt::format(" (no refresh token: run tok login -p {})", session.label()));
       }
       if (status.last_error) {
         fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);

@@ -21,8 +21,7 @@ namespace tok {
 // Fetches a new token before the deadline or throws tok::Error. May read and update the memo.
 // `current` is the entry's token as read under the refresh lock (null when there is none): a
 // login refreshes with the refresh token in its fields, and an answer without a new one keeps it.
-using TokenSource =
-    std::function<Token(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current)>;
+using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current)>;
 
 struct GetResult {
   Token token;

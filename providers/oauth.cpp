@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "providers/http.hpp"
 #include "providers/client_auth.hpp"
+#include "providers/http.hpp"
 #include "providers/token_response.hpp"
 
 namespace tok {
@@ -57,14 +57,16 @@ class OAuthClient {
     if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
     if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
     if (login() && !issuer_) {
-      throw Error(ErrorKind::usage, fmt::format("key 'issuer': required with grant = {} (its endpoints are discovered)", grant_));
+      throw Error(ErrorKind::usage,
+                  fmt::format("key 'issuer': required with grant = {} (its endpoints are discovered)", grant_));
     }
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
     if (auto port = s.get("redirect_port")) {
       int value = -1;
       const auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), value);
       if (ec != std::errc() || end != port->data() + port->size() || value < 1 || value > 65535) {
-        throw Error(ErrorKind::usage, fmt::format("key 'redirect_port': '{}' is not a port (1-65535)", printable(*port)));
+        throw Error(ErrorKind::usage,
+                    fmt::format("key 'redirect_port': '{}' is not a port (1-65535)", printable(*port)));
       }
       redirect_port_ = value;
     }
@@ -115,12 +117,13 @@ class OAuthClient {
   LoginGrant device_login(ProviderMemo& memo, const std::function<void(const DeviceAuthorization&)>& show) {
     const RetryPolicy retry = deps_.retry_policy(FetchMode::blocking);
     const std::string endpoint = this->endpoint("device_authorization_endpoint", request_deadline(), memo, retry);
-    HttpRequest request = form_request(endpoint, "client_id=" + form_encode(client_id_) +
-                                                     (scope_.empty() ? "" : "&scope=" + form_encode(scope_)));
+    HttpRequest request = form_request(
+        endpoint, "client_id=" + form_encode(client_id_) + (scope_.empty() ? "" : "&scope=" + form_encode(scope_)));
     const std::string what = fmt::format("asking {} for a device code", url_for_display(endpoint));
     const HttpResponse response =
         send_with_retries(deps_.transport(), deps_.time(), request, request_deadline(), http_timeout_, retry, what);
-    if (response.status != 200) throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), {}), response, deps_.time().now());
+    if (response.status != 200)
+      throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), {}), response, deps_.time().now());
     const auto doc = nlohmann::json::parse(response.body, nullptr, false);
     DeviceAuthorization shown;
     std::string device_code;
@@ -131,7 +134,8 @@ class OAuthClient {
       shown.user_code = printable(string_member(doc, "user_code"));
       shown.verification_uri = string_member(doc, "verification_uri");
       shown.verification_uri_complete = string_member(doc, "verification_uri_complete");
-      if (auto e = doc.find("expires_in"); e != doc.end() && e->is_number_integer()) expires_in = e->get<std::int64_t>();
+      if (auto e = doc.find("expires_in"); e != doc.end() && e->is_number_integer())
+        expires_in = e->get<std::int64_t>();
       if (auto i = doc.find("interval"); i != doc.end() && i->is_number_integer()) interval = i->get<std::int64_t>();
     }
     if (device_code.empty() || shown.user_code.empty() || check_url(shown.verification_uri) || expires_in <= 0 ||
@@ -148,10 +152,10 @@ class OAuthClient {
       pause(wait);
       if (deps_.time().now() >= shown.expires_at) throw device_expired();
       try {
-        return token_request(token_endpoint,
-                             fmt::format("grant_type={}&device_code={}", form_encode(kDeviceCodeGrant),
-                                         form_encode(device_code)),
-                             {device_code}, request_deadline(), FetchMode::blocking);
+        return token_request(
+            token_endpoint,
+            fmt::format("grant_type={}&device_code={}", form_encode(kDeviceCodeGrant), form_encode(device_code)),
+            {device_code}, request_deadline(), FetchMode::blocking);
       } catch (const Error& e) {
         const std::string message = e.what();
         if (contains_code(message, "authorization_pending")) continue;
@@ -162,7 +166,8 @@ class OAuthClient {
         if (contains_code(message, "expired_token")) throw device_expired();
         if (contains_code(message, "access_denied")) {
           throw Error(ErrorKind::refused, "the login was denied at the provider (access_denied)",
-                      fmt::format("approve the request at {}, or run tok login -p {} again", url_for_display(shown.verification_uri), deps_.profile));
+                      fmt::format("approve the request at {}, or run tok login -p {} again",
+                                  url_for_display(shown.verification_uri), deps_.profile));
         }
         throw;
       }
@@ -195,7 +200,8 @@ class OAuthClient {
     this->endpoint("token_endpoint", request_deadline(), memo, retry);  // discovery fills the memo
     const std::string endpoint = memo["revocation_endpoint"];
     if (endpoint.empty()) return false;
-    HttpRequest request = form_request(endpoint, "token=" + form_encode(refresh_token) + "&token_type_hint=refresh_token");
+    HttpRequest request =
+        form_request(endpoint, "token=" + form_encode(refresh_token) + "&token_type_hint=refresh_token");
     const std::vector<std::string> sent = authenticate(request, endpoint);
     const std::string what = fmt::format("revoking the refresh token at {}", url_for_display(endpoint));
     const HttpResponse response =
@@ -275,9 +281,10 @@ class OAuthClient {
     const std::string refresh_token = string_member(doc, "refresh_token");
     if (!refresh_token.empty()) {
       if (!is_field_value(refresh_token)) {
-        throw Error(ErrorKind::unavailable, fmt::format("{}: malformed response: the refresh_token is not printable ASCII "
-                                                        "of at most 16 KiB",
-                                                        what));
+        throw Error(ErrorKind::unavailable,
+                    fmt::format("{}: malformed response: the refresh_token is not printable ASCII "
+                                "of at most 16 KiB",
+                                what));
       }
       grant.token.fields[kRefreshTokenField] = refresh_token;
     }
@@ -290,8 +297,9 @@ class OAuthClient {
   std::string endpoint(const char* name, Deadline deadline, ProviderMemo& memo, const RetryPolicy& retry) const {
     if (token_url_ && std::string_view(name) == "token_endpoint") return *token_url_;
     if (memo["issuer"] == *issuer_ && !memo["token_endpoint"].empty()) {
-      if (deps_.note) deps_.note(fmt::format("token endpoint {} (discovered earlier, kept in the cache entry)",
-                                             url_for_display(memo["token_endpoint"])));
+      if (deps_.note)
+        deps_.note(fmt::format("token endpoint {} (discovered earlier, kept in the cache entry)",
+                               url_for_display(memo["token_endpoint"])));
       return need(name, memo);
     }
     HttpTransport& http = deps_.transport();
@@ -302,7 +310,8 @@ class OAuthClient {
       request.ca_bundle = ca_bundle_;
       request.headers = {"Accept: application/json"};
       const std::string what = fmt::format("discovering the token endpoint at {}", request.url);
-      const HttpResponse response = send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
+      const HttpResponse response =
+          send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
         last_problem = fmt::format("{}: HTTP {}", what, response.status);
         continue;
@@ -328,7 +337,8 @@ class OAuthClient {
         if (login() || key == "issuer" || key == "token_endpoint") memo[key] = value;
       }
       if (deps_.note) {
-        deps_.note(fmt::format("token endpoint {} (discovered at {})", url_for_display(memo["token_endpoint"]), request.url));
+        deps_.note(
+            fmt::format("token endpoint {} (discovered at {})", url_for_display(memo["token_endpoint"]), request.url));
       }
       return need(name, memo);
     }
@@ -392,8 +402,12 @@ std::unique_ptr<OAuthLogin> OAuthLogin::from_settings(const ProviderSettings& se
   return std::unique_ptr<OAuthLogin>(new OAuthLogin(std::move(client)));
 }
 
-const std::string& OAuthLogin::grant() const { return client_->grant(); }
-int OAuthLogin::redirect_port() const { return client_->redirect_port(); }
+const std::string& OAuthLogin::grant() const {
+  return client_->grant();
+}
+int OAuthLogin::redirect_port() const {
+  return client_->redirect_port();
+}
 
 LoginGrant OAuthLogin::device_login(ProviderMemo& memo, const std::function<void(const DeviceAuthorization&)>& show) {
   return client_->device_login(memo, show);
@@ -414,7 +428,8 @@ bool OAuthLogin::revoke(ProviderMemo& memo, const std::string& refresh_token) {
 }
 
 bool is_login(const ProviderSettings& settings) {
-  return settings.get_or("provider", "") == "oauth" && settings.get_or("grant", "client_credentials") != "client_credentials";
+  return settings.get_or("provider", "") == "oauth" &&
+         settings.get_or("grant", "client_credentials") != "client_credentials";
 }
 
 ProviderInfo oauth_provider_info() {

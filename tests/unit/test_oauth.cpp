@@ -262,17 +262,20 @@ TEST_CASE_FIXTURE(OAuthFixture, "a login profile never fetches by itself: not lo
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "a login needs an issuer, and grant is one of three") {
-  CHECK(contains(error_from([&] { fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "device_code"}}); })
-                     .what(),
+  CHECK(contains(error_from([&] {
+                   fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "device_code"}});
+                 }).what(),
                  "key 'issuer': required"));
-  CHECK(contains(error_from([&] { fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "password"}}); })
-                     .what(),
+  CHECK(contains(error_from([&] {
+                   fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "password"}});
+                 }).what(),
                  "'password' is not one of"));
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "discovery keeps a login's endpoints in the memo") {
-  http.answer(200, R"({"token_endpoint":"https://id.example/token","device_authorization_endpoint":"https://id.example/d",)"
-                   R"("revocation_endpoint":"https://id.example/r","authorization_endpoint":"https://id.example/a"})")
+  http.answer(200,
+              R"({"token_endpoint":"https://id.example/token","device_authorization_endpoint":"https://id.example/d",)"
+              R"("revocation_endpoint":"https://id.example/r","authorization_endpoint":"https://id.example/a"})")
       .answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600})");
   auto values = login();
   memo.clear();
@@ -283,12 +286,15 @@ TEST_CASE_FIXTURE(OAuthFixture, "discovery keeps a login's endpoints in the memo
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "device login: the code shown, pending polled at the interval, slow_down adds 5 s") {
-  http.answer(200, R"({"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"https://id.example/device",)"
-                   R"("verification_uri_complete":"https://id.example/device?user_code=ABCD-EFGH","expires_in":600,"interval":2})")
+  http.answer(
+          200,
+          R"({"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"https://id.example/device",)"
+          R"("verification_uri_complete":"https://id.example/device?user_code=ABCD-EFGH","expires_in":600,"interval":2})")
       .answer(400, R"({"error":"authorization_pending"})")
       .answer(400, R"({"error":"slow_down"})")
       .answer(400, R"({"error":"authorization_pending"})")
-      .answer(200, R"({"access_token":"a1","token_type":"Bearer","expires_in":60,"refresh_token":"r1","id_token":"x.y.z"})");
+      .answer(200,
+              R"({"access_token":"a1","token_type":"Bearer","expires_in":60,"refresh_token":"r1","id_token":"x.y.z"})");
   auto flow = login_flow(login());
   REQUIRE(flow);
   tok::DeviceAuthorization shown;
@@ -324,7 +330,8 @@ TEST_CASE("PKCE S256: RFC 7636 appendix B") {
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 }
 
-TEST_CASE_FIXTURE(OAuthFixture, "authorization URL: code, PKCE S256, state, the exact redirect URI; the code redeemed") {
+TEST_CASE_FIXTURE(OAuthFixture,
+                  "authorization URL: code, PKCE S256, state, the exact redirect URI; the code redeemed") {
   auto values = login("authorization_code");
   memo["authorization_endpoint"] = "https://id.example/auth";
   auto flow = login_flow(values);
