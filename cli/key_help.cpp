@@ -49,6 +49,8 @@ const std::map<std::string_view, KeyText>& key_texts() {
       {"grant",
        {"oauth: client_credentials, or a person's login: authorization_code, device_code (tok login)",
         "client_credentials"}},
+      {"token_storage",
+       {"tok login: where the refresh token lives: file, or keyring (the Secret Service)", "keyring if one answers"}},
       {"redirect_port", {"tok login: the loopback port the client is registered with", "any free port"}},
       // oidc-federation
       {"id_token_source", {"where the CI ID token comes from: github, gitlab or file", ""}},

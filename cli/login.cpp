@@ -234,6 +234,7 @@ int run_login(Session& session, const LoginFlags& flags) {
   }
   ProviderMemo memo;
   if (auto read = ctx.store.read(ctx.profile.cache_key); read.entry) memo = read.entry->memo;
+  if (const auto warning = login->choose_storage(memo)) session.warn(*warning);
   LoginGrant grant;
   if (flags.device || login->grant() == "device_code") {
     grant = login->device_login(memo, [&](const DeviceAuthorization& shown) {
@@ -247,6 +248,7 @@ int run_login(Session& session, const LoginFlags& flags) {
   } else {
     grant = browser_login(session, *login, memo, flags);
   }
+  login->keep(grant.token, memo);
   commit_login(session, ctx, grant, memo);
   if (!session.options.quiet) {
     const std::string subject = subject_of(grant.id_token);
@@ -263,11 +265,12 @@ int run_logout(Session& session) {
   std::optional<Error> revoke_failed;
   bool revoked = false;
   if (read.entry && read.entry->token) {
-    const auto& fields = read.entry->token->fields;
-    if (auto it = fields.find(kRefreshTokenField); it != fields.end()) {
+    if (carries_refresh_token(*read.entry)) {
       ProviderMemo memo = read.entry->memo;
       try {
-        revoked = login->revoke(memo, it->second);
+        const std::string refresh_token = login->refresh_token_of(*read.entry->token, memo);
+        if (!refresh_token.empty()) revoked = login->revoke(memo, refresh_token);
+        login->forget(memo);
         if (!revoked) session.verbose("the issuer names no revocation endpoint: forgetting the login only");
       } catch (const Error& e) {
         revoke_failed = e;

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "providers/client_auth.hpp"
 #include "providers/http.hpp"
+#include "providers/keyring.hpp"
 #include "providers/token_response.hpp"
 
 namespace tok {
@@ -53,7 +54,8 @@ class OAuthClient {
         http_timeout_(s.duration_or("http_timeout", 30s)),
         ca_bundle_(s.get_or("ca_bundle", "")),
         // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
-        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))) {
+        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))),
+        token_storage_(s.choice_or("token_storage", {"file", "keyring"}, "")) {
     if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
     if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
     if (login() && !issuer_) {
@@ -73,6 +75,59 @@ class OAuthClient {
   }
 
   bool login() const { return grant_ != "client_credentials"; }
+
+  // At a login, before its flow: where its refresh token will live (memo "refresh_token_in").
+  // The keyring when token_storage says so, or, unset, when a Secret Service answers within 3 s;
+  // else the cache file, with a warning (returned) unless the profile chose the file.
+  std::optional<std::string> choose_storage(ProviderMemo& memo) const {
+    memo.erase("refresh_token_in");
+    if (token_storage_ == "file") return std::nullopt;
+    std::optional<std::string> why;
+    try {
+      why = secret_service_keyring().unreachable(3s);
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    if (!why) {
+      memo["refresh_token_in"] = "keyring";
+      return std::nullopt;
+    }
+    if (token_storage_ == "keyring") {
+      throw Error(ErrorKind::storage, fmt::format("token_storage = keyring, but {}", *why),
+                  "start a Secret Service (gnome-keyring-daemon) in this session, or set token_storage = file");
+    }
+    return fmt::format("{}: the refresh token is kept in the cache file, which only you can read (token_storage = "
+                       "file says so without this warning)",
+                       *why);
+  }
+
+  // A refresh token bound for the keyring goes there; the entry keeps an empty field that says
+  // one exists (the engine holds the refresh lock for it).
+  void keep(Token& token, const ProviderMemo& memo) const {
+    if (!in_keyring(memo)) return;
+    const auto it = token.fields.find(kRefreshTokenField);
+    if (it == token.fields.end() || it->second.empty()) return;
+    if (auto problem = secret_service_keyring().store(keyring_item(), it->second)) {
+      throw Error(ErrorKind::storage, *problem);
+    }
+    it->second.clear();
+  }
+
+  std::string refresh_token_of(const Token& current, const ProviderMemo& memo) const {
+    const auto it = current.fields.find(kRefreshTokenField);
+    if (it == current.fields.end()) return {};
+    if (!in_keyring(memo)) return it->second;
+    std::string secret;
+    if (auto problem = secret_service_keyring().lookup(keyring_item(), secret)) {
+      throw Error(ErrorKind::storage, *problem, "is the Secret Service (gnome-keyring-daemon) running in this session?");
+    }
+    return secret;
+  }
+
+  void forget(const ProviderMemo& memo) const {
+    if (!in_keyring(memo)) return;
+    if (auto problem = secret_service_keyring().clear(keyring_item())) throw Error(ErrorKind::storage, *problem);
+  }
   const std::string& grant() const { return grant_; }
   int redirect_port() const { return redirect_port_; }
 
@@ -88,9 +143,8 @@ class OAuthClient {
   // grant_type=refresh_token with the entry's refresh token (RFC 6749 6). An answer without a
   // new refresh token keeps the old one; invalid_grant ends the login.
   Token refresh(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token& current) {
-    const auto it = current.fields.find(kRefreshTokenField);
-    if (it == current.fields.end() || it->second.empty()) throw not_logged_in();
-    const std::string& refresh_token = it->second;
+    const std::string refresh_token = refresh_token_of(current, memo);
+    if (refresh_token.empty()) throw not_logged_in();
     const std::string endpoint = this->endpoint("token_endpoint", deadline, memo, deps_.retry_policy(mode));
     std::string form = "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token);
     LoginGrant grant;
@@ -98,12 +152,14 @@ class OAuthClient {
       grant = token_request(endpoint, std::move(form), {refresh_token}, deadline, mode);
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::refused || !contains_code(e.what(), "invalid_grant")) throw;
+      forget(memo);
       Error ended(ErrorKind::refused,
                   fmt::format("the login has ended ({}): run tok login -p {}", e.what(), deps_.profile));
       ended.mark_login_ended();
       throw ended;
     }
     if (grant.token.fields.count(kRefreshTokenField) == 0) grant.token.fields[kRefreshTokenField] = refresh_token;
+    keep(grant.token, memo);
     return grant.token;
   }
 
@@ -220,6 +276,13 @@ class OAuthClient {
   static bool contains_code(const std::string& message, std::string_view code) {
     return message.find(fmt::format(": {}", code)) != std::string::npos;
   }
+
+  static bool in_keyring(const ProviderMemo& memo) {
+    const auto it = memo.find("refresh_token_in");
+    return it != memo.end() && it->second == "keyring";
+  }
+
+  KeyringItem keyring_item() const { return {deps_.profile, *issuer_, client_id_}; }
 
   Error device_expired() const {
     return Error(ErrorKind::refused, "the device code expired before the login was approved (expired_token)",
@@ -367,6 +430,7 @@ class OAuthClient {
   Duration http_timeout_;
   std::string ca_bundle_;
   std::string scope_;
+  std::string token_storage_;  // empty: the keyring when one answers, else the file
   int redirect_port_ = 0;
 };
 
@@ -409,6 +473,13 @@ int OAuthLogin::redirect_port() const {
   return client_->redirect_port();
 }
 
+std::optional<std::string> OAuthLogin::choose_storage(ProviderMemo& memo) { return client_->choose_storage(memo); }
+void OAuthLogin::keep(Token& token, const ProviderMemo& memo) { client_->keep(token, memo); }
+std::string OAuthLogin::refresh_token_of(const Token& current, const ProviderMemo& memo) {
+  return client_->refresh_token_of(current, memo);
+}
+void OAuthLogin::forget(const ProviderMemo& memo) { client_->forget(memo); }
+
 LoginGrant OAuthLogin::device_login(ProviderMemo& memo, const std::function<void(const DeviceAuthorization&)>& show) {
   return client_->device_login(memo, show);
 }
@@ -436,7 +507,7 @@ ProviderInfo oauth_provider_info() {
   return {"oauth",
           {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
            "resource", "auth_method", "private_key_file", "key_id", "signing_alg", "http_timeout", "ca_bundle", "grant",
-           "redirect_port"},
+           "redirect_port", "token_storage"},
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OAuthProvider>(s, deps);
           }};

@@ -5,6 +5,7 @@
 // must see (a device code) goes to a callback.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "providers/provider.hpp"
@@ -54,6 +55,17 @@ class OAuthLogin {
                          const std::string& code_verifier);
   // RFC 7009: revokes the refresh token. False when the issuer names no revocation endpoint.
   bool revoke(ProviderMemo& memo, const std::string& refresh_token);
+  // Before the flow: where the refresh token will live (token_storage; the memo records it). A
+  // warning to show when the keyring was hoped for but the file it is; Error(storage) when the
+  // profile asks for the keyring and none answers within 3 s.
+  std::optional<std::string> choose_storage(ProviderMemo& memo);
+  // After the flow: a refresh token bound for the keyring goes there, the entry keeps an empty
+  // field for it.
+  void keep(Token& token, const ProviderMemo& memo);
+  // The login's refresh token, from the entry or the keyring ("" when none).
+  std::string refresh_token_of(const Token& current, const ProviderMemo& memo);
+  // Removes the keyring's copy, if any.
+  void forget(const ProviderMemo& memo);
   // The fixed loopback port the client is registered with (`redirect_port`); 0: any free port.
   int redirect_port() const;
 

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,7 @@ class LoginPeerTest(unittest.TestCase):
         with open(self.config, "w", encoding="utf-8") as f:
             for name, client, grant, extra in (("me", CLI, "device_code", "git_hosts = git.example.com\n"),
                                                ("short", SHORT, "device_code", ""),
+                                               ("kr", CLI, "device_code", "token_storage = keyring\n"),
                                                ("web", CLI, "authorization_code", "")):
                 f.write(f"[{name}]\nprovider = oauth\nissuer = {self.peer.issuer}\nclient_id = {client}\n"
                         f"grant = {grant}\nscopes = openid api:read\n{extra}\n")
@@ -84,9 +86,9 @@ class LoginPeerTest(unittest.TestCase):
         return subprocess.run([self.tok, *args], env=self.env, input=input, capture_output=True, text=True,
                               timeout=timeout)
 
-    def start_login(self, profile="me"):
+    def start_login(self, profile="me", env=None):
         """tok login running, and the URL it told the user to open (verification_uri_complete)."""
-        proc = subprocess.Popen([self.tok, "login", "-p", profile], env=self.env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([self.tok, "login", "-p", profile], env=env or self.env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = []
         for line in proc.stderr:
@@ -101,8 +103,8 @@ class LoginPeerTest(unittest.TestCase):
         out, err = proc.communicate(timeout=RUN_TIMEOUT)
         return proc.returncode, out, "".join(lines) + err
 
-    def login(self, profile="me", user="alice"):
-        proc, url, lines = self.start_login(profile)
+    def login(self, profile="me", user="alice", env=None):
+        proc, url, lines = self.start_login(profile, env)
         oidc_pages.approve_device(url, user)
         code, _, err = self.finish(proc, lines)
         self.assertEqual(code, 0, err)
@@ -278,6 +280,74 @@ class LoginPeerTest(unittest.TestCase):
         finally:
             serve.terminate()
             serve.communicate(timeout=RUN_TIMEOUT)
+
+    # ------------------------------------------------------------------ the keyring
+
+    def start_keyring(self):
+        """A private session bus (dbus-run-session) with gnome-keyring-daemon's Secret Service,
+        unlocked: the environment that reaches it."""
+        for program in ("dbus-run-session", "gnome-keyring-daemon", "secret-tool"):
+            self.assertIsNotNone(shutil.which(program), f"{program} is needed for this test")
+        bus = subprocess.Popen(["dbus-run-session", "--", "sh", "-c", 'echo "$DBUS_SESSION_BUS_ADDRESS"; exec sleep 600'],
+                               env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.addCleanup(lambda: (os.killpg(bus.pid, signal.SIGTERM), bus.communicate(timeout=10)))
+        env = dict(self.env, DBUS_SESSION_BUS_ADDRESS=bus.stdout.readline().strip(),
+                   XDG_RUNTIME_DIR=tempfile.mkdtemp(prefix="run-", dir=self.home))
+        daemon = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                                  env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, text=True)
+        daemon.stdin.write("test-password")
+        daemon.stdin.close()
+        self.addCleanup(lambda: (daemon.terminate(), daemon.wait(timeout=10)))
+        deadline = time.monotonic() + 10
+        while subprocess.run(["secret-tool", "store", "--label", "probe", "tok-test", "probe"], input="x", env=env,
+                             capture_output=True, text=True, timeout=10).returncode != 0:
+            self.assertLess(time.monotonic(), deadline, "gnome-keyring-daemon did not come up")
+            time.sleep(0.2)
+        return env
+
+    def keyring_refresh_token(self, env, profile="kr"):
+        return subprocess.run(["secret-tool", "lookup", "tok-profile", profile], env=env, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def test_keyring_holds_the_refresh_token_and_the_file_does_not(self):
+        env = self.start_keyring()
+        self.login("kr", env=env)
+        in_keyring = self.keyring_refresh_token(env)
+        self.assertTrue(in_keyring)
+        self.assertTrue(self.active(in_keyring)["active"])
+        self.assertEqual(self.refresh_token(), "", "the entry only says a refresh token exists")
+        with open(os.path.join(self.env["TOK_CACHE_DIR"], [n for n in os.listdir(self.env["TOK_CACHE_DIR"])
+                                                           if n.endswith(".json")][0])) as f:
+            self.assertNotIn(in_keyring, f.read())
+        self.assertIn("(refresh token kept)", self.run_tok("status", "-p", "kr").stdout)
+        self.wait_expired()
+        got = subprocess.run([self.tok, "get", "-p", "kr"], env=env, capture_output=True, text=True,
+                             timeout=RUN_TIMEOUT)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        rotated = self.keyring_refresh_token(env)
+        self.assertNotEqual(rotated, in_keyring)
+        self.assertTrue(self.active(rotated)["active"])
+        self.assertEqual(self.refresh_token(), "")
+        out = subprocess.run([self.tok, "logout", "-p", "kr"], env=env, capture_output=True, text=True,
+                             timeout=RUN_TIMEOUT)
+        self.assertIn("logged out (refresh token revoked)", out.stderr)
+        self.assertEqual(self.keyring_refresh_token(env), "")
+        self.assertFalse(self.active(rotated)["active"])
+
+    def test_no_keyring_reachable_falls_back_to_the_file_unless_asked_for(self):
+        shown = self.login("me")  # no session bus in self.env
+        self.assertIn("warning: no D-Bus session bus", shown)
+        self.assertTrue(self.refresh_token(), "the refresh token is in the file")
+        dead = dict(self.env, DBUS_SESSION_BUS_ADDRESS=f"unix:path={self.home}/no-bus")
+        started = time.monotonic()
+        explicit = subprocess.run([self.tok, "login", "-p", "kr"], env=dead, capture_output=True, text=True,
+                                  timeout=RUN_TIMEOUT)
+        self.assertLess(time.monotonic() - started, 3.5)
+        self.assertEqual(explicit.returncode, 5, explicit.stderr)
+        self.assertIn("token_storage = keyring, but", explicit.stderr)
+        self.assertNotIn("enter the code", explicit.stderr, "no login was started")
 
     def test_a_killed_login_loses_nothing(self):
         self.login(user="alice")
