@@ -331,7 +331,7 @@ TEST_CASE("PKCE S256: base64url of SHA-256 (the value Python's hashlib gives)") 
 }
 
 TEST_CASE_FIXTURE(OAuthFixture,
-                  "authorization URL: code, PKCE S256, state, the exact redirect URI; the code redeemed") {
+                  "authorization URL: code, PKCE S256, state, the exact redirect URI, then the code redeemed") {
   auto values = login("authorization_code");
   memo["authorization_endpoint"] = "https://id.example/auth";
   auto flow = login_flow(values);
