@@ -28,25 +28,48 @@ namespace tok {
 
 namespace {
 
-constexpr std::string_view kEngineKeys[] = {"expiry_buffer", "max_stale_window", "stale_window",  "retry_backoff",
-                                            "async_refresh", "refresh_timeout",  "failure_cache", "refresh_jitter"};
 // A config file is a few profiles; anything this large is a mistake (--config /dev/zero).
 constexpr long kMaxConfigBytes = 1 << 20;
 
-// Read by every provider (cli.md "Profiles"): the lifetime of an answer that carries none.
-constexpr std::string_view kCommonProviderKeys[] = {"default_lifetime"};
-// Read by the integrations (integrations.md), valid on a profile of any provider.
-constexpr std::string_view kIntegrationKeys[] = {"git_hosts", "git_username", "docker_registries", "docker_username",
-                                                 "host",      "resource",     "gcp_service_account"};
-
-// Keys of which a profile sets one: a flag for one of them replaces the others that came from the
-// file (cli.md: `--issuer` over a file's token_url), so a one-off run never fights the file.
-const std::vector<std::vector<std::string_view>> kExclusiveKeys = {
-    {"token_url", "issuer"},
-    {"client_secret_env", "client_secret_file", "private_key_file"},
-    {"resource", "scope"},
-    {"client_id", "object_id", "msi_res_id"},
+// The refresh engine's keys. Their defaults are EngineSettings' (core/policy.hpp): a unit test
+// holds the two equal.
+constexpr KeySpec kEngineKeys[] = {
+    {.name = "expiry_buffer", .owner = KeyOwner::engine, .type = KeyType::duration_or_zero, .default_value = "40s",
+     .help = "treat a token as expired this long before it is"},
+    {.name = "max_stale_window", .owner = KeyOwner::engine, .type = KeyType::duration_or_zero,
+     .default_value = "20m", .help = "the longest stale window (half the lifetime otherwise)"},
+    {.name = "stale_window", .owner = KeyOwner::engine, .type = KeyType::duration_or_zero,
+     .help = "a fixed stale window instead of the dynamic one"},
+    {.name = "retry_backoff", .owner = KeyOwner::engine, .type = KeyType::duration_or_zero, .default_value = "1m",
+     .help = "cooldown after a failed background refresh"},
+    {.name = "async_refresh", .owner = KeyOwner::engine, .type = KeyType::boolean, .default_value = "true",
+     .help = "refresh stale tokens in the background: true or false"},
+    {.name = "refresh_timeout", .owner = KeyOwner::engine, .type = KeyType::duration, .default_value = "60s",
+     .help = "how long a caller waits for the lock and the fetch"},
+    {.name = "failure_cache", .owner = KeyOwner::engine, .type = KeyType::duration_or_zero, .default_value = "5s",
+     .help = "how long an outage's error answers later callers (0: none)"},
+    {.name = "refresh_jitter", .owner = KeyOwner::engine, .type = KeyType::fraction, .default_value = "0.1",
+     .help = "share of the stale window by which refreshes come early: 0 to 1"},
 };
+
+// Read by the integrations (docs/integrations.md), valid on a profile of any provider.
+constexpr KeySpec kIntegrationKeys[] = {
+    {.name = "git_hosts", .owner = KeyOwner::integration,
+     .help = "hosts (and path prefixes) this profile answers git for", .read_by = "git-credential"},
+    {.name = "git_username", .owner = KeyOwner::integration, .default_value = "x-access-token",
+     .help = "user name given to git", .read_by = "git-credential"},
+    {.name = "docker_registries", .owner = KeyOwner::integration,
+     .help = "registries this profile answers Docker for", .read_by = "docker-credential"},
+    {.name = "docker_username", .owner = KeyOwner::integration, .default_value = "oauth2accesstoken",
+     .help = "user name given to Docker", .read_by = "docker-credential"},
+    {.name = "host", .owner = KeyOwner::integration,
+     .help = "tok serve: the workspace URL X-Databricks-Host must name", .read_by = "serve"},
+    {.name = "resource", .owner = KeyOwner::integration, .help = "tok serve: the resource IMDS clients ask for",
+     .read_by = "serve"},
+    {.name = "gcp_service_account", .owner = KeyOwner::integration, .default_value = "tok@localhost",
+     .help = "tok serve: the e-mail reported to GCP clients", .read_by = "serve"},
+};
+
 // With auth_method from a flag, the other method's keys from the file go too.
 const std::vector<std::string_view> kSecretKeys = {"client_secret_env", "client_secret_file"};
 const std::vector<std::string_view> kKeyPairKeys = {"private_key_file", "key_id", "signing_alg"};
@@ -68,12 +91,6 @@ std::string env_or_empty(const char* name) {
 std::filesystem::path home_dir() {
   const std::string home = env_or_empty("HOME");
   return home.empty() ? std::filesystem::path("/") : std::filesystem::path(home);
-}
-
-bool parse_bool(std::string_view v, bool& out) {
-  if (v == "true" || v == "yes" || v == "on" || v == "1") return out = true, true;
-  if (v == "false" || v == "no" || v == "off" || v == "0") return out = false, true;
-  return false;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -193,32 +210,97 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
   return file;
 }
 
-std::vector<std::string_view> engine_keys() {
-  std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
-  keys.insert(keys.end(), std::begin(kCommonProviderKeys), std::end(kCommonProviderKeys));
-  return keys;
+std::span<const KeySpec> engine_key_specs() { return kEngineKeys; }
+std::span<const KeySpec> integration_key_specs() { return kIntegrationKeys; }
+
+const KeyCatalog& key_catalog() {
+  static const KeyCatalog catalog = [] {
+    KeyCatalog c = {{"", kEngineKeys}, {"", provider_common_keys()}};
+    for (const auto& p : providers()) c.push_back({p.name, p.keys});
+    c.push_back({"", kIntegrationKeys});
+    return c;
+  }();
+  return catalog;
 }
 
-std::vector<std::string_view> integration_keys() { return {std::begin(kIntegrationKeys), std::end(kIntegrationKeys)}; }
+std::vector<KeyTable> tables_for(const KeyCatalog& catalog, std::string_view provider) {
+  std::vector<KeyTable> out;
+  for (const auto& t : catalog) {
+    if (t.provider == provider) out.insert(out.begin(), t);  // the provider's own first
+  }
+  for (const auto& t : catalog) {
+    if (t.provider.empty()) out.push_back(t);
+  }
+  return out;
+}
+
+const KeySpec* find_key(const std::vector<KeyTable>& tables, std::string_view key) {
+  for (const auto& t : tables) {
+    if (const KeySpec* k = find_key(t.keys, key)) return k;
+  }
+  return nullptr;
+}
 
 bool is_profile_key(std::string_view key) {
-  const auto in = [&](const auto& list) { return std::find(std::begin(list), std::end(list), key) != std::end(list); };
-  if (key == "provider" || in(kEngineKeys) || in(kCommonProviderKeys) || in(kIntegrationKeys)) return true;
-  return std::any_of(providers().begin(), providers().end(), [&](const ProviderInfo& p) { return in(p.keys); });
+  if (key == "provider") return true;
+  for (const auto& t : key_catalog()) {
+    if (find_key(t.keys, key) != nullptr) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> profile_keys(const KeyCatalog& catalog) {
+  std::set<std::string> all = {"provider"};
+  for (const auto& t : catalog) {
+    for (const auto& k : t.keys) all.emplace(k.name);
+  }
+  return std::vector<std::string>(all.begin(), all.end());
 }
 
 const std::vector<std::string>& all_profile_keys() {
-  static const std::vector<std::string> keys = [] {
-    std::set<std::string> all = {"provider"};
-    for (auto k : kEngineKeys) all.emplace(k);
-    for (auto k : kCommonProviderKeys) all.emplace(k);
-    for (auto k : kIntegrationKeys) all.emplace(k);
-    for (const auto& p : providers()) {
-      for (auto k : p.keys) all.emplace(k);
-    }
-    return std::vector<std::string>(all.begin(), all.end());
-  }();
+  static const std::vector<std::string> keys = profile_keys(key_catalog());
   return keys;
+}
+
+std::string unknown_key_hint(const KeyCatalog& catalog, std::string_view provider, std::string_view key) {
+  const auto tables = tables_for(catalog, provider);
+  std::vector<std::string> candidates;
+  for (const auto& k : profile_keys(catalog)) {
+    if (k == "provider" || find_key(tables, k) != nullptr) candidates.push_back(k);
+  }
+  if (auto near = did_you_mean(key, candidates)) return fmt::format(" (did you mean '{}'?)", *near);
+  std::vector<std::string_view> owners;
+  for (const auto& t : catalog) {
+    if (!t.provider.empty() && find_key(t.keys, key) != nullptr) owners.push_back(t.provider);
+  }
+  if (owners.empty()) return {};
+  return fmt::format(" (a key of provider {})", fmt::join(owners, ", "));
+}
+
+std::string value_or_default(const KeyValues& values, std::string_view key) {
+  if (const auto it = values.find(key); it != values.end()) return it->second;
+  for (const auto& t : key_catalog()) {
+    if (const KeySpec* k = find_key(t.keys, key)) return std::string(k->default_value);
+  }
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view provider,
+                                                                std::span<const KeySpec> provider_keys,
+                                                                const KeyValues& values,
+                                                                const std::vector<std::string_view>& environment) {
+  std::vector<std::pair<std::string, std::string>> identity = {{"provider", std::string(provider)}};
+  for (const KeySpec& k : provider_keys) {
+    if (!k.cache_key) continue;
+    if (auto it = values.find(k.name); it != values.end()) identity.emplace_back(k.name, it->second);
+  }
+  // Environment variables that decide the token (DATABRICKS_HOST, AZURE_CONFIG_DIR) count too.
+  for (auto variable : environment) {
+    if (const char* v = std::getenv(std::string(variable).c_str()); v != nullptr && *v != '\0') {
+      identity.emplace_back("$" + std::string(variable), v);
+    }
+  }
+  return identity;
 }
 
 std::string profile_name(const GlobalOptions& options) {
@@ -324,52 +406,80 @@ ProfileFacts profile_facts(const KeyValues& values) {
 
 Profile resolve_profile(const GlobalOptions& options) { return resolve_profile(options, load_config(options)); }
 
-Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config,
-                        const ProviderDeps& deps) {
-  Profile profile;
-  profile.name = profile_name(options);
-  if (!valid_profile_name(profile.name)) {
+namespace {
+
+// The section of the chosen profile; null for an ad-hoc profile (--provider, no section). A
+// missing one is a usage error with the near miss either way: `-p wrok` for [work], or a
+// [defualt] section for the default profile.
+const IniSection* profile_section(const GlobalOptions& options, const std::optional<IniFile>& config,
+                                  const std::string& name) {
+  if (!valid_profile_name(name)) {
     const bool from_env = options.profile.empty();
     throw Error(ErrorKind::usage,
-                fmt::format("{} '{}' is not a profile name", from_env ? "$TOK_PROFILE" : "-p", printable(profile.name)),
+                fmt::format("{} '{}' is not a profile name", from_env ? "$TOK_PROFILE" : "-p", printable(name)),
                 std::string(kProfileNameRule));
   }
-  const IniSection* section = config ? config->find(profile.name) : nullptr;
-  const bool ad_hoc = options.key_flags.count("provider") != 0;
-  if (section == nullptr && !ad_hoc) {
-    if (!config) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("no config file at {} and no --provider given", printable(config_path(options).string())),
-                  "create the file with a [" + profile.name + "] profile, or pass --provider and its keys as flags");
-    }
-    // A near miss either way: `-p wrok` for [work], or a [defualt] section for the default profile.
-    std::vector<std::string> names;
-    for (const auto& s : config->sections) names.push_back(printable(s.name));
-    const auto near = did_you_mean(profile.name, names);
-    std::string advice = "'tok profiles' lists the profiles";
-    if (near && options.profile.empty() && std::getenv("TOK_PROFILE") == nullptr) {
-      advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, profile.name, *near);
-    }
+  const IniSection* section = config ? config->find(name) : nullptr;
+  if (section != nullptr || options.key_flags.count("provider") != 0) return section;
+  if (!config) {
     throw Error(ErrorKind::usage,
-                fmt::format("config {}: no profile '{}'{}", printable(config->path), printable(profile.name),
-                            near ? fmt::format(" (did you mean '{}'?)", *near) : std::string()),
-                advice);
+                fmt::format("no config file at {} and no --provider given", printable(config_path(options).string())),
+                "create the file with a [" + name + "] profile, or pass --provider and its keys as flags");
   }
-  profile.source = section != nullptr ? config->path : std::string("the command line");
-  if (section != nullptr) profile.values = section->values;
+  std::vector<std::string> names;
+  for (const auto& s : config->sections) names.push_back(printable(s.name));
+  const auto near = did_you_mean(name, names);
+  std::string advice = "'tok profiles' lists the profiles";
+  if (near && options.profile.empty() && std::getenv("TOK_PROFILE") == nullptr) {
+    advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, name, *near);
+  }
+  throw Error(ErrorKind::usage,
+              fmt::format("config {}: no profile '{}'{}", printable(config->path), printable(name),
+                          near ? fmt::format(" (did you mean '{}'?)", *near) : std::string()),
+              advice);
+}
+
+// The file's keys with the flags on top. A flag for a key of an exclusive group drops the group's
+// other keys the file set (--issuer over the file's token_url), so a one-off run never fights
+// the file; a flag for auth_method drops the other method's keys.
+KeyValues merged_values(const GlobalOptions& options, const IniSection* section, const std::vector<KeyTable>& tables) {
+  KeyValues values = section != nullptr ? section->values : KeyValues{};
   const auto from_flag = [&](std::string_view key) { return options.key_flags.count(key) != 0; };
-  for (const auto& group : kExclusiveKeys) {
-    if (std::none_of(group.begin(), group.end(), from_flag)) continue;
-    for (auto key : group) {
-      if (!from_flag(key)) profile.values.erase(std::string(key));
+  for (const auto& [flag, value] : options.key_flags) {
+    const KeySpec* spec = find_key(tables, flag);
+    if (spec == nullptr || spec->exclusive_group.empty()) continue;
+    for (const auto& t : tables) {
+      for (const KeySpec& other : t.keys) {
+        if (other.exclusive_group == spec->exclusive_group && !from_flag(other.name)) values.erase(std::string(other.name));
+      }
     }
   }
   if (const auto method = options.key_flags.find("auth_method"); method != options.key_flags.end()) {
     for (auto key : method->second == "private_key_jwt" ? kSecretKeys : kKeyPairKeys) {
-      if (!from_flag(key)) profile.values.erase(std::string(key));
+      if (!from_flag(key)) values.erase(std::string(key));
     }
   }
-  for (const auto& [k, v] : options.key_flags) profile.values[k] = v;
+  for (const auto& [k, v] : options.key_flags) values[k] = v;
+  return values;
+}
+
+}  // namespace
+
+Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFile>& config,
+                        const ProviderDeps& deps) {
+  Profile profile;
+  profile.name = profile_name(options);
+  const IniSection* section = profile_section(options, config, profile.name);
+  profile.source = section != nullptr ? config->path : std::string("the command line");
+
+  // The provider first: which keys are valid depends on it.
+  const auto flag_provider = options.key_flags.find("provider");
+  const std::string provider = flag_provider != options.key_flags.end() ? flag_provider->second
+                               : section != nullptr && section->values.count("provider") != 0
+                                   ? section->values.at("provider")
+                                   : std::string();
+  const auto tables = tables_for(key_catalog(), provider);
+  profile.values = merged_values(options, section, tables);
 
   const auto where = [&](std::string_view key) {
     if (options.key_flags.count(key) != 0) return std::string("command line");
@@ -383,8 +493,6 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     return Error(ErrorKind::usage, fmt::format("{}: {}", where(key), e.what()), e.advice());
   };
 
-  // The provider first: which keys are valid depends on it.
-  const std::string provider = profile.values.count("provider") ? profile.values.at("provider") : "";
   const ProviderInfo* info = find_provider(provider);
   if (info == nullptr) {
     try {
@@ -393,29 +501,19 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
       throw config_error(e, "provider");
     }
   }
-  const auto valid_here = [&](std::string_view key) {
-    const auto in = [&](const auto& list) { return std::find(std::begin(list), std::end(list), key) != std::end(list); };
-    return key == "provider" || in(kEngineKeys) || in(kCommonProviderKeys) || in(kIntegrationKeys) || in(info->keys);
-  };
+  // Every key known to the tables, and of the type its table says.
   for (const auto& [key, value] : profile.values) {
-    if (valid_here(key)) continue;
-    // Say what was probably meant: a key of this provider a typo away, or another provider's.
-    std::vector<std::string> candidates;
-    for (const auto& k : all_profile_keys()) {
-      if (valid_here(k)) candidates.push_back(k);
+    if (key == "provider") continue;
+    const KeySpec* spec = find_key(tables, key);
+    if (spec == nullptr) {
+      throw Error(ErrorKind::usage, fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key),
+                                                printable(key), provider, unknown_key_hint(key_catalog(), provider, key)));
     }
-    std::string hint;
-    if (auto near = did_you_mean(key, candidates)) {
-      hint = fmt::format(" (did you mean '{}'?)", *near);
-    } else if (std::find(all_profile_keys().begin(), all_profile_keys().end(), key) != all_profile_keys().end()) {
-      std::vector<std::string_view> owners;
-      for (const auto& p : providers()) {
-        if (std::find(p.keys.begin(), p.keys.end(), key) != p.keys.end()) owners.push_back(p.name);
-      }
-      hint = fmt::format(" (a key of provider {})", fmt::join(owners, ", "));
+    try {
+      check_key_value(*spec, value);
+    } catch (const KeyError& e) {
+      throw config_error(e, e.key());
     }
-    throw Error(ErrorKind::usage,
-                fmt::format("{}: key '{}': unknown key for provider '{}'{}", where(key), printable(key), provider, hint));
   }
 
   // The helpers' entries: one that is not a host is this profile's error (the helpers skip it
@@ -432,42 +530,30 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
     }
   }
 
+  // The engine's settings, typed by its table: the value, else the table's default.
   EngineSettings& e = profile.engine;
-  const auto duration = [&](std::string_view key, Duration& out, ZeroIs zero) {
-    if (auto it = profile.values.find(key); it != profile.values.end()) {
-      try {
-        out = parse_duration_or_throw(it->second, fmt::format("key '{}'", key), zero);
-      } catch (const Error& err) {
-        throw config_error(err, key);
-      }
-    }
+  const auto engine = [&](std::string_view key) -> std::pair<const KeySpec&, std::string> {
+    const KeySpec& spec = *find_key(std::span<const KeySpec>(kEngineKeys), key);
+    const auto it = profile.values.find(key);
+    return {spec, it != profile.values.end() ? it->second : std::string(spec.default_value)};
   };
-  duration("expiry_buffer", e.expiry_buffer, ZeroIs::none);
-  duration("max_stale_window", e.max_stale_window, ZeroIs::none);
-  duration("retry_backoff", e.retry_backoff, ZeroIs::none);
-  duration("refresh_timeout", e.refresh_timeout, ZeroIs::an_error);
-  duration("failure_cache", e.failure_cache, ZeroIs::none);
-  if (auto it = profile.values.find("refresh_jitter"); it != profile.values.end()) {
-    // A plain decimal fraction: 0, 0.1, 1 (strtod would also take "nan", "inf" and hex floats).
-    const std::string& text = it->second;
-    const bool decimal = !text.empty() && text.size() <= 16 &&
-                         text.find_first_not_of("0123456789.") == std::string::npos &&
-                         std::count(text.begin(), text.end(), '.') <= 1 && text.front() != '.' && text.back() != '.';
-    const double value = decimal ? std::strtod(text.c_str(), nullptr) : -1.0;
-    if (!(value >= 0.0 && value <= 1.0)) {
-      throw Error(ErrorKind::usage, fmt::format("{}: key 'refresh_jitter': '{}' is not a fraction from 0 to 1",
-                                                where("refresh_jitter"), printable(text)));
-    }
-    e.refresh_jitter = value;
+  const auto duration = [&](std::string_view key) {
+    const auto [spec, text] = engine(key);
+    return key_duration(spec, text);
+  };
+  e.expiry_buffer = duration("expiry_buffer");
+  e.max_stale_window = duration("max_stale_window");
+  e.retry_backoff = duration("retry_backoff");
+  e.refresh_timeout = duration("refresh_timeout");
+  e.failure_cache = duration("failure_cache");
+  if (profile.values.count("stale_window") != 0) e.stale_window = duration("stale_window");
+  {
+    const auto [spec, text] = engine("refresh_jitter");
+    e.refresh_jitter = key_fraction(spec, text);
   }
-  if (profile.values.count("stale_window") != 0) {
-    Duration w{};
-    duration("stale_window", w, ZeroIs::none);
-    e.stale_window = w;
-  }
-  if (auto it = profile.values.find("async_refresh"); it != profile.values.end() && !parse_bool(it->second, e.async_refresh)) {
-    throw Error(ErrorKind::usage,
-                fmt::format("{}: key 'async_refresh': '{}' is not true or false", where("async_refresh"), it->second));
+  {
+    const auto [spec, text] = engine("async_refresh");
+    e.async_refresh = key_boolean(spec, text);
   }
   // Settings that cannot work: a stale window no longer than the buffer means the token is never
   // STALE (EXPIRED comes first), so every refresh blocks a caller.
@@ -479,30 +565,19 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
         e.stale_window ? "stale_window" : "max_stale_window", format_duration(window), format_duration(e.expiry_buffer)));
   }
 
-  // The provider checks its own keys (required ones, URLs) without any I/O; its errors start with
-  // "key 'NAME'", which tells where to point.
+  // The provider checks its own keys (required ones, combinations) without any I/O; a KeyError
+  // says which key to point at.
   try {
     ProviderDeps with_deadline = deps;
     with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
     profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
-  } catch (const Error& e) {
-    const std::string_view message = e.what();
-    std::string key = "provider";
-    if (message.rfind("key '", 0) == 0) key = std::string(message.substr(5, message.find('\'', 5) - 5));
-    throw config_error(e, key);
+  } catch (const KeyError& err) {
+    throw config_error(err, err.key());
+  } catch (const Error& err) {
+    throw config_error(err, "provider");
   }
 
-  std::vector<std::pair<std::string, std::string>> identity = {{"provider", provider}};
-  for (auto key : info->keys) {
-    if (auto it = profile.values.find(key); it != profile.values.end()) identity.emplace_back(key, it->second);
-  }
-  // Environment variables that decide the token (DATABRICKS_HOST, AZURE_CONFIG_DIR) count too.
-  for (auto variable : info->environment) {
-    if (const char* v = std::getenv(std::string(variable).c_str()); v != nullptr && *v != '\0') {
-      identity.emplace_back("$" + std::string(variable), v);
-    }
-  }
-  profile.cache_key = cache_key(profile.name, identity);
+  profile.cache_key = cache_key(profile.name, cache_identity(provider, info->keys, profile.values, info->environment));
   return profile;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,14 +62,42 @@ struct Profile {
 // you mean" hints on near-miss keys and flags.
 std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
-// The keys of any profile: the engine's (and default_lifetime), and the integrations'.
-std::vector<std::string_view> engine_keys();
-std::vector<std::string_view> integration_keys();
+// The key tables (providers/key_spec.hpp) of the engine and of the integrations; the providers'
+// are beside each provider (ProviderInfo::keys), default_lifetime in provider_common_keys().
+std::span<const KeySpec> engine_key_specs();
+std::span<const KeySpec> integration_key_specs();
 
-// Every key a profile may hold: engine, provider and integration keys (also the flag names).
+// Every table of this build: the engine's, provider_common_keys(), each provider's (under its
+// name), the integrations'. What help, "did you mean", completions and the cache key read; tests
+// pass a copy with a key added.
+using KeyCatalog = std::vector<KeyTable>;
+const KeyCatalog& key_catalog();
+
+// The tables a profile of `provider` reads: those of any profile and the provider's own.
+std::vector<KeyTable> tables_for(const KeyCatalog& catalog, std::string_view provider);
+// The spec of `key` in those tables (the provider's first), or null.
+const KeySpec* find_key(const std::vector<KeyTable>& tables, std::string_view key);
+
+// Every key a profile may hold: engine, provider and integration keys (also the flag names),
+// sorted, with "provider".
+std::vector<std::string> profile_keys(const KeyCatalog& catalog);
 const std::vector<std::string>& all_profile_keys();
 // The same question for one key, without building the list (the cache hit asks it per flag).
 bool is_profile_key(std::string_view key);
+
+// What follows "unknown key 'KEY' for provider 'P'": " (did you mean 'K'?)" for a near miss among
+// the keys a profile of `provider` may hold, " (a key of provider X)" for another provider's key.
+std::string unknown_key_hint(const KeyCatalog& catalog, std::string_view provider, std::string_view key);
+
+// A profile's value of `key`, else its table's default (git_username, gcp_service_account...).
+std::string value_or_default(const KeyValues& values, std::string_view key);
+
+// What decides a profile's token, in table order: the provider, each cache_key key set, and the
+// environment variables the provider names (never a secret's). cache_key() hashes it.
+std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view provider,
+                                                                std::span<const KeySpec> provider_keys,
+                                                                const KeyValues& values,
+                                                                const std::vector<std::string_view>& environment);
 
 // What `tok profiles` and `tok status` show of a profile: where its tokens come from, for whom,
 // for what. Never a secret: secret keys only name a variable or a file, and of a command only the

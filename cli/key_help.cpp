@@ -1,7 +1,7 @@
 #include "cli/key_help.hpp"
 
 #include <algorithm>
-#include <map>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -12,96 +12,26 @@ namespace tok {
 
 namespace {
 
-struct KeyText {
-  std::string_view meaning;
-  std::string_view fallback;  // the default, when there is one worth saying
-};
-
-// Every profile key's one-line meaning. A test checks that every key the build knows is here.
-const std::map<std::string_view, KeyText>& key_texts() {
-  static const std::map<std::string_view, KeyText> texts = {
-      {"provider", {"where tokens come from: oauth, azure-cli, metadata, command, oidc-federation", ""}},
-      // engine
-      {"expiry_buffer", {"treat a token as expired this long before it is", "40s"}},
-      {"max_stale_window", {"the longest stale window (half the lifetime otherwise)", "20m"}},
-      {"stale_window", {"a fixed stale window instead of the dynamic one", ""}},
-      {"retry_backoff", {"cooldown after a failed background refresh", "1m"}},
-      {"async_refresh", {"refresh stale tokens in the background: true or false", "true"}},
-      {"refresh_timeout", {"how long a caller waits for the lock and the fetch", "60s"}},
-      {"failure_cache", {"how long an outage's error answers later callers (0: none)", "5s"}},
-      {"refresh_jitter", {"share of the stale window by which refreshes come early: 0 to 1", "0.1"}},
-      {"default_lifetime", {"lifetime of an answer that carries none (else it is malformed)", ""}},
-      // oauth and the other token endpoints
-      {"token_url", {"token endpoint (https, or http to loopback)", ""}},
-      {"issuer", {"discover the token endpoint from this issuer instead", ""}},
-      {"client_id", {"the client's id (metadata: a user-assigned identity)", ""}},
-      {"client_secret_env", {"variable holding the client secret", "TOK_CLIENT_SECRET"}},
-      {"client_secret_file", {"file holding the client secret (only you may read it)", ""}},
-      {"auth_method", {"client authentication: basic, post or private_key_jwt", "basic"}},
-      {"private_key_file", {"private_key_jwt: PEM key (RSA or EC P-256) that signs", ""}},
-      {"key_id", {"private_key_jwt: the assertion's kid", ""}},
-      {"signing_alg", {"private_key_jwt: RS256 or ES256", "RS256"}},
-      {"scopes", {"scopes, space- or comma-separated", ""}},
-      {"audience", {"audience form field", ""}},
-      {"resource", {"what the token is for (resource indicator; az --resource; IMDS)", ""}},
-      {"http_timeout", {"timeout of one HTTP request", "30s"}},
-      {"ca_bundle", {"extra CA file for TLS", ""}},
-      {"grant",
-       {"oauth: client_credentials, or a person's login: authorization_code, device_code (tok login)",
-        "client_credentials"}},
-      {"token_storage",
-       {"tok login: where the refresh token lives: file, or keyring (the Secret Service)", "keyring if one answers"}},
-      {"redirect_port", {"tok login: the loopback port the client is registered with", "any free port"}},
-      // oidc-federation
-      {"id_token_source", {"where the CI ID token comes from: github, gitlab or file", ""}},
-      {"id_token_audience", {"github: the audience of the ID token", ""}},
-      {"id_token_env", {"gitlab: the variable named in the job's id_tokens:", ""}},
-      {"id_token_file", {"file: the ID token's file, read at every fetch", ""}},
-      {"exchange", {"token-exchange (RFC 8693) or client-assertion", "token-exchange"}},
-      // azure-cli
-      {"scope", {"az --scope, instead of resource", ""}},
-      {"tenant", {"az --tenant", ""}},
-      {"subscription", {"az --subscription", ""}},
-      {"az_path", {"the az program", "az on PATH"}},
-      {"az_timeout", {"kill az after this long", "30s"}},
-      // metadata
-      {"flavor", {"databricks, azure-imds or gcp", ""}},
-      {"url", {"the metadata service's URL (gcp: its base)", "the flavor's"}},
-      {"host", {"Databricks workspace URL (tok serve: what X-Databricks-Host must say)", ""}},
-      {"object_id", {"azure-imds: a user-assigned identity's object id", ""}},
-      {"msi_res_id", {"azure-imds: a user-assigned identity's resource id", ""}},
-      {"account", {"gcp: the service account", "default"}},
-      // command
-      {"command", {"program and arguments (JSON array or shell-like words, no shell)", ""}},
-      {"command_timeout", {"kill the command after this long", "30s"}},
-      // integrations
-      {"git_hosts", {"hosts (and path prefixes) this profile answers git for", ""}},
-      {"git_username", {"user name given to git", "x-access-token"}},
-      {"docker_registries", {"registries this profile answers Docker for", ""}},
-      {"docker_username", {"user name given to Docker", "oauth2accesstoken"}},
-      {"gcp_service_account", {"tok serve: the e-mail reported to GCP clients", "tok@localhost"}},
-  };
-  return texts;
+std::string line_of(const KeySpec& k) {
+  const std::string fallback = k.default_value.empty() ? std::string() : fmt::format(" ({})", k.default_value);
+  return fmt::format("    {:<22} {}{}\n", flag_of(k.name), k.help, fallback);
 }
 
-std::string flag_of(std::string_view key) {
-  std::string flag = "--" + std::string(key);
-  std::replace(flag.begin(), flag.end(), '_', '-');
-  return flag;
+void add_lines(std::string& out, std::span<const KeySpec> keys) {
+  for (const KeySpec& k : keys) out += line_of(k);
 }
 
-void add_lines(std::string& out, const std::vector<std::string_view>& keys) {
-  for (auto key : keys) {
-    const auto it = key_texts().find(key);
-    const std::string meaning = it == key_texts().end() ? std::string() : std::string(it->second.meaning);
-    const std::string fallback =
-        it == key_texts().end() || it->second.fallback.empty() ? std::string() : fmt::format(" ({})", it->second.fallback);
-    out += fmt::format("    {:<22} {}{}\n", flag_of(key), meaning, fallback);
+void add_provider_line(std::string& out, const KeyCatalog& catalog) {
+  std::vector<std::string_view> names;
+  for (const auto& t : catalog) {
+    if (!t.provider.empty()) names.push_back(t.provider);
   }
+  out += fmt::format("    {:<22} where tokens come from: {}\n", "--provider", fmt::join(names, ", "));
 }
 
-// Which keys each command reads, by group. A command not listed reads none.
-enum KeyGroup : unsigned { kEngine = 1, kProviders = 2, kGit = 4, kDocker = 8, kServe = 16 };
+// Which keys each command reads, by owner; integration keys say their command (KeySpec::read_by).
+// A command not listed reads none.
+enum KeyGroup : unsigned { kEngine = 1, kProviders = 2 };
 struct CommandKeys {
   std::string_view command;
   unsigned groups;
@@ -111,20 +41,10 @@ constexpr CommandKeys kCommandKeys[] = {
     {"refresh", kEngine | kProviders},  {"exec", kEngine | kProviders},
     {"env", kEngine | kProviders},      {"kube-credential", kEngine | kProviders},
     {"clear", kProviders},              {"profiles", kProviders},
-    {"init", kProviders},               {"git-credential", kEngine | kProviders | kGit},
-    {"docker-credential", kEngine | kProviders | kDocker},
-    {"serve", kEngine | kProviders | kServe},
+    {"init", kProviders},               {"git-credential", kEngine | kProviders},
+    {"docker-credential", kEngine | kProviders},
+    {"serve", kEngine | kProviders},
 };
-constexpr std::string_view kGitKeys[] = {"git_hosts", "git_username"};
-constexpr std::string_view kDockerKeys[] = {"docker_registries", "docker_username"};
-constexpr std::string_view kServeKeys[] = {"host", "resource", "gcp_service_account", "scopes", "client_id"};
-
-std::string provider_names() {
-  std::vector<std::string_view> names;
-  for (const auto& p : providers()) names.push_back(p.name);
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
 constexpr std::string_view kGlobals =
     "Global flags, before or after the command: -p/--profile NAME (else $TOK_PROFILE, else 'default'),\n"
     "--config PATH, --cache-dir DIR, -v/--verbose, -q/--quiet.\n";
@@ -138,27 +58,28 @@ constexpr std::string_view kFilesAndExits =
 
 }  // namespace
 
-bool has_key_help(std::string_view key) { return key_texts().count(key) != 0; }
+std::string command_help_footer(std::string_view command) { return command_help_footer(key_catalog(), command); }
 
-std::string command_help_footer(std::string_view command) {
+std::string command_help_footer(const KeyCatalog& catalog, std::string_view command) {
   unsigned groups = 0;
   for (const auto& c : kCommandKeys) {
     if (c.command == command) groups = c.groups;
   }
   std::string out;
   if (groups != 0) {
-    out += "Profile keys it reads, each also a flag that overrides the config file (a run with --provider\n"
-           "needs no file):\n";
-    std::vector<std::string_view> keys = {"provider"};
-    if (groups & kEngine) {
-      const auto engine = engine_keys();
-      keys.insert(keys.end(), engine.begin(), engine.end());
+    out += "Profile keys it reads, each also a flag over the config file (a run with --provider needs none):\n";
+    add_provider_line(out, catalog);
+    std::string integrations;
+    for (const auto& t : catalog) {
+      if (!t.provider.empty()) continue;
+      for (const KeySpec& k : t.keys) {
+        if (k.owner == KeyOwner::integration && k.read_by == command) integrations += line_of(k);
+        if (k.owner == KeyOwner::engine && (groups & kEngine) != 0) out += line_of(k);
+        if (k.owner == KeyOwner::provider && (groups & kEngine) != 0) out += line_of(k);  // default_lifetime
+      }
     }
-    if (groups & kGit) keys.insert(keys.end(), std::begin(kGitKeys), std::end(kGitKeys));
-    if (groups & kDocker) keys.insert(keys.end(), std::begin(kDockerKeys), std::end(kDockerKeys));
-    if (groups & kServe) keys.insert(keys.end(), std::begin(kServeKeys), std::end(kServeKeys));
-    add_lines(out, keys);
-    out += fmt::format("    and the provider's own keys: 'tok help keys PROVIDER' ({})\n", provider_names());
+    if (!integrations.empty()) out += fmt::format("  {}:\n{}", command, integrations);
+    out += "    and the provider's own keys: 'tok help keys PROVIDER'\n";
   }
   return out + std::string(kGlobals) + std::string(kFilesAndExits);
 }
@@ -170,23 +91,57 @@ std::string main_help_footer() {
 }
 
 std::optional<std::string> profile_keys_help(std::string_view provider) {
-  const ProviderInfo* only = nullptr;
-  if (!provider.empty() && (only = find_provider(provider)) == nullptr) return std::nullopt;
+  return profile_keys_help(key_catalog(), provider);
+}
+
+std::optional<std::string> profile_keys_help(const KeyCatalog& catalog, std::string_view provider) {
+  if (!provider.empty() && std::none_of(catalog.begin(), catalog.end(),
+                                        [&](const KeyTable& t) { return t.provider == provider; })) {
+    return std::nullopt;
+  }
   std::string out =
       "Profile keys: each is also a flag (--token-url URL), which overrides the config file; a run with\n"
       "--provider needs no file. A flag for one of two exclusive keys (--issuer, --token-url) replaces the\n"
       "other from the file.\n";
-  add_lines(out, {"provider"});
+  add_provider_line(out, catalog);
+  const auto common = [&](KeyOwner owner) {
+    std::string lines;
+    for (const auto& t : catalog) {
+      if (!t.provider.empty()) continue;
+      for (const KeySpec& k : t.keys) {
+        if (k.owner == owner) lines += line_of(k);
+      }
+    }
+    return lines;
+  };
   out += "  Any profile (the refresh engine):\n";
-  add_lines(out, engine_keys());
-  for (const auto& p : providers()) {
-    if (only != nullptr && only != &p) continue;
-    out += fmt::format("  provider = {}:\n", p.name);
-    add_lines(out, p.keys);
+  out += common(KeyOwner::engine) + common(KeyOwner::provider);
+  for (const auto& t : catalog) {
+    if (t.provider.empty() || (!provider.empty() && t.provider != provider)) continue;
+    out += fmt::format("  provider = {}:\n", t.provider);
+    add_lines(out, t.keys);
   }
   out += "  Integrations (any profile: git-credential, docker-credential, serve):\n";
-  add_lines(out, integration_keys());
+  out += common(KeyOwner::integration);
   return out;
+}
+
+std::vector<std::string> key_flags_missing_from_completion(const KeyCatalog& catalog, std::string_view script,
+                                                           std::string_view shell) {
+  const auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+  const auto has_word = [&](std::string_view word) {
+    for (auto at = script.find(word); at != std::string_view::npos; at = script.find(word, at + 1)) {
+      const auto end = at + word.size();
+      if ((at == 0 || !word_char(script[at - 1])) && (end == script.size() || !word_char(script[end]))) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> missing;
+  for (const auto& key : profile_keys(catalog)) {
+    const std::string flag = flag_of(key);
+    if (!has_word(shell == "fish" ? "-l " + flag.substr(2) : flag)) missing.push_back(flag);
+  }
+  return missing;
 }
 
 }  // namespace tok

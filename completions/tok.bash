@@ -55,9 +55,9 @@ _tok() {
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
     --docker-username --exchange --expiry-buffer --failure-cache --flavor --gcp-service-account --git-hosts
-    --git-username --host --http-timeout --id-token-audience --id-token-env --id-token-file
+    --git-username --grant --host --http-timeout --id-token-audience --id-token-env --id-token-file
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
-    --provider --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
+    --provider --redirect-port --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg --token-storage
     --stale-window --subscription --tenant --token-url --url"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --allow-user ${keys//$'\n'/ } "
 

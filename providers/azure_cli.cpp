@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 std::optional<std::string> non_empty(const ProviderSettings& s, std::string_view key) {
   auto v = s.get(key);
-  if (v && v->empty()) throw Error(ErrorKind::usage, fmt::format("key '{}': empty", key));
+  if (v && v->empty()) throw KeyError(std::string(key), "empty");
   return v;
 }
 
@@ -37,10 +37,9 @@ class AzureCliProvider final : public Provider {
         scope_(non_empty(s, "scope")),
         tenant_(non_empty(s, "tenant")),
         subscription_(non_empty(s, "subscription")),
-        az_path_(non_empty(s, "az_path").value_or("az")),
-        az_timeout_(s.duration_or("az_timeout", 30s)) {
-    if (resource_ && scope_) throw Error(ErrorKind::usage, "keys 'resource' and 'scope': set one, not both");
-    if (az_timeout_ <= Duration(0)) throw Error(ErrorKind::usage, "key 'az_timeout': must be positive");
+        az_path_(non_empty(s, "az_path").value_or(s.text("az_path"))),
+        az_timeout_(*s.duration("az_timeout")) {
+    if (resource_ && scope_) throw KeyError("resource", "set one of 'resource' and 'scope', not both");
   }
 
   Token fetch(Deadline deadline, ProviderMemo&, FetchMode) override {
@@ -123,9 +122,23 @@ class AzureCliProvider final : public Provider {
 
 }  // namespace
 
+// provider = azure-cli's keys. The order is the cache key's: a new key goes at the end.
+constexpr KeySpec kAzureCliKeys[] = {
+    {.name = "resource", .owner = KeyOwner::provider, .exclusive_group = "target", .cache_key = true,
+     .help = "az --resource: what the token is for"},
+    {.name = "scope", .owner = KeyOwner::provider, .exclusive_group = "target", .cache_key = true,
+     .help = "az --scope, instead of resource"},
+    {.name = "tenant", .owner = KeyOwner::provider, .cache_key = true, .help = "az --tenant"},
+    {.name = "subscription", .owner = KeyOwner::provider, .cache_key = true, .help = "az --subscription"},
+    {.name = "az_path", .owner = KeyOwner::provider, .default_value = "az", .cache_key = true,
+     .help = "the az program (a bare name is looked up on PATH)"},
+    {.name = "az_timeout", .owner = KeyOwner::provider, .type = KeyType::duration, .default_value = "30s",
+     .cache_key = true, .help = "kill az after this long"},
+};
+
 ProviderInfo azure_cli_provider_info() {
   return {"azure-cli",
-          {"resource", "scope", "tenant", "subscription", "az_path", "az_timeout"},
+          kAzureCliKeys,
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<AzureCliProvider>(s, deps);
           },

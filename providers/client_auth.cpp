@@ -7,30 +7,23 @@
 
 namespace tok {
 
-const std::vector<std::string_view>& ClientAuth::keys() {
-  static const std::vector<std::string_view> all = {"auth_method",      "client_secret_env", "client_secret_file",
-                                                    "private_key_file", "key_id",            "signing_alg"};
-  return all;
-}
-
 ClientAuth ClientAuth::from_settings(const ProviderSettings& s, const std::string& client_id) {
   ClientAuth auth;
   auth.client_id_ = client_id;
-  auth.method_ = s.choice_or("auth_method", {"basic", "post", "private_key_jwt"}, "basic");
+  auth.method_ = s.text("auth_method");
   if (auth.method_ == "private_key_jwt") {
     auth.private_key_file_ = s.require("private_key_file");
-    auth.key_id_ = s.get_or("key_id", "");
-    auth.signing_alg_ = s.choice_or("signing_alg", {"RS256", "ES256"}, "RS256");
+    auth.key_id_ = s.text("key_id");
+    auth.signing_alg_ = s.text("signing_alg");
     for (const char* key : {"client_secret_env", "client_secret_file"}) {
       if (s.get(key)) {
-        throw Error(ErrorKind::usage,
-                    fmt::format("key '{}': not used with auth_method = private_key_jwt (the key signs instead)", key));
+        throw KeyError(key, "not used with auth_method = private_key_jwt (the key signs instead)");
       }
     }
   } else {
     for (const char* key : {"private_key_file", "key_id", "signing_alg"}) {
       if (s.get(key)) {
-        throw Error(ErrorKind::usage, fmt::format("key '{}': only used with auth_method = private_key_jwt", key));
+        throw KeyError(key, "only used with auth_method = private_key_jwt");
       }
     }
     auth.secret_ = SecretSource::from_settings(s, "client_secret");

@@ -14,6 +14,28 @@ namespace tok {
 
 inline constexpr const char* kJwtBearerAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+// The keys ClientAuth reads, for the table of each provider that authenticates a client.
+namespace client_auth_keys {
+inline constexpr KeySpec auth_method{.name = "auth_method", .owner = KeyOwner::provider, .type = KeyType::choice,
+                                     .default_value = "basic", .cache_key = true,
+                                     .help = "client authentication: basic, post or private_key_jwt",
+                                     .choices = "basic|post|private_key_jwt"};
+inline constexpr KeySpec client_secret_env{.name = "client_secret_env", .owner = KeyOwner::provider,
+                                           .default_value = "TOK_CLIENT_SECRET", .exclusive_group = "client_credential",
+                                           .cache_key = true, .help = "variable holding the client secret"};
+inline constexpr KeySpec client_secret_file{.name = "client_secret_file", .owner = KeyOwner::provider,
+                                            .exclusive_group = "client_credential", .cache_key = true,
+                                            .help = "file holding the client secret (only you may read it)"};
+inline constexpr KeySpec private_key_file{.name = "private_key_file", .owner = KeyOwner::provider,
+                                          .exclusive_group = "client_credential", .cache_key = true,
+                                          .help = "private_key_jwt: PEM key (RSA or EC P-256) that signs"};
+inline constexpr KeySpec key_id{.name = "key_id", .owner = KeyOwner::provider, .cache_key = true,
+                                .help = "private_key_jwt: the assertion's kid"};
+inline constexpr KeySpec signing_alg{.name = "signing_alg", .owner = KeyOwner::provider, .type = KeyType::choice,
+                                     .default_value = "RS256", .cache_key = true,
+                                     .help = "private_key_jwt: RS256 or ES256", .choices = "RS256|ES256"};
+}  // namespace client_auth_keys
+
 class ClientAuth {
  public:
   // From `auth_method` (basic, the default; post; private_key_jwt) and the keys each needs:
@@ -28,8 +50,6 @@ class ClientAuth {
 
   // What to check when the server refuses the client.
   std::string advice() const;
-
-  static const std::vector<std::string_view>& keys();
 
  private:
   std::string method_;

@@ -18,7 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 
 [[noreturn]] void bad_command(std::string_view why) {
-  throw Error(ErrorKind::usage, fmt::format("key 'command': {}", why));
+  throw KeyError("command", why);
 }
 
 std::string program_name(const std::string& argv0) {
@@ -29,9 +29,7 @@ std::string program_name(const std::string& argv0) {
 class CommandProvider final : public Provider {
  public:
   CommandProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), argv_(split_command(s.require("command"))), timeout_(s.duration_or("command_timeout", 30s)) {
-    if (timeout_ <= Duration(0)) throw Error(ErrorKind::usage, "key 'command_timeout': must be positive");
-  }
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), argv_(split_command(s.require("command"))), timeout_(*s.duration("command_timeout")) {}
 
   Token fetch(Deadline deadline, ProviderMemo&, FetchMode) override {
     // One attempt in either mode: the program is the authority on retrying its own source.
@@ -175,9 +173,17 @@ std::vector<std::string> split_command(std::string_view text) {
   return argv;
 }
 
+// provider = command's keys. The order is the cache key's: a new key goes at the end.
+constexpr KeySpec kCommandKeys[] = {
+    {.name = "command", .owner = KeyOwner::provider, .cache_key = true,
+     .help = "program and arguments (JSON array or shell-like words, no shell)"},
+    {.name = "command_timeout", .owner = KeyOwner::provider, .type = KeyType::duration, .default_value = "30s",
+     .cache_key = true, .help = "kill the command after this long"},
+};
+
 ProviderInfo command_provider_info() {
   return {"command",
-          {"command", "command_timeout"},
+          kCommandKeys,
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<CommandProvider>(s, deps);
           }};

@@ -50,6 +50,9 @@ struct Origin {
   std::string describe() const {
     return variable.empty() ? fmt::format("key '{}'", key) : fmt::format("key '{}' (from ${})", key, variable);
   }
+  [[noreturn]] void fail(std::string_view what) const {
+    throw KeyError::worded(key, fmt::format("{}: {}", describe(), what));
+  }
 };
 
 // http(s); plain http only to loopback or to the link-local metadata address, which is where
@@ -59,7 +62,7 @@ std::string checked_metadata_url(const std::string& url, const Origin& origin) {
     const std::string host = lower(url_host(url));
     const bool metadata_host = host == "169.254.169.254" || host == kGcpHost;
     if (!(lower(url).rfind("http://", 0) == 0 && metadata_host)) {
-      throw Error(ErrorKind::usage, fmt::format("{}: {}", origin.describe(), printable(*problem)));
+      origin.fail(printable(*problem));
     }
   }
   return url;
@@ -90,11 +93,9 @@ std::string body_message(const std::string& body, const std::vector<std::string>
 class MetadataProvider final : public Provider {
  public:
   MetadataProvider(const ProviderSettings& s, const ProviderDeps& deps)
-      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), http_timeout_(s.duration_or("http_timeout", 30s)), ca_bundle_(s.get_or("ca_bundle", "")) {
-    const std::string flavor = s.choice_or("flavor", {"databricks", "azure-imds", "gcp"}, "");
-    if (flavor.empty()) {
-      throw Error(ErrorKind::usage, "key 'flavor': required: databricks, azure-imds or gcp");
-    }
+      : deps_(deps), default_lifetime_(s.duration("default_lifetime")), http_timeout_(*s.duration("http_timeout")), ca_bundle_(s.text("ca_bundle")) {
+    const std::string flavor = s.text("flavor");
+    if (flavor.empty()) throw KeyError("flavor", "required: databricks, azure-imds or gcp");
     flavor_ = flavor == "databricks" ? Flavor::databricks : flavor == "azure-imds" ? Flavor::azure_imds : Flavor::gcp;
     // Keys of another flavor are a mistake worth a clear message, not silence.
     const std::vector<std::string_view> mine =
@@ -103,7 +104,7 @@ class MetadataProvider final : public Provider {
                                       : std::vector<std::string_view>{};
     for (std::string_view key : {"client_id", "object_id", "msi_res_id", "account", "scopes"}) {
       if (s.get(key) && std::find(mine.begin(), mine.end(), key) == mine.end()) {
-        throw Error(ErrorKind::usage, fmt::format("key '{}': not used by flavor '{}'", key, flavor));
+        throw KeyError(std::string(key), fmt::format("not used by flavor '{}'", flavor));
       }
     }
     switch (flavor_) {
@@ -158,8 +159,7 @@ class MetadataProvider final : public Provider {
   void init_databricks(const ProviderSettings& s) {
     auto url = setting(s, "url", "DATABRICKS_METADATA_SERVICE_URL");
     if (!url) {
-      throw Error(ErrorKind::usage,
-                  "key 'url': required for flavor 'databricks' (or set $DATABRICKS_METADATA_SERVICE_URL)");
+      throw KeyError("url", "required for flavor 'databricks' (or set $DATABRICKS_METADATA_SERVICE_URL)");
     }
     const auto& [value, origin] = *url;
     // The Databricks SDKs' rule: this protocol hands out workspace tokens to whoever asks, so it
@@ -167,21 +167,19 @@ class MetadataProvider final : public Provider {
     const std::string scheme = lower(value.substr(0, value.find("://") == std::string::npos ? 0 : value.find("://")));
     const std::string host = lower(url_host(value));
     if ((scheme != "http" && scheme != "https") || (host != "localhost" && host != "127.0.0.1" && host != "[::1]")) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("{}: '{}' is not on this machine: the Databricks metadata service must be at "
+      origin.fail(fmt::format("'{}' is not on this machine: the Databricks metadata service must be at "
                               "localhost, 127.0.0.1 or [::1]",
-                              origin.describe(), printable(value)));
+                              printable(value)));
     }
     url_ = value;
     auto host_setting = setting(s, "host", "DATABRICKS_HOST");
     if (!host_setting) {
-      throw Error(ErrorKind::usage,
-                  "key 'host': required for flavor 'databricks': the workspace URL (or set $DATABRICKS_HOST)");
+      throw KeyError("host", "required for flavor 'databricks': the workspace URL (or set $DATABRICKS_HOST)");
     }
     databricks_host_ = host_setting->first;
     if (std::any_of(databricks_host_.begin(), databricks_host_.end(),
                     [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-      throw Error(ErrorKind::usage, fmt::format("{}: contains control characters", host_setting->second.describe()));
+      host_setting->second.fail("contains control characters");
     }
   }
 
@@ -190,10 +188,9 @@ class MetadataProvider final : public Provider {
     for (const char* key : {"client_id", "object_id", "msi_res_id"}) {
       if (auto v = s.get(key)) {
         if (!identity_name_.empty()) {
-          throw Error(ErrorKind::usage,
-                      fmt::format("key '{}': set one of client_id, object_id and msi_res_id, not several", key));
+          throw KeyError(key, "set one of client_id, object_id and msi_res_id, not several");
         }
-        if (v->empty()) throw Error(ErrorKind::usage, fmt::format("key '{}': empty", key));
+        if (v->empty()) throw KeyError(key, "empty");
         identity_name_ = key;
         identity_value_ = *v;
       }
@@ -215,15 +212,14 @@ class MetadataProvider final : public Provider {
   }
 
   void init_gcp(const ProviderSettings& s) {
-    account_ = s.get_or("account", "default");
+    account_ = s.text("account");
     if (account_.empty() || !std::all_of(account_.begin(), account_.end(), [](unsigned char c) {
           return std::isalnum(c) || c == '@' || c == '.' || c == '_' || c == '-' || c == '+';
         })) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("key 'account': '{}' is not a service account e-mail or 'default'", printable(account_)));
+      throw KeyError("account", fmt::format("'{}' is not a service account e-mail or 'default'", printable(account_)));
     }
     std::string word;
-    for (char c : s.get_or("scopes", "") + " ") {
+    for (char c : s.text("scopes") + " ") {
       if (c == ' ' || c == ',' || c == '\t') {
         if (!word.empty()) scopes_.push_back(word);
         word.clear();
@@ -339,8 +335,7 @@ class MetadataProvider final : public Provider {
 
 ProviderInfo metadata_provider_info() {
   return {"metadata",
-          {"flavor", "url", "host", "resource", "client_id", "object_id", "msi_res_id", "account", "scopes",
-           "http_timeout", "ca_bundle"},
+          metadata_keys(),
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<MetadataProvider>(s, deps);
           },

@@ -5,5 +5,7 @@
 namespace tok {
 
 ProviderInfo metadata_provider_info();
+// Its key table (providers/metadata_keys.cpp).
+std::span<const KeySpec> metadata_keys();
 
 }  // namespace tok

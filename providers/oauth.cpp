@@ -40,7 +40,7 @@ class OAuthClient {
   OAuthClient(const ProviderSettings& s, const ProviderDeps& deps)
       : deps_(deps),
         default_lifetime_(s.duration("default_lifetime")),
-        grant_(s.choice_or("grant", {"client_credentials", "authorization_code", "device_code"}, "client_credentials")),
+        grant_(s.text("grant")),
         token_url_(s.url("token_url")),
         issuer_(s.url("issuer")),
         client_id_(s.require("client_id")),
@@ -51,16 +51,15 @@ class OAuthClient {
         auth_(ClientAuth::from_settings(s, client_id_)),
         audience_(s.get("audience")),
         resource_(s.get("resource")),
-        http_timeout_(s.duration_or("http_timeout", 30s)),
-        ca_bundle_(s.get_or("ca_bundle", "")),
+        http_timeout_(*s.duration("http_timeout")),
+        ca_bundle_(s.text("ca_bundle")),
         // Space- or comma-separated in the profile; space-joined on the wire (RFC 6749 3.3).
-        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))),
-        token_storage_(s.choice_or("token_storage", {"file", "keyring"}, "")) {
-    if (token_url_ && issuer_) throw Error(ErrorKind::usage, "keys 'token_url' and 'issuer': set one, not both");
-    if (!token_url_ && !issuer_) throw Error(ErrorKind::usage, "key 'token_url': required (or set 'issuer')");
+        scope_(fmt::format("{}", fmt::join(split_scopes(s.text("scopes")), " "))),
+        token_storage_(s.text("token_storage")) {
+    if (token_url_ && issuer_) throw KeyError("token_url", "set one of 'token_url' and 'issuer', not both");
+    if (!token_url_ && !issuer_) throw KeyError("token_url", "required (or set 'issuer')");
     if (login() && !issuer_) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("key 'issuer': required with grant = {} (its endpoints are discovered)", grant_));
+      throw KeyError("issuer", fmt::format("required with grant = {} (its endpoints are discovered)", grant_));
     }
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
     if (auto port = s.get("redirect_port")) {
@@ -461,7 +460,8 @@ OAuthLogin::OAuthLogin(std::shared_ptr<OAuthClient> client) : client_(std::move(
 OAuthLogin::~OAuthLogin() = default;
 
 std::unique_ptr<OAuthLogin> OAuthLogin::from_settings(const ProviderSettings& settings, const ProviderDeps& deps) {
-  auto client = std::make_shared<OAuthClient>(settings, deps);
+  // Bound to oauth's key table, as make_provider binds it: defaults and checks from the table.
+  auto client = std::make_shared<OAuthClient>(ProviderSettings(settings.values(), oauth_provider_info().keys), deps);
   if (!client->login()) return nullptr;
   return std::unique_ptr<OAuthLogin>(new OAuthLogin(std::move(client)));
 }
@@ -499,15 +499,41 @@ bool OAuthLogin::revoke(ProviderMemo& memo, const std::string& refresh_token) {
 }
 
 bool is_login(const ProviderSettings& settings) {
-  return settings.get_or("provider", "") == "oauth" &&
-         settings.get_or("grant", "client_credentials") != "client_credentials";
+  const auto grant = settings.get("grant");
+  return settings.get("provider") == "oauth" && grant && *grant != "client_credentials";
 }
+
+// provider = oauth's keys. The order is the cache key's: a new key goes at the end.
+constexpr KeySpec kOAuthKeys[] = {
+    shared_keys::token_url,
+    {.name = "issuer", .owner = KeyOwner::provider, .type = KeyType::url, .exclusive_group = "endpoint",
+     .cache_key = true, .help = "discover the token endpoint from this issuer instead"},
+    shared_keys::client_id,
+    client_auth_keys::client_secret_env,
+    client_auth_keys::client_secret_file,
+    shared_keys::scopes,
+    shared_keys::audience,
+    shared_keys::resource,
+    client_auth_keys::auth_method,
+    client_auth_keys::private_key_file,
+    client_auth_keys::key_id,
+    client_auth_keys::signing_alg,
+    shared_keys::http_timeout,
+    shared_keys::ca_bundle,
+    // A person's login (docs/login.md).
+    {.name = "grant", .owner = KeyOwner::provider, .type = KeyType::choice, .default_value = "client_credentials",
+     .cache_key = true, .help = "client_credentials, or a person's login: authorization_code or device_code (tok login)",
+     .choices = "client_credentials|authorization_code|device_code"},
+    {.name = "redirect_port", .owner = KeyOwner::provider,
+     .help = "tok login: the loopback port the client is registered with (default: any free port)"},
+    {.name = "token_storage", .owner = KeyOwner::provider, .type = KeyType::choice,
+     .help = "tok login: where the refresh token lives (default: the keyring if one answers, else the file)",
+     .choices = "file|keyring"},
+};
 
 ProviderInfo oauth_provider_info() {
   return {"oauth",
-          {"token_url", "issuer", "client_id", "client_secret_env", "client_secret_file", "scopes", "audience",
-           "resource", "auth_method", "private_key_file", "key_id", "signing_alg", "http_timeout", "ca_bundle", "grant",
-           "redirect_port", "token_storage"},
+          kOAuthKeys,
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OAuthProvider>(s, deps);
           }};

@@ -40,35 +40,35 @@ class OidcFederationProvider final : public Provider {
   OidcFederationProvider(const ProviderSettings& s, const ProviderDeps& deps)
       : deps_(deps), default_lifetime_(s.duration("default_lifetime")),
         token_url_(*require_url(s, "token_url")),
-        source_(s.choice_or("id_token_source", {"github", "gitlab", "file"}, "")),
-        exchange_(s.choice_or("exchange", {"token-exchange", "client-assertion"}, "token-exchange")),
-        client_id_(s.get_or("client_id", "")),
+        source_(s.text("id_token_source")),
+        exchange_(s.text("exchange")),
+        client_id_(s.text("client_id")),
         audience_(s.get("audience")),
         resource_(s.get("resource")),
-        id_token_audience_(s.get_or("id_token_audience", "")),
-        id_token_env_(s.get_or("id_token_env", "")),
-        id_token_file_(s.get_or("id_token_file", "")),
-        http_timeout_(s.duration_or("http_timeout", 30s)),
-        ca_bundle_(s.get_or("ca_bundle", "")),
-        scope_(fmt::format("{}", fmt::join(split_scopes(s.get_or("scopes", "")), " "))) {
-    if (source_.empty()) throw Error(ErrorKind::usage, "key 'id_token_source': required (github, gitlab or file)");
+        id_token_audience_(s.text("id_token_audience")),
+        id_token_env_(s.text("id_token_env")),
+        id_token_file_(s.text("id_token_file")),
+        http_timeout_(*s.duration("http_timeout")),
+        ca_bundle_(s.text("ca_bundle")),
+        scope_(fmt::format("{}", fmt::join(split_scopes(s.text("scopes")), " "))) {
+    if (source_.empty()) throw KeyError("id_token_source", "required (github, gitlab or file)");
     if (source_ == "gitlab" && id_token_env_.empty()) {
-      throw Error(ErrorKind::usage, "key 'id_token_env': required with id_token_source = gitlab (the variable "
-                                    "named in the job's id_tokens:)");
+      throw KeyError("id_token_env", "required with id_token_source = gitlab (the variable named in the job's "
+                                     "id_tokens:)");
     }
     if (source_ == "file" && id_token_file_.empty()) {
-      throw Error(ErrorKind::usage, "key 'id_token_file': required with id_token_source = file");
+      throw KeyError("id_token_file", "required with id_token_source = file");
     }
     const auto misplaced = [&](const char* key, const char* source) {
       if (s.get(key) && source_ != source) {
-        throw Error(ErrorKind::usage, fmt::format("key '{}': only used with id_token_source = {}", key, source));
+        throw KeyError(key, fmt::format("only used with id_token_source = {}", source));
       }
     };
     misplaced("id_token_audience", "github");
     misplaced("id_token_env", "gitlab");
     misplaced("id_token_file", "file");
     if (exchange_ == "client-assertion" && client_id_.empty()) {
-      throw Error(ErrorKind::usage, "key 'client_id': required with exchange = client-assertion");
+      throw KeyError("client_id", "required with exchange = client-assertion");
     }
   }
 
@@ -126,7 +126,7 @@ class OidcFederationProvider final : public Provider {
     if (source_ == "file") {
       // Re-read at every fetch: Kubernetes rotates projected tokens in place.
       std::string token = trimmed(read_small_file(id_token_file_, "id_token_file", FileRules::any_owner, kMaxIdToken));
-      if (token.empty()) throw Error(ErrorKind::usage, fmt::format("key 'id_token_file': {} is empty", id_token_file_));
+      if (token.empty()) throw KeyError("id_token_file", fmt::format("{} is empty", id_token_file_));
       return token;
     }
     if (source_ == "gitlab") {
@@ -200,10 +200,31 @@ class OidcFederationProvider final : public Provider {
 
 }  // namespace
 
+// provider = oidc-federation's keys. The order is the cache key's: a new key goes at the end.
+constexpr KeySpec kOidcFederationKeys[] = {
+    shared_keys::token_url,
+    {.name = "id_token_source", .owner = KeyOwner::provider, .type = KeyType::choice, .cache_key = true,
+     .help = "where the CI ID token comes from: github, gitlab or file", .choices = "github|gitlab|file"},
+    {.name = "id_token_audience", .owner = KeyOwner::provider, .cache_key = true,
+     .help = "github: the audience of the ID token"},
+    {.name = "id_token_env", .owner = KeyOwner::provider, .cache_key = true,
+     .help = "gitlab: the variable named in the job's id_tokens:"},
+    {.name = "id_token_file", .owner = KeyOwner::provider, .cache_key = true,
+     .help = "file: the ID token's file, read at every fetch"},
+    {.name = "exchange", .owner = KeyOwner::provider, .type = KeyType::choice, .default_value = "token-exchange",
+     .cache_key = true, .help = "token-exchange (RFC 8693) or client-assertion",
+     .choices = "token-exchange|client-assertion"},
+    shared_keys::client_id,
+    shared_keys::scopes,
+    shared_keys::audience,
+    shared_keys::resource,
+    shared_keys::http_timeout,
+    shared_keys::ca_bundle,
+};
+
 ProviderInfo oidc_federation_provider_info() {
   return {"oidc-federation",
-          {"token_url", "id_token_source", "id_token_audience", "id_token_env", "id_token_file", "exchange", "client_id",
-           "scopes", "audience", "resource", "http_timeout", "ca_bundle"},
+          kOidcFederationKeys,
           [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OidcFederationProvider>(s, deps);
           }};

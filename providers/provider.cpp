@@ -1,5 +1,7 @@
 #include "providers/provider.hpp"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "core/duration.hpp"
@@ -14,49 +16,51 @@
 
 namespace tok {
 
+ProviderSettings::ProviderSettings(std::map<std::string, std::string, std::less<>> values,
+                                   std::span<const KeySpec> keys)
+    : values_(std::move(values)), keys_(keys) {
+  for (const auto& [key, value] : values_) {
+    const KeySpec* s = find_key(keys_, key);
+    if (s == nullptr) s = find_key(provider_common_keys(), key);
+    if (s != nullptr) check_key_value(*s, value);
+  }
+}
+
+const KeySpec& ProviderSettings::spec(std::string_view key) const {
+  if (const KeySpec* s = find_key(keys_, key)) return *s;
+  if (const KeySpec* s = find_key(provider_common_keys(), key)) return *s;
+  throw std::logic_error(fmt::format("key '{}' is read but not in the provider's key table", key));
+}
+
 std::optional<std::string> ProviderSettings::get(std::string_view key) const {
+  if (!keys_.empty()) (void)spec(key);  // bound: only declared keys
   const auto it = values_.find(key);
   if (it == values_.end()) return std::nullopt;
   return it->second;
 }
 
-std::string ProviderSettings::get_or(std::string_view key, std::string_view fallback) const {
-  auto v = get(key);
-  return v ? *v : std::string(fallback);
-}
-
 std::string ProviderSettings::require(std::string_view key) const {
   auto v = get(key);
-  if (!v || v->empty()) throw Error(ErrorKind::usage, fmt::format("key '{}': required but not set", key));
+  if (!v || v->empty()) throw KeyError(std::string(key), "required but not set");
   return *v;
 }
 
-Duration ProviderSettings::duration_or(std::string_view key, Duration fallback) const {
-  auto v = get(key);
-  if (!v) return fallback;
-  return parse_duration_or_throw(*v, fmt::format("key '{}'", key));
+std::string ProviderSettings::text(std::string_view key) const {
+  if (auto v = get(key)) return *v;
+  return std::string(spec(key).default_value);
 }
 
 std::optional<Duration> ProviderSettings::duration(std::string_view key) const {
-  auto v = get(key);
-  if (!v) return std::nullopt;
-  return parse_duration_or_throw(*v, fmt::format("key '{}'", key));
-}
-
-std::string ProviderSettings::choice_or(std::string_view key, std::initializer_list<std::string_view> choices,
-                                        std::string_view fallback) const {
-  auto v = get(key);
-  if (!v) return std::string(fallback);
-  for (auto c : choices) {
-    if (*v == c) return *v;
-  }
-  throw Error(ErrorKind::usage, fmt::format("key '{}': '{}' is not one of: {}", key, *v, fmt::join(choices, ", ")));
+  const KeySpec& s = spec(key);
+  if (auto v = get(key)) return key_duration(s, *v);
+  if (!s.default_value.empty()) return key_duration(s, s.default_value);
+  return std::nullopt;
 }
 
 std::optional<std::string> ProviderSettings::url(std::string_view key) const {
+  const KeySpec& s = spec(key);
   auto v = get(key);
-  if (!v) return std::nullopt;
-  if (auto problem = check_url(*v)) throw Error(ErrorKind::usage, fmt::format("key '{}': {}", key, *problem));
+  if (v) check_key_value(s, *v);
   return v;
 }
 
@@ -116,10 +120,11 @@ std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, const 
   if (info == nullptr) {
     std::vector<std::string_view> names;
     for (const auto& p : providers()) names.push_back(p.name);
-    throw Error(ErrorKind::usage,
-                fmt::format("key 'provider': unknown provider '{}' (this build knows: {})", name, fmt::join(names, ", ")));
+    throw KeyError("provider", fmt::format("unknown provider '{}' (this build knows: {})", printable(name),
+                                           fmt::join(names, ", ")));
   }
-  return info->make(settings, deps);
+  // Bound to the provider's table: values checked by type, defaults from the table.
+  return info->make(ProviderSettings(settings.values(), info->keys), deps);
 }
 
 }  // namespace tok

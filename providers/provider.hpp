@@ -6,12 +6,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/token.hpp"
+#include "providers/key_spec.hpp"
 
 namespace tok {
 
@@ -50,25 +52,31 @@ struct ProviderDeps {
   RetryPolicy retry_policy(FetchMode mode) const;
 };
 
-// A profile's key/value settings with getters whose errors name the key. The caller (the CLI)
-// adds the file and profile to the message.
+// A profile's key/value settings, read through the provider's key table (providers/key_spec.hpp):
+// bound to a table (make_provider binds the provider's), every value set is checked by its key's
+// type when the settings are made, and unset keys read as the table's default. Errors are
+// KeyError, naming the key; the caller (the CLI) adds the file and line. Reading a key that is
+// not in the table is a bug (std::logic_error), so a provider cannot read an undeclared key.
 class ProviderSettings {
  public:
-  explicit ProviderSettings(std::map<std::string, std::string, std::less<>> values) : values_(std::move(values)) {}
+  explicit ProviderSettings(std::map<std::string, std::string, std::less<>> values,
+                            std::span<const KeySpec> keys = {});
+  const std::map<std::string, std::string, std::less<>>& values() const noexcept { return values_; }
+  // As the profile set it (even empty); nullopt: not set. No default.
   std::optional<std::string> get(std::string_view key) const;
-  std::string get_or(std::string_view key, std::string_view fallback) const;
+  // Set and not empty, else KeyError "required but not set".
   std::string require(std::string_view key) const;
-  Duration duration_or(std::string_view key, Duration fallback) const;
-  // Unset: nullopt. default_lifetime, read this way by every provider.
+  // The value, else the table's default, else empty (text, url and choice keys).
+  std::string text(std::string_view key) const;
+  // The value, else the table's default; nullopt: neither (default_lifetime).
   std::optional<Duration> duration(std::string_view key) const;
-  // One of `choices`, or the fallback when unset.
-  std::string choice_or(std::string_view key, std::initializer_list<std::string_view> choices,
-                        std::string_view fallback) const;
-  // An http(s) URL, https unless loopback.
+  // An http(s) URL, https unless loopback (checked by its type); nullopt: not set.
   std::optional<std::string> url(std::string_view key) const;
 
  private:
+  const KeySpec& spec(std::string_view key) const;
   std::map<std::string, std::string, std::less<>> values_;
+  std::span<const KeySpec> keys_;
 };
 
 class Provider {
@@ -91,8 +99,8 @@ class Provider {
 
 struct ProviderInfo {
   std::string_view name;
-  // The keys this provider reads; every one of them is non-secret and goes into the cache key.
-  std::vector<std::string_view> keys;
+  // The keys this provider reads: its table, declared beside it (providers/key_spec.hpp).
+  std::span<const KeySpec> keys;
   std::unique_ptr<Provider> (*make)(const ProviderSettings& settings, const ProviderDeps& deps);
   // Environment variables that can change which token the provider gets (DATABRICKS_HOST,
   // AZURE_CONFIG_DIR): their values go into the cache key beside the keys. Never a secret's.

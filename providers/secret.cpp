@@ -20,13 +20,15 @@ SecretSource SecretSource::from_settings(const ProviderSettings& settings, std::
   const std::string file_key = std::string(prefix) + "_file";
   const auto env = settings.get(env_key);
   const auto file = settings.get(file_key);
-  if (env && file) throw Error(ErrorKind::usage, fmt::format("keys '{}' and '{}': set one, not both", env_key, file_key));
+  if (env && file) {
+    throw KeyError(env_key, fmt::format("set one of '{}' and '{}', not both", env_key, file_key));
+  }
   if (file) {
     s.key_ = file_key;
     s.file_ = *file;
   } else {
     s.key_ = env_key;
-    s.env_ = env ? *env : "TOK_CLIENT_SECRET";
+    s.env_ = settings.text(env_key);  // the table's default: TOK_CLIENT_SECRET
   }
   return s;
 }

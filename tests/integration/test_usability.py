@@ -181,6 +181,10 @@ class Usability(TokCase):
         self.assertIn("$XDG_CACHE_HOME/tok", text)
         self.assertIn("6 'tok status --check'", text)
         self.assertNotRegex(text, r"--token-url VALUE", "bare VALUEs")
+        # Only the keys get reads (the provider's are one 'tok help keys PROVIDER' away): short.
+        self.assertLess(len(text.splitlines()), 40, text)
+        self.assertNotIn("--git-hosts", text)
+        self.assertNotIn("--token-url", text)
 
     # -- 9. answers without fetching -----------------------------------------------------------
 
