@@ -95,9 +95,10 @@ class OAuthClient {
       throw Error(ErrorKind::storage, fmt::format("token_storage = keyring, but {}", *why),
                   "start a Secret Service (gnome-keyring-daemon) in this session, or set token_storage = file");
     }
-    return fmt::format("{}: the refresh token is kept in the cache file, which only you can read (token_storage = "
-                       "file says so without this warning)",
-                       *why);
+    return fmt::format(
+        "{}: the refresh token is kept in the cache file, which only you can read (token_storage = "
+        "file says so without this warning)",
+        *why);
   }
 
   // A refresh token bound for the keyring goes there; the entry keeps an empty field that says
@@ -118,7 +119,8 @@ class OAuthClient {
     if (!in_keyring(memo)) return it->second;
     std::string secret;
     if (auto problem = secret_service_keyring().lookup(keyring_item(), secret)) {
-      throw Error(ErrorKind::storage, *problem, "is the Secret Service (gnome-keyring-daemon) running in this session?");
+      throw Error(ErrorKind::storage, *problem,
+                  "is the Secret Service (gnome-keyring-daemon) running in this session?");
     }
     return secret;
   }
@@ -473,12 +475,18 @@ int OAuthLogin::redirect_port() const {
   return client_->redirect_port();
 }
 
-std::optional<std::string> OAuthLogin::choose_storage(ProviderMemo& memo) { return client_->choose_storage(memo); }
-void OAuthLogin::keep(Token& token, const ProviderMemo& memo) { client_->keep(token, memo); }
+std::optional<std::string> OAuthLogin::choose_storage(ProviderMemo& memo) {
+  return client_->choose_storage(memo);
+}
+void OAuthLogin::keep(Token& token, const ProviderMemo& memo) {
+  client_->keep(token, memo);
+}
 std::string OAuthLogin::refresh_token_of(const Token& current, const ProviderMemo& memo) {
   return client_->refresh_token_of(current, memo);
 }
-void OAuthLogin::forget(const ProviderMemo& memo) { client_->forget(memo); }
+void OAuthLogin::forget(const ProviderMemo& memo) {
+  client_->forget(memo);
+}
 
 LoginGrant OAuthLogin::device_login(ProviderMemo& memo, const std::function<void(const DeviceAuthorization&)>& show) {
   return client_->device_login(memo, show);
@@ -506,8 +514,12 @@ bool is_login(const ProviderSettings& settings) {
 // provider = oauth's keys. The order is the cache key's: a new key goes at the end.
 constexpr KeySpec kOAuthKeys[] = {
     shared_keys::token_url,
-    {.name = "issuer", .owner = KeyOwner::provider, .type = KeyType::url, .exclusive_group = "endpoint",
-     .cache_key = true, .help = "discover the token endpoint from this issuer instead"},
+    {.name = "issuer",
+     .owner = KeyOwner::provider,
+     .type = KeyType::url,
+     .exclusive_group = "endpoint",
+     .cache_key = true,
+     .help = "discover the token endpoint from this issuer instead"},
     shared_keys::client_id,
     client_auth_keys::client_secret_env,
     client_auth_keys::client_secret_file,
@@ -521,20 +533,25 @@ constexpr KeySpec kOAuthKeys[] = {
     shared_keys::http_timeout,
     shared_keys::ca_bundle,
     // A person's login (docs/login.md).
-    {.name = "grant", .owner = KeyOwner::provider, .type = KeyType::choice, .default_value = "client_credentials",
-     .cache_key = true, .help = "client_credentials, or a person's login: authorization_code or device_code (tok login)",
+    {.name = "grant",
+     .owner = KeyOwner::provider,
+     .type = KeyType::choice,
+     .default_value = "client_credentials",
+     .cache_key = true,
+     .help = "client_credentials, or a person's login: authorization_code or device_code (tok login)",
      .choices = "client_credentials|authorization_code|device_code"},
-    {.name = "redirect_port", .owner = KeyOwner::provider,
+    {.name = "redirect_port",
+     .owner = KeyOwner::provider,
      .help = "tok login: the loopback port the client is registered with (default: any free port)"},
-    {.name = "token_storage", .owner = KeyOwner::provider, .type = KeyType::choice,
+    {.name = "token_storage",
+     .owner = KeyOwner::provider,
+     .type = KeyType::choice,
      .help = "tok login: where the refresh token lives (default: the keyring if one answers, else the file)",
      .choices = "file|keyring"},
 };
 
 ProviderInfo oauth_provider_info() {
-  return {"oauth",
-          kOAuthKeys,
-          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
+  return {"oauth", kOAuthKeys, [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
             return std::make_unique<OAuthProvider>(s, deps);
           }};
 }
