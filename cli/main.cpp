@@ -128,6 +128,8 @@ constexpr std::pair<std::string_view, AddCommand> kCommands[] = {
     {"clear", tok::add_clear_command},
     {"profiles", tok::add_profiles_command},
     {"init", tok::add_init_command},
+    {"login", tok::add_login_command},
+    {"logout", tok::add_logout_command},
     {"serve", tok::add_serve_command},
     {"exec", tok::add_exec_command},
     {"env", tok::add_env_command},

@@ -34,6 +34,7 @@
 #include "providers/metadata/databricks.hpp"
 #include "providers/metadata/aws_ecs.hpp"
 #include "providers/metadata/gcp.hpp"
+#include "providers/oauth.hpp"
 
 namespace tok {
 
@@ -93,6 +94,11 @@ class Log {
 struct Served {
   Profile profile;
   std::unique_ptr<Refresher> engine;
+  // A person's login (docs/login.md) lives on disk, shared with every tok process: its rotating
+  // refresh token must be used under the one cross-process lock, never from a second copy.
+  std::unique_ptr<CacheStore> store;
+  std::unique_ptr<DiskRefresher> disk;
+  GetResult get() { return disk ? disk->get() : engine->get(); }
 };
 
 struct ServeFlags {
@@ -143,7 +149,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     const KeyValues& v = s.profile.values;
     return v.count(key) != 0 ? v.at(key) : std::string();
   };
-  const auto engine = [](Served& s) -> TokenGetter { return [&s] { return s.engine->get(); }; };
+  const auto engine = [](Served& s) -> TokenGetter { return [&s] { return s.get(); }; };
   const std::string databricks_secret = random_id();
   const std::string app_service_secret = random_id();
   if (!databricks.empty()) {
@@ -182,15 +188,24 @@ int run_serve(Session& session, const ServeFlags& flags) {
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
   ThreadPool pool(2);
+  ExecutorLauncher on_pool(pool);
   for (auto& s : served) {
     Profile& profile = s->profile;
-    s->engine = std::make_unique<Refresher>(
-        [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode) {
-          return profile.provider->fetch(deadline, memo, mode);
-        },
-        profile.engine, clock, pool,
-        Diagnostics{[&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
-                    [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }});
+    TokenSource source = [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+      return profile.provider->obtain(deadline, memo, mode, current);
+    };
+    Diagnostics diagnostics{
+        [&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
+        [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
+    if (is_login(ProviderSettings(profile.values))) {
+      s->store = std::make_unique<CacheStore>(cache_dir(session.options));
+      if (auto problem = s->store->ensure_dir()) throw Error(ErrorKind::storage, *problem);
+      s->store->dir_fd();  // opened now, before the server's threads share the store
+      s->disk = std::make_unique<DiskRefresher>(*s->store, profile.cache_key, profile.engine, clock, std::move(source),
+                                                std::move(diagnostics), &on_pool);
+    } else {
+      s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, clock, pool, std::move(diagnostics));
+    }
   }
 
   auto server = make_http_server();

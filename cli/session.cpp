@@ -65,6 +65,7 @@ GetOptions helper_get_options() {
 
 ProviderDeps Session::provider_deps() const {
   ProviderDeps deps;
+  deps.profile = profile_name();
   if (options.verbose && !options.quiet) deps.note = [this](const std::string& m) { verbose(m); };
   return deps;
 }
@@ -80,7 +81,9 @@ DiskRefresher& ProfileContext::engine(const Session& session) {
   if (!engine_) {
     engine_.emplace(
         store, profile.cache_key, profile.engine, clock,
-        [this](Deadline deadline, ProviderMemo& memo, FetchMode mode) { return profile.provider->fetch(deadline, memo, mode); },
+        [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+          return profile.provider->obtain(deadline, memo, mode, current);
+        },
         Diagnostics{[&session](const std::string& message) { session.warn(message); },
                     [&session](const std::string& message) { session.verbose(message); }});
   }

@@ -97,6 +97,8 @@ void add_docker_credential_command(CLI::App& app, Session& session);
 void add_kube_credential_command(CLI::App& app, Session& session);
 void add_completion_command(CLI::App& app, Session& session);
 void add_init_command(CLI::App& app, Session& session);
+void add_login_command(CLI::App& app, Session& session);
+void add_logout_command(CLI::App& app, Session& session);
 
 // `docker-credential-tok ACTION`: the Docker helper protocol when tok runs under that name.
 int docker_credential_main(int argc, char** argv);

@@ -109,6 +109,11 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
   out.failing = present && cooldown.has_value();
   out.last_error = entry.last_error;
   out.next_attempt = cooldown;
+  if (const auto since = entry.memo.find("login_since"); present && since != entry.memo.end()) {
+    const auto subject = entry.memo.find("login_subject");
+    out.login = EntryStatus::Login{subject != entry.memo.end() ? printable(subject->second) : std::string(),
+                                   printable(since->second), carries_refresh_token(entry)};
+  }
   // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
   if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
       failure && failure_answers(failure->at, failure->until, now)) {
@@ -135,6 +140,11 @@ nlohmann::json EntryStatus::json(TimePoint now) const {
   out["last_error"] = last_error ? nlohmann::json{{"message", last_error->message}, {"at", format_rfc3339(last_error->at)}}
                                  : nlohmann::json(nullptr);
   out["next_attempt"] = time(next_attempt);
+  if (login) {
+    out["login"] = {{"subject", login->subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(login->subject)},
+                    {"since", login->since},
+                    {"refresh_token", login->refresh_token}};
+  }
   return out;
 }
 
@@ -231,6 +241,12 @@ int run_status(Session& session, const StatusFlags& flags) {
     fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
     if (status.stale_after) fmt::print("stale after:  {}\n", when(*status.stale_after, now));
     fmt::print("generation:   {}\n", status.generation);
+  }
+  if (status.login) {
+    fmt::print("login:        {}since {}{}\n", status.login->subject.empty() ? "" : status.login->subject + " ",
+               status.login->since,
+               status.login->refresh_token ? " (refresh token kept)"
+                                           : fmt::format(" (no refresh token: run tok login -p {})", session.label()));
   }
   if (status.last_error) {
     fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);

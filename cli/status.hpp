@@ -24,6 +24,14 @@ struct EntryStatus {
   bool outage_kept = false;  // a blocking fetch failed with an outage, kept for failure_cache
   std::optional<BackgroundError> last_error;
   std::optional<TimePoint> next_attempt;
+  // A person's login (docs/login.md): who (from the ID token, when it named them), since when,
+  // and whether a refresh token is kept. Never the refresh token itself.
+  struct Login {
+    std::string subject;  // printable; empty when unknown
+    std::string since;    // RFC 3339
+    bool refresh_token = false;
+  };
+  std::optional<Login> login;
 
   // As `tok status --format json` shows it (json_version 1).
   nlohmann::json json(TimePoint now) const;

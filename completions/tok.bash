@@ -50,14 +50,14 @@ _tok() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
 
-  local commands="get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help"
+  local commands="get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
     --docker-username --exchange --expiry-buffer --failure-cache --flavor --gcp-service-account --git-hosts
-    --git-username --host --http-timeout --id-token-audience --id-token-env --id-token-file
+    --git-username --grant --host --http-timeout --id-token-audience --id-token-env --id-token-file
     --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
-    --provider --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg
+    --provider --redirect-port --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg --token-storage
     --stale-window --subscription --tenant --token-url --url"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
 
@@ -141,6 +141,7 @@ _tok() {
     get) flags="--format --force-refresh --min-valid --no-async" ;;
     status) flags="--format --check --min-valid --all --claims" ;;
     clear) flags="--all --unused" ;;
+    login) flags="--device --no-browser --timeout" ;;
     profiles) flags="--format --state" ;;
     version) flags="--format" ;;
     init) flags="--print" ;;

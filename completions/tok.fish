@@ -36,7 +36,7 @@ function __tok_profiles
     string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
 end
 
-set -l __tok_commands get status refresh clear profiles init serve exec env git-credential docker-credential kube-credential completion version help
+set -l __tok_commands get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help
 
 # The command's one operand, offered until it is given.
 function __tok_wants_operand -a command
@@ -56,6 +56,8 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a get -d "
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a status -d "Show the cache entry (never the token)"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a refresh -d "Fetch a new token now and cache it"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a clear -d "Delete the cache entry"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a login -d "Log in as yourself on a login profile"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a logout -d "Revoke the login and forget it"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles -d "List the configured profiles"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a init -d "Write a first profile for a provider"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
@@ -85,6 +87,9 @@ complete -c tok -l auth-method -x -a "basic post private_key_jwt" -d "Client aut
 complete -c tok -l az-path -r -F -d "The az program"
 complete -c tok -l az-timeout -x -d "Kill az after this long"
 complete -c tok -l ca-bundle -r -F -d "Extra CA file"
+complete -c tok -l grant -x -a "client_credentials authorization_code device_code" -d "OAuth grant"
+complete -c tok -l redirect-port -x -d "tok login: registered loopback port"
+complete -c tok -l token-storage -x -a "file keyring" -d "tok login: where the refresh token lives"
 complete -c tok -l client-id -x -d "Client id"
 complete -c tok -l client-secret-env -x -d "Variable holding the secret"
 complete -c tok -l client-secret-file -r -F -d "File holding the secret"
@@ -139,6 +144,9 @@ complete -c tok -n "__fish_seen_subcommand_from status" -l claims -d "The JWT's 
 complete -c tok -n "__fish_seen_subcommand_from profiles" -l state -d "Each profile's cache state"
 complete -c tok -n "__fish_seen_subcommand_from init" -l print -d "Print the profile instead of writing the file"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l all -d "Delete every cache entry"
+complete -c tok -n "__fish_seen_subcommand_from login" -l device -d "Log in with a code approved in any browser"
+complete -c tok -n "__fish_seen_subcommand_from login" -l no-browser -d "Print the login URL instead of opening a browser"
+complete -c tok -n "__fish_seen_subcommand_from login" -l timeout -r -d "How long to wait for the browser"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l unused -d "Delete the entries no profile uses"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback ADDR:PORT"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l databricks -x -a "(__tok_profiles)" -d "Profile for Databricks SDKs"

@@ -16,6 +16,7 @@ int exit_code(ErrorKind kind) noexcept {
 Error in_context(const Error& error, std::string_view context) {
   Error out(error.kind(), std::string(context) + ": " + error.what(), error.advice());
   if (error.outage()) out.mark_outage(error.retry_after());
+  if (error.login_ended()) out.mark_login_ended();
   return out;
 }
 

@@ -30,6 +30,14 @@ class Error : public std::runtime_error {
   // How long the server asked us to wait (its Retry-After on a 429 or 503): the engine keeps the
   // outage that long, within limits.
   const std::optional<std::chrono::milliseconds>& retry_after() const noexcept { return retry_after_; }
+  // The token source refused the secret the cached entry carries (a login's refresh token:
+  // invalid_grant). The engine forgets it, so no request is ever sent with it again; the user
+  // has to log in anew (docs/login.md).
+  bool login_ended() const noexcept { return login_ended_; }
+  Error& mark_login_ended() noexcept {
+    login_ended_ = true;
+    return *this;
+  }
   Error& mark_outage(std::optional<std::chrono::milliseconds> retry_after = std::nullopt) noexcept {
     outage_ = true;
     retry_after_ = retry_after;
@@ -40,6 +48,7 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
   std::string advice_;
   bool outage_ = false;
+  bool login_ended_ = false;
   std::optional<std::chrono::milliseconds> retry_after_;
 };
 

@@ -84,14 +84,31 @@ void RefreshFlow::start_background(const CacheEntry& seen) {
 }
 
 void RefreshFlow::run_background(std::uint64_t started_generation) {
-  const CacheEntry entry = read_entry();
+  CacheEntry entry = read_entry();
   // Another refresher finished between our caller's read and now: nothing left to do.
   if (entry.generation != started_generation || state_of(entry, clock_.now(), settings_) != TokenState::stale) return;
+  // A refresh token may be good for one use only (rotation): a refresh that sends one holds the
+  // refresh lock from the read to the commit, as a blocking refresh does, so a blocking caller
+  // that comes meanwhile waits and takes our result instead of sending the same token again.
+  std::unique_ptr<Hold> hold;
+  if (carries_refresh_token(entry)) {
+    hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+    if (!hold) return;
+    entry = read_entry();
+    if (entry.generation != started_generation || state_of(entry, clock_.now(), settings_) != TokenState::stale) {
+      return;
+    }
+  }
   ProviderMemo memo = entry.memo;
   std::optional<Token> token;
   std::string failure;
+  bool login_ended = false;
   try {
-    token = source_(steady_clock::now() + settings_.refresh_timeout, memo, FetchMode::background);
+    token = source_(steady_clock::now() + settings_.refresh_timeout, memo, FetchMode::background,
+                    entry.token ? &*entry.token : nullptr);
+  } catch (const Error& e) {
+    failure = e.what();
+    login_ended = e.login_ended();
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -100,7 +117,7 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
   // Commit under the refresh lock, which a blocking refresher holds while it fetches: if one
   // runs, wait for it, then find the generation moved. A blocking refresher holds the lock for at
   // most its own refresh_timeout, so this wait normally ends well before ours.
-  const auto hold = store_->hold_refresh(steady_clock::now() + 2 * settings_.refresh_timeout);
+  if (!hold) hold = store_->hold_refresh(steady_clock::now() + 2 * settings_.refresh_timeout);
   if (!hold) return;
   CacheEntry current = read_entry();
   const TimePoint now = clock_.now();
@@ -110,16 +127,31 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
     if (outcome == BackgroundOutcome::stored) current.memo = std::move(memo);
   } else {
     outcome = apply_background_failure(current, started_generation, std::move(failure), now, settings_, draw());
+    if (login_ended && outcome != BackgroundOutcome::discarded) forget_login(current);
   }
   if (outcome != BackgroundOutcome::discarded) store_->write(current);
+}
+
+bool carries_refresh_token(const CacheEntry& entry) {
+  return entry.token && entry.token->fields.count(kRefreshTokenField) != 0;
+}
+
+void RefreshFlow::forget_login(CacheEntry& current) {
+  if (current.token) current.token->fields.erase(kRefreshTokenField);
+  diagnostics_.note("the provider refused the refresh token: forgotten, no request will send it again");
 }
 
 Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry& seen) {
   const Deadline deadline = steady_clock::now() + settings_.refresh_timeout;
   if (auto why = store_->unwritable()) {
+    // Sending a rotating refresh token whose successor cannot be kept would end the login.
+    if (carries_refresh_token(seen)) {
+      throw Error(ErrorKind::storage, fmt::format("{}: the login's rotated refresh token could not be kept", *why),
+                  "make the cache directory writable");
+    }
     diagnostics_.warn(fmt::format("{}; the new token will not be cached", *why));
     ProviderMemo memo = seen.memo;
-    return fetch(deadline, memo, FetchMode::blocking, options);
+    return fetch(deadline, memo, FetchMode::blocking, seen.token ? &*seen.token : nullptr, options);
   }
   const auto failure_before = store_->last_failure();
   const std::uint64_t failures_before = failure_before ? failure_before->seq : 0;
@@ -166,8 +198,12 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   ProviderMemo memo = current.memo;
   Token token;
   try {
-    token = fetch(deadline, memo, FetchMode::blocking, options);
+    token = fetch(deadline, memo, FetchMode::blocking, current.token ? &*current.token : nullptr, options);
   } catch (const Error& e) {
+    if (e.login_ended() && carries_refresh_token(current)) {
+      forget_login(current);
+      store_->write(current);
+    }
     const auto last = store_->last_failure();
     const TimePoint at = clock_.now();
     store_->record_failure(*hold,
@@ -186,9 +222,10 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   return token;
 }
 
-Token RefreshFlow::fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const GetOptions& options) {
+Token RefreshFlow::fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current,
+                         const GetOptions& options) {
   const auto start = steady_clock::now();
-  Token token = source_(deadline, memo, mode);
+  Token token = source_(deadline, memo, mode, current);
   diagnostics_.note(fmt::format("fetched a new token in {}", waited_for(start)));
   tell_if_short(token, clock_.now(), options);
   return token;

@@ -19,7 +19,9 @@
 namespace tok {
 
 // Fetches a new token before the deadline or throws tok::Error. May read and update the memo.
-using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo, FetchMode mode)>;
+// `current` is the entry's token as read under the refresh lock (null when there is none): a
+// login refreshes with the refresh token in its fields, and an answer without a new one keeps it.
+using TokenSource = std::function<Token(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current)>;
 
 struct GetResult {
   Token token;
@@ -36,6 +38,9 @@ struct Diagnostics {
   std::function<void(const std::string&)> warn;
   std::function<void(const std::string&)> note;
 };
+
+// Whether the entry's token carries a login's refresh token (kRefreshTokenField).
+bool carries_refresh_token(const CacheEntry& entry);
 
 class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
  public:
@@ -64,7 +69,8 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   void start_background(const CacheEntry& seen);
   void run_background(std::uint64_t started_generation);
   CacheEntry read_entry();
-  Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const GetOptions& options);
+  Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current, const GetOptions& options);
+  void forget_login(CacheEntry& current);
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
   double draw();
 

@@ -36,6 +36,11 @@ constexpr std::size_t kMaxTokenFields = 16;
 // wrote it in (RFC 6750 names it so; some servers say "bearer"), any other type as it is.
 std::string authorization_scheme(std::string_view token_type);
 
+// The field that holds a login's refresh token (docs/login.md). Rotating refresh tokens are good
+// for one use: the engine sends one only under the entry's refresh lock, so no two refreshes,
+// in any process, ever send the same one.
+inline constexpr const char* kRefreshTokenField = "refresh_token";
+
 // How a refresh asks its token source.
 enum class FetchMode {
   blocking,    // a caller waits: retry transient failures within the deadline

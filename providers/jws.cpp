@@ -16,6 +16,22 @@ JwsSigner& openssl_signer() {
   return *signer;
 }
 
+std::string sha256(std::string_view bytes) {
+  using Digest = int (*)(const char*, std::size_t, unsigned char*);
+  static const Digest digest = [] {
+    const ModuleSymbol symbol = load_module_symbol("tok-crypto.so", "tok_sha256");
+    if (symbol.address == nullptr) {
+      throw Error(ErrorKind::internal, fmt::format("cannot load the crypto module: {}", symbol.problem));
+    }
+    return reinterpret_cast<Digest>(symbol.address);
+  }();
+  std::string out(32, '\0');
+  if (digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data())) != 1) {
+    throw Error(ErrorKind::internal, "SHA-256 failed in the crypto module");
+  }
+  return out;
+}
+
 std::string random_id() {
   unsigned char bytes[16];
   std::size_t got = 0;

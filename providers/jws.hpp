@@ -27,6 +27,12 @@ JwsSigner& openssl_signer();
 // The implementation itself (compiled into the module, and into the unit tests).
 std::unique_ptr<JwsSigner> make_openssl_signer();
 
+// SHA-256 of `bytes` (32 raw bytes), by libcrypto in the tok-crypto.so module (loaded on first
+// use; throws Error when it cannot be). For PKCE (RFC 7636 S256).
+std::string sha256(std::string_view bytes);
+// The implementation itself (compiled into the module, and into the unit tests).
+std::string openssl_sha256(std::string_view bytes);
+
 struct ClientAssertion {
   std::string client_id;  // iss and sub
   std::string audience;   // aud: the token endpoint

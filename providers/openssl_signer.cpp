@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -108,6 +109,17 @@ class OpensslSigner final : public JwsSigner {
 
 std::unique_ptr<JwsSigner> make_openssl_signer() { return std::make_unique<OpensslSigner>(); }
 
+std::string openssl_sha256(std::string_view bytes) {
+  std::string out(32, '\0');
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &length, EVP_sha256(),
+                 nullptr) != 1 ||
+      length != 32) {
+    return {};
+  }
+  return out;
+}
+
 }  // namespace tok
 
 #ifdef TOK_CRYPTO_MODULE
@@ -117,6 +129,15 @@ extern "C" __attribute__((visibility("default"))) tok::JwsSigner* tok_create_jws
 #endif
 
 #ifdef TOK_CRYPTO_MODULE
+// SHA-256 for PKCE (providers/jws.hpp, sha256()): 1 on success, `out` holds 32 bytes.
+extern "C" __attribute__((visibility("default"))) int tok_sha256(const char* data, std::size_t size,
+                                                                 unsigned char* out) {
+  const std::string digest = tok::openssl_sha256(std::string_view(data, size));
+  if (digest.size() != 32) return 0;
+  std::copy(digest.begin(), digest.end(), out);
+  return 1;
+}
+
 // For `tok version`: which libcrypto signs.
 extern "C" __attribute__((visibility("default"))) const char* tok_module_version() {
   return OpenSSL_version(OPENSSL_VERSION);

@@ -41,6 +41,8 @@ struct ProviderDeps {
   // The engine's refresh_timeout, which sets the fetch's deadline: a request cut short by that
   // deadline says so, naming the key and this value. 0: not known (tests).
   std::chrono::milliseconds refresh_timeout{0};
+  // The profile's name, for advice that names a command to run (`tok login -p P`).
+  std::string profile = {};
 
   HttpTransport& transport() const;
   const Clock& time() const;
@@ -83,6 +85,16 @@ class Provider {
   // Fetches a token before the deadline, or throws tok::Error (refused, unavailable, usage).
   // The memo is what this provider stored in the cache entry last time (a discovered endpoint).
   virtual Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode) = 0;
+  // Renews the entry's `current` token. Most sources just fetch again; a login sends the refresh
+  // token in current.fields (and keeps it when the answer carries no new one).
+  virtual Token refresh(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token& current) {
+    (void)current;
+    return fetch(deadline, memo, mode);
+  }
+  // What the engine's TokenSource calls: a refresh when the entry holds a token, else a fetch.
+  Token obtain(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+    return current != nullptr ? refresh(deadline, memo, mode, *current) : fetch(deadline, memo, mode);
+  }
 };
 
 struct ProviderInfo {

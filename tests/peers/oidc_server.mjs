@@ -1,5 +1,6 @@
 // Loopback OAuth 2.0 / OIDC peer for tok's tests: the real `oidc-provider`
-// (npm, pinned in package-lock.json) with the client_credentials grant.
+// (npm, pinned in package-lock.json) with the client_credentials grant, and, for `tok login`,
+// people's grants: device_code, authorization_code, refresh_token with rotation, revocation.
 //
 // Usage: node oidc_server.mjs CLIENTS_JSON_FILE
 //
@@ -10,6 +11,18 @@
 //                 "public_key_pem": "-----BEGIN PUBLIC KEY-----...", "alg": "RS256"}]}
 //
 // A private_key_jwt client is registered with its public key as a JWK (converted here).
+//
+// A login client names its grants: {"client_id": "cli", "token_endpoint_auth_method": "none",
+// "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "authorization_code",
+// "refresh_token"], "redirect_uris": ["http://127.0.0.1/callback"]} (a native client: any
+// loopback port, RFC 8252 7.3). With any login client the provider's own development login and
+// consent pages are on (any user name, any password), refresh tokens are issued to every client
+// allowed the refresh_token grant and rotated on every use; reusing a consumed one revokes the
+// whole grant (oidc-provider's theft rule). "login_ttl" (seconds) is the access token lifetime
+// of a login (device or code grant), "ttl" of every other grant, refreshes included, so a test
+// can have a login's first token expire at once. "device_interval" (seconds) is added to device
+// authorization answers as `interval` (oidc-provider names none, so clients poll every 5 s); a
+// client's "device_ttl" (seconds) is the lifetime of its device codes (default 600).
 //
 // Listens on 127.0.0.1 only (port 0 = a free port), issuer
 // http://127.0.0.1:<port>. Prints exactly one line `LISTENING <port>` on
@@ -53,14 +66,20 @@ try {
 const port = Number(cfg.port ?? 0);
 const ttl = Number(cfg.ttl ?? 600);
 const scopes = Array.isArray(cfg.scopes) ? cfg.scopes : [];
+const loginTtl = Number(cfg.login_ttl ?? ttl);
+const deviceInterval = cfg.device_interval === undefined ? undefined : Number(cfg.device_interval);
+const deviceTtls = new Map();
 const clients = (cfg.clients ?? []).map((c) => {
+  const grantTypes = c.grant_types ?? ['client_credentials'];
   const client = {
     client_id: c.client_id,
     token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
-    grant_types: ['client_credentials'],
-    redirect_uris: [],
-    response_types: [],
+    grant_types: grantTypes,
+    redirect_uris: c.redirect_uris ?? [],
+    response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
   };
+  if (grantTypes.includes('authorization_code')) client.application_type = 'native';
+  if (c.device_ttl !== undefined) deviceTtls.set(c.client_id, Number(c.device_ttl));
   if (c.client_secret !== undefined) client.client_secret = c.client_secret;
   if (c.public_key_pem !== undefined) {
     const jwk = createPublicKey(c.public_key_pem).export({ format: 'jwk' });
@@ -72,10 +91,12 @@ const clients = (cfg.clients ?? []).map((c) => {
 });
 if (!Number.isInteger(port) || port < 0 || port > 65535) die(`bad port ${cfg.port}`);
 if (!Number.isInteger(ttl) || ttl <= 0) die(`bad ttl ${cfg.ttl}`);
+if (!Number.isInteger(loginTtl) || loginTtl <= 0) die(`bad login_ttl ${cfg.login_ttl}`);
+const logins = clients.some((c) => c.grant_types.some((g) => g !== 'client_credentials'));
 
 const { default: Provider } = await import('oidc-provider');
 
-const stats = { token_requests: 0, tokens_issued: 0 };
+const stats = { token_requests: 0, tokens_issued: 0, grants: {} };
 let handler = null;
 
 const server = http.createServer((req, res) => {
@@ -103,7 +124,11 @@ server.listen(port, '127.0.0.1', async () => {
       scopes: ['openid', ...scopes],
       features: {
         clientCredentials: { enabled: true },
-        devInteractions: { enabled: false }, // no login UI needed; silences its warning
+        // The development login and consent pages: what a login test fills in (plain HTTP or a
+        // browser). Off otherwise, which also silences its warning.
+        devInteractions: { enabled: logins },
+        deviceFlow: { enabled: logins },
+        revocation: { enabled: logins },
         introspection: { enabled: true },
         // A request that names a resource (RFC 8707) gets a JWT access token for it, as
         // resource servers that validate tokens themselves want (tok status --claims reads it);
@@ -120,7 +145,17 @@ server.listen(port, '127.0.0.1', async () => {
           }),
         },
       },
-      ttl: { ClientCredentials: ttl },
+      ttl: {
+        ClientCredentials: ttl,
+        DeviceCode: (ctx, token, client) => deviceTtls.get(client?.clientId) ?? 600,
+        AccessToken: (ctx) => (['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code']
+          .includes(ctx?.oidc?.params?.grant_type) ? loginTtl : ttl),
+      },
+      pkce: { required: () => true },
+      issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+      rotateRefreshToken: true,
+      // The user's name as the subject, so a test can check who tok says is logged in.
+      findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
       cookies: { keys: [randomBytes(32).toString('hex')] },
       // Let oidc-provider's own error handling answer; don't dump stacks.
       renderError(ctx, out) {
@@ -132,7 +167,14 @@ server.listen(port, '127.0.0.1', async () => {
     die(`bad configuration: ${err.message}`);
   }
 
-  provider.on('grant.success', () => { stats.tokens_issued += 1; });
+  // Each token request by grant_type, answered or refused (a herd of callers must cost one
+  // refresh_token grant).
+  const countGrant = (ctx) => {
+    const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
+    stats.grants[grant] = (stats.grants[grant] ?? 0) + 1;
+  };
+  provider.on('grant.success', (ctx) => { stats.tokens_issued += 1; countGrant(ctx); });
+  provider.on('grant.error', countGrant);
   provider.on('server_error', (ctx, err) => {
     process.stderr.write(`oidc_server: server_error: ${err.stack ?? err}\n`);
   });
@@ -150,6 +192,15 @@ server.listen(port, '127.0.0.1', async () => {
     } catch (err) {
       die(`client ${JSON.stringify(id)} rejected: ${err.message} ${err.error_description ?? ''}`);
     }
+  }
+
+  if (deviceInterval !== undefined) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+        ctx.body = { ...ctx.body, interval: deviceInterval };
+      }
+    });
   }
 
   handler = provider.callback();

@@ -25,9 +25,7 @@ import datetime
 import json
 import re
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,8 +35,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER_SCRIPT = os.path.join(HERE, "oidc_server.mjs")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oidc_peer import OidcPeer  # noqa: E402
+
 
 TTL = 600
 SCOPES = ["api:read", "api:write"]
@@ -53,7 +52,6 @@ POST_SECRET = "p0st:+/=&?% \"'#\\;"
 WRONG_SECRET = "wr0ng:s3cr3t+/=&?% \"'#"
 
 RUN_TIMEOUT = 30      # seconds for one tok run
-START_TIMEOUT = 30    # seconds for the server to say LISTENING
 
 
 def _form(s):
@@ -61,7 +59,7 @@ def _form(s):
 
 
 class OidcProviderPeerTest(unittest.TestCase):
-    server = None
+    peer = None
     port = None
     tmp = None
 
@@ -76,49 +74,28 @@ class OidcProviderPeerTest(unittest.TestCase):
         if not os.access(cls.tok_bin, os.X_OK):
             raise AssertionError(f"TOK_BIN={cls.tok_bin} is not an executable file")
 
-        node = os.environ.get("NODE") or shutil.which("node")
-        if not node:
-            raise AssertionError("node not found on PATH (needed for the oidc-provider peer)")
-        if not os.path.isdir(os.path.join(HERE, "node_modules", "oidc-provider")):
-            raise AssertionError(
-                f"oidc-provider is not installed: run `npm ci` in {HERE} "
-                "(scripts/install-deps.sh does this)")
-
         cls.tmp = tempfile.mkdtemp(prefix="tok-oidc-peer-")
         # private_key_jwt clients: keys made by openssl now, public halves registered as JWKs.
         if not shutil.which("openssl"):
             raise AssertionError("openssl not found (needed to make the private_key_jwt keys)")
         cls.keys = {name: cls._make_key(name, algorithm) for name, algorithm in
                     (("rsa", "RSA"), ("ec", "EC"), ("stranger", "RSA"))}
-        clients_file = os.path.join(cls.tmp, "clients.json")
-        with open(clients_file, "w", encoding="utf-8") as f:
-            json.dump({
-                "port": 0,
-                "ttl": TTL,
-                "scopes": SCOPES,
-                "clients": [
-                    {"client_id": BASIC_ID, "client_secret": BASIC_SECRET,
-                     "token_endpoint_auth_method": "client_secret_basic"},
-                    {"client_id": POST_ID, "client_secret": POST_SECRET,
-                     "token_endpoint_auth_method": "client_secret_post"},
-                    {"client_id": "jwt-rs256", "token_endpoint_auth_method": "private_key_jwt",
-                     "public_key_pem": cls.keys["rsa"][1], "alg": "RS256"},
-                    {"client_id": "jwt-es256", "token_endpoint_auth_method": "private_key_jwt",
-                     "public_key_pem": cls.keys["ec"][1], "alg": "ES256"},
-                ],
-            }, f)
-
-        cls.server_log_path = os.path.join(cls.tmp, "server.log")
-        cls.server_log = open(cls.server_log_path, "wb")
-        cls.server = subprocess.Popen(
-            [node, SERVER_SCRIPT, clients_file],
-            cwd=HERE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=cls.server_log, start_new_session=True)
-        try:
-            cls.port = cls._wait_listening()
-        except BaseException:
-            cls._stop_server()
-            raise
+        cls.peer = OidcPeer({
+            "port": 0,
+            "ttl": TTL,
+            "scopes": SCOPES,
+            "clients": [
+                {"client_id": BASIC_ID, "client_secret": BASIC_SECRET,
+                 "token_endpoint_auth_method": "client_secret_basic"},
+                {"client_id": POST_ID, "client_secret": POST_SECRET,
+                 "token_endpoint_auth_method": "client_secret_post"},
+                {"client_id": "jwt-rs256", "token_endpoint_auth_method": "private_key_jwt",
+                 "public_key_pem": cls.keys["rsa"][1], "alg": "RS256"},
+                {"client_id": "jwt-es256", "token_endpoint_auth_method": "private_key_jwt",
+                 "public_key_pem": cls.keys["ec"][1], "alg": "ES256"},
+            ],
+        }, cls.tmp)
+        cls.port = cls.peer.port
         cls.issuer = f"http://127.0.0.1:{cls.port}"
 
     @classmethod
@@ -134,65 +111,18 @@ class OidcProviderPeerTest(unittest.TestCase):
         return path, public
 
     @classmethod
-    def _wait_listening(cls):
-        deadline = time.monotonic() + START_TIMEOUT
-        buf = b""
-        fd = cls.server.stdout.fileno()
-        while b"\n" not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"oidc_server.mjs did not print LISTENING within "
-                                     f"{START_TIMEOUT}s; log:\n{cls._server_log_text()}")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                cls.server.wait(timeout=5)
-                raise AssertionError(
-                    f"oidc_server.mjs exited ({cls.server.returncode}) before LISTENING; "
-                    f"log:\n{cls._server_log_text()}")
-            buf += chunk
-        line = buf.split(b"\n", 1)[0].decode()
-        parts = line.split()
-        if len(parts) != 2 or parts[0] != "LISTENING" or not parts[1].isdigit():
-            raise AssertionError(f"unexpected first line from oidc_server.mjs: {line!r}")
-        return int(parts[1])
-
-    @classmethod
     def _server_log_text(cls):
-        try:
-            with open(cls.server_log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()[-4000:]
-        except OSError:
-            return "(no log)"
-
-    @classmethod
-    def _stop_server(cls):
-        proc = cls.server
-        if proc is None:
-            return
-        cls.server = None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        if proc.stdout:
-            proc.stdout.close()
+        return cls.peer.log()
 
     @classmethod
     def tearDownClass(cls):
-        cls._stop_server()
-        if getattr(cls, "server_log", None):
-            cls.server_log.close()
+        if getattr(cls, "peer", None):
+            cls.peer.stop()
         if cls.tmp:
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
-        if self.server is None or self.server.poll() is not None:
+        if not self.peer.alive():
             self.fail(f"oidc-provider peer is not running; log:\n{self._server_log_text()}")
         # Each test gets its own HOME, XDG dirs and cache dir.
         self.home = tempfile.mkdtemp(prefix="home-", dir=self.tmp)

@@ -85,13 +85,17 @@ struct FakeSource {
   tok::ProviderMemo memo_seen;
   std::vector<FetchMode> modes;
   std::function<void()> during_fetch;  // runs once, inside the next call, before it answers
+  std::optional<Token> current_seen;   // the entry's token the last call was given
+  bool end_login = false;              // fail as a provider that refuses the refresh token does
 
-  Token next(tok::ProviderMemo& memo, FetchMode mode) {
+  Token next(tok::ProviderMemo& memo, FetchMode mode, const Token* current = nullptr) {
     ++calls;
+    current_seen = current != nullptr ? std::optional<Token>(*current) : std::nullopt;
     modes.push_back(mode);
     memo_seen = memo;
     if (auto hook = std::exchange(during_fetch, nullptr)) hook();
     if (fail_strangely) throw 42;
+    if (end_login) throw tok::Error(tok::ErrorKind::refused, "invalid_grant", "run tok login").mark_login_ended();
     if (fail) {
       tok::Error error(fail_kind, "token service unavailable (call " + std::to_string(calls) + ")",
                        "check the token service");
@@ -188,8 +192,10 @@ struct Fixture {
     *hooked = store.get();
     return std::make_shared<tok::RefreshFlow>(
         std::move(store), launcher,
-        [this](tok::Deadline, tok::ProviderMemo& memo, FetchMode mode) { return source.next(memo, mode); }, settings,
-        clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}}, &random);
+        [this](tok::Deadline, tok::ProviderMemo& memo, FetchMode mode, const Token* current) {
+          return source.next(memo, mode, current);
+        },
+        settings, clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}}, &random);
   }
   void make() { flow = make_flow(&hooks); }
 
@@ -701,7 +707,7 @@ ENGINE_CASE("the memo round-trips through the source") {
       f.on_disk ? std::unique_ptr<tok::EntryStore>(std::make_unique<tok::DiskEntryStore>(f.disk, "memo"))
                 : std::unique_ptr<tok::EntryStore>(std::make_unique<tok::MemoryEntryStore>()),
       f.launcher,
-      [&](tok::Deadline, tok::ProviderMemo& memo, FetchMode) {
+      [&](tok::Deadline, tok::ProviderMemo& memo, FetchMode, const Token*) {
         ++calls;
         f.source.memo_seen = memo;
         memo["seen"] = std::to_string(calls);
@@ -1122,6 +1128,111 @@ ENGINE_CASE("jitter 0 is the seed exactly and draws nothing") {
   f.executor.run_all();
   CHECK(f.entry().stale_after == f.clock.now() + 1min);
   CHECK(f.random.draws == 0);
+}
+
+// ---- a login's refresh token (docs/login.md) --------------------------------------------------
+
+tok::Error get_error(Fixture& f) {
+  try {
+    f.get();
+  } catch (const tok::Error& e) {
+    return e;
+  }
+  FAIL("get() did not fail");
+  return tok::Error(tok::ErrorKind::internal, "no error");
+}
+
+Token login_token(std::string access, TimePoint expiry, std::string refresh) {
+  Token t = make_token(std::move(access), expiry);
+  t.fields[tok::kRefreshTokenField] = std::move(refresh);
+  return t;
+}
+
+ENGINE_CASE("a refresh is given the entry's token: a blocking one and a background one") {
+  Fixture f(Config::on_disk);
+  f.source.queued.push_back(login_token("a1", f.clock.now() + 60min, "r1"));
+  f.get();
+  CHECK_FALSE(f.source.current_seen.has_value());  // the first fetch has nothing to renew
+  f.source.queued.push_back(login_token("a2", f.clock.now() + 120min, "r2"));
+  f.clock.advance(45min);
+  CHECK(f.get().token.access_token == "a1");  // STALE: served, refreshed in the background
+  REQUIRE(f.executor.run_all() == 1);
+  REQUIRE(f.source.current_seen.has_value());
+  CHECK(f.source.current_seen->fields.at(tok::kRefreshTokenField) == "r1");
+  CHECK(f.entry().token->fields.at(tok::kRefreshTokenField) == "r2");
+  f.clock.advance(121min);  // EXPIRED: blocking
+  f.source.queued.push_back(login_token("a3", f.clock.now() + 60min, "r3"));
+  CHECK(f.get().token.access_token == "a3");
+  CHECK(f.source.current_seen->fields.at(tok::kRefreshTokenField) == "r2");
+  CHECK(f.entry().token->fields.at(tok::kRefreshTokenField) == "r3");
+}
+
+ENGINE_CASE("a background refresh that sends a refresh token holds the refresh lock while it fetches") {
+  Fixture f(Config::on_disk);
+  f.source.queued.push_back(login_token("a1", f.clock.now() + 60min, "r1"));
+  f.get();
+  f.clock.advance(45min);
+  f.get();
+  REQUIRE(f.executor.pending() == 1);
+  HookedStore* other = nullptr;
+  auto second = f.make_flow(&other);  // another process on the same entry
+  bool held = false;
+  f.source.during_fetch = [&] { held = other->hold_refresh(std::chrono::steady_clock::now()) == nullptr; };
+  f.executor.run_all();
+  CHECK(held);
+  CHECK(f.source.calls == 2);
+  // Without a refresh token the fetch runs outside the lock (a blocking caller may overtake it).
+  Fixture plain(Config::on_disk);
+  plain.get();
+  plain.clock.advance(45min);
+  plain.get();
+  HookedStore* plain_other = nullptr;
+  auto plain_second = plain.make_flow(&plain_other);
+  bool plain_held = true;
+  plain.source.during_fetch = [&] {
+    plain_held = plain_other->hold_refresh(std::chrono::steady_clock::now()) == nullptr;
+  };
+  plain.executor.run_all();
+  CHECK_FALSE(plain_held);
+}
+
+ENGINE_CASE("a refused refresh token is forgotten: no request ever sends it again") {
+  Fixture f(Config::on_disk);
+  f.source.queued.push_back(login_token("a1", f.clock.now() + 60min, "r1"));
+  f.get();
+  f.clock.advance(61min);
+  f.source.end_login = true;
+  const auto e = get_error(f);
+  CHECK(e.kind() == tok::ErrorKind::refused);
+  CHECK(e.login_ended());
+  REQUIRE(f.entry().token.has_value());
+  CHECK(f.entry().token->fields.count(tok::kRefreshTokenField) == 0);
+  f.source.end_login = false;
+  f.get();  // the provider is asked without a refresh token (and says "not logged in")
+  CHECK(f.source.current_seen->fields.count(tok::kRefreshTokenField) == 0);
+}
+
+ENGINE_CASE("a refresh token refused in the background: forgotten, the valid token still served") {
+  Fixture f(Config::on_disk);
+  f.source.queued.push_back(login_token("a1", f.clock.now() + 60min, "r1"));
+  f.get();
+  f.clock.advance(45min);
+  f.source.end_login = true;
+  f.get();
+  f.executor.run_all();
+  CHECK(f.entry().token->access_token == "a1");
+  CHECK(f.entry().token->fields.count(tok::kRefreshTokenField) == 0);
+  CHECK(f.entry().last_error.has_value());
+}
+
+ENGINE_CASE("a refresh token is never sent when its successor could not be kept") {
+  Fixture f(Config::on_disk);
+  f.source.queued.push_back(login_token("a1", f.clock.now() + 60min, "r1"));
+  f.get();
+  f.clock.advance(61min);
+  f.hooks->unwritable_reason = "read-only file system";
+  CHECK(get_error(f).kind() == tok::ErrorKind::storage);
+  CHECK(f.source.calls == 1);
 }
 
 }  // TEST_SUITE

@@ -98,7 +98,7 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
   std::atomic<long> caller_errors{0}, fresh_seen{0}, stale_seen{0}, expired_seen{0};
   Violations violations;
 
-  auto source = [&](tok::Deadline, tok::ProviderMemo& memo, tok::FetchMode) -> Token {
+  auto source = [&](tok::Deadline, tok::ProviderMemo& memo, tok::FetchMode, const Token*) -> Token {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const bool is_background = !t_is_caller;
     InFlight& flight = is_background ? background : blocking;
@@ -211,7 +211,7 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   constexpr int kThreads = 8;
   FakeClock clock;  // does not move in this test
   std::atomic<int> calls{0};
-  auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode) -> Token {
+  auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
     ++calls;
     for (int i = 0; i < 200; ++i) std::this_thread::yield();  // let the herd pile up
     return Token{"herd", "Bearer", clock.now() + 60min};
@@ -255,7 +255,7 @@ TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
       FakeClock clock;
       std::atomic<int> calls{0};
       InFlight background;
-      auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode) -> Token {
+      auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
         const int n = ++calls;
         if (n == 1) return Token{"first", "Bearer", clock.now() + 60min};
         background.enter();

@@ -8,6 +8,8 @@
 
 #include "fakes.hpp"
 #include "providers/http.hpp"
+#include "providers/jws.hpp"
+#include "providers/oauth.hpp"
 #include "providers/provider.hpp"
 
 using namespace std::chrono_literals;
@@ -35,6 +37,25 @@ struct OAuthFixture {
     d.clock = &clock;
     d.sleeper = &sleeper;
     return d;
+  }
+
+  // A login profile: a public client at an issuer whose metadata the memo already holds.
+  tok_test::Settings login(std::string grant = "device_code") {
+    memo = {{"issuer", "https://id.example"},
+            {"token_endpoint", "https://id.example/token"},
+            {"device_authorization_endpoint", "https://id.example/device/auth"},
+            {"revocation_endpoint", "https://id.example/token/revocation"}};
+    return {{"provider", "oauth"}, {"issuer", "https://id.example"}, {"client_id", "cli"}, {"grant", grant}};
+  }
+  tok::Token refresh(tok_test::Settings values, const tok::Token& current) {
+    values.emplace("provider", "oauth");
+    auto provider = tok::make_provider(tok::ProviderSettings(values), deps());
+    return provider->refresh(sleeper.now() + 60s, memo, FetchMode::blocking, current);
+  }
+  std::unique_ptr<tok::OAuthLogin> login_flow(tok_test::Settings values) {
+    auto d = deps();
+    d.profile = "me";
+    return tok::OAuthLogin::from_settings(tok::ProviderSettings(values), d);
   }
 
   tok::Token fetch(tok_test::Settings values, FetchMode mode = FetchMode::blocking) {
@@ -191,6 +212,151 @@ TEST_CASE("settings: token_url or issuer, one of them") {
   CHECK(error_from([&] { make({{"client_id", "c"}, {"token_url", "http://a.example/t"}}); }).kind() ==
         ErrorKind::usage);
   CHECK(http.requests.empty());  // building a provider does no I/O
+}
+
+// ---- a person's login (docs/login.md) ------------------------------------------------------------
+
+tok::Token with_refresh_token(std::string refresh) {
+  tok::Token t;
+  t.access_token = "old";
+  t.fields[tok::kRefreshTokenField] = std::move(refresh);
+  return t;
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "a login refreshes with its refresh token, as a public client, and keeps the new one") {
+  http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r2"})");
+  const auto token = refresh(login(), with_refresh_token("r1 /+"));
+  REQUIRE(http.requests.size() == 1);
+  CHECK(http.requests[0].url == "https://id.example/token");
+  CHECK(http.requests[0].body == "grant_type=refresh_token&refresh_token=r1%20%2F%2B&client_id=cli");
+  CHECK_FALSE(http.header("Authorization").has_value());
+  CHECK(token.access_token == "a2");
+  CHECK(token.fields.at(tok::kRefreshTokenField) == "r2");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "an answer without a new refresh token keeps the old one") {
+  http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600})");
+  CHECK(refresh(login(), with_refresh_token("r1")).fields.at(tok::kRefreshTokenField) == "r1");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "invalid_grant ends the login: refused, marked, never quoting the refresh token") {
+  http.answer(400, R"({"error":"invalid_grant","error_description":"grant request is invalid: r1-secret"})");
+  const auto e = error_from([&] { refresh(login(), with_refresh_token("r1-secret")); });
+  CHECK(e.kind() == ErrorKind::refused);
+  CHECK(e.login_ended());
+  CHECK(contains(e.what(), "invalid_grant"));
+  CHECK(contains(e.what(), ": run tok login -p "));
+  CHECK_FALSE(contains(e.what(), "r1-secret"));
+  CHECK(http.requests.size() == 1);
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "a login profile never fetches by itself: not logged in, no request") {
+  auto values = login();
+  values.erase("provider");
+  const auto e = error_from([&] { fetch(values); });
+  CHECK(e.kind() == ErrorKind::refused);
+  CHECK(contains(e.what(), "not logged in: run tok login -p"));
+  const auto without = error_from([&] { refresh(login(), tok::Token{}); });
+  CHECK(contains(without.what(), "not logged in"));
+  CHECK(http.requests.empty());
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "a login needs an issuer, and grant is one of three") {
+  CHECK(contains(error_from([&] {
+                   fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "device_code"}});
+                 }).what(),
+                 "key 'issuer': required"));
+  CHECK(contains(error_from([&] {
+                   fetch({{"token_url", "https://l.example/t"}, {"client_id", "c"}, {"grant", "password"}});
+                 }).what(),
+                 "'password' is not one of"));
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "discovery keeps a login's endpoints in the memo") {
+  http.answer(200,
+              R"({"token_endpoint":"https://id.example/token","device_authorization_endpoint":"https://id.example/d",)"
+              R"("revocation_endpoint":"https://id.example/r","authorization_endpoint":"https://id.example/a"})")
+      .answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600})");
+  auto values = login();
+  memo.clear();
+  refresh(values, with_refresh_token("r1"));
+  CHECK(memo["device_authorization_endpoint"] == "https://id.example/d");
+  CHECK(memo["revocation_endpoint"] == "https://id.example/r");
+  CHECK(memo["authorization_endpoint"] == "https://id.example/a");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "device login: the code shown, pending polled at the interval, slow_down adds 5 s") {
+  http.answer(
+          200,
+          R"({"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"https://id.example/device",)"
+          R"("verification_uri_complete":"https://id.example/device?user_code=ABCD-EFGH","expires_in":600,"interval":2})")
+      .answer(400, R"({"error":"authorization_pending"})")
+      .answer(400, R"({"error":"slow_down"})")
+      .answer(400, R"({"error":"authorization_pending"})")
+      .answer(200,
+              R"({"access_token":"a1","token_type":"Bearer","expires_in":60,"refresh_token":"r1","id_token":"x.y.z"})");
+  auto flow = login_flow(login());
+  REQUIRE(flow);
+  tok::DeviceAuthorization shown;
+  const auto grant = flow->device_login(memo, [&](const tok::DeviceAuthorization& d) { shown = d; });
+  CHECK(shown.user_code == "ABCD-EFGH");
+  CHECK(shown.verification_uri == "https://id.example/device");
+  CHECK(shown.expires_at == clock.now() + 600s);
+  REQUIRE(http.requests.size() == 5);
+  CHECK(http.requests[0].body == "client_id=cli");
+  CHECK(http.requests[1].body ==
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=dc&client_id=cli");
+  CHECK(sleeper.sleeps == std::vector<std::chrono::milliseconds>{2s, 2s, 7s, 7s});
+  CHECK(grant.token.fields.at(tok::kRefreshTokenField) == "r1");
+  CHECK(grant.id_token == "x.y.z");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "device login: expired_token and access_denied each say what happened") {
+  const std::string start =
+      R"({"device_code":"dc","user_code":"C","verification_uri":"https://id.example/device","expires_in":600})";
+  http.answer(200, start).answer(400, R"({"error":"expired_token"})");
+  auto e = error_from([&] { login_flow(login())->device_login(memo, [](const tok::DeviceAuthorization&) {}); });
+  CHECK(e.kind() == ErrorKind::refused);
+  CHECK(contains(e.what(), "the device code expired"));
+  CHECK(sleeper.sleeps.front() == 5s);  // RFC 8628: 5 s when the issuer names no interval
+  http.script.clear();
+  http.answer(200, start).answer(400, R"({"error":"access_denied"})");
+  e = error_from([&] { login_flow(login())->device_login(memo, [](const tok::DeviceAuthorization&) {}); });
+  CHECK(contains(e.what(), "denied"));
+}
+
+TEST_CASE("PKCE S256: base64url of SHA-256 (the value Python's hashlib gives)") {
+  CHECK(tok::base64url_encode(tok::openssl_sha256("dBjftJeZ4CVP-mA3gE1hNbYF8ZaZNUTcE8lUzxyTl0k")) ==
+        "UohFEu3EjfTZlkpZkwQF_jA-Ca3B908_P6blfHHHesM");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture,
+                  "authorization URL: code, PKCE S256, state, the exact redirect URI, then the code redeemed") {
+  auto values = login("authorization_code");
+  memo["authorization_endpoint"] = "https://id.example/auth";
+  auto flow = login_flow(values);
+  const std::string url = flow->authorization_url(memo, "http://127.0.0.1:5000/callback", "st", "ch");
+  CHECK(url ==
+        "https://id.example/auth?response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback"
+        "&state=st&code_challenge=ch&code_challenge_method=S256");
+  http.answer(200, R"({"access_token":"a1","token_type":"Bearer","expires_in":60,"refresh_token":"r1"})");
+  const auto grant = flow->redeem_code(memo, "the-code", "http://127.0.0.1:5000/callback", "verifier");
+  CHECK(http.requests.at(0).body ==
+        "grant_type=authorization_code&code=the-code&redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fcallback"
+        "&code_verifier=verifier&client_id=cli");
+  CHECK(grant.token.fields.at(tok::kRefreshTokenField) == "r1");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "logout revokes the refresh token at the revocation endpoint (RFC 7009)") {
+  http.answer(200, "");
+  CHECK(login_flow(login())->revoke(memo, "r1"));
+  REQUIRE(http.requests.size() == 1);
+  CHECK(http.requests[0].url == "https://id.example/token/revocation");
+  CHECK(http.requests[0].body == "token=r1&token_type_hint=refresh_token&client_id=cli");
+  auto flow = login_flow(login());
+  memo.erase("revocation_endpoint");  // an issuer without one
+  CHECK_FALSE(flow->revoke(memo, "r1"));
+  CHECK(http.requests.size() == 1);
 }
 
 }  // TEST_SUITE
