@@ -59,7 +59,8 @@ class Usability(TokCase):
         text = self.run_tok("status", *self.profile_args()).stdout
         self.assertIn("state:        stale (its background refresh is failing)", text)
         self.assertRegex(text, r"last error: .*503")
-        self.assertRegex(text, r"next attempt: \S+Z \(in (1m)?\d+s\)")  # retry_backoff 1m, jittered
+        # retry_backoff 1m, jittered up to 1m6s: "in 59s", "in 1m" or "in 1m5s"
+        self.assertRegex(text, r"next attempt: \S+Z \(in (1m(\d+s)?|\d+s)\)")
         self.assertRegex(text, r"expires: +\S+Z \(in \d+m")
 
     # -- 2. flags override the config; near misses ------------------------------------------------
