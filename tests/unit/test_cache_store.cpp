@@ -45,7 +45,7 @@ void check_same(const CacheEntry& a, const CacheEntry& b) {
 
 CacheEntry full_entry() {
   CacheEntry e;
-  e.token = Token{"access-abc", "Bearer", kT0 + 60min + 123ms};
+  e.token = Token{"access-abc", "Bearer", kT0 + 60min + 123ms, {}};
   e.stale_after = kT0 + 40min + 7ms;
   e.generation = 42;
   e.last_error = tok::BackgroundError{"fetching a token: HTTP 503 \"quoted\" \\ and ünïcode", kT0 + 5min};
@@ -91,7 +91,7 @@ TEST_CASE("encode/decode round trip") {
   SUBCASE("full entry") { check_same(*tok::decode_entry(tok::encode_entry(full_entry())), full_entry()); }
   SUBCASE("token without expiry, no stale_after, no error, no memo") {
     CacheEntry e;
-    e.token = Token{"forever", "MAC", std::nullopt};
+    e.token = Token{"forever", "MAC", std::nullopt, {}};
     e.generation = 1;
     const auto back = tok::decode_entry(tok::encode_entry(e));
     REQUIRE(back);
@@ -220,7 +220,7 @@ TEST_CASE("write then read: round trip, file mode 0600, no temporary left") {
 
   // Overwrite.
   CacheEntry second;
-  second.token = Token{"second", "Bearer", kT0};
+  second.token = Token{"second", "Bearer", kT0, {}};
   second.generation = 43;
   CHECK_FALSE(store.write("k", second).has_value());
   check_same(*store.read("k").entry, second);
@@ -372,7 +372,7 @@ TEST_CASE("write into a read-only directory returns an error and leaves the old 
     return;
   }
   CacheEntry other;
-  other.token = Token{"new", "Bearer", kT0};
+  other.token = Token{"new", "Bearer", kT0, {}};
   std::optional<std::string> problem;
   CHECK_NOTHROW(problem = store.write("k", other));
   REQUIRE(problem.has_value());

@@ -118,7 +118,7 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
       ++source_failures;
       throw tok::Error(tok::ErrorKind::unavailable, "injected failure " + std::to_string(n));
     }
-    return Token{encode(expiry, n), "Bearer", expiry};
+    return Token{encode(expiry, n), "Bearer", expiry, {}};
   };
 
   auto pool = std::make_unique<tok::ThreadPool>(2);
@@ -214,7 +214,7 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
     ++calls;
     for (int i = 0; i < 200; ++i) std::this_thread::yield();  // let the herd pile up
-    return Token{"herd", "Bearer", clock.now() + 60min};
+    return Token{"herd", "Bearer", clock.now() + 60min, {}};
   };
   tok::ThreadPool pool(2);
   Refresher refresher(source, {}, clock, pool);
@@ -257,12 +257,12 @@ TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
       InFlight background;
       auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
         const int n = ++calls;
-        if (n == 1) return Token{"first", "Bearer", clock.now() + 60min};
+        if (n == 1) return Token{"first", "Bearer", clock.now() + 60min, {}};
         background.enter();
         for (int i = 0; i < 200; ++i) std::this_thread::yield();
         background.leave();
         if (fail) throw tok::Error(tok::ErrorKind::unavailable, "down");
-        return Token{"second", "Bearer", clock.now() + 60min};
+        return Token{"second", "Bearer", clock.now() + 60min, {}};
       };
       auto pool = std::make_unique<tok::ThreadPool>(2);
       Refresher refresher(source, {}, clock, *pool);

@@ -364,7 +364,7 @@ TEST_CASE("apply_background_success: a shorter token is not stored, the cooldown
   CHECK(tok::apply_background_success(same, same.generation, token_expiring(kT0 + 60min, "b"), now, s) ==
         tok::BackgroundOutcome::stored);
   CacheEntry forever = stored(token_expiring(kT0 + 60min, "a"));
-  CHECK(tok::apply_background_success(forever, forever.generation, Token{"f", "Bearer", std::nullopt}, now, s) ==
+  CHECK(tok::apply_background_success(forever, forever.generation, Token{"f", "Bearer", std::nullopt, {}}, now, s) ==
         tok::BackgroundOutcome::stored);
 }
 
@@ -386,7 +386,7 @@ TEST_CASE("really_valid: a non-empty token before its true expiry, whatever the 
   CHECK_FALSE(tok::really_valid(CacheEntry{}, kT0));
   e.token->access_token.clear();
   CHECK_FALSE(tok::really_valid(e, kT0));
-  CacheEntry forever = stored(Token{"f", "Bearer", std::nullopt});
+  CacheEntry forever = stored(Token{"f", "Bearer", std::nullopt, {}});
   CHECK(tok::really_valid(forever, kT0 + 24h * 3650));
 }
 
@@ -395,7 +395,7 @@ TEST_CASE("shorter_than_asked: the buffer plus --min-valid") {
   CHECK(tok::shorter_than_asked(token_expiring(kT0 + 30s), kT0, s, 0s));
   CHECK_FALSE(tok::shorter_than_asked(token_expiring(kT0 + 40s), kT0, s, 0s));  // exactly the buffer: still usable
   CHECK(tok::shorter_than_asked(token_expiring(kT0 + 60min), kT0, s, 2h));
-  CHECK_FALSE(tok::shorter_than_asked(Token{"f", "Bearer", std::nullopt}, kT0, s, 2h));
+  CHECK_FALSE(tok::shorter_than_asked(Token{"f", "Bearer", std::nullopt, {}}, kT0, s, 2h));
 }
 
 // ---- fleets and outages (docs/fleet.md) ------------------------------------------------------

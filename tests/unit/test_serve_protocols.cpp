@@ -33,7 +33,7 @@ struct Fixture {
   tok::ServedProtocols served;
   int gets = 0;
   std::optional<tok::Error> failure;
-  tok::Token token{"tok-abc.123", "Bearer", kNow + 3600s};
+  tok::Token token{"tok-abc.123", "Bearer", kNow + 3600s, {}};
   tok::TokenGetter get;  // the profile's engine, counted
 
   Fixture() {
