@@ -88,7 +88,7 @@ int docker_action(Session& session, std::string_view action) {
     }
     const GetResult result = ctx.engine(session).get(helper_get_options());
     fmt::print("{}", docker_answer(url, value_or_default(ctx.profile.values, "docker_username"),
-                                   result.token.access_token));
+                                   bearer_token(result.token, ctx.profile.name, "docker-credential").access_token));
     return 0;
   }
   throw Error(ErrorKind::usage, "unknown action (expected store, get, erase, list or version)");

@@ -135,6 +135,7 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
   GetOptions options = get_options(freshness);
   ProfileContext ctx(session);
   GetResult result = ctx.engine(session).get(options);
+  bearer_token(result.token, ctx.profile.name, "kube-credential");
 
   // client-go always sets the variable: without it, the caller is a person or a script
   // running tok twice, not kubectl after a 401.

@@ -150,6 +150,14 @@ int run_serve(Session& session, const ServeFlags& flags) {
     return v.count(key) != 0 ? v.at(key) : std::string();
   };
   const auto engine = [](Served& s) -> TokenGetter { return [&s] { return s.get(); }; };
+  // The Databricks, Azure and GCP protocols hand out bearer tokens: never an AWS credential's parts.
+  const auto bearer_engine = [](Served& s) -> TokenGetter {
+    return [&s] {
+      GetResult result = s.get();
+      bearer_token(result.token, s.profile.name, "serve");
+      return result;
+    };
+  };
   const std::string databricks_secret = random_id();
   const std::string app_service_secret = random_id();
   if (!databricks.empty()) {
@@ -160,7 +168,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
                               "must name)",
                               databricks));
     }
-    protocols.protocols.push_back(std::make_unique<databricks::Served>(databricks_secret, value(s, "host"), engine(s)));
+    protocols.protocols.push_back(std::make_unique<databricks::Served>(databricks_secret, value(s, "host"), bearer_engine(s)));
   }
   if (!azure_imds.empty()) {
     Served& s = served_profile(azure_imds);
@@ -169,15 +177,15 @@ int run_serve(Session& session, const ServeFlags& flags) {
                   fmt::format("--azure-imds {}: the profile has no 'resource' (what IMDS clients ask a token for)",
                               azure_imds));
     }
-    protocols.protocols.push_back(std::make_unique<azure::ImdsServed>(value(s, "resource"), value(s, "client_id"), engine(s)));
+    protocols.protocols.push_back(std::make_unique<azure::ImdsServed>(value(s, "resource"), value(s, "client_id"), bearer_engine(s)));
     protocols.protocols.push_back(std::make_unique<azure::AppServiceServed>(app_service_secret, value(s, "resource"),
-                                                                            value(s, "client_id"), engine(s)));
+                                                                            value(s, "client_id"), bearer_engine(s)));
   }
   if (!gcp.empty()) {
     Served& s = served_profile(gcp);
     const KeyValues& v = s.profile.values;
     const std::string account = value_or_default(v, "gcp_service_account");
-    protocols.protocols.push_back(std::make_unique<gcp::Served>(account, split_scopes(value(s, "scopes")), engine(s)));
+    protocols.protocols.push_back(std::make_unique<gcp::Served>(account, split_scopes(value(s, "scopes")), bearer_engine(s)));
   }
   const std::string aws_ecs_secret = random_id();
   if (!aws_profile.empty()) {

@@ -9,6 +9,7 @@
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "providers/aws_credential.hpp"
 #include "providers/http.hpp"
 
 namespace tok {
@@ -61,6 +62,15 @@ GetOptions helper_get_options() {
     options.min_valid = min_valid_or_throw(v, "$TOK_MIN_VALID");
   }
   return options;
+}
+
+const Token& bearer_token(const Token& token, std::string_view profile, std::string_view front_end) {
+  if (is_aws_credential(token)) {
+    throw Error(ErrorKind::usage,
+                fmt::format("{}: profile '{}' holds an AWS credential, not a bearer token", front_end, profile),
+                "AWS credentials go through tok get --format credential-process, tok env, tok exec or tok serve --aws-ecs");
+  }
+  return token;
 }
 
 ProviderDeps Session::provider_deps() const {

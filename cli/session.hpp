@@ -64,6 +64,10 @@ void add_freshness_flags(CLI::App& cmd, FreshnessFlags& flags);
 GetOptions get_options(const FreshnessFlags& flags);
 // The credential helpers take no flags from git or Docker: $TOK_MIN_VALID says it for them.
 GetOptions helper_get_options();
+// What a front end that hands out bearer tokens (git, Docker, kubectl, tok serve's Databricks,
+// Azure and GCP protocols) does with what the engine gave: an AWS credential is not a bearer
+// token, and its access key id is no password: a usage error naming the profile and `front_end`.
+const Token& bearer_token(const Token& token, std::string_view profile, std::string_view front_end);
 
 // A resolved profile, ready to fetch.
 struct ProfileContext {

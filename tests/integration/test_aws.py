@@ -94,6 +94,21 @@ class Aws(TokCase):
         self.assertIn("profile 'bearer' holds a token, not an AWS credential", proc.stderr)
         self.assertEqual(proc.stdout, "")
 
+    def test_front_ends_of_bearer_tokens_refuse_an_aws_credential(self):
+        # git, Docker and kubectl would take the access key id for a password: a usage error
+        # naming the profile, nothing on stdout, no secret anywhere.
+        for args, stdin in ((["git-credential", "get"], "protocol=https\nhost=example.com\n\n"),
+                            (["docker-credential", "get"], "https://registry.example.com\n"),
+                            (["kube-credential"], "")):
+            proc = subprocess.run([TOK, "-p", "aws", *args], env=self.env, input=stdin, capture_output=True,
+                                  text=True, timeout=60)
+            self.assertEqual(proc.returncode, 2, f"{args}: stdout={proc.stdout!r} stderr={proc.stderr!r}")
+            self.assertEqual(proc.stdout, "", args)
+            self.assertIn("profile 'aws' holds an AWS credential, not a bearer token", proc.stderr, args)
+            for secret in SECRETS:
+                self.assertNotIn(secret, proc.stderr)
+            self.assertNotIn(access_key_id(1), proc.stdout)
+
     def test_env_and_exec_export_the_three_variables(self):
         out = self.tok("env", "-p", "aws", secrets_allowed=True).stdout
         self.assertEqual(out, f"export AWS_ACCESS_KEY_ID='{access_key_id(1)}'\n"
