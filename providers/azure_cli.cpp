@@ -129,13 +129,8 @@ constexpr KeySpec kAzureCliKeys[] = {
 };
 
 ProviderInfo azure_cli_provider_info() {
-  return {"azure-cli",
-          kAzureCliKeys,
-          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
-            return std::make_unique<AzureCliProvider>(s, deps);
-          },
-          // Another az configuration directory is another login.
-          {"AZURE_CONFIG_DIR"}};
+  // Another az configuration directory is another login.
+  return provider_info<AzureCliProvider>("azure-cli", kAzureCliKeys, {"AZURE_CONFIG_DIR"});
 }
 
 }  // namespace tok

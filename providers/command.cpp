@@ -214,11 +214,7 @@ constexpr KeySpec kCommandKeys[] = {
 };
 
 ProviderInfo command_provider_info() {
-  return {"command",
-          kCommandKeys,
-          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
-            return std::make_unique<CommandProvider>(s, deps);
-          }};
+  return provider_info<CommandProvider>("command", kCommandKeys);
 }
 
 }  // namespace tok

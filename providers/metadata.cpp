@@ -196,15 +196,12 @@ class MetadataProvider final : public Provider {
 }  // namespace
 
 ProviderInfo metadata_provider_info() {
-  return {"metadata",
-          metadata_keys(),
-          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
-            return std::make_unique<MetadataProvider>(s, deps);
-          },
-          // Each can point the profile at another service or workspace; IDENTITY_HEADER is a
-          // secret and stays out of the cache key.
-          {"DATABRICKS_METADATA_SERVICE_URL", "DATABRICKS_HOST", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-           "IDENTITY_ENDPOINT", "GCE_METADATA_HOST", "GCE_METADATA_ROOT"}};
+  // Each can point the profile at another service or workspace; IDENTITY_HEADER is a secret and
+  // stays out of the cache key.
+  return provider_info<MetadataProvider>("metadata", metadata_keys(),
+                                         {"DATABRICKS_METADATA_SERVICE_URL", "DATABRICKS_HOST",
+                                          "AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT",
+                                          "GCE_METADATA_HOST", "GCE_METADATA_ROOT"});
 }
 
 }  // namespace tok

@@ -551,9 +551,7 @@ constexpr KeySpec kOAuthKeys[] = {
 };
 
 ProviderInfo oauth_provider_info() {
-  return {"oauth", kOAuthKeys, [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
-            return std::make_unique<OAuthProvider>(s, deps);
-          }};
+  return provider_info<OAuthProvider>("oauth", kOAuthKeys);
 }
 
 }  // namespace tok

@@ -223,11 +223,7 @@ constexpr KeySpec kOidcFederationKeys[] = {
 };
 
 ProviderInfo oidc_federation_provider_info() {
-  return {"oidc-federation",
-          kOidcFederationKeys,
-          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
-            return std::make_unique<OidcFederationProvider>(s, deps);
-          }};
+  return provider_info<OidcFederationProvider>("oidc-federation", kOidcFederationKeys);
 }
 
 }  // namespace tok

@@ -107,6 +107,18 @@ struct ProviderInfo {
   std::vector<std::string_view> environment = {};
 };
 
+// A provider's registration: its name, its key table, how it is built from its settings, and the
+// environment variables of its cache key.
+template <typename P>
+ProviderInfo provider_info(std::string_view name, std::span<const KeySpec> keys,
+                           std::vector<std::string_view> environment = {}) {
+  return {name, keys,
+          [](const ProviderSettings& s, const ProviderDeps& deps) -> std::unique_ptr<Provider> {
+            return std::make_unique<P>(s, deps);
+          },
+          std::move(environment)};
+}
+
 // Every provider this build knows, by name.
 const std::vector<ProviderInfo>& providers();
 const ProviderInfo* find_provider(std::string_view name);

@@ -49,12 +49,8 @@ ServerResponse Served::refusal(int status, const std::string& message) const {
 }
 
 ServerResponse Served::failure(const Error& e) const {
-  const int status = failure_status(e);
-  return error_response(status,
-                        status == 403   ? "AccessDenied"
-                        : status == 503 ? "ServiceUnavailable"
-                                        : "InternalError",
-                        failure_message(e));
+  constexpr FailureCodes kCodes{"AccessDenied", "ServiceUnavailable", "InternalError"};
+  return error_response(failure_status(e), kCodes.of(failure_status(e)), failure_message(e));
 }
 
 }  // namespace tok::aws_ecs

@@ -66,12 +66,8 @@ ServerResponse Served::refusal(int status, const std::string& message) const {
 }
 
 ServerResponse Served::failure(const Error& e) const {
-  const int status = failure_status(e);
-  return error_response(status,
-                        status == 403   ? "PERMISSION_DENIED"
-                        : status == 503 ? "TEMPORARILY_UNAVAILABLE"
-                                        : "INTERNAL_ERROR",
-                        failure_message(e));
+  constexpr FailureCodes kCodes{"PERMISSION_DENIED", "TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR"};
+  return error_response(failure_status(e), kCodes.of(failure_status(e)), failure_message(e));
 }
 
 }  // namespace tok::databricks

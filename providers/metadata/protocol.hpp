@@ -91,6 +91,13 @@ class ServedProtocol {
 ServerResponse json_response(int status, std::string json_text, std::string reason = {});
 // The status a failed token source is reported with: refused 403, unavailable 503, else 500.
 int failure_status(const Error& error);
+// A protocol's word for failure_status(): its refused (403), unavailable (503) or other (500) code.
+struct FailureCodes {
+  const char* refused;
+  const char* unavailable;
+  const char* internal;
+  const char* of(int status) const { return status == 403 ? refused : status == 503 ? unavailable : internal; }
+};
 // "tok could not get a token: ...": the provider's message, already redacted.
 std::string failure_message(const Error& error);
 std::int64_t epoch_seconds(TimePoint t);
