@@ -96,15 +96,18 @@ class Aws(TokCase):
 
     def test_front_ends_of_bearer_tokens_refuse_an_aws_credential(self):
         # git, Docker and kubectl would take the access key id for a password: a usage error
-        # naming the profile, nothing on stdout, no secret anywhere.
-        for args, stdin in ((["git-credential", "get"], "protocol=https\nhost=example.com\n\n"),
-                            (["docker-credential", "get"], "https://registry.example.com\n"),
-                            (["kube-credential"], "")):
+        # naming the profile, no credential answered, no secret anywhere. Docker's protocol puts
+        # a helper's error on stdout with exit 1; the others use stderr and 2.
+        for args, stdin, code in ((["git-credential", "get"], "protocol=https\nhost=example.com\n\n", 2),
+                                  (["docker-credential", "get"], "https://registry.example.com\n", 1),
+                                  (["kube-credential"], "", 2)):
             proc = subprocess.run([TOK, "-p", "aws", *args], env=self.env, input=stdin, capture_output=True,
                                   text=True, timeout=60)
-            self.assertEqual(proc.returncode, 2, f"{args}: stdout={proc.stdout!r} stderr={proc.stderr!r}")
-            self.assertEqual(proc.stdout, "", args)
-            self.assertIn("profile 'aws' holds an AWS credential, not a bearer token", proc.stderr, args)
+            self.assertEqual(proc.returncode, code, f"{args}: stdout={proc.stdout!r} stderr={proc.stderr!r}")
+            message = proc.stdout if code == 1 else proc.stderr
+            if code != 1:
+                self.assertEqual(proc.stdout, "", args)
+            self.assertIn("profile 'aws' holds an AWS credential, not a bearer token", message, args)
             for secret in SECRETS:
                 self.assertNotIn(secret, proc.stderr)
             self.assertNotIn(access_key_id(1), proc.stdout)
