@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+from results_section import replace_section
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
@@ -221,19 +223,6 @@ def plot(runs, path, args):
     fig.savefig(path, dpi=80)
 
 
-def write_section(text):
-    """Replaces the Fleet section of bench/results.md (bench.py rewrites the rest)."""
-    path = os.path.join(HERE, "results.md")
-    old = open(path).read() if os.path.exists(path) else "# `make bench` results\n"
-    marker = "\n## Fleet"
-    if marker in old:
-        head, _, rest = old.partition(marker)
-        nxt = rest.find("\n## ")
-        old = head + (rest[nxt:] if nxt >= 0 else "")
-    with open(path, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + text)
-
-
 def main():
     args = parse_args()
     tok = os.path.join(os.path.abspath(args.build), "tok")
@@ -287,7 +276,7 @@ def main():
         "",
     ]
     text = "\n".join(lines)
-    write_section(text)
+    replace_section("Fleet", text)
     print(text)
 
 

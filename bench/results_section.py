@@ -1,5 +1,5 @@
-"""One section of bench/results.md, replaced: the scripts that write their own section (aws.py;
-fleet.py's write_section is the same rule for "Fleet") leave the rest as bench.py wrote it."""
+"""One section of bench/results.md, replaced: the scripts that write their own section (aws.py,
+login.py, fleet.py) leave the rest as bench.py wrote it."""
 import os
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")
