@@ -210,6 +210,9 @@ Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames
   } catch (const nlohmann::json::parse_error& e) {
     // The byte, never the parser's message: it quotes what it last read.
     fail(names.program_output ? fmt::format("not JSON (a syntax error at byte {} of {})", e.byte, body.size()) : "not JSON");
+  } catch (const nlohmann::json::exception&) {
+    // A number beyond a double (1e400) is out_of_range, not parse_error; found by the fuzzer.
+    fail("not JSON (a number too large for a double)");
   }
   const nlohmann::json& j = parsed;
   if (!j.is_object()) fail("not a JSON object");

@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const tok::FakeClock clock{tok::TimePoint{std::chrono::seconds(1795000000)}};
   const tok::TokenGetter get = [&] {
     if (failure) throw tok::Error(size % 2 ? tok::ErrorKind::unavailable : tok::ErrorKind::refused, *failure);
-    return tok::GetResult{tok::Token{std::string(kToken), "Bearer", clock.now() + std::chrono::hours(1)},
+    return tok::GetResult{tok::Token{std::string(kToken), "Bearer", clock.now() + std::chrono::hours(1), {}},
                           tok::TokenState::fresh, std::nullopt};
   };
   const std::string databricks_secret = "0123456789abcdef0123456789abcdef";

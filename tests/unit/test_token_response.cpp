@@ -102,6 +102,11 @@ TEST_CASE("not JSON, HTML, empty body, not an object") {
   malformed_message("null");
   malformed_message("42");
   malformed_message("\"" + kSecretToken + "\"");
+  // A number beyond a double is nlohmann's out_of_range, not parse_error: still a clean refusal.
+  CHECK(malformed_message(with_token(R"("expires_in":4e440)")).find("too large") != std::string::npos);
+  CHECK_THROWS_AS(tok::parse_token_response(R"({"AccessKeyId":"A","Version":1,"x":-1e999})", kNow,
+                                            tok::TokenFieldNames{true, std::nullopt}),
+                  tok::Error);
 }
 
 TEST_CASE("missing, empty or non-string access_token") {
