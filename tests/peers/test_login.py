@@ -422,10 +422,21 @@ class LoginPeerTest(unittest.TestCase):
         self.assertIn("does not belong to the login", body)
         # ...the real login goes through...
         oidc_pages.approve_login(url, "dave")
+        # ...and a second callback, even with our state, changes nothing: while the listener is
+        # still up (it redeems the first code) it answers 409, after that nothing listens.
+        state = query["state"][0]
+        try:
+            status, body = self.callback(url, code="second", state=state)
+            self.assertEqual(status, 409, body)
+            self.assertIn("already finished", body)
+        except urllib.error.URLError as e:
+            self.assertIsInstance(e.reason, ConnectionRefusedError, e)
         code, _, err = self.finish(proc, lines)
         self.assertEqual(code, 0, err)
         self.assertIn("logged in as dave", err)
-        self.assertEqual(self.run_tok("get", "-p", "web").returncode, 0)
+        got = self.run_tok("get", "-p", "web")
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(self.active(got.stdout.strip())["sub"], "dave", "the first callback's login, not the second")
 
     def test_browser_login_error_callback(self):
         proc, url, lines = self.start_web_login()
