@@ -44,6 +44,10 @@ std::string fish_env_line(std::string_view name, std::string_view value) {
   return "set -gx " + std::string(name) + " " + fish_quote(value) + "\n";
 }
 
+std::string sh_unset_line(std::string_view name) { return "unset " + std::string(name) + "\n"; }
+
+std::string fish_unset_line(std::string_view name) { return "set -e " + std::string(name) + "\n"; }
+
 std::string dotenv_line(std::string_view name, std::string_view value) {
   return std::string(name) + "=" + std::string(value) + "\n";
 }

@@ -17,6 +17,10 @@ std::string fish_quote(std::string_view value);
 // `export NAME='value'` / `set -gx NAME 'value'`, with a newline.
 std::string sh_env_line(std::string_view name, std::string_view value);
 std::string fish_env_line(std::string_view name, std::string_view value);
+// A variable that must not survive from the caller's environment (an AWS session token beside
+// long-term keys): `unset NAME` for sh, `set -e NAME` for fish.
+std::string sh_unset_line(std::string_view name);
+std::string fish_unset_line(std::string_view name);
 // `NAME=value` with a newline: GitHub's $GITHUB_ENV and GitLab's dotenv reports take the rest of
 // the line as the value, unquoted, so the value must be one line (the caller checks).
 std::string dotenv_line(std::string_view name, std::string_view value);

@@ -118,17 +118,26 @@ int run_env(Session& session, const EnvFlags& flags) {
       throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
     }
   }
-  // An empty value (no AWS session token) is left out: nothing to set.
-  std::erase_if(variables, [](const auto& variable) { return variable.second.empty(); });
+  // An empty value (no AWS session token: long-term keys) must not leave the caller's old one in
+  // place, where an SDK would send it with keys it does not belong to: sh and fish unset it; a
+  // dotenv file or $GITHUB_ENV cannot unset, so they set it empty, which AWS SDKs read as absent.
   if (flags.shell == "sh" || flags.shell == "fish" || flags.shell == "gitlab") {
     std::string lines;
     for (const auto& [var, value] : variables) {
-      lines += flags.shell == "sh" ? sh_env_line(var, value) : flags.shell == "fish" ? fish_env_line(var, value) : dotenv_line(var, value);
+      if (flags.shell == "sh") {
+        lines += value.empty() ? sh_unset_line(var) : sh_env_line(var, value);
+      } else if (flags.shell == "fish") {
+        lines += value.empty() ? fish_unset_line(var) : fish_env_line(var, value);
+      } else {
+        lines += dotenv_line(var, value);
+      }
     }
     fmt::print("{}", lines);
   } else {
     // The masks first: GitHub hides each value in every log line printed after this one.
-    for (const auto& variable : variables) fmt::print("::add-mask::{}\n", variable.second);
+    for (const auto& variable : variables) {
+      if (!variable.second.empty()) fmt::print("::add-mask::{}\n", variable.second);
+    }
     if (std::fflush(stdout) != 0) {
       throw Error(ErrorKind::internal, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
     }

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from aws_support import SECRET_ACCESS_KEY, SESSION_TOKEN, access_key_id, helper_runs, write_helper
-from harness import TOK, TokCase, write_program
+from harness import TOK, TokCase, require_program, write_program
 
 SECRETS = (SECRET_ACCESS_KEY, SESSION_TOKEN)
 
@@ -148,6 +148,19 @@ class Aws(TokCase):
         proc = self.tok("exec", "-p", "aws", "--", "sh", "-c", 'printf %s "${AWS_SESSION_TOKEN-unset}"',
                         env=dict(self.env, AWS_SESSION_TOKEN="left-over"))
         self.assertEqual(proc.stdout, "unset")
+        # tok env too: each shell drops the old session token, evaluated by the shell itself.
+        left_over = dict(self.env, AWS_SESSION_TOKEN="left-over")
+        for shell, program, script in (("sh", "/bin/sh", 'eval "$(tok env -p aws)"; printf %s "${AWS_SESSION_TOKEN-unset}"'),
+                                       ("fish", require_program("fish"),
+                                        'tok env -p aws --shell fish | source; '
+                                        'set -q AWS_SESSION_TOKEN; and printf %s $AWS_SESSION_TOKEN; or printf unset')):
+            proc = subprocess.run([program, "-c", script], env=dict(left_over, PATH=os.path.dirname(TOK) + ":" + self.env.get("PATH", "/usr/bin:/bin")),
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual((proc.returncode, proc.stdout), (0, "unset"), f"{shell}: {proc.stderr}")
+        github_env = os.path.join(self.home, "github_env_long_term")
+        self.tok("env", "-p", "aws", "--shell", "github", env=dict(left_over, GITHUB_ENV=github_env), secrets_allowed=True)
+        with open(github_env) as f:
+            self.assertTrue(f.read().endswith("\nAWS_SESSION_TOKEN=\n"), "set empty: $GITHUB_ENV cannot unset")
 
     def test_a_commands_stdout_is_never_quoted_and_its_stderr_only_redacted(self):
         # The case: AWS JSON where a token was expected (here: a Version tok cannot read),
