@@ -1,6 +1,7 @@
 #include "cli/arguments.hpp"
 
 #include <string_view>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -24,18 +25,54 @@ CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags) {
   return cmd;
 }
 
-std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, GlobalOptions& options) {
+namespace {
+
+// A flag's value: `--name=value` or the next argument; neither empty nor starting with '-'.
+struct FlagValue {
+  const std::vector<std::string>& args;
+  std::size_t& i;
+  std::optional<std::string_view> inline_value;
+
+  bool operator()(std::string& out) const {
+    std::string_view v;
+    if (inline_value) {
+      v = *inline_value;
+    } else if (i + 1 < args.size()) {
+      v = args[++i];
+    } else {
+      return false;
+    }
+    if (v.empty() || v[0] == '-') return false;
+    out = std::string(v);
+    return true;
+  }
+  // A flag without a value (--name=x is CLI11's to judge).
+  bool set(bool& out) const {
+    if (inline_value) return false;
+    out = true;
+    return true;
+  }
+};
+
+// The plain forms' one grammar: the global flags, each at most once, before or after the command
+// word; the command word once; after it, whatever `own(name, flag, positional)` takes: a flag of
+// the command (`flag` reads its value) or a positional (`flag` is null).
+template <class Own>
+bool parse_plain(const std::vector<std::string>& args, GlobalOptions& options, std::string_view word, Own own) {
   GlobalOptions o = options;
-  GetFlags flags;
   bool command = false;
-  bool seen[11] = {};  // each flag at most once (CLI11 has its own rules for repeats)
+  bool seen[5] = {};  // each global flag at most once (CLI11 has its own rules for repeats)
   const auto once = [&](int slot) { return !std::exchange(seen[slot], true); };
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
-    if (arg.empty()) return std::nullopt;
+    if (arg.empty()) return false;
     if (arg[0] != '-') {
-      if (command || arg != "get") return std::nullopt;
-      command = true;
+      if (!command) {
+        if (arg != word) return false;
+        command = true;
+      } else if (!own(arg, nullptr, true)) {
+        return false;
+      }
       continue;
     }
     // --name=value or --name value; short flags only alone (-p NAME, -v, -q).
@@ -47,26 +84,9 @@ std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, Gl
         inline_value = arg.substr(eq + 1);
       }
     } else if (arg.size() != 2) {
-      return std::nullopt;  // -pNAME, -vq, -: CLI11's
+      return false;  // -pNAME, -vq, -: CLI11's
     }
-    const auto value = [&](std::string& out) {
-      std::string_view v;
-      if (inline_value) {
-        v = *inline_value;
-      } else if (i + 1 < args.size()) {
-        v = args[++i];
-      } else {
-        return false;
-      }
-      if (v.empty() || v[0] == '-') return false;
-      out = std::string(v);
-      return true;
-    };
-    const auto flag = [&](bool& out) {
-      if (inline_value) return false;
-      out = true;
-      return true;
-    };
+    const FlagValue value{args, i, inline_value};
     bool ok = false;
     if (name == "-p" || name == "--profile") {
       ok = once(0) && value(o.profile);
@@ -75,29 +95,64 @@ std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, Gl
     } else if (name == "--cache-dir") {
       ok = once(2) && value(o.cache_dir);
     } else if (name == "-v" || name == "--verbose") {
-      ok = once(3) && flag(o.verbose);
+      ok = once(3) && value.set(o.verbose);
     } else if (name == "-q" || name == "--quiet") {
-      ok = once(4) && flag(o.quiet);
-    } else if (!command) {
-      return std::nullopt;  // get's own flags come after the command
-    } else if (name == "--format") {
-      ok = once(5) && value(flags.format) &&
-           (flags.format == "token" || flags.format == "json" || flags.format == "header" ||
-            flags.format == "credential-process");
-    } else if (name == "--min-valid") {
-      std::string v;
-      ok = once(6) && value(v);
-      flags.min_valid = v;
-    } else if (name == "--force-refresh") {
-      ok = once(7) && flag(flags.force_refresh);
-    } else if (name == "--no-async") {
-      ok = once(8) && flag(flags.no_async);
+      ok = once(4) && value.set(o.quiet);
+    } else if (command) {
+      ok = own(name, &value, false);  // a command's flags come after it
     }
-    if (!ok) return std::nullopt;
+    if (!ok) return false;
   }
-  if (!command) return std::nullopt;
+  if (!command) return false;
   options = std::move(o);
+  return true;
+}
+
+}  // namespace
+
+std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, GlobalOptions& options) {
+  GetFlags flags;
+  bool seen[4] = {};
+  const auto once = [&](int slot) { return !std::exchange(seen[slot], true); };
+  const auto own = [&](std::string_view name, const FlagValue* value, bool positional) {
+    if (positional) return false;  // get takes none
+    if (name == "--format") {
+      return once(0) && (*value)(flags.format) &&
+             (flags.format == "token" || flags.format == "json" || flags.format == "header" ||
+              flags.format == "credential-process");
+    }
+    if (name == "--min-valid") {
+      std::string v;
+      if (!once(1) || !(*value)(v)) return false;
+      flags.min_valid = v;
+      return true;
+    }
+    if (name == "--force-refresh") return once(2) && value->set(flags.force_refresh);
+    if (name == "--no-async") return once(3) && value->set(flags.no_async);
+    return false;
+  };
+  if (!parse_plain(args, options, "get", own)) return std::nullopt;
   return flags;
+}
+
+std::optional<std::string> parse_plain_git_credential(const std::vector<std::string>& args, GlobalOptions& options) {
+  std::optional<std::string> operation;
+  const auto own = [&](std::string_view arg, const FlagValue*, bool positional) {
+    // One operation, and only those git sends: any other word might be something CLI11 reads
+    // otherwise, so it is left to CLI11. No flags of its own.
+    if (!positional || operation || (arg != "get" && arg != "store" && arg != "erase")) return false;
+    operation = std::string(arg);
+    return true;
+  };
+  if (!parse_plain(args, options, "git-credential", own) || !operation) return std::nullopt;
+  return operation;
+}
+
+CLI::App* add_git_credential_subcommand(CLI::App& app, std::string& operation) {
+  CLI::App* cmd =
+      app.add_subcommand("git-credential", "git credential helper: get, store or erase (git's request on stdin)");
+  cmd->add_option("operation", operation, "get, store or erase (git appends it)")->required();
+  return cmd;
 }
 
 }  // namespace tok

@@ -1,6 +1,7 @@
 #pragma once
-// The command line's shape: the global flags and `tok get`'s flags, declared to CLI11 in one place
-// (main and the unit tests use the same declarations), and the fast path a cache hit takes.
+// The command line's shape: the global flags, `tok get`'s flags and `tok git-credential`'s
+// operation, declared to CLI11 in one place (main and the unit tests use the same declarations),
+// and the fast paths a cache hit takes.
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,5 +36,12 @@ CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags);
 // every form it accepts, the result is what CLI11 makes of it (a unit test compares the two).
 // `args` are the arguments after the program name with the profile-key flags already taken out.
 std::optional<GetFlags> parse_plain_get(const std::vector<std::string>& args, GlobalOptions& options);
+
+// The same for the credential helper git runs at every fetch and push: `git-credential OP` with
+// the global flags, OP one of get, store or erase (what git appends). Returns OP; anything else
+// (no OP, two, another word, a flag of its own) returns nullopt and goes to CLI11.
+std::optional<std::string> parse_plain_git_credential(const std::vector<std::string>& args, GlobalOptions& options);
+// The `git-credential` subcommand with its one positional, as main and the unit tests declare it.
+CLI::App* add_git_credential_subcommand(CLI::App& app, std::string& operation);
 
 }  // namespace tok

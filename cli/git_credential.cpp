@@ -76,8 +76,7 @@ int run_git_credential(Session& session, const std::string& operation) {
 
 void add_git_credential_command(CLI::App& app, Session& session) {
   auto operation = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("git-credential", "git credential helper: get, store or erase (git's request on stdin)");
-  cmd->add_option("operation", *operation, "get, store or erase (git appends it)")->required();
+  CLI::App* cmd = add_git_credential_subcommand(app, *operation);
   cmd->callback([&session, operation] {
     session.run = [&session, operation] { return run_git_credential(session, *operation); };
   });

@@ -317,6 +317,13 @@ int main(int argc, char** argv) {
     std::fflush(nullptr);
     std::_Exit(code);
   }
+  // git's credential helper, at every fetch and push, takes the same kind of path.
+  if (auto operation = tok::parse_plain_git_credential(args, o)) {
+    session.run = [&session, operation] { return tok::run_git_credential(session, *operation); };
+    const int code = run(session);
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   // Every other path may print with std::cout (CLI11's help and errors): the streams first.
   const std::ios_base::Init streams;
 

@@ -97,6 +97,8 @@ void add_serve_command(CLI::App& app, Session& session);
 void add_exec_command(CLI::App& app, Session& session);
 void add_env_command(CLI::App& app, Session& session);
 void add_git_credential_command(CLI::App& app, Session& session);
+// `tok git-credential OP`, also run by main's fast path (cli/arguments.hpp).
+int run_git_credential(Session& session, const std::string& operation);
 void add_docker_credential_command(CLI::App& app, Session& session);
 void add_kube_credential_command(CLI::App& app, Session& session);
 void add_completion_command(CLI::App& app, Session& session);

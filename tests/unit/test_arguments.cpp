@@ -125,4 +125,72 @@ TEST_CASE("anything else is left to CLI11, and the options are untouched") {
   }
 }
 
+// As main does for `tok git-credential ...`: the global flags and that one command (main declares
+// only the command it runs, so `get` here is the operation, not the command).
+std::optional<std::pair<tok::GlobalOptions, std::string>> git_with_cli11(std::vector<std::string> args) {
+  tok::GlobalOptions options;
+  std::string operation;
+  CLI::App app{"tok", "tok"};
+  app.fallthrough();
+  tok::add_global_options(app, options);
+  CLI::App* cmd = tok::add_git_credential_subcommand(app, operation);
+  try {
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+  } catch (const CLI::Error&) {
+    return std::nullopt;
+  }
+  if (!cmd->parsed()) return std::nullopt;
+  return std::pair{options, operation};
+}
+
+TEST_CASE("git-credential's fast path takes what git runs, exactly as CLI11 does") {
+  const std::vector<std::vector<std::string>> accepted = {
+      {"git-credential", "get"},  // credential.helper = !tok git-credential
+      {"git-credential", "store"},
+      {"git-credential", "erase"},
+      {"git-credential", "-p", "work", "get"},  // credential.https://host.helper = !tok git-credential -p work
+      {"-p", "work", "git-credential", "get"},
+      {"git-credential", "get", "-p", "work"},
+      {"--profile=work", "git-credential", "-q", "get"},
+      {"git-credential", "--config", "/etc/tok.ini", "--cache-dir=/tmp/c", "-v", "erase"},
+      {"git-credential", "-p", "get", "get"},  // a profile named get
+  };
+  for (const auto& args : accepted) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    tok::GlobalOptions fast_options;
+    const auto fast = tok::parse_plain_git_credential(args, fast_options);
+    REQUIRE(fast.has_value());
+    const auto cli11 = git_with_cli11(args);
+    REQUIRE(cli11.has_value());
+    CHECK(*fast == cli11->second);
+    CHECK(fast_options.profile == cli11->first.profile);
+    CHECK(fast_options.config_path == cli11->first.config_path);
+    CHECK(fast_options.cache_dir == cli11->first.cache_dir);
+    CHECK(fast_options.verbose == cli11->first.verbose);
+    CHECK(fast_options.quiet == cli11->first.quiet);
+  }
+  const std::vector<std::vector<std::string>> refused = {
+      {"git-credential"},
+      {"git-credential", "get", "get"},
+      {"git-credential", "get", "store"},
+      {"git-credential", "capability"},  // not an operation tok knows: CLI11 parses it, run_git_credential ignores it
+      {"git-credential", "--help"},
+      {"git-credential", "get", "--format", "json"},
+      {"git-credential", "-p", "a", "-p", "b", "get"},
+      {"git-credential", "-pwork", "get"},
+      {"git-credential", "--", "get"},
+      {"git-credential", ""},
+      {"get", "git-credential"},
+      {"get"},
+  };
+  for (const auto& args : refused) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    tok::GlobalOptions options;
+    options.profile = "before";
+    CHECK_FALSE(tok::parse_plain_git_credential(args, options).has_value());
+    CHECK(options.profile == "before");
+  }
+}
+
 }  // TEST_SUITE
