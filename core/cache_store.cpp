@@ -67,12 +67,17 @@ constexpr std::size_t kMaxEntryBytes = 1 << 20;  // an entry is a few hundred by
 // Error messages quote servers and programs, whose bytes need not be UTF-8 (a Latin-1 error
 // page). dump() would throw on them and lose the commit that records the failure (the cooldown,
 // the error waiters share); each ill-formed byte is stored as U+FFFD instead.
-std::string json_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+template <class Json>
+std::string json_line(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
 
 }  // namespace
 
 std::string encode_entry(const CacheEntry& entry) {
-  json j;
+  if (entry.memo_unread) throw std::logic_error("a cache entry read without its memo cannot be written back");
+  // In this order, the memo last: a cache hit's read stops where it begins (EntryPart::head).
+  nlohmann::ordered_json j;
   j["schema"] = kEntrySchema;
   if (entry.token) {
     j["token"] = {{"access_token", entry.token->access_token},
@@ -93,8 +98,61 @@ std::string encode_entry(const CacheEntry& entry) {
   return json_line(j);
 }
 
-std::optional<CacheEntry> decode_entry(std::string_view text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+namespace {
+
+// nlohmann's own DOM builder, stopped at the first-level "memo" key: what comes after it is never
+// read, let alone parsed. A syntax error ends the parse without throwing.
+class HeadReader {
+ public:
+  explicit HeadReader(json& root) : dom_(root, /*allow_exceptions=*/false) {}
+  bool stopped() const { return stopped_; }
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) { return dom_.number_float(v, s); }
+  bool string(json::string_t& v) { return dom_.string(v); }
+  bool binary(json::binary_t& v) { return dom_.binary(v); }
+  bool start_object(std::size_t n) { return ++depth_, dom_.start_object(n); }
+  bool end_object() { return --depth_, dom_.end_object(); }
+  bool start_array(std::size_t n) { return ++depth_, dom_.start_array(n); }
+  bool end_array() { return --depth_, dom_.end_array(); }
+  bool key(json::string_t& k) {
+    if (depth_ == 1 && k == "memo") {
+      stopped_ = true;
+      return false;
+    }
+    return dom_.key(k);
+  }
+  bool parse_error(std::size_t at, const std::string& last, const nlohmann::detail::exception& e) {
+    return dom_.parse_error(at, last, e);
+  }
+
+ private:
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  int depth_ = 0;
+  bool stopped_ = false;
+};
+
+// The entry's first-level members but the memo, when the memo comes after all of them (as
+// encode_entry writes it); nullopt otherwise (then the caller reads it whole).
+std::optional<json> read_head(std::string_view text) {
+  json root;
+  HeadReader reader(root);
+  const bool complete = json::sax_parse(text, &reader, json::input_format_t::json, /*strict=*/true);
+  if (complete || !reader.stopped() || !root.is_object()) return std::nullopt;
+  for (const char* member : {"schema", "token", "stale_after_ms", "generation", "last_error"}) {
+    if (!root.contains(member)) return std::nullopt;  // an older tok's order: memo before them
+  }
+  return root;
+}
+
+}  // namespace
+
+std::optional<CacheEntry> decode_entry(std::string_view text, EntryPart part) {
+  std::optional<json> head = part == EntryPart::head ? read_head(text) : std::nullopt;
+  const json j = head ? std::move(*head) : json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   try {
     if (read_int(j.at("schema")) != kEntrySchema) return std::nullopt;
@@ -125,6 +183,7 @@ std::optional<CacheEntry> decode_entry(std::string_view text) {
       entry.last_error = BackgroundError{err.at("message").get<std::string>(), read_ms(err.at("at_ms"))};
     }
     if (const auto it = j.find("memo"); it != j.end()) entry.memo = it->get<ProviderMemo>();
+    entry.memo_unread = head.has_value();
     return entry;
   } catch (const std::exception&) {  // json::exception, or an instant out of range
     return std::nullopt;
@@ -334,7 +393,7 @@ std::optional<std::string> CacheStore::unwritable() const {
   return std::nullopt;
 }
 
-EntryStore::Read CacheStore::read(std::string_view key) const {
+EntryStore::Read CacheStore::read(std::string_view key, EntryPart part) const {
   EntryStore::Read result;
   const int dfd = dir_fd();
   if (dfd < 0) return result;
@@ -346,7 +405,7 @@ EntryStore::Read CacheStore::read(std::string_view key) const {
   }
   const auto text = read_capped(fd, kMaxEntryBytes);
   ::close(fd);
-  if (text) result.entry = decode_entry(*text);
+  if (text) result.entry = decode_entry(*text, part);
   if (!result.entry) {
     result.warning = fmt::format("ignoring damaged cache entry {}; fetching a new token", path.string());
   }

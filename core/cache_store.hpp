@@ -20,10 +20,14 @@ namespace tok {
 
 inline constexpr int kEntrySchema = 1;
 
+// The memo is written last. Throws std::logic_error for an entry read without its memo.
 std::string encode_entry(const CacheEntry& entry);
+// EntryPart::head (core/entry_store.hpp): the parser stops where the memo begins, so a hit does
+// not pay to read it. An entry whose memo is not its last first-level member (one written by an
+// older tok, in sorted order) is read whole.
 // nullopt when the text is not a valid entry of this schema (truncated, garbage, other version,
 // instants outside 1970..2200).
-std::optional<CacheEntry> decode_entry(std::string_view text);
+std::optional<CacheEntry> decode_entry(std::string_view text, EntryPart part = EntryPart::whole);
 
 std::string encode_failure(const SharedFailure& failure);
 std::optional<SharedFailure> decode_failure(std::string_view text);
@@ -69,7 +73,7 @@ class CacheStore {
 
   // Takes no lock: entries are replaced by rename, so a reader sees the old or the new one.
   // Throws Error(storage) when the entry is a symlink, another user's, or writable by others.
-  EntryStore::Read read(std::string_view key) const;
+  EntryStore::Read read(std::string_view key, EntryPart part = EntryPart::whole) const;
 
   // Atomic replace: temporary file in the same directory, fsync, rename. Returns an error message
   // on failure (read-only directory, full disk); the old entry is then untouched.
@@ -117,6 +121,7 @@ class DiskEntryStore final : public EntryStore {
  public:
   DiskEntryStore(const CacheStore& store, std::string key) : store_(store), key_(std::move(key)) {}
   Read read() override { return store_.read(key_); }
+  Read read_head() override { return store_.read(key_, EntryPart::head); }
   std::optional<std::string> unwritable() override { return store_.unwritable(); }
   std::optional<std::string> write(const CacheEntry& entry) override { return store_.write(key_, entry); }
   bool remove() override { return store_.remove(key_); }

@@ -36,6 +36,10 @@ struct SharedFailure {
   std::optional<TimePoint> until = std::nullopt;
 };
 
+// What a read needs: the whole entry, or its head: all but the memo, which a cache hit never uses
+// and which is an entry's largest part (a login's discovered endpoints).
+enum class EntryPart { whole, head };
+
 class EntryStore {
  public:
   virtual ~EntryStore() = default;
@@ -46,6 +50,9 @@ class EntryStore {
   };
   // Takes no lock: a reader sees the old entry or the new one, never a torn one.
   virtual Read read() = 0;
+  // The same without the memo where that is cheaper (the disk's entry: core/cache_store.hpp,
+  // EntryPart::head); the entry then says memo_unread. For a cache hit, which never uses it.
+  virtual Read read_head() { return read(); }
 
   // Why a result could not be kept now (read-only or full file system, no directory), or
   // nullopt when it can. Only a hint: a write may still fail, and then says so.

@@ -41,6 +41,9 @@ struct CacheEntry {
   std::uint64_t generation = 0;
   std::optional<BackgroundError> last_error;
   ProviderMemo memo;
+  // Read without its memo (a cache hit's read, EntryPart::head): such an entry is never written
+  // back (encode_entry throws), so a memo can never be lost by it.
+  bool memo_unread = false;
 };
 
 // State of the entry at `now`. `min_valid` (--min-valid) widens EXPIRED to tokens whose remaining

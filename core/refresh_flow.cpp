@@ -39,16 +39,24 @@ double RefreshFlow::draw() {
   return (random_ != nullptr ? *random_ : system_random()).uniform();
 }
 
-CacheEntry RefreshFlow::read_entry() {
-  auto read = store_->read();
+CacheEntry RefreshFlow::read_entry(EntryPart part) {
+  auto read = part == EntryPart::head ? store_->read_head() : store_->read();
   if (read.warning) diagnostics_.warn(*read.warning);
   return read.entry ? std::move(*read.entry) : CacheEntry{};
 }
 
 GetResult RefreshFlow::get(const GetOptions& options) {
-  const CacheEntry seen = read_entry();
-  const TimePoint now = clock_.now();
-  const TokenState state = state_of(seen, now, settings_, options.min_valid);
+  // A hit needs everything but the memo, the entry's largest part: it is read without it. A
+  // blocking refresh needs the memo (discovered endpoints, a login's state), so it reads again,
+  // whole, and decides on what it read.
+  CacheEntry seen = read_entry(EntryPart::head);
+  TimePoint now = clock_.now();
+  TokenState state = state_of(seen, now, settings_, options.min_valid);
+  if (seen.memo_unread && decide_get(state, settings_, options) == GetAction::refresh_blocking) {
+    seen = read_entry();
+    now = clock_.now();
+    state = state_of(seen, now, settings_, options.min_valid);
+  }
   switch (decide_get(state, settings_, options)) {
     case GetAction::serve: break;
     case GetAction::serve_and_refresh_in_background: start_background(seen); break;

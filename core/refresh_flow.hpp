@@ -68,7 +68,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   Token refresh_blocking(const GetOptions& options, const CacheEntry& seen);
   void start_background(const CacheEntry& seen);
   void run_background(std::uint64_t started_generation);
-  CacheEntry read_entry();
+  CacheEntry read_entry(EntryPart part = EntryPart::whole);
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current, const GetOptions& options);
   void forget_login(CacheEntry& current);
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);

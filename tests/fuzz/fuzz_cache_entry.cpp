@@ -21,6 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)tok::state_of(*entry, now, settings, tok::kMaxDuration);
     (void)tok::cooldown_until(*entry, now);
   }
+  // A hit's read (all but the memo): never more than the whole read accepts but for what follows
+  // the memo, and the same entry where both accept it.
+  if (const auto head = tok::decode_entry(text, tok::EntryPart::head)) {
+    const auto whole = tok::decode_entry(text);
+    if (whole && (head->token != whole->token || head->generation != whole->generation ||
+                  head->stale_after != whole->stale_after || (!head->memo_unread && head->memo != whole->memo))) {
+      __builtin_trap();
+    }
+  }
   if (const auto failure = tok::decode_failure(text)) {
     if (!tok::decode_failure(tok::encode_failure(*failure))) __builtin_trap();
   }

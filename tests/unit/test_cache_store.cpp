@@ -87,6 +87,42 @@ bool is_storage_error(const std::function<void()>& f) {
 
 TEST_SUITE("cache_store") {
 
+TEST_CASE("a cache hit's read stops where the memo begins, and what it read is never written back") {
+  CacheEntry e = full_entry();
+  e.token->fields = {{"refresh_token", "rt-1"}};
+  const std::string text = tok::encode_entry(e);
+  CHECK(text.rfind("\"memo\"") > text.rfind("\"last_error\""));  // the memo last
+  const auto head = tok::decode_entry(text, tok::EntryPart::head);
+  REQUIRE(head.has_value());
+  CHECK(head->memo_unread);
+  CHECK(head->memo.empty());
+  CHECK(head->token == e.token);  // its fields too: a hit must know an AWS credential from a token
+  CHECK(head->stale_after == e.stale_after);
+  CHECK(head->generation == e.generation);
+  CHECK(head->last_error.has_value());
+  // The parser never reads past the memo's key: what follows it may be anything.
+  const std::string cut = text.substr(0, text.rfind("\"memo\"") + 7) + "\x01 not JSON";
+  CHECK(tok::decode_entry(cut, tok::EntryPart::head).has_value());
+  CHECK_FALSE(tok::decode_entry(cut).has_value());
+  CHECK_THROWS_AS(tok::encode_entry(*head), std::logic_error);
+  const auto whole = tok::decode_entry(text);
+  REQUIRE(whole.has_value());
+  CHECK_FALSE(whole->memo_unread);
+  check_same(*whole, e);
+  // An older tok wrote its members sorted, the memo before schema and token: read whole.
+  const std::string sorted =
+      R"({"generation":3,"last_error":null,"memo":{"issuer":"https://i"},"schema":1,"stale_after_ms":null,)"
+      R"("token":{"access_token":"abc","expiry_ms":null,"token_type":"Bearer"}})";
+  const auto old = tok::decode_entry(sorted, tok::EntryPart::head);
+  REQUIRE(old.has_value());
+  CHECK_FALSE(old->memo_unread);
+  CHECK(old->memo.at("issuer") == "https://i");
+  CHECK(old->generation == 3);
+  // A syntax error before the memo is an unreadable entry, as for a whole read.
+  CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a",,"memo":{}})", tok::EntryPart::head));
+  CHECK_FALSE(tok::decode_entry("", tok::EntryPart::head));
+}
+
 TEST_CASE("encode/decode round trip") {
   SUBCASE("full entry") { check_same(*tok::decode_entry(tok::encode_entry(full_entry())), full_entry()); }
   SUBCASE("token without expiry, no stale_after, no error, no memo") {
