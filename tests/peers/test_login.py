@@ -300,7 +300,17 @@ class LoginPeerTest(unittest.TestCase):
         daemon.stdin.write("test-password")
         daemon.stdin.close()
         self.addCleanup(lambda: (daemon.terminate(), daemon.wait(timeout=10)))
-        deadline = time.monotonic() + 10
+        # Until the daemon owns the name, a client's call would make the bus start another daemon
+        # (D-Bus activation), which hangs the call for seconds on a loaded machine: ask the bus
+        # first, without activating anything.
+        deadline = time.monotonic() + 30
+        self.assertIsNotNone(shutil.which("dbus-send"), "dbus-send is needed for this test (Debian package dbus-bin)")
+        owner = ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                 "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"]
+        while "boolean true" not in subprocess.run(owner, env=env, capture_output=True, text=True, timeout=10).stdout:
+            self.assertIsNone(daemon.poll(), "gnome-keyring-daemon exited")
+            self.assertLess(time.monotonic(), deadline, "gnome-keyring-daemon did not take its bus name")
+            time.sleep(0.1)
         while subprocess.run(["secret-tool", "store", "--label", "probe", "tok-test", "probe"], input="x", env=env,
                              capture_output=True, text=True, timeout=10).returncode != 0:
             self.assertLess(time.monotonic(), deadline, "gnome-keyring-daemon did not come up")
