@@ -100,7 +100,7 @@ discovered endpoints, of Entra's length, and who logged in), against `cat` of th
 
 A hit reads the entry up to its memo, which it never uses (docs/design.md, "Cache file and locks"):
 with the memo read, this login's hit took 479k instructions, without it 414k (a client-credentials
-hit: 395k; callgrind). The refresh token is read, at some 80 instructions a byte: 120k more for
+hit: 395k; callgrind); since tok is one translation unit (docs/engine.md), 348k and 329k. The refresh token is read, at some 80 instructions a byte: 120k more for
 1,500 characters, a few percent of a hit's time.
 """)
         print(f"login cache hit: {tok_ms:.2f} ms vs cat {cat_ms:.2f} ms, ratio {ratio:.2f} ({verdict}); "
