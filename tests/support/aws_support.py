@@ -5,9 +5,9 @@ session token before answering GetCallerIdentity."""
 import http.server
 import os
 import re
-import threading
 
 from harness import write_program
+from threaded_server import ServedInThread
 
 # Recognisable, so a test can assert they appear in no output of tok's.
 SECRET_ACCESS_KEY = "tokTestSecretAccessKey/0123456789+abcdefX"
@@ -47,7 +47,7 @@ def access_key_id(n):
     return f"ASIATOKTEST{n:06d}"
 
 
-class StsStandIn:
+class StsStandIn(ServedInThread):
     """GetCallerIdentity on 127.0.0.1: 200 only for a SigV4 request whose Credential names
     `want_key_id()` and whose X-Amz-Security-Token is the session token; 403 otherwise."""
 
@@ -90,12 +90,3 @@ class StsStandIn:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threaded_server import ServedInThread
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -96,7 +97,7 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-class GitHttpServer:
+class GitHttpServer(ServedInThread):
     def __init__(self, root):
         self.root = root
         self.lock = threading.Lock()
@@ -107,22 +108,7 @@ class GitHttpServer:
         self.httpd.owner = self
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
         self.url = f"http://{self.host}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def accept(self, *passwords):
         with self.lock:
             self.accepted = set(passwords)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

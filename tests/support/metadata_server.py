@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threaded_server import ServedInThread
 
 PATHS = {
     "databricks": "/token",
@@ -149,7 +150,7 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
-class MetadataServer:
+class MetadataServer(ServedInThread):
     """`with MetadataServer("gcp") as m: m.url ...` on 127.0.0.1. `url` is what a profile's url key
     takes for the flavor: the whole token URL, or the base for gcp."""
 
@@ -163,21 +164,6 @@ class MetadataServer:
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = self.base + PATHS.get(flavor, "")
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def fault(self, times=1, **fault):
         with self.state.lock:

@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threaded_server import ServedInThread
 
 
 class State:
@@ -287,7 +288,7 @@ class QuietServer(ThreadingHTTPServer):
         pass  # clients that give up mid-answer (timeouts under test) are expected here
 
 
-class TokenServer:
+class TokenServer(ServedInThread):
     """In-process server on 127.0.0.1 (or `host`); `with TokenServer() as s: s.url ...`. With
     `tls` (an ssl.SSLContext, see tls.py) it speaks https."""
 
@@ -299,22 +300,6 @@ class TokenServer:
         self.port = self.httpd.server_address[1]
         self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.token_url = self.url + "/token"
-        # A short poll interval: stop() waits for it, once per test.
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def control(self, **doc):
         self.state.control(doc)
