@@ -63,7 +63,7 @@ int run_version(const std::string& format) {
                                        {"tok-crypto.so", "sign private_key_jwt assertions"},
                                        {"tok-serve.so", "run tok serve"}};
   nlohmann::json json_modules = nlohmann::json::array();
-  std::string text = "tok " TOK_VERSION "\n";
+  std::string text = "tok " TOK_VERSION " (Apache-2.0)\n";
   for (const Module& m : modules) {
     const tok::ModuleSymbol symbol = tok::load_module_symbol(m.file, "tok_module_version");
     const std::string version =
@@ -79,7 +79,7 @@ int run_version(const std::string& format) {
                             {"searched", symbol.searched}});
   }
   if (format == "json") {
-    fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"tok", TOK_VERSION}, {"modules", json_modules}}.dump(2));
+    fmt::print("{}\n", nlohmann::json{{"json_version", 1}, {"tok", TOK_VERSION}, {"license", "Apache-2.0"}, {"modules", json_modules}}.dump(2));
   } else {
     fmt::print("{}", text);
   }

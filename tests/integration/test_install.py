@@ -52,6 +52,13 @@ class Install(TokCase):
         built = json.loads(subprocess.run([TOK, "version", "--format", "json"], capture_output=True, text=True).stdout)
         installed = json.loads(version.stdout)
         self.assertEqual(installed["tok"], built["tok"])
+        self.assertEqual(installed["license"], "Apache-2.0")
+        text = subprocess.run([tok, "version"], capture_output=True, text=True).stdout
+        self.assertIn("Apache-2.0", text.splitlines()[0])
+        with open(os.path.join(ROOT, "LICENSE")) as f:
+            self.assertIn("Apache License", f.read(200))
+        with open(os.path.join(ROOT, "README.md")) as f:
+            self.assertIn("Apache-2.0", f.read().rstrip().splitlines()[-1])
         for module in installed["modules"]:
             self.assertEqual(module["path"], os.path.join(os.path.realpath(prefix), "lib", "tok", module["file"]),
                              "the installed tok uses its own modules")
@@ -125,6 +132,8 @@ class Install(TokCase):
         root = os.path.join(self.home, "extracted")
         subprocess.run([dpkg_deb, "-x", debs[0], root], check=True)
         self.assert_layout(os.path.join(root, "usr"))
+        with open(os.path.join(root, "usr", "share", "doc", "tok", "copyright")) as f:
+            self.assertIn("License: Apache-2.0", f.read())
         # Debian's own check of the package: no error (the warnings left are listed in
         # docs/install.md).
         lint = subprocess.run([require_program("lintian"), "--tag-display-limit", "0", debs[0]], capture_output=True,
