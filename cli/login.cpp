@@ -18,6 +18,7 @@
 
 #include "cli/claims.hpp"
 #include "cli/http_server.hpp"
+#include "cli/serve_peer.hpp"
 #include "cli/session.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -38,6 +39,10 @@ struct LoginFlags {
   bool no_browser = false;
   std::string timeout = "5m";
 };
+
+// The login listener's limits: one browser's few connections (it may open some ahead of time),
+// idle ones closed soon. Other users never hold one: they are refused before a byte is read.
+constexpr ServerLimits kListenerLimits{.threads = 1, .connections = 16, .idle_seconds = 5};
 
 // The one callback a browser login waits for (RFC 8252 7.3, on 127.0.0.1): the first one with
 // our `state` ends the wait, with a code or with the issuer's error. Anything else (a wrong
@@ -144,13 +149,30 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   const std::string url = login.authorization_url(memo, redirect_uri, state, base64url_encode(sha256(verifier)));
 
   Callback callback(state);
+  server->limit(kListenerLimits);
+  const uid_t me = ::geteuid();
   std::thread serving([&] {
     server->run(
         [&](const ServerRequest& r) { return callback.handle(r); },
         [&](const ServerRequest& r, const ServerResponse& a, double) {
           session.verbose(fmt::format("login listener: {} {} -> {}", printable(r.method), printable(r.path), a.status));
         },
-        [](const sockaddr_storage&, const sockaddr_storage&) { return true; });
+        // Loopback is shared by every account of the host, and the authorization URL (state and
+        // PKCE challenge) can be read from the browser's command line: another user's browser
+        // could bring their own login here. Only our own uid is answered (as tok serve does).
+        [&](const sockaddr_storage& local, const sockaddr_storage& peer) {
+          const std::optional<uid_t> uid = peer_socket_uid(local, peer);
+          if (uid && *uid == me) return true;
+          if (uid) {
+            session.warn(
+                fmt::format("the login listener refused a connection from uid {}: only your own browser "
+                            "may answer this login",
+                            *uid));
+          } else {
+            session.verbose("login listener: refused a connection whose owner is unknown (closed already)");
+          }
+          return false;
+        });
   });
   struct Stop {
     HttpServer& server;

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,40 @@ LOGIN_TTL = 41            # a login's first access token: expired (40 s buffer) 
 CALLERS = 200
 CHROMIUM = "/usr/bin/chromium"
 RUN_TIMEOUT = 60
+MALLORY = 65534           # another account of the machine (setpriv; the tests run as root)
+
+# Run as MALLORY: a crowd of connections to tok's login listener that send half a request and
+# wait, then mallory's own login at the issuer with the victim's authorization URL (read from
+# the browser's command line), which the issuer redirects to the victim's listener.
+MALLORY_SCRIPT = r'''
+import select, socket, sys, time, urllib.parse
+sys.path.insert(0, sys.argv[1])
+import oidc_pages
+url = sys.argv[2]
+port = urllib.parse.urlparse(urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0]).port
+crowd = []
+for _ in range(100):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"GET /callback HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    except OSError:
+        pass
+    crowd.append(s)
+time.sleep(1)
+closed = 0
+for s in crowd:
+    if select.select([s], [], [], 0)[0]:
+        try:
+            closed += s.recv(1) == b""
+        except OSError:
+            closed += 1
+print("closed", closed)
+try:
+    oidc_pages.approve_login(url, "mallory")
+    print("answered")
+except Exception as e:
+    print("refused", type(e).__name__)
+'''
 
 
 class LoginPeerTest(unittest.TestCase):
@@ -447,6 +482,40 @@ class LoginPeerTest(unittest.TestCase):
         got = self.run_tok("get", "-p", "web")
         self.assertEqual(got.returncode, 0, got.stderr)
         self.assertEqual(self.active(got.stdout.strip())["sub"], "dave", "the first callback's login, not the second")
+
+    def test_another_user_cannot_answer_the_login_listener(self):
+        """Mallory reads the authorization URL, logs in at the issuer as herself, and her browser
+        is sent to the victim's listener: refused unread, as is her crowd of half-sent requests,
+        and the victim's own login completes."""
+        if shutil.which("setpriv") is None:
+            self.fail("setpriv (util-linux) is needed to run a client as another user")
+        if os.geteuid() != 0:
+            self.fail("this test runs a client as uid 65534 with setpriv: run it as root (CI does)")
+        proc, url, lines = self.start_web_login()
+        mallory = subprocess.run(["setpriv", f"--reuid={MALLORY}", f"--regid={MALLORY}", "--clear-groups",
+                                  sys.executable, "-c", MALLORY_SCRIPT, HERE, url], capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT, env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+        self.assertEqual(mallory.returncode, 0, mallory.stderr)
+        self.assertIn("closed 100", mallory.stdout, "mallory's connections are closed unread")
+        self.assertIn("refused", mallory.stdout, "mallory's callback never reaches tok")
+        self.assertNotIn("AssertionError", mallory.stdout, "mallory's login at the issuer went through")
+        self.assertIsNone(proc.poll(), "tok login still waits for its own user")
+        # The user's own browser, with a few idle connections of its own open.
+        own = [socket.create_connection(("127.0.0.1", int(re.search(r":(\d+)/callback",
+                                                                      urllib.parse.unquote(url)).group(1))))
+               for _ in range(8)]
+        self.addCleanup(lambda: [s.close() for s in own])
+        started = time.monotonic()
+        oidc_pages.approve_login(url, "alice")
+        self.assertLess(time.monotonic() - started, 5)
+        code, _, err = self.finish(proc, lines)
+        self.assertEqual(code, 0, err)
+        self.assertIn("tok: web: logged in as alice", err)
+        self.assertNotIn("mallory", err)
+        self.assertIn(f"the login listener refused a connection from uid {MALLORY}", err)
+        got = self.run_tok("get", "-p", "web")
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(self.active(got.stdout.strip())["sub"], "alice")
 
     def test_browser_login_error_callback(self):
         proc, url, lines = self.start_web_login()
