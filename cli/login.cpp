@@ -204,7 +204,9 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
 std::unique_ptr<OAuthLogin> login_of(const Session& session, const Profile& profile) {
   const ProviderSettings settings(profile.values);
   std::unique_ptr<OAuthLogin> login;
-  if (is_login(settings)) login = OAuthLogin::from_settings(settings, session.provider_deps());
+  ProviderDeps deps = session.provider_deps();
+  deps.cache_key = profile.cache_key;  // the keyring item is this entry's (docs/login.md)
+  if (is_login(settings)) login = OAuthLogin::from_settings(settings, deps);
   if (!login) {
     throw Error(ErrorKind::usage,
                 "not a login profile: tok login needs provider = oauth with grant = device_code or authorization_code",
@@ -222,6 +224,22 @@ std::string subject_of(const std::string& id_token) {
     if (auto it = claims.claims.find(name); it != claims.claims.end() && it->is_string()) return it->get<std::string>();
   }
   return {};
+}
+
+// The refresh token an older tok kept in the keyring for the whole profile, keyed by (profile,
+// issuer, client) only (docs/login.md, "The keyring"): no refresh reads it any more, so it is
+// revoked, then removed. Why it could not be (it is then kept), or nullopt (also: none).
+std::optional<std::string> retire_legacy_item(Session& session, OAuthLogin& login, ProviderMemo memo) {
+  try {
+    const std::string old = login.legacy_refresh_token(memo);
+    if (old.empty()) return std::nullopt;
+    login.revoke(memo, old);
+    login.forget_legacy(memo);
+    session.verbose("revoked and removed the refresh token an older tok kept in the keyring for the whole profile");
+    return std::nullopt;
+  } catch (const Error& e) {
+    return e.what();
+  }
 }
 
 // Stores the login's token under the refresh lock as a forced refresh would, with what the
@@ -273,6 +291,12 @@ int run_login(Session& session, const LoginFlags& flags) {
   }
   login->keep(grant.token, memo);
   commit_login(session, ctx, grant, memo);
+  if (const auto problem = retire_legacy_item(session, *login, memo)) {
+    session.warn(
+        fmt::format("the refresh token an older tok kept in the keyring for this profile could not be "
+                    "revoked, so it is kept (tok logout tries again): {}",
+                    *problem));
+  }
   if (!session.options.quiet) {
     const std::string subject = subject_of(grant.id_token);
     fmt::print(stderr, "tok: {}: logged in{}\n", session.label(),

@@ -121,10 +121,10 @@ class LoginPeerTest(unittest.TestCase):
         return subprocess.run([self.tok, *args], env=self.env, input=input, capture_output=True, text=True,
                               timeout=timeout)
 
-    def start_login(self, profile="me", env=None):
+    def start_login(self, profile="me", env=None, args=()):
         """tok login running, and the URL it told the user to open (verification_uri_complete)."""
-        proc = subprocess.Popen([self.tok, "login", "-p", profile], env=env or self.env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([self.tok, "login", "-p", profile, *args], env=env or self.env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = []
         for line in proc.stderr:
             lines.append(line)
@@ -138,8 +138,8 @@ class LoginPeerTest(unittest.TestCase):
         out, err = proc.communicate(timeout=RUN_TIMEOUT)
         return proc.returncode, out, "".join(lines) + err
 
-    def login(self, profile="me", user="alice", env=None):
-        proc, url, lines = self.start_login(profile, env)
+    def login(self, profile="me", user="alice", env=None, args=()):
+        proc, url, lines = self.start_login(profile, env, args)
         oidc_pages.approve_device(url, user)
         code, _, err = self.finish(proc, lines)
         self.assertEqual(code, 0, err)
@@ -156,6 +156,16 @@ class LoginPeerTest(unittest.TestCase):
 
     def refresh_token(self):
         return self.entry()["token"]["fields"]["refresh_token"]
+
+    def entries_of(self, profile):
+        """The profile's cache entries (`PROFILE-HASH.json`), parsed."""
+        cache = self.env["TOK_CACHE_DIR"]
+        found = []
+        for name in sorted(os.listdir(cache) if os.path.isdir(cache) else []):
+            if re.fullmatch(re.escape(profile) + r"-[0-9a-f]{16}\.json", name):
+                with open(os.path.join(cache, name), encoding="utf-8") as f:
+                    found.append(json.load(f))
+        return found
 
     def active(self, token):
         return self.peer.introspect(token, RS, RS_SECRET)
@@ -335,6 +345,7 @@ class LoginPeerTest(unittest.TestCase):
         daemon.stdin.write("test-password")
         daemon.stdin.close()
         self.addCleanup(lambda: (daemon.terminate(), daemon.wait(timeout=10)))
+        self.keyring_daemon = daemon
         # Until the daemon owns the name, a client's call would make the bus start another daemon
         # (D-Bus activation), which hangs the call for seconds on a loaded machine: ask the bus
         # first, without activating anything.
@@ -351,6 +362,26 @@ class LoginPeerTest(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, "gnome-keyring-daemon did not come up")
             time.sleep(0.2)
         return env
+
+    def keyring_items(self, env, profile="kr"):
+        """How many items of the profile the keyring holds."""
+        out = subprocess.run(["secret-tool", "search", "--all", "tok-profile", profile], env=env,
+                             capture_output=True, text=True, timeout=10)
+        return sum(1 for line in (out.stdout + out.stderr).splitlines() if line.startswith("[/"))
+
+    def lock_keyring(self, env):
+        """Locks the default collection, as a screen lock or `Lock` in seahorse does (there is no
+        prompter here to unlock it again)."""
+        self.assertIsNotNone(shutil.which("gdbus"), "gdbus is needed for this test (Debian package libglib2.0-bin)")
+        service = ["gdbus", "call", "--session", "--dest", "org.freedesktop.secrets", "--object-path",
+                   "/org/freedesktop/secrets", "--method"]
+        alias = subprocess.run(service + ["org.freedesktop.Secret.Service.ReadAlias", "default"], env=env,
+                               capture_output=True, text=True, timeout=10)
+        path = re.search(r"objectpath '([^']+)'", alias.stdout)
+        self.assertIsNotNone(path, alias.stdout + alias.stderr)
+        locked = subprocess.run(service + ["org.freedesktop.Secret.Service.Lock", f"['{path.group(1)}']"], env=env,
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(locked.returncode, 0, locked.stderr)
 
     def keyring_refresh_token(self, env, profile="kr"):
         return subprocess.run(["secret-tool", "lookup", "tok-profile", profile], env=env, capture_output=True,
@@ -393,6 +424,75 @@ class LoginPeerTest(unittest.TestCase):
         self.assertEqual(explicit.returncode, 5, explicit.stderr)
         self.assertIn("token_storage = keyring, but", explicit.stderr)
         self.assertNotIn("enter the code", explicit.stderr, "no login was started")
+
+    def test_one_keyring_item_per_entry_and_cache_directory(self):
+        """Entries of one profile with other scopes, or in another cache directory, are other
+        logins: each has its own refresh token, never another's."""
+        env = self.start_keyring()
+        other_dir = dict(env, TOK_CACHE_DIR=os.path.join(self.home, "other-cache"))
+        self.login("kr", user="alice", env=env)
+        self.login("kr", user="bob", env=env, args=("--scopes", "openid"))
+        self.login("kr", user="carol", env=other_dir)
+        self.assertEqual(self.keyring_items(env), 3, "one item per entry and cache directory")
+        self.wait_expired()
+        for who, run_env, args in (("alice", env, ()), ("bob", env, ("--scopes", "openid")),
+                                   ("carol", other_dir, ())):
+            got = subprocess.run([self.tok, "get", "-p", "kr", *args], env=run_env, capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT)
+            self.assertEqual(got.returncode, 0, got.stderr)
+            self.assertEqual(self.active(got.stdout.strip()).get("sub"), who, f"the entry {args} refreshed as {who}")
+        # Logging one out leaves the others' logins alone.
+        out = subprocess.run([self.tok, "logout", "-p", "kr", "--scopes", "openid"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.keyring_items(env), 2)
+        got = subprocess.run([self.tok, "get", "-p", "kr", "--force-refresh"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(self.active(got.stdout.strip()).get("sub"), "alice")
+
+    def test_a_hung_keyring_holds_a_refresh_no_longer_than_refresh_timeout(self):
+        env = self.start_keyring()
+        self.login("kr", env=env)
+        self.wait_expired()
+        os.kill(self.keyring_daemon.pid, signal.SIGSTOP)  # answers nothing, as a hung service
+        self.addCleanup(os.kill, self.keyring_daemon.pid, signal.SIGCONT)
+        started = time.monotonic()
+        got = subprocess.run([self.tok, "get", "-p", "kr", "--refresh-timeout", "3s"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        elapsed = time.monotonic() - started
+        self.assertNotEqual(got.returncode, 0, got.stderr)
+        self.assertIn("no answer from the Secret Service", got.stderr)
+        self.assertLess(elapsed, 5, f"the refresh took {elapsed:.1f}s with refresh_timeout = 3s")
+
+    def test_a_locked_keyring_is_found_before_the_login_starts(self):
+        env = self.start_keyring()
+        self.lock_keyring(env)
+        started = time.monotonic()
+        explicit = subprocess.run([self.tok, "login", "-p", "kr"], env=env, capture_output=True, text=True,
+                                  timeout=20)
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertEqual(explicit.returncode, 5, explicit.stderr)
+        self.assertIn("token_storage = keyring, but cannot write to the Secret Service", explicit.stderr)
+        self.assertIn("locked", explicit.stderr)
+        self.assertNotIn("enter the code", explicit.stderr, "no login was started")
+        # Unset token_storage: the file, with a warning.
+        shown = self.login("me", env=env)
+        self.assertIn("warning: cannot write to the Secret Service", shown)
+        self.assertTrue(self.entries_of("me")[0]["token"]["fields"]["refresh_token"])
+
+    def test_a_login_the_keyring_cannot_keep_is_revoked(self):
+        env = self.start_keyring()
+        proc, url, lines = self.start_login("kr", env)  # the write check passed
+        self.lock_keyring(env)                           # locked while the user logs in
+        before = self.peer.stats()["revocations"]
+        oidc_pages.approve_device(url, "alice")
+        code, _, err = self.finish(proc, lines)
+        self.assertEqual(code, 5, err)
+        self.assertIn("the login cannot be kept: cannot store the refresh token in the Secret Service", err)
+        self.assertIn("its refresh token was revoked at the provider", err)
+        self.assertEqual(self.peer.stats()["revocations"] - before, 1, "the grant nobody holds was revoked")
+        self.assertEqual(self.run_tok("get", "-p", "kr").returncode, 3, "nothing was kept")
 
     def test_a_killed_login_loses_nothing(self):
         self.login(user="alice")
