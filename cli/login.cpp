@@ -305,37 +305,70 @@ int run_login(Session& session, const LoginFlags& flags) {
   return 0;
 }
 
-int run_logout(Session& session) {
+struct LogoutFlags {
+  bool force = false;
+};
+
+// Revokes every refresh token of the login (the entry's, from the file or the keyring, and the
+// one an older tok kept for the whole profile) before anything is forgotten: a refresh token
+// that could not be revoked is kept, in every store, unless --force (docs/login.md).
+int run_logout(Session& session, const LogoutFlags& flags) {
   ProfileContext ctx(session);
   auto login = login_of(session, ctx.profile);
   const auto read = ctx.store.read(ctx.profile.cache_key);
+  ProviderMemo memo = read.entry ? read.entry->memo : ProviderMemo{};
   std::optional<Error> revoke_failed;
   bool revoked = false;
-  if (read.entry && read.entry->token) {
-    if (carries_refresh_token(*read.entry)) {
-      ProviderMemo memo = read.entry->memo;
-      try {
-        const std::string refresh_token = login->refresh_token_of(*read.entry->token, memo);
-        if (!refresh_token.empty()) revoked = login->revoke(memo, refresh_token);
-        login->forget(memo);
+  if (read.entry && read.entry->token && carries_refresh_token(*read.entry)) {
+    try {
+      const std::string refresh_token = login->refresh_token_of(*read.entry->token, memo);
+      if (refresh_token.empty()) {
+        session.verbose("no refresh token to revoke");
+      } else {
+        revoked = login->revoke(memo, refresh_token);
         if (!revoked) session.verbose("the issuer names no revocation endpoint: forgetting the login only");
-      } catch (const Error& e) {
-        revoke_failed = e;
       }
+      const std::string old = login->legacy_refresh_token(memo);
+      if (!old.empty() && login->revoke(memo, old)) revoked = true;
+    } catch (const Error& e) {
+      revoke_failed = e;
     }
+  }
+  if (revoke_failed && !flags.force) {
+    throw Error(revoke_failed->kind(),
+                fmt::format("still logged in: the refresh token could not be revoked, so it is kept: {}",
+                            revoke_failed->what()),
+                fmt::format("run tok logout -p {0} again later, or tok logout -p {0} --force to forget the login "
+                            "anyway (its refresh token then stays valid at the provider until it expires)",
+                            session.label()));
+  }
+  // Every store: the keyring's items first, then the entry (with its file field), so that a
+  // keyring that fails leaves the entry that points at it.
+  try {
+    login->forget(memo);
+    login->forget_legacy(memo);
+  } catch (const Error& e) {
+    if (!flags.force) {
+      throw Error(e.kind(),
+                  fmt::format("still logged in{}: {}", revoked ? " (the refresh token is revoked)" : "", e.what()),
+                  fmt::format("run tok logout -p {0} again, or tok logout -p {0} --force to forget the entry anyway",
+                              session.label()));
+    }
+    session.warn(fmt::format("the keyring's copy stays (--force forgets the entry anyway): {}", e.what()));
   }
   const bool removed = ctx.engine(session).clear();
   if (revoke_failed) {
-    throw Error(revoke_failed->kind(),
-                fmt::format("the login was forgotten here, but its refresh token could not be revoked: {}",
-                            revoke_failed->what()),
-                "revoke the session at the provider");
+    session.warn(
+        fmt::format("the refresh token could not be revoked: {}; forgotten anyway (--force): it stays "
+                    "valid at the provider until it expires, unless you end the session there",
+                    revoke_failed->what()));
   }
   if (!session.options.quiet) {
     fmt::print(stderr, "tok: {}: {}\n", session.label(),
-               !removed  ? "not logged in"
-               : revoked ? "logged out (refresh token revoked)"
-                         : "logged out");
+               !removed        ? "not logged in"
+               : revoked       ? "logged out (refresh token revoked)"
+               : revoke_failed ? "logged out (refresh token NOT revoked)"
+                               : "logged out");
   }
   return 0;
 }
@@ -353,8 +386,11 @@ void add_login_command(CLI::App& app, Session& session) {
 }
 
 void add_logout_command(CLI::App& app, Session& session) {
+  auto flags = std::make_shared<LogoutFlags>();
   CLI::App* cmd = app.add_subcommand("logout", "Revoke the profile's login at the provider and forget it");
-  cmd->callback([&session] { session.run = [&session] { return run_logout(session); }; });
+  cmd->add_flag("--force", flags->force,
+                "Forget the login even when its refresh token cannot be revoked (it stays valid at the provider)");
+  cmd->callback([&session, flags] { session.run = [&session, flags] { return run_logout(session, *flags); }; });
 }
 
 }  // namespace tok

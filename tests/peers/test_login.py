@@ -296,6 +296,41 @@ class LoginPeerTest(unittest.TestCase):
         self.assertEqual(self.run_tok("get", "-p", "me").returncode, 3)
         self.assertIn("not logged in", self.run_tok("logout", "-p", "me").stderr)
 
+    def test_logout_keeps_what_it_could_not_revoke_unless_forced(self):
+        env = self.start_keyring()
+        self.login("me", env=dict(env, DBUS_SESSION_BUS_ADDRESS=""))  # in the file
+        self.login("kr", env=env)                                       # in the keyring
+        in_file = self.entries_of("me")[0]["token"]["fields"]["refresh_token"]
+        in_keyring = self.keyring_refresh_token(env)
+        self.assertTrue(in_file and in_keyring)
+        self.peer.fail_revocation(503)
+        self.addCleanup(self.peer.fail_revocation, 0)
+        for profile in ("me", "kr"):
+            out = subprocess.run([self.tok, "logout", "-p", profile], env=env, capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT)
+            self.assertNotEqual(out.returncode, 0, out.stderr)
+            self.assertIn(f"tok: {profile}: still logged in: the refresh token could not be revoked, so it is kept",
+                          out.stderr)
+            self.assertIn("--force", out.stderr)
+            self.assertNotIn("logged out", out.stderr)
+            self.assertNotIn(in_file, out.stderr)
+            self.assertNotIn(in_keyring, out.stderr)
+            self.assertEqual(len(self.entries_of(profile)), 1, "the entry is kept")
+            got = subprocess.run([self.tok, "get", "-p", profile, "--force-refresh"], env=env, capture_output=True,
+                                 text=True, timeout=RUN_TIMEOUT)
+            self.assertEqual(got.returncode, 0, f"{profile} is still logged in: {got.stderr}")
+        self.assertTrue(self.keyring_refresh_token(env), "the keyring's item is kept")
+        # --force forgets it everywhere, and says the token was not revoked.
+        for profile in ("me", "kr"):
+            out = subprocess.run([self.tok, "logout", "-p", profile, "--force"], env=env, capture_output=True,
+                                 text=True, timeout=RUN_TIMEOUT)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("logged out (refresh token NOT revoked)", out.stderr)
+            self.assertIn("forgotten anyway (--force)", out.stderr)
+            self.assertEqual(self.entries_of(profile), [])
+        self.assertEqual(self.keyring_refresh_token(env), "")
+        self.assertEqual(self.keyring_items(env), 0)
+
     def test_serve_uses_the_login_on_disk(self):
         self.login(user="alice")
         token = self.run_tok("get", "-p", "me").stdout.strip()
