@@ -498,7 +498,7 @@ class LoginPeerTest(unittest.TestCase):
         elapsed = time.monotonic() - started
         self.assertNotEqual(got.returncode, 0, got.stderr)
         self.assertIn("no answer from the Secret Service", got.stderr)
-        self.assertLess(elapsed, 5, f"the refresh took {elapsed:.1f}s with refresh_timeout = 3s")
+        self.assertLess(elapsed, 8, f"the refresh took {elapsed:.1f}s with refresh_timeout = 3s (libsecret waits 25 s)")
 
     def test_a_locked_keyring_is_found_before_the_login_starts(self):
         env = self.start_keyring()
@@ -642,7 +642,7 @@ class LoginPeerTest(unittest.TestCase):
         self.addCleanup(lambda: [s.close() for s in own])
         started = time.monotonic()
         oidc_pages.approve_login(url, "alice")
-        self.assertLess(time.monotonic() - started, 5)
+        self.assertLess(time.monotonic() - started, 10)
         code, _, err = self.finish(proc, lines)
         self.assertEqual(code, 0, err)
         self.assertIn("tok: web: logged in as alice", err)
