@@ -576,17 +576,17 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
 
   // The provider checks its own keys (required ones, combinations) without any I/O; a KeyError
   // says which key to point at.
+  profile.cache_key = cache_key(profile.name, cache_identity(provider, info->keys, profile.values, info->environment));
   try {
     ProviderDeps with_deadline = deps;
     with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
+    with_deadline.cache_key = profile.cache_key;        // a login's keyring item is this entry's
     profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
   } catch (const KeyError& err) {
     throw config_error(err, err.key());
   } catch (const Error& err) {
     throw config_error(err, "provider");
   }
-
-  profile.cache_key = cache_key(profile.name, cache_identity(provider, info->keys, profile.values, info->environment));
   return profile;
 }
 

@@ -25,9 +25,19 @@ using ServerLogger = std::function<void(const ServerRequest&, const ServerRespon
 // local and peer addresses (its 4-tuple): false closes it unread.
 using ConnectionFilter = std::function<bool(const sockaddr_storage& local, const sockaddr_storage& peer)>;
 
+// What a server takes at once. The defaults are tok serve's (docs/serve.md); tok login's one-shot
+// listener takes far less.
+struct ServerLimits {
+  unsigned threads = 4;        // event-loop threads
+  unsigned connections = 512;  // at once, all peers together; the one beyond waits in the backlog
+  unsigned idle_seconds = 10;  // a connection that sends nothing for this long is closed
+};
+
 class HttpServer {
  public:
   virtual ~HttpServer() = default;
+  // Before run(): other limits than tok serve's.
+  virtual void limit(const ServerLimits& limits) = 0;
   // Binds; the port actually bound (port 0 picks one), or -1 with a reason.
   virtual int bind(const std::string& host, int port, std::string& problem) = 0;
   // Serves until stop(): every request goes to `handler` (any method, any path), every connection

@@ -22,13 +22,10 @@
 namespace tok {
 namespace {
 
-// Event-loop threads. A request whose token must first be fetched blocks its thread (and the
-// connections that thread serves) for that fetch; the others keep answering.
-constexpr unsigned kThreads = 4;
-// Connections at once, all peers together; the one beyond waits in the listen backlog.
-constexpr unsigned kConnectionLimit = 512;
-// A connection that sends nothing for this long is closed (headers half sent, or kept alive idle).
-constexpr unsigned kIdleTimeoutSeconds = 10;
+// The default limits (ServerLimits): 4 event-loop threads (a request whose token must first be
+// fetched blocks its thread, and the connections that thread serves, for that fetch; the others
+// keep answering); 512 connections at once, the one beyond waits in the listen backlog; a
+// connection that sends nothing for 10 s is closed (headers half sent, or kept alive idle).
 // Per connection: the request line and headers must fit (SDK requests are a few hundred bytes).
 constexpr std::size_t kConnectionMemory = 16 * 1024;
 // After stop(): how long requests in flight (a token fetch) may still finish. SIGTERM must end
@@ -93,20 +90,22 @@ class MhdServer final : public HttpServer {
                                                : reinterpret_cast<sockaddr_in*>(&local_)->sin_port);
   }
 
+  void limit(const ServerLimits& limits) override { limits_ = limits; }
+
   bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit) override {
     handler_ = std::move(handler);
     logger_ = std::move(logger);
     admit_ = std::move(admit);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_TURBO;
     if (local_.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    daemon_ = MHD_start_daemon(flags, 0, &accept_policy, this, &access, this,                  //
-                               MHD_OPTION_LISTEN_SOCKET, listen_fd_,                           //
-                               MHD_OPTION_THREAD_POOL_SIZE, kThreads,                          //
-                               MHD_OPTION_CONNECTION_LIMIT, kConnectionLimit,                  //
-                               MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds,             //
-                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,          //
-                               MHD_OPTION_NOTIFY_CONNECTION, &connection_started, nullptr,    //
-                               MHD_OPTION_NOTIFY_COMPLETED, &request_completed, this,         //
+    daemon_ = MHD_start_daemon(flags, 0, &accept_policy, this, &access, this,               //
+                               MHD_OPTION_LISTEN_SOCKET, listen_fd_,                        //
+                               MHD_OPTION_THREAD_POOL_SIZE, limits_.threads,                //
+                               MHD_OPTION_CONNECTION_LIMIT, limits_.connections,            //
+                               MHD_OPTION_CONNECTION_TIMEOUT, limits_.idle_seconds,         //
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,       //
+                               MHD_OPTION_NOTIFY_CONNECTION, &connection_started, nullptr,  //
+                               MHD_OPTION_NOTIFY_COMPLETED, &request_completed, this,       //
                                MHD_OPTION_END);
     if (daemon_ == nullptr) return true;
     {
@@ -236,6 +235,7 @@ class MhdServer final : public HttpServer {
   }
 
   int listen_fd_ = -1;
+  ServerLimits limits_;
   sockaddr_storage local_{};
   MHD_Daemon* daemon_ = nullptr;
   ServerHandler handler_;

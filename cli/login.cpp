@@ -18,6 +18,7 @@
 
 #include "cli/claims.hpp"
 #include "cli/http_server.hpp"
+#include "cli/serve_peer.hpp"
 #include "cli/session.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -38,6 +39,10 @@ struct LoginFlags {
   bool no_browser = false;
   std::string timeout = "5m";
 };
+
+// The login listener's limits: one browser's few connections (it may open some ahead of time),
+// idle ones closed soon. Other users never hold one: they are refused before a byte is read.
+constexpr ServerLimits kListenerLimits{.threads = 1, .connections = 16, .idle_seconds = 5};
 
 // The one callback a browser login waits for (RFC 8252 7.3, on 127.0.0.1): the first one with
 // our `state` ends the wait, with a code or with the issuer's error. Anything else (a wrong
@@ -144,13 +149,30 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   const std::string url = login.authorization_url(memo, redirect_uri, state, base64url_encode(sha256(verifier)));
 
   Callback callback(state);
+  server->limit(kListenerLimits);
+  const uid_t me = ::geteuid();
   std::thread serving([&] {
     server->run(
         [&](const ServerRequest& r) { return callback.handle(r); },
         [&](const ServerRequest& r, const ServerResponse& a, double) {
           session.verbose(fmt::format("login listener: {} {} -> {}", printable(r.method), printable(r.path), a.status));
         },
-        [](const sockaddr_storage&, const sockaddr_storage&) { return true; });
+        // Loopback is shared by every account of the host, and the authorization URL (state and
+        // PKCE challenge) can be read from the browser's command line: another user's browser
+        // could bring their own login here. Only our own uid is answered (as tok serve does).
+        [&](const sockaddr_storage& local, const sockaddr_storage& peer) {
+          const std::optional<uid_t> uid = peer_socket_uid(local, peer);
+          if (uid && *uid == me) return true;
+          if (uid) {
+            session.warn(
+                fmt::format("the login listener refused a connection from uid {}: only your own browser "
+                            "may answer this login",
+                            *uid));
+          } else {
+            session.verbose("login listener: refused a connection whose owner is unknown (closed already)");
+          }
+          return false;
+        });
   });
   struct Stop {
     HttpServer& server;
@@ -182,7 +204,9 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
 std::unique_ptr<OAuthLogin> login_of(const Session& session, const Profile& profile) {
   const ProviderSettings settings(profile.values);
   std::unique_ptr<OAuthLogin> login;
-  if (is_login(settings)) login = OAuthLogin::from_settings(settings, session.provider_deps());
+  ProviderDeps deps = session.provider_deps();
+  deps.cache_key = profile.cache_key;  // the keyring item is this entry's (docs/login.md)
+  if (is_login(settings)) login = OAuthLogin::from_settings(settings, deps);
   if (!login) {
     throw Error(ErrorKind::usage,
                 "not a login profile: tok login needs provider = oauth with grant = device_code or authorization_code",
@@ -200,6 +224,22 @@ std::string subject_of(const std::string& id_token) {
     if (auto it = claims.claims.find(name); it != claims.claims.end() && it->is_string()) return it->get<std::string>();
   }
   return {};
+}
+
+// The refresh token an older tok kept in the keyring for the whole profile, keyed by (profile,
+// issuer, client) only (docs/login.md, "The keyring"): no refresh reads it any more, so it is
+// revoked, then removed. Why it could not be (it is then kept), or nullopt (also: none).
+std::optional<std::string> retire_legacy_item(Session& session, OAuthLogin& login, ProviderMemo memo) {
+  try {
+    const std::string old = login.legacy_refresh_token(memo);
+    if (old.empty()) return std::nullopt;
+    login.revoke(memo, old);
+    login.forget_legacy(memo);
+    session.verbose("revoked and removed the refresh token an older tok kept in the keyring for the whole profile");
+    return std::nullopt;
+  } catch (const Error& e) {
+    return e.what();
+  }
 }
 
 // Stores the login's token under the refresh lock as a forced refresh would, with what the
@@ -251,6 +291,12 @@ int run_login(Session& session, const LoginFlags& flags) {
   }
   login->keep(grant.token, memo);
   commit_login(session, ctx, grant, memo);
+  if (const auto problem = retire_legacy_item(session, *login, memo)) {
+    session.warn(
+        fmt::format("the refresh token an older tok kept in the keyring for this profile could not be "
+                    "revoked, so it is kept (tok logout tries again): {}",
+                    *problem));
+  }
   if (!session.options.quiet) {
     const std::string subject = subject_of(grant.id_token);
     fmt::print(stderr, "tok: {}: logged in{}\n", session.label(),
@@ -259,37 +305,70 @@ int run_login(Session& session, const LoginFlags& flags) {
   return 0;
 }
 
-int run_logout(Session& session) {
+struct LogoutFlags {
+  bool force = false;
+};
+
+// Revokes every refresh token of the login (the entry's, from the file or the keyring, and the
+// one an older tok kept for the whole profile) before anything is forgotten: a refresh token
+// that could not be revoked is kept, in every store, unless --force (docs/login.md).
+int run_logout(Session& session, const LogoutFlags& flags) {
   ProfileContext ctx(session);
   auto login = login_of(session, ctx.profile);
   const auto read = ctx.store.read(ctx.profile.cache_key);
+  ProviderMemo memo = read.entry ? read.entry->memo : ProviderMemo{};
   std::optional<Error> revoke_failed;
   bool revoked = false;
-  if (read.entry && read.entry->token) {
-    if (carries_refresh_token(*read.entry)) {
-      ProviderMemo memo = read.entry->memo;
-      try {
-        const std::string refresh_token = login->refresh_token_of(*read.entry->token, memo);
-        if (!refresh_token.empty()) revoked = login->revoke(memo, refresh_token);
-        login->forget(memo);
+  if (read.entry && read.entry->token && carries_refresh_token(*read.entry)) {
+    try {
+      const std::string refresh_token = login->refresh_token_of(*read.entry->token, memo);
+      if (refresh_token.empty()) {
+        session.verbose("no refresh token to revoke");
+      } else {
+        revoked = login->revoke(memo, refresh_token);
         if (!revoked) session.verbose("the issuer names no revocation endpoint: forgetting the login only");
-      } catch (const Error& e) {
-        revoke_failed = e;
       }
+      const std::string old = login->legacy_refresh_token(memo);
+      if (!old.empty() && login->revoke(memo, old)) revoked = true;
+    } catch (const Error& e) {
+      revoke_failed = e;
     }
+  }
+  if (revoke_failed && !flags.force) {
+    throw Error(revoke_failed->kind(),
+                fmt::format("still logged in: the refresh token could not be revoked, so it is kept: {}",
+                            revoke_failed->what()),
+                fmt::format("run tok logout -p {0} again later, or tok logout -p {0} --force to forget the login "
+                            "anyway (its refresh token then stays valid at the provider until it expires)",
+                            session.label()));
+  }
+  // Every store: the keyring's items first, then the entry (with its file field), so that a
+  // keyring that fails leaves the entry that points at it.
+  try {
+    login->forget(memo);
+    login->forget_legacy(memo);
+  } catch (const Error& e) {
+    if (!flags.force) {
+      throw Error(e.kind(),
+                  fmt::format("still logged in{}: {}", revoked ? " (the refresh token is revoked)" : "", e.what()),
+                  fmt::format("run tok logout -p {0} again, or tok logout -p {0} --force to forget the entry anyway",
+                              session.label()));
+    }
+    session.warn(fmt::format("the keyring's copy stays (--force forgets the entry anyway): {}", e.what()));
   }
   const bool removed = ctx.engine(session).clear();
   if (revoke_failed) {
-    throw Error(revoke_failed->kind(),
-                fmt::format("the login was forgotten here, but its refresh token could not be revoked: {}",
-                            revoke_failed->what()),
-                "revoke the session at the provider");
+    session.warn(
+        fmt::format("the refresh token could not be revoked: {}; forgotten anyway (--force): it stays "
+                    "valid at the provider until it expires, unless you end the session there",
+                    revoke_failed->what()));
   }
   if (!session.options.quiet) {
     fmt::print(stderr, "tok: {}: {}\n", session.label(),
-               !removed  ? "not logged in"
-               : revoked ? "logged out (refresh token revoked)"
-                         : "logged out");
+               !removed        ? "not logged in"
+               : revoked       ? "logged out (refresh token revoked)"
+               : revoke_failed ? "logged out (refresh token NOT revoked)"
+                               : "logged out");
   }
   return 0;
 }
@@ -307,8 +386,11 @@ void add_login_command(CLI::App& app, Session& session) {
 }
 
 void add_logout_command(CLI::App& app, Session& session) {
+  auto flags = std::make_shared<LogoutFlags>();
   CLI::App* cmd = app.add_subcommand("logout", "Revoke the profile's login at the provider and forget it");
-  cmd->callback([&session] { session.run = [&session] { return run_logout(session); }; });
+  cmd->add_flag("--force", flags->force,
+                "Forget the login even when its refresh token cannot be revoked (it stays valid at the provider)");
+  cmd->callback([&session, flags] { session.run = [&session, flags] { return run_logout(session, *flags); }; });
 }
 
 }  // namespace tok

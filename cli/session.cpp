@@ -76,6 +76,7 @@ const Token& bearer_token(const Token& token, std::string_view profile, std::str
 ProviderDeps Session::provider_deps() const {
   ProviderDeps deps;
   deps.profile = profile_name();
+  deps.cache_dir = cache_dir(options).string();
   if (options.verbose && !options.quiet) deps.note = [this](const std::string& m) { verbose(m); };
   return deps;
 }

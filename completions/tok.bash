@@ -142,6 +142,7 @@ _tok() {
     status) flags="--format --check --min-valid --all --claims" ;;
     clear) flags="--all --unused" ;;
     login) flags="--device --no-browser --timeout" ;;
+    logout) flags="--force" ;;
     profiles) flags="--format --state" ;;
     version) flags="--format" ;;
     init) flags="--print" ;;

@@ -147,6 +147,7 @@ complete -c tok -n "__fish_seen_subcommand_from clear" -l all -d "Delete every c
 complete -c tok -n "__fish_seen_subcommand_from login" -l device -d "Log in with a code approved in any browser"
 complete -c tok -n "__fish_seen_subcommand_from login" -l no-browser -d "Print the login URL instead of opening a browser"
 complete -c tok -n "__fish_seen_subcommand_from login" -l timeout -r -d "How long to wait for the browser"
+complete -c tok -n "__fish_seen_subcommand_from logout" -l force -d "Forget the login even when its refresh token cannot be revoked"
 complete -c tok -n "__fish_seen_subcommand_from clear" -l unused -d "Delete the entries no profile uses"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l listen -x -d "Loopback ADDR:PORT"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l databricks -x -a "(__tok_profiles)" -d "Profile for Databricks SDKs"

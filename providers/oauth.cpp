@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +26,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kDeviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code";
+// How long tok login and tok logout wait for the Secret Service in each call (a refresh waits
+// what is left of its deadline).
+constexpr std::chrono::milliseconds kKeyringWait = 10s;
 
 // A JSON object's string member, or empty.
 std::string string_member(const nlohmann::json& doc, const char* name) {
@@ -76,14 +81,16 @@ class OAuthClient {
   bool login() const { return grant_ != "client_credentials"; }
 
   // At a login, before its flow: where its refresh token will live (memo "refresh_token_in").
-  // The keyring when token_storage says so, or, unset, when a Secret Service answers within 3 s;
-  // else the cache file, with a warning (returned) unless the profile chose the file.
+  // The keyring when token_storage says so, or, unset, when a Secret Service answers within 3 s
+  // and takes a write (a locked collection answers, but stores nothing); else the cache file,
+  // with a warning (returned) unless the profile chose the file.
   std::optional<std::string> choose_storage(ProviderMemo& memo) const {
     memo.erase("refresh_token_in");
     if (token_storage_ == "file") return std::nullopt;
     std::optional<std::string> why;
     try {
       why = secret_service_keyring().unreachable(3s);
+      if (!why) why = secret_service_keyring().unwritable(3s);
     } catch (const Error& e) {
       why = e.what();
     }
@@ -103,31 +110,52 @@ class OAuthClient {
 
   // A refresh token bound for the keyring goes there; the entry keeps an empty field that says
   // one exists (the engine holds the refresh lock for it).
-  void keep(Token& token, const ProviderMemo& memo) const {
+  void keep(Token& token, const ProviderMemo& memo, std::chrono::milliseconds within = kKeyringWait) const {
     if (!in_keyring(memo)) return;
     const auto it = token.fields.find(kRefreshTokenField);
     if (it == token.fields.end() || it->second.empty()) return;
-    if (auto problem = secret_service_keyring().store(keyring_item(), it->second)) {
+    if (auto problem = secret_service_keyring().store(keyring_item(), it->second, within)) {
       throw Error(ErrorKind::storage, *problem);
     }
     it->second.clear();
   }
 
-  std::string refresh_token_of(const Token& current, const ProviderMemo& memo) const {
+  std::string refresh_token_of(const Token& current, const ProviderMemo& memo,
+                               std::chrono::milliseconds within = kKeyringWait) const {
     const auto it = current.fields.find(kRefreshTokenField);
     if (it == current.fields.end()) return {};
     if (!in_keyring(memo)) return it->second;
     std::string secret;
-    if (auto problem = secret_service_keyring().lookup(keyring_item(), secret)) {
+    if (auto problem = secret_service_keyring().lookup(keyring_item(), secret, within)) {
       throw Error(ErrorKind::storage, *problem,
-                  "is the Secret Service (gnome-keyring-daemon) running in this session?");
+                  "is the Secret Service (gnome-keyring-daemon) running in this session, and unlocked?");
     }
     return secret;
   }
 
   void forget(const ProviderMemo& memo) const {
     if (!in_keyring(memo)) return;
-    if (auto problem = secret_service_keyring().clear(keyring_item())) throw Error(ErrorKind::storage, *problem);
+    if (auto problem = secret_service_keyring().clear(keyring_item(), kKeyringWait)) {
+      throw Error(ErrorKind::storage, *problem);
+    }
+  }
+
+  // The refresh token an older tok kept for this profile under (profile, issuer, client) only:
+  // "" when none, or when the login does not use the keyring.
+  std::string legacy_refresh_token(const ProviderMemo& memo) const {
+    if (!in_keyring(memo)) return {};
+    std::string secret;
+    if (auto problem = secret_service_keyring().lookup(legacy_item(), secret, kKeyringWait)) {
+      throw Error(ErrorKind::storage, *problem);
+    }
+    return secret;
+  }
+
+  void forget_legacy(const ProviderMemo& memo) const {
+    if (!in_keyring(memo)) return;
+    if (auto problem = secret_service_keyring().clear(legacy_item(), kKeyringWait)) {
+      throw Error(ErrorKind::storage, *problem);
+    }
   }
   const std::string& grant() const { return grant_; }
   int redirect_port() const { return redirect_port_; }
@@ -144,7 +172,7 @@ class OAuthClient {
   // grant_type=refresh_token with the entry's refresh token (RFC 6749 6). An answer without a
   // new refresh token keeps the old one; invalid_grant ends the login.
   Token refresh(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token& current) {
-    const std::string refresh_token = refresh_token_of(current, memo);
+    const std::string refresh_token = refresh_token_of(current, memo, keyring_wait(deadline));
     if (refresh_token.empty()) throw not_logged_in();
     const std::string endpoint = this->endpoint("token_endpoint", deadline, memo, deps_.retry_policy(mode));
     std::string form = "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token);
@@ -160,7 +188,7 @@ class OAuthClient {
       throw ended;
     }
     if (grant.token.fields.count(kRefreshTokenField) == 0) grant.token.fields[kRefreshTokenField] = refresh_token;
-    keep(grant.token, memo);
+    keep(grant.token, memo, keyring_wait(deadline));
     return grant.token;
   }
 
@@ -283,7 +311,31 @@ class OAuthClient {
     return it != memo.end() && it->second == "keyring";
   }
 
-  KeyringItem keyring_item() const { return {deps_.profile, *issuer_, client_id_}; }
+  // The entry's own item: its cache key and cache directory (absolute, so that two spellings of
+  // one directory are one), with the profile, issuer and client for people reading the keyring.
+  KeyringItem keyring_item() const {
+    if (deps_.cache_key.empty() || deps_.cache_dir.empty()) {
+      throw Error(ErrorKind::internal, "the keyring item of a login needs its cache entry and directory");
+    }
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(deps_.cache_dir, ec);
+    if (!ec) dir = std::filesystem::weakly_canonical(dir, ec);
+    if (ec) dir = std::filesystem::path(deps_.cache_dir).lexically_normal();
+    return {deps_.cache_key, dir.string(), deps_.profile, *issuer_, client_id_};
+  }
+  KeyringItem legacy_item() const {
+    KeyringItem item{{}, {}, deps_.profile, *issuer_, client_id_};
+    item.legacy = true;
+    return item;
+  }
+
+  // What is left of a refresh's deadline for a keyring call: a hung Secret Service must not
+  // hold the refresh (and its lock) past refresh_timeout.
+  std::chrono::milliseconds keyring_wait(Deadline deadline) const {
+    const auto now = deps_.sleeper != nullptr ? deps_.sleeper->now() : std::chrono::steady_clock::now();
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+  }
 
   Error device_expired() const {
     return Error(ErrorKind::refused, "the device code expired before the login was approved (expired_token)",
@@ -479,13 +531,38 @@ std::optional<std::string> OAuthLogin::choose_storage(ProviderMemo& memo) {
   return client_->choose_storage(memo);
 }
 void OAuthLogin::keep(Token& token, const ProviderMemo& memo) {
-  client_->keep(token, memo);
+  try {
+    client_->keep(token, memo);
+  } catch (const Error& e) {
+    // The login is over at the provider but cannot be kept here: revoke its refresh token
+    // rather than leave a live grant nobody holds.
+    ProviderMemo copy = memo;
+    const auto it = token.fields.find(kRefreshTokenField);
+    std::string outcome = "nothing to revoke";
+    if (it != token.fields.end() && !it->second.empty()) {
+      try {
+        outcome = client_->revoke(copy, it->second)
+                      ? "its refresh token was revoked at the provider"
+                      : "the provider names no revocation endpoint: its refresh token lives on there until it expires";
+      } catch (const Error& r) {
+        outcome = fmt::format("its refresh token could not be revoked either: {}", r.what());
+      }
+    }
+    throw Error(e.kind(), fmt::format("the login cannot be kept: {}; {}", e.what(), outcome),
+                "unlock the keyring (or set token_storage = file) and run tok login again");
+  }
 }
 std::string OAuthLogin::refresh_token_of(const Token& current, const ProviderMemo& memo) {
   return client_->refresh_token_of(current, memo);
 }
 void OAuthLogin::forget(const ProviderMemo& memo) {
   client_->forget(memo);
+}
+std::string OAuthLogin::legacy_refresh_token(const ProviderMemo& memo) {
+  return client_->legacy_refresh_token(memo);
+}
+void OAuthLogin::forget_legacy(const ProviderMemo& memo) {
+  client_->forget_legacy(memo);
 }
 
 LoginGrant OAuthLogin::device_login(ProviderMemo& memo, const std::function<void(const DeviceAuthorization&)>& show) {

@@ -57,15 +57,19 @@ class OAuthLogin {
   bool revoke(ProviderMemo& memo, const std::string& refresh_token);
   // Before the flow: where the refresh token will live (token_storage; the memo records it). A
   // warning to show when the keyring was hoped for but the file it is; Error(storage) when the
-  // profile asks for the keyring and none answers within 3 s.
+  // profile asks for the keyring and none answers within 3 s or takes no write (locked).
   std::optional<std::string> choose_storage(ProviderMemo& memo);
   // After the flow: a refresh token bound for the keyring goes there, the entry keeps an empty
-  // field for it.
+  // field for it. When it cannot be stored, the refresh token is revoked (the Error says so).
   void keep(Token& token, const ProviderMemo& memo);
   // The login's refresh token, from the entry or the keyring ("" when none).
   std::string refresh_token_of(const Token& current, const ProviderMemo& memo);
   // Removes the keyring's copy, if any.
   void forget(const ProviderMemo& memo);
+  // The item an older tok kept for the whole profile (docs/login.md, "The keyring"): its refresh
+  // token ("" when none), and its removal. Only for a login that uses the keyring.
+  std::string legacy_refresh_token(const ProviderMemo& memo);
+  void forget_legacy(const ProviderMemo& memo);
   // The fixed loopback port the client is registered with (`redirect_port`); 0: any free port.
   int redirect_port() const;
 

@@ -43,6 +43,10 @@ struct ProviderDeps {
   std::chrono::milliseconds refresh_timeout{0};
   // The profile's name, for advice that names a command to run (`tok login -p P`).
   std::string profile = {};
+  // The cache entry the provider's tokens go to (its cache key) and the cache directory: a
+  // login's keyring item belongs to exactly that entry (docs/login.md). Empty: not known.
+  std::string cache_key = {};
+  std::string cache_dir = {};
 
   HttpTransport& transport() const;
   const Clock& time() const;

@@ -91,6 +91,11 @@ class OidcPeer:
         with urllib.request.urlopen(f"{self.issuer}/__peer/stats", timeout=10) as r:
             return json.load(r)
 
+    def fail_revocation(self, status):
+        """The revocation endpoint answers `status` (unread) from now on; 0: oidc-provider answers."""
+        with urllib.request.urlopen(f"{self.issuer}/__peer/revocation?status={int(status)}", timeout=10) as r:
+            return json.load(r)
+
     def post(self, path, form, basic=None):
         """(status, JSON body) of a form POST; `basic` = (client_id, secret)."""
         request = urllib.request.Request(f"{self.issuer}{path}", data=urllib.parse.urlencode(form).encode())

@@ -33,8 +33,10 @@
 // one, an opaque token.
 //
 // Test-only extra (not part of oidc-provider): GET /__peer/stats returns
-// {"token_requests": N, "tokens_issued": M} so tests can prove a cached
-// token did not cost a request.
+// {"token_requests": N, "tokens_issued": M, "revocations": R} so tests can prove a cached
+// token did not cost a request (R: revocation requests oidc-provider answered). GET
+// /__peer/revocation?status=503 makes the revocation endpoint answer that status, unread, until
+// ?status=0.
 
 import http from 'node:http';
 import { createPublicKey, randomBytes } from 'node:crypto';
@@ -96,8 +98,9 @@ const logins = clients.some((c) => c.grant_types.some((g) => g !== 'client_crede
 
 const { default: Provider } = await import('oidc-provider');
 
-const stats = { token_requests: 0, tokens_issued: 0, grants: {} };
+const stats = { token_requests: 0, tokens_issued: 0, grants: {}, revocations: 0 };
 let handler = null;
+let revocationFailure = 0;
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/__peer/stats') {
@@ -105,8 +108,22 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(stats));
     return;
   }
+  if (req.method === 'GET' && req.url.startsWith('/__peer/revocation?')) {
+    revocationFailure = Number(new URL(req.url, 'http://x').searchParams.get('status') ?? 0);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: revocationFailure }));
+    return;
+  }
   if (req.method === 'POST' && req.url.split('?')[0] === '/token') {
     stats.token_requests += 1;
+  }
+  if (req.method === 'POST' && req.url.split('?')[0] === '/token/revocation') {
+    if (revocationFailure) {
+      res.writeHead(revocationFailure, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'revocation is failing' }));
+      return;
+    }
+    stats.revocations += 1;
   }
   handler(req, res);
 });

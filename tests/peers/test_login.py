@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,40 @@ LOGIN_TTL = 41            # a login's first access token: expired (40 s buffer) 
 CALLERS = 200
 CHROMIUM = "/usr/bin/chromium"
 RUN_TIMEOUT = 60
+MALLORY = 65534           # another account of the machine (setpriv; the tests run as root)
+
+# Run as MALLORY: a crowd of connections to tok's login listener that send half a request and
+# wait, then mallory's own login at the issuer with the victim's authorization URL (read from
+# the browser's command line), which the issuer redirects to the victim's listener.
+MALLORY_SCRIPT = r'''
+import select, socket, sys, time, urllib.parse
+sys.path.insert(0, sys.argv[1])
+import oidc_pages
+url = sys.argv[2]
+port = urllib.parse.urlparse(urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0]).port
+crowd = []
+for _ in range(100):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(b"GET /callback HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    except OSError:
+        pass
+    crowd.append(s)
+time.sleep(1)
+closed = 0
+for s in crowd:
+    if select.select([s], [], [], 0)[0]:
+        try:
+            closed += s.recv(1) == b""
+        except OSError:
+            closed += 1
+print("closed", closed)
+try:
+    oidc_pages.approve_login(url, "mallory")
+    print("answered")
+except Exception as e:
+    print("refused", type(e).__name__)
+'''
 
 
 class LoginPeerTest(unittest.TestCase):
@@ -86,10 +121,10 @@ class LoginPeerTest(unittest.TestCase):
         return subprocess.run([self.tok, *args], env=self.env, input=input, capture_output=True, text=True,
                               timeout=timeout)
 
-    def start_login(self, profile="me", env=None):
+    def start_login(self, profile="me", env=None, args=()):
         """tok login running, and the URL it told the user to open (verification_uri_complete)."""
-        proc = subprocess.Popen([self.tok, "login", "-p", profile], env=env or self.env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([self.tok, "login", "-p", profile, *args], env=env or self.env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lines = []
         for line in proc.stderr:
             lines.append(line)
@@ -103,8 +138,8 @@ class LoginPeerTest(unittest.TestCase):
         out, err = proc.communicate(timeout=RUN_TIMEOUT)
         return proc.returncode, out, "".join(lines) + err
 
-    def login(self, profile="me", user="alice", env=None):
-        proc, url, lines = self.start_login(profile, env)
+    def login(self, profile="me", user="alice", env=None, args=()):
+        proc, url, lines = self.start_login(profile, env, args)
         oidc_pages.approve_device(url, user)
         code, _, err = self.finish(proc, lines)
         self.assertEqual(code, 0, err)
@@ -121,6 +156,16 @@ class LoginPeerTest(unittest.TestCase):
 
     def refresh_token(self):
         return self.entry()["token"]["fields"]["refresh_token"]
+
+    def entries_of(self, profile):
+        """The profile's cache entries (`PROFILE-HASH.json`), parsed."""
+        cache = self.env["TOK_CACHE_DIR"]
+        found = []
+        for name in sorted(os.listdir(cache) if os.path.isdir(cache) else []):
+            if re.fullmatch(re.escape(profile) + r"-[0-9a-f]{16}\.json", name):
+                with open(os.path.join(cache, name), encoding="utf-8") as f:
+                    found.append(json.load(f))
+        return found
 
     def active(self, token):
         return self.peer.introspect(token, RS, RS_SECRET)
@@ -251,6 +296,41 @@ class LoginPeerTest(unittest.TestCase):
         self.assertEqual(self.run_tok("get", "-p", "me").returncode, 3)
         self.assertIn("not logged in", self.run_tok("logout", "-p", "me").stderr)
 
+    def test_logout_keeps_what_it_could_not_revoke_unless_forced(self):
+        env = self.start_keyring()
+        self.login("me", env=dict(env, DBUS_SESSION_BUS_ADDRESS=""))  # in the file
+        self.login("kr", env=env)                                       # in the keyring
+        in_file = self.entries_of("me")[0]["token"]["fields"]["refresh_token"]
+        in_keyring = self.keyring_refresh_token(env)
+        self.assertTrue(in_file and in_keyring)
+        self.peer.fail_revocation(503)
+        self.addCleanup(self.peer.fail_revocation, 0)
+        for profile in ("me", "kr"):
+            out = subprocess.run([self.tok, "logout", "-p", profile], env=env, capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT)
+            self.assertNotEqual(out.returncode, 0, out.stderr)
+            self.assertIn(f"tok: {profile}: still logged in: the refresh token could not be revoked, so it is kept",
+                          out.stderr)
+            self.assertIn("--force", out.stderr)
+            self.assertNotIn("logged out", out.stderr)
+            self.assertNotIn(in_file, out.stderr)
+            self.assertNotIn(in_keyring, out.stderr)
+            self.assertEqual(len(self.entries_of(profile)), 1, "the entry is kept")
+            got = subprocess.run([self.tok, "get", "-p", profile, "--force-refresh"], env=env, capture_output=True,
+                                 text=True, timeout=RUN_TIMEOUT)
+            self.assertEqual(got.returncode, 0, f"{profile} is still logged in: {got.stderr}")
+        self.assertTrue(self.keyring_refresh_token(env), "the keyring's item is kept")
+        # --force forgets it everywhere, and says the token was not revoked.
+        for profile in ("me", "kr"):
+            out = subprocess.run([self.tok, "logout", "-p", profile, "--force"], env=env, capture_output=True,
+                                 text=True, timeout=RUN_TIMEOUT)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("logged out (refresh token NOT revoked)", out.stderr)
+            self.assertIn("forgotten anyway (--force)", out.stderr)
+            self.assertEqual(self.entries_of(profile), [])
+        self.assertEqual(self.keyring_refresh_token(env), "")
+        self.assertEqual(self.keyring_items(env), 0)
+
     def test_serve_uses_the_login_on_disk(self):
         self.login(user="alice")
         token = self.run_tok("get", "-p", "me").stdout.strip()
@@ -300,6 +380,7 @@ class LoginPeerTest(unittest.TestCase):
         daemon.stdin.write("test-password")
         daemon.stdin.close()
         self.addCleanup(lambda: (daemon.terminate(), daemon.wait(timeout=10)))
+        self.keyring_daemon = daemon
         # Until the daemon owns the name, a client's call would make the bus start another daemon
         # (D-Bus activation), which hangs the call for seconds on a loaded machine: ask the bus
         # first, without activating anything.
@@ -316,6 +397,26 @@ class LoginPeerTest(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, "gnome-keyring-daemon did not come up")
             time.sleep(0.2)
         return env
+
+    def keyring_items(self, env, profile="kr"):
+        """How many items of the profile the keyring holds."""
+        out = subprocess.run(["secret-tool", "search", "--all", "tok-profile", profile], env=env,
+                             capture_output=True, text=True, timeout=10)
+        return sum(1 for line in (out.stdout + out.stderr).splitlines() if line.startswith("[/"))
+
+    def lock_keyring(self, env):
+        """Locks the default collection, as a screen lock or `Lock` in seahorse does (there is no
+        prompter here to unlock it again)."""
+        self.assertIsNotNone(shutil.which("gdbus"), "gdbus is needed for this test (Debian package libglib2.0-bin)")
+        service = ["gdbus", "call", "--session", "--dest", "org.freedesktop.secrets", "--object-path",
+                   "/org/freedesktop/secrets", "--method"]
+        alias = subprocess.run(service + ["org.freedesktop.Secret.Service.ReadAlias", "default"], env=env,
+                               capture_output=True, text=True, timeout=10)
+        path = re.search(r"objectpath '([^']+)'", alias.stdout)
+        self.assertIsNotNone(path, alias.stdout + alias.stderr)
+        locked = subprocess.run(service + ["org.freedesktop.Secret.Service.Lock", f"['{path.group(1)}']"], env=env,
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(locked.returncode, 0, locked.stderr)
 
     def keyring_refresh_token(self, env, profile="kr"):
         return subprocess.run(["secret-tool", "lookup", "tok-profile", profile], env=env, capture_output=True,
@@ -358,6 +459,75 @@ class LoginPeerTest(unittest.TestCase):
         self.assertEqual(explicit.returncode, 5, explicit.stderr)
         self.assertIn("token_storage = keyring, but", explicit.stderr)
         self.assertNotIn("enter the code", explicit.stderr, "no login was started")
+
+    def test_one_keyring_item_per_entry_and_cache_directory(self):
+        """Entries of one profile with other scopes, or in another cache directory, are other
+        logins: each has its own refresh token, never another's."""
+        env = self.start_keyring()
+        other_dir = dict(env, TOK_CACHE_DIR=os.path.join(self.home, "other-cache"))
+        self.login("kr", user="alice", env=env)
+        self.login("kr", user="bob", env=env, args=("--scopes", "openid"))
+        self.login("kr", user="carol", env=other_dir)
+        self.assertEqual(self.keyring_items(env), 3, "one item per entry and cache directory")
+        self.wait_expired()
+        for who, run_env, args in (("alice", env, ()), ("bob", env, ("--scopes", "openid")),
+                                   ("carol", other_dir, ())):
+            got = subprocess.run([self.tok, "get", "-p", "kr", *args], env=run_env, capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT)
+            self.assertEqual(got.returncode, 0, got.stderr)
+            self.assertEqual(self.active(got.stdout.strip()).get("sub"), who, f"the entry {args} refreshed as {who}")
+        # Logging one out leaves the others' logins alone.
+        out = subprocess.run([self.tok, "logout", "-p", "kr", "--scopes", "openid"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(self.keyring_items(env), 2)
+        got = subprocess.run([self.tok, "get", "-p", "kr", "--force-refresh"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(self.active(got.stdout.strip()).get("sub"), "alice")
+
+    def test_a_hung_keyring_holds_a_refresh_no_longer_than_refresh_timeout(self):
+        env = self.start_keyring()
+        self.login("kr", env=env)
+        self.wait_expired()
+        os.kill(self.keyring_daemon.pid, signal.SIGSTOP)  # answers nothing, as a hung service
+        self.addCleanup(os.kill, self.keyring_daemon.pid, signal.SIGCONT)
+        started = time.monotonic()
+        got = subprocess.run([self.tok, "get", "-p", "kr", "--refresh-timeout", "3s"], env=env, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT)
+        elapsed = time.monotonic() - started
+        self.assertNotEqual(got.returncode, 0, got.stderr)
+        self.assertIn("no answer from the Secret Service", got.stderr)
+        self.assertLess(elapsed, 8, f"the refresh took {elapsed:.1f}s with refresh_timeout = 3s (libsecret waits 25 s)")
+
+    def test_a_locked_keyring_is_found_before_the_login_starts(self):
+        env = self.start_keyring()
+        self.lock_keyring(env)
+        started = time.monotonic()
+        explicit = subprocess.run([self.tok, "login", "-p", "kr"], env=env, capture_output=True, text=True,
+                                  timeout=20)
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertEqual(explicit.returncode, 5, explicit.stderr)
+        self.assertIn("token_storage = keyring, but cannot write to the Secret Service", explicit.stderr)
+        self.assertIn("locked", explicit.stderr)
+        self.assertNotIn("enter the code", explicit.stderr, "no login was started")
+        # Unset token_storage: the file, with a warning.
+        shown = self.login("me", env=env)
+        self.assertIn("warning: cannot write to the Secret Service", shown)
+        self.assertTrue(self.entries_of("me")[0]["token"]["fields"]["refresh_token"])
+
+    def test_a_login_the_keyring_cannot_keep_is_revoked(self):
+        env = self.start_keyring()
+        proc, url, lines = self.start_login("kr", env)  # the write check passed
+        self.lock_keyring(env)                           # locked while the user logs in
+        before = self.peer.stats()["revocations"]
+        oidc_pages.approve_device(url, "alice")
+        code, _, err = self.finish(proc, lines)
+        self.assertEqual(code, 5, err)
+        self.assertIn("the login cannot be kept: cannot store the refresh token in the Secret Service", err)
+        self.assertIn("its refresh token was revoked at the provider", err)
+        self.assertEqual(self.peer.stats()["revocations"] - before, 1, "the grant nobody holds was revoked")
+        self.assertEqual(self.run_tok("get", "-p", "kr").returncode, 3, "nothing was kept")
 
     def test_a_killed_login_loses_nothing(self):
         self.login(user="alice")
@@ -447,6 +617,40 @@ class LoginPeerTest(unittest.TestCase):
         got = self.run_tok("get", "-p", "web")
         self.assertEqual(got.returncode, 0, got.stderr)
         self.assertEqual(self.active(got.stdout.strip())["sub"], "dave", "the first callback's login, not the second")
+
+    def test_another_user_cannot_answer_the_login_listener(self):
+        """Mallory reads the authorization URL, logs in at the issuer as herself, and her browser
+        is sent to the victim's listener: refused unread, as is her crowd of half-sent requests,
+        and the victim's own login completes."""
+        if shutil.which("setpriv") is None:
+            self.fail("setpriv (util-linux) is needed to run a client as another user")
+        if os.geteuid() != 0:
+            self.fail("this test runs a client as uid 65534 with setpriv: run it as root (CI does)")
+        proc, url, lines = self.start_web_login()
+        mallory = subprocess.run(["setpriv", f"--reuid={MALLORY}", f"--regid={MALLORY}", "--clear-groups",
+                                  sys.executable, "-c", MALLORY_SCRIPT, HERE, url], capture_output=True, text=True,
+                                 timeout=RUN_TIMEOUT, env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+        self.assertEqual(mallory.returncode, 0, mallory.stderr)
+        self.assertIn("closed 100", mallory.stdout, "mallory's connections are closed unread")
+        self.assertIn("refused", mallory.stdout, "mallory's callback never reaches tok")
+        self.assertNotIn("AssertionError", mallory.stdout, "mallory's login at the issuer went through")
+        self.assertIsNone(proc.poll(), "tok login still waits for its own user")
+        # The user's own browser, with a few idle connections of its own open.
+        own = [socket.create_connection(("127.0.0.1", int(re.search(r":(\d+)/callback",
+                                                                      urllib.parse.unquote(url)).group(1))))
+               for _ in range(8)]
+        self.addCleanup(lambda: [s.close() for s in own])
+        started = time.monotonic()
+        oidc_pages.approve_login(url, "alice")
+        self.assertLess(time.monotonic() - started, 10)
+        code, _, err = self.finish(proc, lines)
+        self.assertEqual(code, 0, err)
+        self.assertIn("tok: web: logged in as alice", err)
+        self.assertNotIn("mallory", err)
+        self.assertIn(f"the login listener refused a connection from uid {MALLORY}", err)
+        got = self.run_tok("get", "-p", "web")
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(self.active(got.stdout.strip())["sub"], "alice")
 
     def test_browser_login_error_callback(self):
         proc, url, lines = self.start_web_login()
