@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "cli/claims.hpp"
 #include "cli/http_server.hpp"
 #include "cli/serve_peer.hpp"
+#include "cli/login_callback.hpp"
 #include "cli/session.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -52,25 +54,28 @@ class Callback {
   explicit Callback(std::string state) : state_(std::move(state)) {}
 
   ServerResponse handle(const ServerRequest& request) {
-    if (request.path != "/callback") return page(404, "Not found", "This is tok's login listener.");
+    LoginCallback read = read_login_callback(request, state_);
+    if (read.kind == LoginCallback::Kind::not_found) return page(404, "Not found", "This is tok's login listener.");
     const std::lock_guard<std::mutex> hold(mutex_);
     if (done_) return page(409, "Already done", "This login has already finished. You can close this tab.");
-    if (request.param("state") != state_) {
-      return page(400, "Not this login",
-                  "This answer does not belong to the login tok is waiting for; it was ignored.");
+    switch (read.kind) {
+      case LoginCallback::Kind::not_ours:
+        return page(400, "Not this login",
+                    "This answer does not belong to the login tok is waiting for; it was ignored.");
+      case LoginCallback::Kind::failed:
+        finish(std::nullopt, std::move(read.problem));
+        return page(200, "Login failed", "The provider did not log you in; tok says why. You can close this tab.");
+      case LoginCallback::Kind::code:
+        finish(std::move(read.code), {});
+        return page(200, "Logged in", "tok has your login. You can close this tab.");
+      default: return page(400, "No code", "This answer carries no authorization code; it was ignored.");
     }
-    if (auto error = request.param("error")) {
-      std::string message = fmt::format("the provider ended the login: {}", printable(error->substr(0, 100)));
-      if (auto d = request.param("error_description")) message += ": " + printable(d->substr(0, 200));
-      finish(std::nullopt, message);
-      return page(200, "Login failed", "The provider did not log you in; tok says why. You can close this tab.");
-    }
-    auto code = request.param("code");
-    if (!code || code->empty() || code->size() > 4096) {
-      return page(400, "No code", "This answer carries no authorization code; it was ignored.");
-    }
-    finish(*code, {});
-    return page(200, "Logged in", "tok has your login. You can close this tab.");
+  }
+
+  // True once the callback came, waiting for it at most `slice`.
+  bool arrived_within(std::chrono::milliseconds slice) {
+    std::unique_lock<std::mutex> hold(mutex_);
+    return changed_.wait_for(hold, slice, [&] { return done_; });
   }
 
   // The code (or why there is none), when the callback came before the deadline.
@@ -112,26 +117,72 @@ class Callback {
   std::string problem_;
 };
 
-// $BROWSER (its first entry, as xdg-utils reads it), else xdg-open, with the URL as its argument.
-// Not waited for: a browser may live on. Its output goes to our stderr, never our stdout.
-bool open_browser(const std::string& url, std::string& problem) {
-  std::string program = "xdg-open";
-  if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != '\0') {
-    program = std::string(browser).substr(0, std::string(browser).find(':'));
+// The program that opens the browser: $BROWSER (its first entry, as xdg-utils reads it), else
+// xdg-open, with the URL as its argument. Not waited for (a browser may live on), but watched: a
+// failed opener (xdg-open exits 3 or 4 where there is no browser) is noticed by its exit status.
+// Its output goes nowhere (with -v, to our stderr), never to our stdout.
+class BrowserOpener {
+ public:
+  // False, with `problem`, when the program cannot be started.
+  bool start(const std::string& url, bool show_output, std::string& problem) {
+    program_ = "xdg-open";
+    if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != '\0') {
+      program_ = std::string(browser).substr(0, std::string(browser).find(':'));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (show_output) {
+      posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    }
+    std::vector<char*> argv = {program_.data(), const_cast<char*>(url.c_str()), nullptr};
+    const int rc = posix_spawnp(&pid_, program_.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      pid_ = -1;
+      problem = fmt::format("cannot run {}: {}", printable(program_), std::strerror(rc));
+      return false;
+    }
+    return true;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-  std::vector<char*> argv = {program.data(), const_cast<char*>(url.c_str()), nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    problem = fmt::format("cannot run {}: {}", printable(program), std::strerror(rc));
-    return false;
+
+  // Still to be watched: started and not yet reaped.
+  bool running() const { return pid_ > 0; }
+
+  // Once the opener has ended: why it failed ("xdg-open exited with status 3"), or empty when it
+  // succeeded. nullopt while it runs.
+  std::optional<std::string> ended() {
+    if (pid_ <= 0) return std::nullopt;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return std::nullopt;
+    pid_ = -1;
+    if (r < 0) return std::string();  // not ours to judge any more
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::string();
+    if (WIFEXITED(status)) return fmt::format("{} exited with status {}", printable(program_), WEXITSTATUS(status));
+    return fmt::format("{} was killed by signal {}", printable(program_), WTERMSIG(status));
   }
-  return true;
+
+ private:
+  std::string program_;
+  pid_t pid_ = -1;
+};
+
+// A URL shown for the user to open: every byte that is not visible ASCII percent-encoded, so it
+// is one line of terminal-safe text at any length (printable() stops at 200 characters).
+std::string printable_url(std::string_view url) {
+  std::string out;
+  for (const unsigned char c : url) {
+    if (c > 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
 }
 
 // RFC 6749 4.1 with PKCE S256 (RFC 7636) and a loopback redirect (RFC 8252): a one-shot listener
@@ -183,23 +234,98 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
     }
   } stop{*server, serving};
 
+  // The URL is made of a discovered endpoint (visible ASCII only, oauth_documents.hpp) and
+  // form-encoded values; shown percent-encoded all the same: nothing from outside reaches the
+  // terminal raw.
+  const std::string shown_url = printable_url(url);
+  const auto show_url = [&] {
+    fmt::print(stderr, "tok: {}: to log in, open this URL in a browser:\n{}\n", session.label(), shown_url);
+  };
+  const auto show_waiting = [&] {
+    fmt::print(stderr,
+               "tok: {}: waiting for the login in the browser... (Ctrl-C to stop; --device on a machine "
+               "without a browser)\n",
+               session.label());
+  };
+  BrowserOpener opener;
   std::string why_not;
-  if (flags.no_browser || !open_browser(url, why_not)) {
+  if (flags.no_browser || !opener.start(url, session.options.verbose, why_not)) {
     if (!why_not.empty()) session.warn(why_not);
-    fmt::print(stderr, "tok: {}: to log in, open this URL in a browser:\n{}\n", session.label(), url);
+    show_url();
   } else {
-    fmt::print(stderr, "tok: {}: logging in in your browser (if none opened, visit {})\n", session.label(), url);
+    fmt::print(stderr, "tok: {}: logging in in your browser (if none opened, visit {})\n", session.label(), shown_url);
   }
-  const auto code = callback.wait(std::chrono::duration_cast<std::chrono::milliseconds>(timeout), problem);
+  show_waiting();
+  const auto wait_for = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  const auto deadline = std::chrono::steady_clock::now() + wait_for;
+  while (opener.running() && std::chrono::steady_clock::now() < deadline) {
+    if (callback.arrived_within(std::chrono::milliseconds(100))) break;
+    if (auto failed = opener.ended(); failed && !failed->empty()) {
+      session.warn(fmt::format("no browser opened: {}", *failed));
+      show_url();
+      show_waiting();
+    }
+  }
+  const auto left =
+      std::max(std::chrono::milliseconds(0),
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+  const auto code = callback.wait(left, problem);
   if (!code) {
     if (problem == "timed out") {
-      throw Error(ErrorKind::unavailable, fmt::format("no answer from the browser within {}", format_duration(timeout)),
+      // The user's own time ran out, as a device code's does: exit 3, not an unavailable issuer.
+      throw Error(ErrorKind::refused, fmt::format("no answer from the browser within {}", format_duration(timeout)),
                   fmt::format("run tok login -p {} again (or --device to log in with a code)", session.label()));
     }
     throw Error(ErrorKind::refused, problem);
   }
   return login.redeem_code(memo, *code, redirect_uri, verifier);
 }
+
+// While a device login polls, on a terminal only (stderr a tty, neither -q nor -v): one line,
+// rewritten each second, that says tok is waiting and for how long it still can. Erased when the
+// polling ends, however it ends.
+class WaitingLine {
+ public:
+  explicit WaitingLine(const Session& session)
+      : session_(session),
+        enabled_(::isatty(STDERR_FILENO) == 1 && !session.options.quiet && !session.options.verbose) {}
+  WaitingLine(const WaitingLine&) = delete;
+  WaitingLine& operator=(const WaitingLine&) = delete;
+  ~WaitingLine() {
+    if (!ticker_.joinable()) return;
+    {
+      const std::lock_guard<std::mutex> hold(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    ticker_.join();
+    fmt::print(stderr, "\r{:{}}\r", "", width_);
+  }
+
+  void start(TimePoint expires_at) {
+    if (!enabled_ || ticker_.joinable()) return;
+    ticker_ = std::thread([this, expires_at] {
+      std::unique_lock<std::mutex> hold(mutex_);
+      do {
+        const auto left = std::max(std::chrono::seconds(0),
+                                   std::chrono::floor<std::chrono::seconds>(expires_at - SystemClock().now()));
+        const std::string line = fmt::format("tok: {}: waiting for the approval... {} left (Ctrl-C to stop)",
+                                             session_.label(), format_duration(left));
+        fmt::print(stderr, "\r{:{}}", line, width_);
+        width_ = std::max(width_, line.size());
+      } while (!changed_.wait_for(hold, std::chrono::seconds(1), [&] { return stop_; }));
+    });
+  }
+
+ private:
+  const Session& session_;
+  const bool enabled_;
+  std::thread ticker_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+  std::size_t width_ = 0;
+};
 
 std::unique_ptr<OAuthLogin> login_of(const Session& session, const Profile& profile) {
   const ProviderSettings settings(profile.values);
@@ -278,6 +404,7 @@ int run_login(Session& session, const LoginFlags& flags) {
   if (const auto warning = login->choose_storage(memo)) session.warn(*warning);
   LoginGrant grant;
   if (flags.device || login->grant() == "device_code") {
+    WaitingLine waiting(session);
     grant = login->device_login(memo, [&](const DeviceAuthorization& shown) {
       const auto left = std::chrono::floor<std::chrono::seconds>(shown.expires_at - ctx.clock.now());
       fmt::print(stderr, "tok: {}: to log in, open {} and enter the code {} (it expires in {})\n", session.label(),
@@ -285,6 +412,7 @@ int run_login(Session& session, const LoginFlags& flags) {
       if (!shown.verification_uri_complete.empty()) {
         fmt::print(stderr, "tok: {}: or open {}\n", session.label(), printable(shown.verification_uri_complete));
       }
+      waiting.start(shown.expires_at);
     });
   } else {
     grant = browser_login(session, *login, memo, flags);

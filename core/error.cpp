@@ -17,6 +17,7 @@ Error in_context(const Error& error, std::string_view context) {
   Error out(error.kind(), std::string(context) + ": " + error.what(), error.advice());
   if (error.outage()) out.mark_outage(error.retry_after());
   if (error.login_ended()) out.mark_login_ended();
+  if (!error.oauth_error().empty()) out.with_oauth_error(error.oauth_error());
   return out;
 }
 

@@ -38,6 +38,14 @@ class Error : public std::runtime_error {
     login_ended_ = true;
     return *this;
   }
+  // The RFC 6749 5.2 error code of the server's answer ("invalid_grant", "slow_down"), read from
+  // the `error` member of its JSON; empty when it sent none. Decisions read this, never the
+  // message, which quotes server text (docs/login.md).
+  const std::string& oauth_error() const noexcept { return oauth_error_; }
+  Error& with_oauth_error(std::string code) {
+    oauth_error_ = std::move(code);
+    return *this;
+  }
   Error& mark_outage(std::optional<std::chrono::milliseconds> retry_after = std::nullopt) noexcept {
     outage_ = true;
     retry_after_ = retry_after;
@@ -49,6 +57,7 @@ class Error : public std::runtime_error {
   std::string advice_;
   bool outage_ = false;
   bool login_ended_ = false;
+  std::string oauth_error_;
   std::optional<std::chrono::milliseconds> retry_after_;
 };
 
@@ -63,7 +72,7 @@ inline constexpr int kExitCannotRun = 126;          // tok exec: a shell's statu
 inline constexpr int kExitNotFound = 127;           // tok exec: a shell's status for a command it cannot find
 
 // The same error with `context` before its message ("fetching a token from URL: ..."): its kind,
-// advice and outage kept. Providers wrap what a parser threw with this, never by hand.
+// advice, outage and OAuth error code kept. Providers wrap what a parser threw with this, never by hand.
 Error in_context(const Error& error, std::string_view context);
 
 }  // namespace tok

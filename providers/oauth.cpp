@@ -17,6 +17,7 @@
 #include "providers/client_auth.hpp"
 #include "providers/http.hpp"
 #include "providers/keyring.hpp"
+#include "providers/oauth_documents.hpp"
 #include "providers/token_response.hpp"
 
 namespace tok {
@@ -66,6 +67,7 @@ class OAuthClient {
     if (login() && !issuer_) {
       throw KeyError("issuer", fmt::format("required with grant = {} (its endpoints are discovered)", grant_));
     }
+    if (issuer_) issuer_as_set_ = *issuer_;
     while (issuer_ && !issuer_->empty() && issuer_->back() == '/') issuer_->pop_back();
     if (auto port = s.get("redirect_port")) {
       int value = -1;
@@ -180,7 +182,8 @@ class OAuthClient {
     try {
       grant = token_request(endpoint, std::move(form), {refresh_token}, deadline, mode);
     } catch (const Error& e) {
-      if (e.kind() != ErrorKind::refused || !contains_code(e.what(), "invalid_grant")) throw;
+      // The code from the answer's JSON, never the message: its text is the server's.
+      if (e.kind() != ErrorKind::refused || e.oauth_error() != "invalid_grant") throw;
       forget(memo);
       Error ended(ErrorKind::refused,
                   fmt::format("the login has ended ({}): run tok login -p {}", e.what(), deps_.profile));
@@ -209,47 +212,39 @@ class OAuthClient {
         send_with_retries(deps_.transport(), deps_.time(), request, request_deadline(), http_timeout_, retry, what);
     if (response.status != 200)
       throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), {}), response, deps_.time().now());
-    const auto doc = nlohmann::json::parse(response.body, nullptr, false);
+    const DeviceAnswer answer = read_device_authorization(response.body, what);
     DeviceAuthorization shown;
-    std::string device_code;
-    std::int64_t expires_in = 0;
-    std::int64_t interval = 5;  // RFC 8628 3.2: 5 s when the issuer names none
-    if (doc.is_object()) {
-      device_code = string_member(doc, "device_code");
-      shown.user_code = printable(string_member(doc, "user_code"));
-      shown.verification_uri = string_member(doc, "verification_uri");
-      shown.verification_uri_complete = string_member(doc, "verification_uri_complete");
-      if (auto e = doc.find("expires_in"); e != doc.end() && e->is_number_integer())
-        expires_in = e->get<std::int64_t>();
-      if (auto i = doc.find("interval"); i != doc.end() && i->is_number_integer()) interval = i->get<std::int64_t>();
-    }
-    if (device_code.empty() || shown.user_code.empty() || check_url(shown.verification_uri) || expires_in <= 0 ||
-        expires_in > 24 * 3600 || interval < 0 || interval > 600) {
-      throw Error(ErrorKind::unavailable, fmt::format("{}: malformed answer '{}'", what, quote_body(response.body)));
-    }
-    if (check_url(shown.verification_uri_complete)) shown.verification_uri_complete.clear();
-    shown.expires_at = deps_.time().now() + std::chrono::seconds(expires_in);
+    shown.user_code = answer.user_code;
+    shown.verification_uri = answer.verification_uri;
+    shown.verification_uri_complete = answer.verification_uri_complete;
+    shown.expires_at = deps_.time().now() + answer.expires_in;
     show(shown);
 
     const std::string token_endpoint = this->endpoint("token_endpoint", request_deadline(), memo, retry);
-    auto wait = std::chrono::seconds(interval);
+    std::chrono::seconds wait = answer.interval;  // at least 1 s (oauth_documents.hpp)
     for (;;) {
+      // Never past the code's expiry: a wait that would reach it ends as expired, with no late poll.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(shown.expires_at - deps_.time().now());
+      if (left <= wait) {
+        pause(std::max(std::chrono::milliseconds(0), left));
+        throw device_expired();
+      }
       pause(wait);
-      if (deps_.time().now() >= shown.expires_at) throw device_expired();
       try {
         return token_request(
             token_endpoint,
-            fmt::format("grant_type={}&device_code={}", form_encode(kDeviceCodeGrant), form_encode(device_code)),
-            {device_code}, request_deadline(), FetchMode::blocking);
+            fmt::format("grant_type={}&device_code={}", form_encode(kDeviceCodeGrant), form_encode(answer.device_code)),
+            {answer.device_code}, request_deadline(), FetchMode::blocking);
       } catch (const Error& e) {
-        const std::string message = e.what();
-        if (contains_code(message, "authorization_pending")) continue;
-        if (contains_code(message, "slow_down")) {
-          wait += 5s;  // RFC 8628 3.5: every slow_down adds 5 s for the rest of the login
+        // RFC 8628 3.5, by the code in the answer's JSON (never by its text).
+        const std::string& code = e.oauth_error();
+        if (code == "authorization_pending") continue;
+        if (code == "slow_down") {
+          wait = std::min(wait + kDeviceSlowDownStep, kDeviceMaxInterval);  // for the rest of the login
           continue;
         }
-        if (contains_code(message, "expired_token")) throw device_expired();
-        if (contains_code(message, "access_denied")) {
+        if (code == "expired_token") throw device_expired();
+        if (code == "access_denied") {
           throw Error(ErrorKind::refused, "the login was denied at the provider (access_denied)",
                       fmt::format("approve the request at {}, or run tok login -p {} again",
                                   url_for_display(shown.verification_uri), deps_.profile));
@@ -301,11 +296,6 @@ class OAuthClient {
   }
 
  private:
-  // An RFC 6749 5.2 code as token_endpoint_error quotes it ("...: invalid_grant: ...").
-  static bool contains_code(const std::string& message, std::string_view code) {
-    return message.find(fmt::format(": {}", code)) != std::string::npos;
-  }
-
   static bool in_keyring(const ProviderMemo& memo) {
     const auto it = memo.find("refresh_token_in");
     return it != memo.end() && it->second == "keyring";
@@ -380,7 +370,7 @@ class OAuthClient {
                            Deadline deadline, FetchMode mode) {
     HttpRequest request = form_request(endpoint, std::move(form));
     for (auto& s : authenticate(request, endpoint)) secrets.push_back(std::move(s));
-    const std::string what = fmt::format("fetching a token from {}", endpoint);
+    const std::string what = fmt::format("fetching a token from {}", printable(endpoint));
     const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_,
                                                     deps_.retry_policy(mode), what);
     if (response.status < 200 || response.status >= 300) {
@@ -425,29 +415,21 @@ class OAuthClient {
       request.url = *issuer_ + well_known;
       request.ca_bundle = ca_bundle_;
       request.headers = {"Accept: application/json"};
-      const std::string what = fmt::format("discovering the token endpoint at {}", request.url);
+      const std::string what = fmt::format("discovering the token endpoint at {}", printable(request.url));
       const HttpResponse response =
           send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
         last_problem = fmt::format("{}: HTTP {}", what, response.status);
         continue;
       }
-      const auto doc = nlohmann::json::parse(response.body, nullptr, false);
-      const auto it = doc.is_object() ? doc.find("token_endpoint") : doc.end();
-      if (!doc.is_object() || it == doc.end() || !it->is_string()) {
-        last_problem = fmt::format("{}: no token_endpoint in '{}'", what, quote_body(response.body));
+      // The document's issuer must be the configured one, as written (RFC 8414 3.3).
+      Discovery discovered = read_discovery_document(response.body, issuer_as_set_, what);
+      if (!discovered.problem.empty()) {
+        last_problem = std::move(discovered.problem);
         continue;
       }
       ProviderMemo found{{"issuer", *issuer_}};
-      for (const char* key :
-           {"token_endpoint", "authorization_endpoint", "device_authorization_endpoint", "revocation_endpoint"}) {
-        std::string endpoint = string_member(doc, key);
-        if (endpoint.empty()) continue;
-        if (auto problem = check_url(endpoint)) {
-          throw Error(ErrorKind::unavailable, fmt::format("{}: {} {}", what, key, *problem));
-        }
-        found[key] = std::move(endpoint);
-      }
+      for (auto& [key, value] : discovered.endpoints) found[key] = std::move(value);
       // Only a login needs the others: a client-credentials entry keeps what it always kept.
       for (auto& [key, value] : found) {
         if (login() || key == "issuer" || key == "token_endpoint") memo[key] = value;
@@ -464,7 +446,7 @@ class OAuthClient {
   std::string need(const char* name, ProviderMemo& memo) const {
     const std::string& value = memo[name];
     if (value.empty() && std::string_view(name) != "revocation_endpoint") {
-      throw Error(ErrorKind::unavailable, fmt::format("the issuer {} names no {}", *issuer_, name),
+      throw Error(ErrorKind::unavailable, fmt::format("the issuer {} names no {}", printable(*issuer_), name),
                   "check the issuer URL, or choose another grant");
     }
     return value;
@@ -474,7 +456,8 @@ class OAuthClient {
   std::optional<Duration> default_lifetime_;  // for answers that carry no lifetime
   std::string grant_;
   std::optional<std::string> token_url_;
-  std::optional<std::string> issuer_;
+  std::optional<std::string> issuer_;  // without a trailing slash: the well-known URLs are made from it
+  std::string issuer_as_set_;          // as configured: what the metadata's issuer must be
   std::string client_id_;
   bool public_client_;
   ClientAuth auth_;

@@ -1,5 +1,6 @@
 #include "providers/token_response.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <optional>
@@ -281,16 +282,30 @@ Token parse_token_response(std::string_view body, TimePoint now, TokenFieldNames
   return token;
 }
 
+std::string OAuthErrorAnswer::code() const {
+  const bool nqschars =
+      std::all_of(error.begin(), error.end(), [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+  return !error.empty() && error.size() <= 128 && nqschars ? error : std::string();
+}
+
+std::optional<OAuthErrorAnswer> read_oauth_error(std::string_view body) {
+  const auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  const auto error = doc.find("error");
+  if (error == doc.end() || !error->is_string()) return std::nullopt;
+  OAuthErrorAnswer answer{error->get<std::string>(), {}};
+  if (auto d = doc.find("error_description"); d != doc.end() && d->is_string())
+    answer.description = d->get<std::string>();
+  return answer;
+}
+
 Error token_endpoint_error(const HttpResponse& response, const std::string& what, const std::string& client_advice,
                            const std::vector<std::string>& sent_secrets) {
-  const auto body = nlohmann::json::parse(response.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    // RFC 6749 5.2: the server says why it refused.
-    const std::string code = body["error"].get<std::string>();
-    std::string message = fmt::format("{}: {}", what, quote_body(code, sent_secrets));
-    if (auto d = body.find("error_description"); d != body.end() && d->is_string()) {
-      message += ": " + quote_body(d->get<std::string>(), sent_secrets);
-    }
+  if (const auto answer = read_oauth_error(response.body)) {
+    // RFC 6749 5.2: the server says why it refused; its code is data, its text only quoted.
+    const std::string code = answer->code();
+    std::string message = fmt::format("{}: {}", what, quote_body(answer->error, sent_secrets));
+    if (!answer->description.empty()) message += ": " + quote_body(answer->description, sent_secrets);
     const bool unavailable = code == "temporarily_unavailable" || response.status >= 500 || response.status == 429;
     std::string advice;
     if (code == "invalid_client" || code == "unauthorized_client") {
@@ -298,7 +313,9 @@ Error token_endpoint_error(const HttpResponse& response, const std::string& what
     } else if (code == "invalid_scope") {
       advice = "check the profile's scopes";
     }
-    return Error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
+    Error error(unavailable ? ErrorKind::unavailable : ErrorKind::refused, message, advice);
+    error.with_oauth_error(code);
+    return error;
   }
   const std::string message =
       fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body, sent_secrets));

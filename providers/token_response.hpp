@@ -48,8 +48,20 @@ std::optional<TimePoint> parse_rfc3339(std::string_view text);
 
 struct HttpResponse;
 
+// An RFC 6749 5.2 error answer as data: the `error` member of a JSON object and its
+// `error_description`. nullopt when the body is no JSON object with a string `error`.
+struct OAuthErrorAnswer {
+  std::string error;        // as sent: quoted (redacted) in messages, never decided on
+  std::string description;  // empty when none
+  // The code decisions read: `error` when it is one (1 to 128 of RFC 6749's NQSCHAR, printable
+  // ASCII but '"' and '\\'), else empty.
+  std::string code() const;
+};
+std::optional<OAuthErrorAnswer> read_oauth_error(std::string_view body);
+
 // A token endpoint's answer that is not a token: an RFC 6749 5.2 error (the code and
-// description quoted; exit 3, or 4 for temporarily_unavailable, 5xx and 429), a refusal (400,
+// description quoted, the code kept as Error::oauth_error(); exit 3, or 4 for
+// temporarily_unavailable, 5xx and 429), a refusal (400,
 // 401, 403: exit 3 with `client_advice`), a redirect (never followed: exit 4), anything else
 // (exit 4). `what` names the request ("fetching a token from URL"). `sent_secrets` are removed
 // exactly from whatever is quoted, whatever the server echoes back.

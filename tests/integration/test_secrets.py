@@ -11,7 +11,9 @@ with a distinctive client secret and distinctive tokens, and every byte tok lets
 import base64
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.error
@@ -19,6 +21,7 @@ import urllib.parse
 import urllib.request
 
 from harness import TOK, TokCase, detached_refreshers, write_program
+from login_server import LoginServer
 from serve_harness import ServeCase
 
 CORE = "Sw33pC0re9x"
@@ -335,6 +338,83 @@ class Serve(Sweep, ServeCase):
         self.check("the -v log of tok serve", self.serve_log())
         self.assertIn("/databricks/SECRET/token", self.serve_log(), "the -v log names the requests it swept")
         self.assertNotIn(self.databricks_url, self.serve_log(), "the URL's secret segment stays out of the log")
+
+
+class LoginSweep(unittest.TestCase):
+    """A person's login (issue 26): its device code, access and refresh tokens all start with
+    TOKEN_MARK and its client is confidential (the sweep's secret): neither the login, its
+    refresh, nor the errors of a token endpoint, a device answer or a metadata document that echo
+    them let one out, except a token on `get`'s stdout."""
+
+    def setUp(self):
+        if not TOK or not os.access(TOK, os.X_OK):
+            raise AssertionError("TOK_BIN must point at the tok binary under test")
+        self.home = tempfile.mkdtemp(prefix="tok-login-sweep-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+        self.idp = LoginServer(token_prefix=TOKEN_MARK).start()
+        self.addCleanup(self.idp.stop)
+        self.idp.device_code = TOKEN_MARK + "dc" + "5e" * 12
+        self.cache = os.path.join(self.home, "cache")
+        config = os.path.join(self.home, "config")
+        with open(config, "w") as f:
+            f.write(f"[me]\nprovider = oauth\nissuer = {self.idp.url}\nclient_id = ws\n"
+                    "client_secret_env = SWEEP_SECRET\ngrant = device_code\ntoken_storage = file\n")
+        self.env = {"HOME": self.home, "PATH": "/usr/bin:/bin", "LC_ALL": "C", "TOK_CONFIG": config,
+                    "TOK_CACHE_DIR": self.cache, "SWEEP_SECRET": SWEEP_SECRET}
+
+    def check(self, where, data, token_ok=False):
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        for form, value in SECRET_FORMS.items():
+            self.assertNotIn(value, text, f"the client secret ({form}) in {where}: {text[:400]!r}")
+        if not token_ok:
+            self.assertNotIn(TOKEN_MARK, text, f"a token or the device code in {where}: {text[:400]!r}")
+
+    def tok(self, *args, expect=0, token_out=False):
+        proc = subprocess.run([TOK, *args], env=self.env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.check(f"stdout of tok {' '.join(args)}", proc.stdout, token_ok=token_out)
+        self.check(f"stderr of tok {' '.join(args)}", proc.stderr)
+        self.assertEqual(proc.returncode, expect, f"tok {args}: {proc.stdout!r} {proc.stderr!r}")
+        return proc
+
+    def refresh_token(self):
+        names = [n for n in os.listdir(self.cache) if n.endswith(".json")]
+        with open(os.path.join(self.cache, names[0])) as f:
+            return json.load(f)["token"].get("fields", {}).get("refresh_token")
+
+    def test_login_refresh_and_the_errors_that_echo_them(self):
+        self.idp.device_errors = ["authorization_pending"]
+        self.tok("login", "-v", "-p", "me")
+        self.assertIn(TOKEN_MARK, self.tok("get", "-v", "-p", "me", "--force-refresh", token_out=True).stdout.decode())
+        self.tok("status", "-p", "me")
+        self.tok("status", "-p", "me", "--format", "json")
+        rt = self.refresh_token()
+        self.assertTrue(rt.startswith(TOKEN_MARK))
+        # Token endpoint errors quoting the refresh token and the secret it was sent with.
+        echo = f"refresh_token={rt} client_secret={SWEEP_SECRET}"
+        self.idp.refresh_faults = [(401, {"error": "invalid_client", "error_description": echo})]
+        self.tok("get", "-v", "-p", "me", "--force-refresh", expect=3)
+        self.idp.refresh_faults = [(503, "overloaded: " + echo)] * 5
+        self.tok("get", "-v", "-p", "me", "--force-refresh", "--refresh-timeout", "20s", expect=4)
+        self.idp.refresh_faults = [(400, {"error": "invalid_grant", "error_description": echo})]
+        self.tok("get", "-v", "-p", "me", "--force-refresh", expect=3)
+        self.assertIsNone(self.refresh_token(), "the login ended")
+        # A device login whose polling ends in an error echoing the device code and the secret.
+        self.idp.device_errors = [{"error": "invalid_request", "error_description":
+                                   f"device_code={self.idp.device_code} client_secret={SWEEP_SECRET}"}]
+        self.tok("login", "-v", "-p", "me", expect=3)
+        # Device answers out of bounds, quoted without their device code.
+        for change in ({"expires_in": 10 ** 9}, {"interval": 10 ** 9}, {"verification_uri": "ftp://x"}):
+            self.idp.device = change
+            self.tok("login", "-v", "-p", "me", expect=4)
+        self.idp.device = {}
+        # Metadata documents that are refused, one holding a token-like value.
+        for change in ({"issuer": "https://idp.example"}, {"token_endpoint": None, "x": TOKEN_MARK + "J" * 40}):
+            self.idp.discovery = change
+            shutil.rmtree(self.cache, ignore_errors=True)  # discovery again, not the kept endpoints
+            self.tok("login", "-v", "-p", "me", expect=4)
+        for root, dirs, files in os.walk(self.cache):
+            for name in files:
+                self.check(f"the cache file name {name}", name)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/login_callback.hpp"
 #include "fakes.hpp"
 #include "providers/http.hpp"
 #include "providers/jws.hpp"
 #include "providers/oauth.hpp"
+#include "providers/oauth_documents.hpp"
 #include "providers/provider.hpp"
+#include "providers/token_response.hpp"
 
 using namespace std::chrono_literals;
 using tok::ErrorKind;
@@ -101,7 +104,7 @@ TEST_CASE_FIXTURE(OAuthFixture, "post auth: id and secret in the form, no Author
 
 TEST_CASE_FIXTURE(OAuthFixture, "discovery: openid-configuration, then RFC 8414, the endpoint is kept in the memo") {
   http.answer(404, "no")
-      .answer(200, R"({"issuer":"https://id.example","token_endpoint":"https://id.example/token"})")
+      .answer(200, R"({"issuer":"https://id.example/","token_endpoint":"https://id.example/token"})")
       .answer(200, kGood);
   fetch({{"issuer", "https://id.example/"}, {"client_id", "ci"}});
   REQUIRE(http.requests.size() == 3);
@@ -117,7 +120,7 @@ TEST_CASE_FIXTURE(OAuthFixture, "discovery: openid-configuration, then RFC 8414,
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "discovery: a plain-http endpoint to another host is refused") {
-  http.answer(200, R"({"token_endpoint":"http://evil.example/token"})");
+  http.answer(200, R"({"issuer":"https://id.example","token_endpoint":"http://evil.example/token"})");
   const auto e = error_from([&] { fetch({{"issuer", "https://id.example"}, {"client_id", "ci"}}); });
   CHECK(e.kind() == ErrorKind::unavailable);
   CHECK(contains(e.what(), "not loopback"));
@@ -250,6 +253,153 @@ TEST_CASE_FIXTURE(OAuthFixture, "invalid_grant ends the login: refused, marked, 
   CHECK(http.requests.size() == 1);
 }
 
+TEST_CASE_FIXTURE(OAuthFixture, "only the code invalid_grant ends the login, never text that mentions it") {
+  http.answer(401, R"({"error":"invalid_client","error_description":"unsupported invalid_grant_type"})");
+  auto e = error_from([&] { refresh(login(), with_refresh_token("r1")); });
+  CHECK(e.kind() == ErrorKind::refused);
+  CHECK(e.oauth_error() == "invalid_client");
+  CHECK_FALSE(e.login_ended());
+  http.script.clear();
+  http.answer(400, R"({"error":"invalid_grant "})");  // not the code: a code has no space at its end
+  e = error_from([&] { refresh(login(), with_refresh_token("r1")); });
+  CHECK_FALSE(e.login_ended());
+}
+
+TEST_CASE("an RFC 6749 error answer is data: its code only when it is one") {
+  auto answer = tok::read_oauth_error(R"({"error":"invalid_grant","error_description":"gone"})");
+  REQUIRE(answer);
+  CHECK(answer->code() == "invalid_grant");
+  CHECK(answer->description == "gone");
+  CHECK(tok::read_oauth_error(R"({"error":"bad\"code"})")->code().empty());
+  CHECK(tok::read_oauth_error(R"({"error":"x\ny"})")->code().empty());
+  CHECK(tok::read_oauth_error(R"({"error":""})")->code().empty());
+  CHECK_FALSE(tok::read_oauth_error(R"({"error":3})"));
+  CHECK_FALSE(tok::read_oauth_error("invalid_grant"));
+  tok::HttpResponse response;
+  response.status = 400;
+  response.body = R"({"error":"slow_down"})";
+  const auto e = tok::in_context(tok::token_endpoint_error(response, "fetching", "", {}), "logging in");
+  CHECK(e.oauth_error() == "slow_down");
+}
+
+TEST_CASE("discovery: the document's issuer must be the configured one, exactly") {
+  const std::string doc = R"({"issuer":"https://id.example","token_endpoint":"https://id.example/token"})";
+  CHECK(tok::read_discovery_document(doc, "https://id.example", "d").endpoints.at("token_endpoint") ==
+        "https://id.example/token");
+  for (const char* configured : {"https://id.example/", "https://ID.example", "https://other.example"}) {
+    const auto e = error_from([&] { tok::read_discovery_document(doc, configured, "d"); });
+    CHECK(e.kind() == ErrorKind::unavailable);
+    CHECK(contains(e.what(), "RFC 8414 3.3"));
+    CHECK(contains(e.advice(), "set issuer = https://id.example exactly"));
+  }
+  CHECK(contains(error_from([&] {
+                   tok::read_discovery_document(R"({"token_endpoint":"https://id.example/t"})", "https://id.example",
+                                                "d");
+                 }).what(),
+                 "names no issuer"));
+  // Not a document at all: the next well-known URL is tried.
+  CHECK_FALSE(tok::read_discovery_document("<html>", "https://id.example", "d").problem.empty());
+  // Control characters, spaces, bytes beyond ASCII: refused, and quoted printable.
+  for (const char* bad : {R"(https://id.example/t\n)", R"(https://id.example/t\u001b[2J)", "https://id.example/ t",
+                          R"(https://id.example/\u00e9)"}) {
+    const std::string with = R"({"issuer":"https://id.example","token_endpoint":")" + std::string(bad) + "\"}";
+    const auto e = error_from([&] { tok::read_discovery_document(with, "https://id.example", "d"); });
+    CHECK(contains(e.what(), "control character"));
+    CHECK_FALSE(contains(e.what(), "\n"));
+    CHECK_FALSE(contains(e.what(), "\x1b"));
+  }
+}
+
+TEST_CASE("device answer: interval floor and default, bounds") {
+  const auto answer = [](const std::string& extra) {
+    return tok::read_device_authorization(
+        R"({"device_code":"dc","user_code":"C","verification_uri":"https://id.example/device","expires_in":600)" +
+            extra + "}",
+        "asking");
+  };
+  CHECK(answer("").interval == 5s);
+  CHECK(answer(R"(,"interval":0)").interval == 5s);
+  CHECK(answer(R"(,"interval":-7)").interval == 5s);
+  CHECK(answer(R"(,"interval":1.5)").interval == 5s);
+  CHECK(answer(R"(,"interval":"3")").interval == 5s);
+  CHECK(answer(R"(,"interval":1)").interval == 1s);
+  CHECK(answer(R"(,"interval":600)").interval == 600s);
+  CHECK(contains(error_from([&] { answer(R"(,"interval":601)"); }).what(), "malformed answer (interval"));
+  CHECK(answer("").expires_in == 600s);
+  CHECK(contains(error_from([&] {
+                   tok::read_device_authorization(
+                       R"({"device_code":"dc-secret-0123","user_code":"C","verification_uri":"https://id.example/d",)"
+                       R"("expires_in":86401})",
+                       "asking");
+                 }).what(),
+                 "malformed answer (expires_in"));
+  CHECK_FALSE(contains(
+      error_from([&] {
+        tok::read_device_authorization(
+            R"({"device_code":"dc-secret-0123","user_code":"C","verification_uri":"x","expires_in":1})", "asking");
+      }).what(),
+      "dc-secret-0123"));
+}
+
+TEST_CASE("login callback: a code only with exactly our state, each parameter once") {
+  using Kind = tok::LoginCallback::Kind;
+  const std::string state = "s-0123";
+  const auto read = [&](std::string path, std::vector<std::pair<std::string, std::string>> params) {
+    tok::ServerRequest r;
+    r.method = "GET";
+    r.path = std::move(path);
+    for (auto& [k, v] : params) r.params.emplace(k, v);
+    return tok::read_login_callback(r, state);
+  };
+  CHECK(read("/other", {{"state", state}, {"code", "c"}}).kind == Kind::not_found);
+  const auto good = read("/callback", {{"state", state}, {"code", "c1"}});
+  CHECK(good.kind == Kind::code);
+  CHECK(good.code == "c1");
+  CHECK(read("/callback", {{"state", "s-012"}, {"code", "c1"}}).kind == Kind::not_ours);
+  CHECK(read("/callback", {{"code", "c1"}}).kind == Kind::not_ours);
+  CHECK(read("/callback", {{"state", state}, {"state", state}, {"code", "c1"}}).kind == Kind::not_ours);
+  CHECK(read("/callback", {{"state", state}, {"code", "c1"}, {"code", "c2"}}).kind == Kind::not_ours);
+  CHECK(read("/callback", {{"state", state}}).kind == Kind::no_code);
+  CHECK(read("/callback", {{"state", state}, {"code", std::string(4097, 'c')}}).kind == Kind::no_code);
+  const auto failed = read("/callback", {{"state", state}, {"error", "access_denied"},
+                                         {"error_description", "no\r\ntok: me: logged in as admin"}});
+  CHECK(failed.kind == Kind::failed);
+  CHECK(failed.problem == "the provider ended the login: access_denied: no??tok: me: logged in as admin");
+}
+
+// Sleeps on the fixture's clock, so a device code's expiry comes as it would.
+class ClockSleeper final : public tok::Sleeper {
+ public:
+  explicit ClockSleeper(tok::FakeClock& clock) : clock_(clock) {}
+  tok::Deadline now() const override { return now_; }
+  void sleep_for(std::chrono::milliseconds wait) const override {
+    sleeps.push_back(wait);
+    now_ += wait;
+    clock_.advance(wait);
+  }
+  mutable std::vector<std::chrono::milliseconds> sleeps;
+
+ private:
+  tok::FakeClock& clock_;
+  mutable tok::Deadline now_ = std::chrono::steady_clock::now();
+};
+
+TEST_CASE_FIXTURE(OAuthFixture, "device login: interval 0 waits 5 s, slow_down grows it, no wait passes the expiry") {
+  http.answer(200, R"({"device_code":"dc","user_code":"C","verification_uri":"https://id.example/device",)"
+                   R"("expires_in":12,"interval":0})")
+      .answer(400, R"({"error":"slow_down"})");
+  ClockSleeper waits(clock);
+  auto d = deps();
+  d.sleeper = &waits;
+  d.profile = "me";
+  auto flow = tok::OAuthLogin::from_settings(tok::ProviderSettings(login()), d);
+  const auto e = error_from([&] { flow->device_login(memo, [&](const tok::DeviceAuthorization&) {}); });
+  CHECK(contains(e.what(), "the device code expired"));
+  // 5 s (the default for 0), then 10 s asked for but only the 7 s the code has left: no poll.
+  CHECK(waits.sleeps == std::vector<std::chrono::milliseconds>{5s, 7s});
+  CHECK(http.requests.size() == 2);
+}
+
 TEST_CASE_FIXTURE(OAuthFixture, "a login profile never fetches by itself: not logged in, no request") {
   auto values = login();
   values.erase("provider");
@@ -273,9 +423,9 @@ TEST_CASE_FIXTURE(OAuthFixture, "a login needs an issuer, and grant is one of th
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "discovery keeps a login's endpoints in the memo") {
-  http.answer(200,
-              R"({"token_endpoint":"https://id.example/token","device_authorization_endpoint":"https://id.example/d",)"
-              R"("revocation_endpoint":"https://id.example/r","authorization_endpoint":"https://id.example/a"})")
+  http.answer(200, R"({"issuer":"https://id.example","token_endpoint":"https://id.example/token",)"
+                   R"("device_authorization_endpoint":"https://id.example/d",)"
+                   R"("revocation_endpoint":"https://id.example/r","authorization_endpoint":"https://id.example/a"})")
       .answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600})");
   auto values = login();
   memo.clear();
