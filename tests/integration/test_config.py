@@ -150,6 +150,34 @@ class Config(TokCase):
         self.assertIn("not a regular file", proc.stderr)
 
 
+class SharedNames(TokCase):
+    """Profiles whose names differ only in what an older cache key dropped ('@' for '_', a leading
+    '.') have an entry each: the name is part of the entry's identity."""
+
+    def test_ci_at_prod_and_ci_underscore_prod_have_an_entry_each(self):
+        config = os.path.join(self.home, "config")
+        with open(config, "w") as f:
+            for name in ("ci@prod", "ci_prod", ".hidden", "_hidden"):
+                f.write(f"[{name}]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = ci\n")
+        self.env.update({"TOK_CONFIG": config, "TOK_CACHE_DIR": self.cache})
+        for a, b in (("ci@prod", "ci_prod"), (".hidden", "_hidden")):
+            with self.subTest(a=a, b=b):
+                first = self.run_tok("get", "-p", a)
+                second = self.run_tok("get", "-p", b)
+                self.assertEqual((first.returncode, second.returncode), (0, 0), first.stderr + second.stderr)
+                self.assertNotEqual(first.stdout, second.stdout, f"{b} was given {a}'s token")
+                # Clearing one leaves the other's token in place.
+                cleared = self.run_tok("clear", "-p", b)
+                self.assertEqual(cleared.returncode, 0, cleared.stderr)
+                requests = self.server.token_requests
+                again = self.run_tok("get", "-p", a)
+                self.assertEqual(again.stdout, first.stdout, f"clear -p {b} removed {a}'s token")
+                self.assertEqual(self.server.token_requests, requests)
+        # The names are kept as they are ('.' at the start written %2E: no hidden file).
+        names = sorted(n for n in os.listdir(self.cache) if n.endswith(".json"))
+        self.assertEqual([n.rsplit("-", 1)[0] for n in names], ["%2Ehidden", "ci@prod"])
+
+
 class ProfileNames(TokCase):
     def test_a_profile_name_outside_the_safe_set_is_an_error_saying_so(self):
         config = os.path.join(self.home, "config")
