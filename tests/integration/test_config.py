@@ -78,6 +78,26 @@ class Config(TokCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn("--min-valid", proc.stderr)
 
+    def test_a_value_is_one_line_from_a_flag_or_the_file(self):
+        # The helpers hand values on in line protocols (git's answer, GCP's metadata lists): a
+        # line break or a NUL in any value is an error naming the key, and the value is not shown
+        # (a command's arguments may hold a secret).
+        self.write_config(self.profile())
+        for flag, key in (("--git-username", "git_username"), ("--gcp-service-account", "gcp_service_account"),
+                          ("--scopes", "scopes"), ("--client-id", "client_id")):
+            with self.subTest(flag=flag):
+                proc = self.tok("get", "-p", "work", flag, "x\nforged=evil")
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(f"key '{key}': the value holds a line break or a NUL", proc.stderr)
+                self.assertNotIn("forged", proc.stderr)
+        for value in ("x\ry", "x\0y"):
+            with self.subTest(value=repr(value)):
+                path = self.write_config(self.profile(git_username=value))
+                proc = self.tok("get", "-p", "work")
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(f"config {path} line 5: key 'git_username'", proc.stderr)
+        self.assertEqual(self.server.token_requests, 0)
+
     def test_unknown_provider_and_missing_key_and_bad_url(self):
         self.write_config("[a]\nprovider = carrier-pigeon\n[b]\nprovider = oauth\ntoken_url = https://x.example/t\n"
                           "[c]\nprovider = oauth\nclient_id = x\ntoken_url = http://example.com/token\n")
