@@ -21,6 +21,7 @@
 #include "core/descriptors.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "core/file_trust.hpp"
 #include "providers/client_auth.hpp"
 #include "providers/command.hpp"
 #include "providers/http.hpp"
@@ -340,6 +341,7 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
   }
   struct stat st {};
   std::string why;
+  std::string advice;
   if (::fstat(fd, &st) != 0) {
     why = std::strerror(errno);
   } else if (S_ISDIR(st.st_mode)) {
@@ -348,6 +350,11 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
     why = "it is not a regular file";
   } else if (st.st_size > kMaxConfigBytes) {
     why = fmt::format("it is larger than {} KiB, which no profile list needs", kMaxConfigBytes / 1024);
+  } else if (why = untrusted_because(st, TrustedOwners::you_or_root); !why.empty()) {
+    // The file says which programs run as you (provider = command) and where tokens go: one
+    // that another user could have written is refused, as ssh refuses such a config
+    // (docs/design.md, "Files tok trusts").
+    advice = trust_advice(st, TrustedOwners::you_or_root, printable(path.string()));
   }
   std::optional<std::string> text;
   if (why.empty()) {
@@ -359,7 +366,7 @@ std::optional<IniFile> load_config(const GlobalOptions& options) {
   }
   ::close(fd);
   if (!why.empty()) {
-    throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why));
+    throw Error(ErrorKind::usage, fmt::format("config {}: refusing it: {}", printable(path.string()), why), advice);
   }
   return parse_ini(*text, path.string());
 }

@@ -115,7 +115,8 @@ std::filesystem::path config_path(const GlobalOptions& options);
 std::filesystem::path cache_dir(const GlobalOptions& options);
 
 // Reads the config file if there is one; nullopt if it does not exist. Unreadable or malformed
-// files are Error(usage).
+// files are Error(usage), and so is one that another user could have written: owned by neither
+// you nor root, or writable by group or others (core/file_trust.hpp).
 std::optional<IniFile> load_config(const GlobalOptions& options);
 
 // The chosen profile, every key checked (unknown keys, bad durations, unknown provider, bad

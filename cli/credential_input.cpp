@@ -156,6 +156,19 @@ std::string read_stdin(std::size_t limit) { return read_fd0(limit, false); }
 std::string read_git_request_from_stdin() { return read_fd0(kGitInputMax, true); }
 
 std::string git_answer(std::string_view username, std::string_view token, std::optional<TimePoint> expiry) {
+  // git reads the answer line by line, a value to the end of its line (a C string): a line break
+  // in a value would be a line of its own (git's own writer, credential_write_item, dies on one),
+  // a NUL would cut it, and git strips a CR before the line's end. Refused, never sent.
+  constexpr std::string_view kSplitters("\n\r\0", 3);
+  if (username.find_first_of(kSplitters) != std::string_view::npos) {
+    throw Error(ErrorKind::usage,
+                "git-credential: the user name holds a line break or a NUL, which git would read as a line of its own",
+                "check git_username");
+  }
+  if (token.find_first_of(kSplitters) != std::string_view::npos) {
+    throw Error(ErrorKind::unavailable,
+                "git-credential: the token holds a line break or a NUL: refusing to hand it to git");
+  }
   std::string out = fmt::format("username={}\npassword={}\n", username, token);
   if (expiry) {
     const auto seconds = std::chrono::floor<std::chrono::seconds>(expiry->time_since_epoch());

@@ -63,7 +63,8 @@ struct ExecInfo {
 ExecInfo read_exec_info(const char* exec_info);
 
 // git's answer to `get`: username, password (the token) and, for a token that expires,
-// password_expiry_utc (epoch seconds) so that git drops it in time.
+// password_expiry_utc (epoch seconds) so that git drops it in time. A value git would not read
+// back whole (a line break, a CR or a NUL in it) is an Error, never written.
 std::string git_answer(std::string_view username, std::string_view token, std::optional<TimePoint> expiry);
 // Docker's answer to `get`: {"ServerURL", "Username", "Secret"} on one line.
 std::string docker_answer(std::string_view server_url, std::string_view username, std::string_view token);

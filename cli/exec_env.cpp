@@ -112,10 +112,10 @@ int run_env(Session& session, const EnvFlags& flags) {
   auto variables = credential_variables(session, flags.freshness, name);
   // Tokens are single-line by construction (RFC 6750 b64token, fields printable ASCII), but a
   // dotenv or $GITHUB_ENV line takes the rest of the line as the value: a line break would
-  // forge another variable.
+  // forge another variable, and a NUL would cut the value (a shell drops it, C readers stop).
   for (const auto& variable : variables) {
-    if (variable.second.find_first_of("\r\n") != std::string::npos) {
-      throw Error(ErrorKind::unavailable, "the token holds a line break: refusing to write it as a variable");
+    if (variable.second.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      throw Error(ErrorKind::unavailable, "the token holds a line break or a NUL: refusing to write it as a variable");
     }
   }
   // An empty value (no AWS session token: long-term keys) must not leave the caller's old one in

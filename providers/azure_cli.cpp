@@ -45,6 +45,7 @@ class AzureCliProvider final : public Provider {
   Token fetch(Deadline deadline, ProviderMemo&, FetchMode) override {
     // One attempt in either mode: az retries its own token requests, and a second second-long
     // start would only double the wait for the same answer.
+    check_program(az_path_, "az_path");
     ProcessRequest request;
     request.argv = {az_path_, "account", "get-access-token", "--output", "json"};
     if (resource_) request.argv.insert(request.argv.end(), {"--resource", *resource_});

@@ -64,6 +64,7 @@ class CommandProvider final : public Provider {
 
   Token fetch(Deadline deadline, ProviderMemo&, FetchMode) override {
     // One attempt in either mode: the program is the authority on retrying its own source.
+    check_program(argv_[0], "command");
     ProcessRequest request;
     request.argv = argv_;
     request.deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout_);

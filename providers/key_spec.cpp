@@ -90,7 +90,14 @@ double key_fraction(const KeySpec& spec, std::string_view text) {
 
 void check_key_value(const KeySpec& spec, std::string_view value) {
   switch (spec.type) {
-    case KeyType::text: return;
+    case KeyType::text:
+      // One line, as a config file writes it: the helpers hand these values on in line protocols
+      // (git's credential answer, GCP's metadata lists), where a line break or a NUL would be read
+      // as a line of its own or cut the value. Not quoted: a command's arguments may carry a secret.
+      if (value.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos) {
+        throw KeyError(std::string(spec.name), "the value holds a line break or a NUL: a value is one line");
+      }
+      return;
     case KeyType::url:
       if (auto problem = check_url(std::string(value))) throw KeyError(std::string(spec.name), *problem);
       return;

@@ -17,7 +17,7 @@ namespace tok {
 enum class KeyOwner { engine, provider, integration };
 
 enum class KeyType {
-  text,              // one line, anything
+  text,              // one line (no line break, no NUL), anything else
   url,               // http(s); https unless loopback
   duration,          // 40s, 5m, 1h30m; more than zero
   duration_or_zero,  // the same, and 0 means none

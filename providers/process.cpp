@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,12 @@
 #include <cstring>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "core/descriptors.hpp"
+#include "core/error.hpp"
+#include "core/file_trust.hpp"
+#include "providers/http.hpp"
 
 extern char** environ;
 
@@ -25,6 +31,16 @@ std::string ProcessResult::summary() const {
   if (timed_out) return "killed at the deadline";
   if (exit_status) return "exit " + std::to_string(*exit_status);
   return "signal " + std::to_string(signal);
+}
+
+void check_program(const std::string& program, std::string_view key) {
+  if (program.find('/') == std::string::npos) return;
+  struct stat st {};
+  if (::stat(program.c_str(), &st) != 0) return;
+  const std::string why = untrusted_because(st, TrustedOwners::you_or_root);
+  if (why.empty()) return;
+  throw Error(ErrorKind::usage, fmt::format("key '{}': refusing to run {}: {}", key, printable(program), why),
+              trust_advice(st, TrustedOwners::you_or_root, printable(program)));
 }
 
 namespace {

@@ -48,6 +48,13 @@ class ProcessRunner {
 
 ProcessRunner& system_process_runner();
 
+// A program a profile names by its path (`key`'s value has a '/'): it runs as you, so one that
+// another user could have written is refused (core/file_trust.hpp: owned by you or root, not
+// writable by group or others), as Error(usage) naming the key, the file and how to fix it. A
+// name looked up on PATH is not checked (PATH is yours), nor a path that does not exist (the run
+// then says "not found").
+void check_program(const std::string& program, std::string_view key);
+
 // The first non-blank line of a program's output, trimmed; with `prefer`, the first line that
 // starts with it if there is one (the Azure CLI prints warnings before its "ERROR:" line).
 std::string first_line(std::string_view text, std::string_view prefer = {});

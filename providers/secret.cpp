@@ -12,6 +12,7 @@
 
 #include "core/descriptors.hpp"
 #include "core/error.hpp"
+#include "core/file_trust.hpp"
 
 namespace tok {
 
@@ -54,11 +55,16 @@ std::string read_small_file(const std::string& path, std::string_view key, FileR
     why = fmt::format("it is owned by uid {}, not by you", st.st_uid);
   } else if (rules == FileRules::private_to_user && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     why = fmt::format("group or others may access it (mode {:o})", st.st_mode & 07777);
+  } else if (rules == FileRules::any_owner) {
+    // Whoever writes it, a file another user could replace would hand us their identity
+    // (docs/design.md, "Files tok trusts").
+    why = untrusted_because(st, TrustedOwners::anyone);
   }
   if (!why.empty()) {
     ::close(fd);
     throw Error(ErrorKind::usage, fmt::format("key '{}': refusing {}: {}", key, path, why),
-                rules == FileRules::private_to_user ? fmt::format("chmod 600 {} (and own it)", path) : std::string());
+                rules == FileRules::private_to_user ? fmt::format("chmod 600 {} (and own it)", path)
+                                                    : trust_advice(st, TrustedOwners::anyone, path));
   }
   auto text = read_capped(fd, max_bytes);  // the file may grow while we read
   ::close(fd);

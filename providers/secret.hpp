@@ -10,7 +10,8 @@ namespace tok {
 
 enum class FileRules {
   private_to_user,  // a secret or key: owned by us, no group or other access (the cache's rules)
-  any_owner,        // a short-lived token another program writes (a Kubernetes projected token)
+  any_owner,        // a short-lived token another program writes (a Kubernetes projected token):
+                    // any owner, but writable by no one else (core/file_trust.hpp)
 };
 
 // Reads a small file a profile names under `key`: a regular file (a FIFO or device would hang or

@@ -108,6 +108,31 @@ class DockerCredential(TokCase):
             self.assertIn(message, proc.stdout, stdin[:20])
             self.assertEqual(len(proc.stdout.splitlines()), 1, proc.stdout)
 
+    def test_a_user_name_is_written_so_docker_reads_back_exactly_that_name_or_refused(self):
+        # JSON escapes quotes, backslashes and controls; a line break, a CR or a NUL in a value is
+        # refused for every writer alike (docs/helpers.md, "What the helpers write").
+        for name, value in (("quoted", 'a"b\\c'), ("braces", '{"Secret":"x"}')):
+            with self.subTest(value=value):
+                with open(self.config, "w") as f:
+                    f.write(self.profile(name, docker_registries="registry.example.com", docker_username=value))
+                proc = self.both("get", b"registry.example.com")
+                self.assertEqual(proc.returncode, 0, proc.stdout)
+                self.assertEqual(len(proc.stdout.splitlines()), 1)
+                answer = json.loads(proc.stdout)
+                self.assertEqual(answer["Username"], value)
+                self.assertEqual(set(answer), {"ServerURL", "Username", "Secret"})
+        requests = self.server.token_requests
+        for value in ("x\rUsername", "x\0y"):
+            with self.subTest(value=repr(value)):
+                with open(self.config, "w") as f:
+                    f.write(self.profile("work", docker_registries="registry.example.com", docker_username=value))
+                proc = self.both("get", b"registry.example.com")
+                self.assertEqual(proc.returncode, 1, proc.stdout)
+                self.assertIn(b"key 'docker_username'", proc.stdout)
+                self.assertIn(b"line break or a NUL", proc.stdout)
+                self.assertNotIn(b"Secret", proc.stdout)
+                self.assertEqual(self.server.token_requests, requests)
+
     def test_a_provider_failure_is_an_error_on_stdout(self):
         self.server.fault(status=401, json={"error": "invalid_client"})
         proc = self.helper("get", stdin=b"registry.example.com", expect=1)

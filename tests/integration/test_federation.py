@@ -133,6 +133,26 @@ class Federation(TokCase):
         subjects = [r["subject_token"] for r in self.server.state.stats()["requests"]]
         self.assertEqual(subjects, tokens)
 
+    def test_a_file_others_may_write_is_refused_whoever_owns_it(self):
+        # Another user who can replace the file hands tok their identity token
+        # (docs/design.md, "Files tok trusts"); any owner is fine, as the kubelet writes it.
+        path = os.path.join(self.home, "projected-token")
+        token = "eyJ" + "c" * 40 + ".file." + "s" * 30
+        self.server.control(accept_id_tokens=[token])
+        with open(path, "w") as f:
+            f.write(token)
+        for mode in (0o666, 0o646):
+            with self.subTest(mode=oct(mode)):
+                os.chmod(path, mode)
+                proc = self.fed_get("--id-token-file", path, source="file", expect=2)
+                self.assertIn(f"key 'id_token_file': refusing {path}: it is writable by others", proc.stderr)
+                self.assertIn(f"chmod go-w {path}", proc.stderr)
+        self.assertEqual(self.server.state.stats()["requests"], [])
+        os.chmod(path, 0o644)
+        if os.geteuid() == 0:
+            os.chown(path, 65534, 65534)  # another owner, writable by it alone: the kubelet's case
+        self.fed_get("--id-token-file", path, source="file")
+
 
 class PrivateKeyJwt(TokCase):
     """The assertion as the token endpoint sees it (signatures are checked by the oidc-provider

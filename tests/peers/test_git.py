@@ -83,6 +83,34 @@ class GitPeer(TokCase):
         out = self.git_run("credential", "fill", stdin="url=https://code.example.com/other/repo.git\n\n").stdout
         self.assertIn("password=from-the-next-helper", out)
 
+    def test_a_user_name_with_a_line_break_never_reaches_git(self):
+        # git reads the answer line by line: a line break in git_username would give git a line
+        # of tok's choosing (here a second username). tok refuses the value; git gets no answer.
+        self.write_config(work={})
+        wrapper = os.path.join(self.home, "helper.sh")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nexec tok -p work git-credential --git-username "$(printf \'x\\nusername=evil\')" "$@"\n')
+        os.chmod(wrapper, 0o755)
+        proc = self.git_run("-c", "credential.helper=", "-c", f"credential.helper={wrapper}", "credential", "fill",
+                            stdin="protocol=https\nhost=git.example.com\n\n", expect=None)
+        self.assertNotIn("evil", proc.stdout)
+        self.assertNotIn("password=", proc.stdout, "git got an answer from a helper that should have refused")
+        self.assertIn("git_username", proc.stderr)
+        self.assertIn("line break", proc.stderr)
+        self.assertEqual(self.server.token_requests, 0)
+        # A config file cannot hold a line break, but a CR or a NUL in a value is refused as well.
+        for value in ("x\rusername=evil", "x\0evil"):
+            with self.subTest(value=repr(value)):
+                with open(self.config, "a") as f:
+                    f.write(f"[other]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = o\n"
+                            f"git_hosts = git.example.com\ngit_username = {value}\n")
+                proc = self.git_run("-c", "credential.helper=", "-c", "credential.helper=!tok git-credential",
+                                    "credential", "fill", stdin="protocol=https\nhost=git.example.com\n\n", expect=None)
+                self.assertNotIn("evil", proc.stdout)
+                self.assertNotIn("password=", proc.stdout)
+                self.assertIn("key 'git_username'", proc.stderr)
+                self.write_config(work={})
+
     def make_repository(self):
         root = os.path.join(self.home, "srv")
         work = os.path.join(self.home, "work")

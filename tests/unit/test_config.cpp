@@ -475,8 +475,8 @@ TEST_CASE("cache_key: changes with the provider identity, not with engine keys")
 }
 
 TEST_CASE("cache_key: a safe file name whatever the profile name") {
-  for (const char* name : {"a/b", "..", "../../etc/passwd", ".hidden", "/", "a b", "x\\y", "\xc3\xa9t\xc3\xa9",
-                           "-dash", ".", "normal_name-1.2"}) {
+  for (const char* name : {"a/b", "..", "../../etc/passwd", ".hidden", "/", "a b", "x\\y", "\xc3\xa9t\xc3\xa9", "-dash",
+                           ".", "normal_name-1.2", "ci@prod", "100%"}) {
     CAPTURE(std::string(name));
     // Most of these are no profile name any more (valid_profile_name): the cache key stays safe
     // on its own, whatever it is given.
@@ -488,13 +488,38 @@ TEST_CASE("cache_key: a safe file name whatever the profile name") {
     CHECK(key[0] != '.');
     CHECK(key != "..");
     for (unsigned char ch : key) {
-      CHECK((std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.'));
+      CHECK((std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '@' || ch == '%'));
     }
-    CHECK(key.size() <= 64 + 17);
+    CHECK(key.size() <= 160 + 17);
   }
-  // Distinct unsafe names still give distinct keys when the identity differs; a very long name
-  // is cut.
-  CHECK(tok::cache_key(std::string(300, 'p'), {{"provider", "oauth"}}).size() == 64 + 17);
+  // A name no profile can have is cut; the hashed part still tells two such names apart.
+  CHECK(tok::cache_key(std::string(300, 'p'), {{"provider", "oauth"}}).size() == 160 + 17);
+  CHECK(tok::cache_key(std::string(300, 'p') + "a", {{"provider", "oauth"}}) !=
+        tok::cache_key(std::string(300, 'p') + "b", {{"provider", "oauth"}}));
+}
+
+TEST_CASE("cache_key: the profile name is written exactly, so two profiles never share an entry") {
+  const std::vector<std::pair<std::string, std::string>> same = {{"provider", "oauth"},
+                                                                 {"token_url", "https://x.example/t"}};
+  // Names told apart only by what the old key dropped or cut: '@' for '_', a leading '.', the
+  // characters after the 64th.
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"ci@prod", "ci_prod"},
+      {".x", "_x"},
+      {".x", "%2Ex"},
+      {std::string(64, 'p') + "a", std::string(64, 'p') + "b"},
+      {"a@b", "a%40b"}};
+  for (const auto& [a, b] : pairs) {
+    CAPTURE(a);
+    CAPTURE(b);
+    CHECK(tok::cache_key(a, same) != tok::cache_key(b, same));
+  }
+  // Plain names (letters, digits, '-', '_', '.' after the first, up to 64) keep the key an older
+  // tok gave them (FNV-1a of "provider=oauth\ntoken_url=https://x.example/t\n"), so an upgrade
+  // finds their entries.
+  CHECK(tok::cache_key("work-1.2_x", same) == "work-1.2_x-0abbc1644da6209e");
+  CHECK(tok::cache_key("ci@prod", same).rfind("ci@prod-", 0) == 0);
+  CHECK(tok::cache_key(".x", same).rfind("%2Ex-", 0) == 0);
 }
 
 TEST_CASE("cache_key: every provider's identity keys, and the environment that picks its token") {

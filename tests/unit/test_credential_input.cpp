@@ -199,3 +199,21 @@ TEST_CASE("the answers: git's lines, Docker's JSON, kubectl's ExecCredential") {
   CHECK(tok::exec_credential(tok::kExecCredentialV1, "t", expiry).find("\"expirationTimestamp\":\"2026-11-18T") !=
         std::string::npos);
 }
+
+TEST_CASE("git_answer: a value git would split or cut is refused, never written") {
+  using namespace std::string_literals;
+  for (const std::string& bad : {"x\nusername=evil"s, "x\r"s, "x\0evil"s, "\n"s}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS((void)tok::git_answer(bad, "tok-abc", std::nullopt), tok::Error);
+    CHECK_THROWS_AS((void)tok::git_answer("u", bad, std::nullopt), tok::Error);
+  }
+  try {
+    (void)tok::git_answer("x\nusername=evil", "t", std::nullopt);
+    FAIL("a user name with a line break was written");
+  } catch (const tok::Error& e) {
+    CHECK(e.kind() == tok::ErrorKind::usage);
+    CHECK(std::string(e.what()).find("evil") == std::string::npos);
+  }
+  // Anything else one line may hold is written as it is.
+  CHECK(tok::git_answer("a=b c\t\"d\"", "t", std::nullopt) == "username=a=b c\t\"d\"\npassword=t\n");
+}
