@@ -146,8 +146,8 @@ _tok() {
     version) flags="--format" ;;
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
-    exec) flags="--env-name --force-refresh --min-valid --" ;;
-    env) flags="--shell --env-name --force-refresh --min-valid" ;;
+    exec) flags="--env-name --git --force-refresh --min-valid --" ;;
+    env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;
     help)
       # tok help [COMMAND | keys [PROVIDER]]

@@ -1,7 +1,8 @@
 """GitHub, end to end with the real binary: `provider = github-app` against a loopback stand-in of
 GitHub's API that checks what GitHub checks (tests/support/github_api.py: the App JWT's RS256
 signature, iss, iat and exp against its own clock; the installation routes; the narrowing body;
-GitHub's error bodies; long tokens)."""
+GitHub's error bodies; long tokens), and `tok exec --git` / `tok env --git` putting the token on
+git's very first request, with real git cloning a public repository over smart HTTP."""
 import base64
 import json
 import os
@@ -11,8 +12,9 @@ import tempfile
 import time
 import unittest
 
+from git_http_server import GitHttpServer
 from github_api import DOCS, GithubApi, GithubApp
-from harness import TOK, TokCase
+from harness import TOK, TokCase, path_with_tok, readme_block, require_program, write_program
 
 APP = None  # one key pair for the module: RSA key generation is the slow part
 
@@ -263,6 +265,173 @@ class ServerClockBehind(GithubCase):
                                "-H", "X-GitHub-Api-Version: 2022-11-28",
                                self.api.url + "/app/installations/42/access_tokens"], capture_output=True, text=True)
         self.assertEqual(proc.stdout, "401")
+
+
+class GitCase(GithubCase):
+    """With a public repository on a loopback smart-HTTP git server."""
+
+    def setUp(self):
+        super().setUp()
+        require_program("git")
+        self.root = os.path.join(self.home, "srv")
+        os.mkdir(self.root)
+        work = os.path.join(self.home, "work")
+        git_env = dict(self.env, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+                       GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_NOSYSTEM="1")
+        for cmd in (["git", "init", "-q", "-b", "main", work], ["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "one"],
+                    ["git", "clone", "-q", "--bare", work, os.path.join(self.root, "repo.git")]):
+            subprocess.run(cmd, env=git_env, check=True, capture_output=True)
+        self.git = GitHttpServer(self.root).start()
+        self.addCleanup(self.git.stop)
+        self.git.public = True
+        # No helper, no prompt, nothing of the machine's git configuration.
+        self.env.update(GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="/bin/false")
+
+
+class GitFirstRequest(GitCase):
+    """tok exec --git: the token on git's first request to a public repository."""
+
+    def clone(self, *tok_args, expect=0, env=None):
+        dest = tempfile.mkdtemp(prefix="clone-", dir=self.home)
+        shutil.rmtree(dest)
+        proc = self.gh("exec", *tok_args, "--", "git", "clone", "-q", self.git.url + "/repo.git", dest, expect=expect,
+                       env=env)
+        return proc, dest
+
+    def test_the_first_request_carries_the_token_and_none_without_git(self):
+        args = self.gh_args("--git-hosts", self.git.url)
+        token = self.gh("get", *args).stdout.strip()
+        self.git.accept(token)
+        _, dest = self.clone("--git", *args)
+        self.assertTrue(os.path.isdir(os.path.join(dest, ".git")))
+        expected = "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        self.assertEqual(self.git.requests[0][2], [expected], "the very first request carries the token")
+        self.assertTrue(all(auth == [expected] for _, _, auth in self.git.requests), self.git.requests)
+        self.assertEqual(self.git.rejections, 0)
+        # Nothing written to a file: the clone's configuration holds no token.
+        with open(os.path.join(dest, ".git", "config")) as f:
+            self.assertNotIn(token, f.read())
+        # Without --git, git goes out anonymous (what GitHub now throttles).
+        self.git.requests.clear()
+        self.clone(*args)
+        self.assertTrue(self.git.requests)
+        self.assertTrue(all(auth == [] for _, _, auth in self.git.requests), self.git.requests)
+
+    def test_the_callers_git_config_variables_are_kept_and_an_old_header_reset(self):
+        args = self.gh_args("--git-hosts", self.git.url)
+        token = self.gh("get", *args).stdout.strip()
+        self.git.accept(token)
+        env = dict(self.env, GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="user.name", GIT_CONFIG_VALUE_0="Kept Name",
+                   GIT_CONFIG_KEY_1=f"http.{self.git.url}/.extraHeader",
+                   GIT_CONFIG_VALUE_1="Authorization: Basic c3RhbGU6dG9rZW4=")
+        proc = self.gh("exec", "--git", *args, "--", "git", "config", "user.name", env=env)
+        self.assertEqual(proc.stdout.strip(), "Kept Name")
+        proc = self.gh("exec", "--git", *args, "--", "sh", "-c", 'echo "$GIT_CONFIG_COUNT"', env=env)
+        self.assertEqual(proc.stdout.strip(), "4")
+        self.clone("--git", *args, env=env)
+        expected = "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        self.assertEqual(self.git.requests[0][2], [expected], "only tok's header: the caller's stale one is reset")
+        proc = self.gh("exec", "--git", *args, "--", "git", "config", "user.name", expect=2,
+                       env=dict(env, GIT_CONFIG_COUNT="two"))
+        self.assertIn("GIT_CONFIG_COUNT", proc.stderr)
+
+    def test_env_git_and_the_default_host_of_a_github_app(self):
+        token = self.gh("get", *self.gh_args()).stdout.strip()
+        proc = self.gh("env", "--git", *self.gh_args())
+        key = f"http.http://127.0.0.1:{self.api.port}/.extraHeader"
+        self.assertIn("export GIT_CONFIG_COUNT='2'\n", proc.stdout)
+        self.assertIn(f"export GIT_CONFIG_KEY_0='{key}'\n", proc.stdout)
+        self.assertIn("export GIT_CONFIG_VALUE_0=''\n", proc.stdout)
+        header = "Authorization: Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        self.assertIn(f"export GIT_CONFIG_VALUE_1='{header}'\n", proc.stdout)
+        # What a shell makes of it is what git reads.
+        script = f'eval "$("$TOK" env --git {" ".join(self.gh_args())})" && git config --get-all "{key}"'
+        out = subprocess.run(["sh", "-c", script], env=dict(self.env, TOK=TOK), capture_output=True, text=True)
+        self.assertEqual(out.stdout.split("\n")[:2], ["", header], out.stderr)
+        # GitHub Actions: masks for the token and for its base64 form in the header.
+        github_env = os.path.join(self.home, "github_env")
+        proc = self.gh("env", "--git", "--shell", "github", *self.gh_args(), env=dict(self.env, GITHUB_ENV=github_env))
+        self.assertIn(f"::add-mask::{token}\n", proc.stdout)
+        self.assertIn(f"::add-mask::{header.split()[-1]}\n", proc.stdout)
+        with open(github_env) as f:
+            self.assertIn(f"GIT_CONFIG_VALUE_1={header}\n", f.read())
+
+    def test_plain_http_only_to_loopback_and_a_profile_needs_git_hosts(self):
+        proc = self.gh("exec", "--git", *self.gh_args("--git-hosts", "http://git.example.com"), "--", "true", expect=2)
+        self.assertIn("plain http only to this machine", proc.stderr)
+        oauth = ["--provider", "oauth", "--token-url", self.server.token_url, "--client-id", "ci",
+                 "--cache-dir", self.cache]
+        proc = self.gh("exec", "--git", *oauth, "--", "true", expect=2,
+                       env=dict(self.env, TOK_CLIENT_SECRET="s"))
+        self.assertIn("key 'git_hosts'", proc.stderr)
+        # https entries, with a path prefix, and the profile's git_username.
+        proc = self.gh("env", "--git", *self.gh_args("--git-hosts", "github.com/octo-org, ghe.example.com:8443",
+                                                     "--git-username", "bot"))
+        self.assertIn("export GIT_CONFIG_KEY_1='http.https://github.com/octo-org/.extraHeader'", proc.stdout)
+        self.assertIn("export GIT_CONFIG_KEY_3='http.https://ghe.example.com:8443/.extraHeader'", proc.stdout)
+        token = self.api.tokens[-1]
+        self.assertIn(base64.b64encode(f"bot:{token}".encode()).decode(), proc.stdout)
+
+    def test_min_valid_defaults_to_ten_minutes_with_git(self):
+        args = self.gh_args("--git-hosts", self.git.url)
+        self.gh("get", *args)
+        self.edit_entry(expires_in=8 * 60, stale_in=3600)
+        self.gh("exec", *args, "--", "true")
+        self.assertEqual(self.api.token_posts, 1, "without --git, 8 minutes left is enough")
+        self.gh("exec", "--git", *args, "--", "true")
+        self.assertEqual(self.api.token_posts, 2, "--git asks for 10 minutes")
+        self.edit_entry(expires_in=8 * 60, stale_in=3600)
+        self.gh("exec", "--git", "--min-valid", "1m", *args, "--", "true")
+        self.assertEqual(self.api.token_posts, 2)
+
+
+class ReadmeGithub(GitCase):
+    """The README's GitHub blocks, run against the stand-ins."""
+
+    def readme_config(self):
+        self.api.install(42, "my-org", repos=["my-repo"])
+        profile = readme_block("GitHub App profile").replace("/run/secrets/app.pem", self.key)
+        profile += f"api_url = {self.api.url}\ngit_hosts = {self.git.url}\n"
+        config = os.path.join(self.home, "config")
+        with open(config, "w") as f:
+            f.write(profile + profile.replace("[github]", "[ghes]"))
+        self.env.update(TOK_CONFIG=config, TOK_CACHE_DIR=self.cache)
+
+    def test_readme_github_app_profile(self):
+        self.readme_config()
+        token = self.gh("get", "-p", "github").stdout.strip()
+        self.assertTrue(token.startswith("ghs_"))
+        self.assertEqual(self.api.requests[0], ("GET", "/repos/my-org/my-repo/installation"))
+        self.assertEqual(json.loads(self.api.bodies[0]), {"permissions": {"contents": "read"}})
+
+    def test_readme_git_and_gh_lines(self):
+        self.readme_config()
+        token = self.gh("get", "-p", "github").stdout.strip()
+        self.git.accept(token)
+        bin_dir = os.path.join(self.home, "bin")
+        os.mkdir(bin_dir)
+        write_program(bin_dir, "gh", 'echo "gh $*: GH_TOKEN=${GH_TOKEN:-} GH_ENTERPRISE_TOKEN=${GH_ENTERPRISE_TOKEN:-} '
+                                     'GH_HOST=${GH_HOST:-}"')
+        block = readme_block("GitHub: git and gh").replace("https://github.com/my-org/my-repo.git",
+                                                            self.git.url + "/repo.git")
+        work = tempfile.mkdtemp(dir=self.home)
+        github_env = os.path.join(self.home, "github_env")
+        env = path_with_tok(dict(self.env, GITHUB_ENV=github_env))
+        env["PATH"] = bin_dir + os.pathsep + env["PATH"]
+        proc = subprocess.run(["sh", "-ec", block], env=env, cwd=work, capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(os.path.isdir(os.path.join(work, "repo", ".git")))
+        self.assertTrue(self.git.requests[0][2], "the clone's first request carries the token")
+        lines = proc.stdout.splitlines()
+        self.assertIn(f"gh pr list: GH_TOKEN={token} GH_ENTERPRISE_TOKEN= GH_HOST=", lines)
+        ghes = [l for l in lines if l.startswith("gh api user")][0]
+        self.assertIn("GH_HOST=github.example.com", ghes)
+        self.assertIn("GH_ENTERPRISE_TOKEN=ghs_", ghes)
+        self.assertIn(f"::add-mask::{token}", lines)
+        with open(github_env) as f:
+            written = f.read()
+        self.assertIn(f"GH_TOKEN={token}\n", written)
+        self.assertIn("GIT_CONFIG_COUNT=2\n", written)
 
 
 if __name__ == "__main__":
