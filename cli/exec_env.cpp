@@ -47,8 +47,9 @@ std::vector<std::pair<std::string, std::string>> credential_variables(
   ProfileContext ctx(session);
   const Token token = ctx.engine(session).get(options).token;
   if (git_variables != nullptr) {
-    *git_variables = git_header_variables(ctx.profile.values, bearer_token(token, ctx.profile.name, "--git").access_token,
-                                          std::getenv("GIT_CONFIG_COUNT"));
+    *git_variables =
+        git_header_variables(ctx.profile.values, bearer_token(token, ctx.profile.name, "--git").access_token,
+                             std::getenv("GIT_CONFIG_COUNT"));
   }
   if (!is_aws_credential(token)) return {{env_name, token.access_token}};
   if (env_name != kDefaultEnvName) {
@@ -76,7 +77,8 @@ int run_exec(Session& session, ExecFlags& flags) {
   check_env_name(flags.env_name);
   // No token, no command: a failure here exits with tok's own code and CMD never runs.
   std::vector<std::pair<std::string, std::string>> git;
-  for (const auto& [name, value] : credential_variables(session, flags.freshness, flags.env_name, flags.git ? &git : nullptr)) {
+  for (const auto& [name, value] :
+       credential_variables(session, flags.freshness, flags.env_name, flags.git ? &git : nullptr)) {
     const int set = value.empty() ? ::unsetenv(name.c_str()) : ::setenv(name.c_str(), value.c_str(), 1);
     if (set != 0) throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
   }

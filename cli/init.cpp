@@ -69,8 +69,7 @@ const std::vector<Template>& templates() {
        {{"app_id", "123456", true, "The GitHub App's id (or: client_id = its client ID)."},
         {"private_key_file", "github-app.private-key.pem", true,
          "The App's private key as GitHub generated it (or: private_key_env = a variable holding it)."},
-        {"repository", "my-org/my-repo", true,
-         "Whose installation to use (or: installation_id, organization, user)."},
+        {"repository", "my-org/my-repo", true, "Whose installation to use (or: installation_id, organization, user)."},
         {"permissions", "contents:read", false, "Narrow the token: NAME:LEVEL, comma-separated."}}},
   };
   return all;

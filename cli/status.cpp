@@ -114,8 +114,8 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
     out.login = EntryStatus::Login{subject != entry.memo.end() ? printable(subject->second) : std::string(),
                                    printable(since->second), carries_refresh_token(entry)};
   }
-  if (const auto id = entry.memo.find("github_installation_id"); id != entry.memo.end() ||
-                                                                  entry.memo.count("github_permissions") != 0) {
+  if (const auto id = entry.memo.find("github_installation_id");
+      id != entry.memo.end() || entry.memo.count("github_permissions") != 0) {
     const auto memo = [&](const char* key) {
       const auto it = entry.memo.find(key);
       return it == entry.memo.end() ? std::string() : printable(it->second);

@@ -5,9 +5,9 @@
 
 #include "cli/config.hpp"
 #include "cli/helper_match.hpp"
-#include "providers/github_app.hpp"
 #include "cli/helper_url.hpp"
 #include "core/error.hpp"
+#include "providers/github_app.hpp"
 
 using tok::git_host_matches;
 
