@@ -392,6 +392,8 @@ ProfileFacts profile_facts(const KeyValues& values) {
     facts.endpoint = u;
   } else if (facts.provider == "metadata") {
     facts.endpoint = get("flavor").empty() ? std::string() : get("flavor") + " default";
+  } else if (facts.provider == "github-app") {
+    facts.endpoint = get("api_url").empty() ? std::string("https://api.github.com") : get("api_url");
   } else if (facts.provider == "azure-cli") {
     facts.endpoint = get("az_path").empty() ? std::string("az") : get("az_path");
   } else if (facts.provider == "command") {
@@ -404,8 +406,8 @@ ProfileFacts profile_facts(const KeyValues& values) {
       facts.endpoint = "(unreadable command)";
     }
   }
-  facts.client = first_of({"client_id", "object_id", "msi_res_id", "account"});
-  facts.scopes = first_of({"scopes", "scope", "resource", "audience"});
+  facts.client = first_of({"client_id", "object_id", "msi_res_id", "account", "app_id"});
+  facts.scopes = first_of({"scopes", "scope", "resource", "audience", "permissions"});
   return facts;
 }
 

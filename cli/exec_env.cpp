@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/env_lines.hpp"
+#include "cli/git_header.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
 #include "providers/aws_credential.hpp"
@@ -23,6 +24,7 @@ namespace tok {
 namespace {
 
 constexpr const char* kDefaultEnvName = "TOK_TOKEN";
+constexpr const char* kGitMinValid = "10m";  // --git without --min-valid
 
 void check_env_name(const std::string& name) {
   if (!valid_env_name(name)) {
@@ -33,11 +35,22 @@ void check_env_name(const std::string& name) {
 // The variables a profile's credential sets: the token in one variable (--env-name), or an AWS
 // credential in the three every AWS SDK and CLI reads (an absent session token is listed empty:
 // long-term keys, so a session token left in the environment must go).
-std::vector<std::pair<std::string, std::string>> credential_variables(Session& session, const FreshnessFlags& freshness,
-                                                                      const std::string& env_name) {
-  const GetOptions options = get_options(freshness);  // a bad --min-valid before any fetch
+// With --git, `git_variables` gets the variables that put the token on git's first request
+// (cli/git_header.hpp), each set even when empty (an empty extraHeader is git's reset).
+std::vector<std::pair<std::string, std::string>> credential_variables(
+    Session& session, const FreshnessFlags& freshness, const std::string& env_name,
+    std::vector<std::pair<std::string, std::string>>* git_variables = nullptr) {
+  FreshnessFlags asked = freshness;
+  // --git: the command may run a while; the token should outlive it when it can.
+  if (git_variables != nullptr && !asked.min_valid) asked.min_valid = kGitMinValid;
+  const GetOptions options = get_options(asked);  // a bad --min-valid before any fetch
   ProfileContext ctx(session);
   const Token token = ctx.engine(session).get(options).token;
+  if (git_variables != nullptr) {
+    *git_variables =
+        git_header_variables(ctx.profile.values, bearer_token(token, ctx.profile.name, "--git").access_token,
+                             std::getenv("GIT_CONFIG_COUNT"));
+  }
   if (!is_aws_credential(token)) return {{env_name, token.access_token}};
   if (env_name != kDefaultEnvName) {
     throw Error(ErrorKind::usage,
@@ -57,14 +70,22 @@ struct ExecFlags {
   std::string env_name = kDefaultEnvName;
   std::vector<std::string> command;
   FreshnessFlags freshness;
+  bool git = false;
 };
 
 int run_exec(Session& session, ExecFlags& flags) {
   check_env_name(flags.env_name);
   // No token, no command: a failure here exits with tok's own code and CMD never runs.
-  for (const auto& [name, value] : credential_variables(session, flags.freshness, flags.env_name)) {
+  std::vector<std::pair<std::string, std::string>> git;
+  for (const auto& [name, value] :
+       credential_variables(session, flags.freshness, flags.env_name, flags.git ? &git : nullptr)) {
     const int set = value.empty() ? ::unsetenv(name.c_str()) : ::setenv(name.c_str(), value.c_str(), 1);
     if (set != 0) throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
+  }
+  for (const auto& [name, value] : git) {
+    if (::setenv(name.c_str(), value.c_str(), 1) != 0) {
+      throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
+    }
   }
   std::vector<char*> argv;
   for (auto& arg : flags.command) argv.push_back(arg.data());
@@ -86,6 +107,8 @@ void add_exec_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<ExecFlags>();
   CLI::App* cmd = app.add_subcommand("exec", "Run a command with the token in $TOK_TOKEN: tok exec [--env-name VAR] -- CMD ARGS...");
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
+  cmd->add_flag("--git", flags->git,
+                "Also give git the token on its first request, for the profile's git_hosts (--min-valid default 10m)");
   add_freshness_flags(*cmd, flags->freshness);
   cmd->add_option("command", flags->command, "The command and its arguments, after --")->required();
   cmd->callback([&session, flags] {
@@ -97,6 +120,7 @@ struct EnvFlags {
   std::string shell = "sh";
   std::string env_name = kDefaultEnvName;
   FreshnessFlags freshness;
+  bool git = false;
 };
 
 int run_env(Session& session, const EnvFlags& flags) {
@@ -109,7 +133,12 @@ int run_env(Session& session, const EnvFlags& flags) {
       throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
     }
   }
-  auto variables = credential_variables(session, flags.freshness, name);
+  std::vector<std::pair<std::string, std::string>> git;
+  auto variables = credential_variables(session, flags.freshness, name, flags.git ? &git : nullptr);
+  const std::size_t credential_count = variables.size();
+  variables.insert(variables.end(), git.begin(), git.end());
+  // Set even when empty: an empty extraHeader resets git's list, an unset one is an error to git.
+  const auto keep_empty = [&](std::size_t i) { return i >= credential_count; };
   // Tokens are single-line by construction (RFC 6750 b64token, fields printable ASCII), but a
   // dotenv or $GITHUB_ENV line takes the rest of the line as the value: a line break would
   // forge another variable, and a NUL would cut the value (a shell drops it, C readers stop).
@@ -123,11 +152,12 @@ int run_env(Session& session, const EnvFlags& flags) {
   // dotenv file or $GITHUB_ENV cannot unset, so they set it empty, which AWS SDKs read as absent.
   if (flags.shell == "sh" || flags.shell == "fish" || flags.shell == "gitlab") {
     std::string lines;
-    for (const auto& [var, value] : variables) {
+    for (std::size_t i = 0; i < variables.size(); ++i) {
+      const auto& [var, value] = variables[i];
       if (flags.shell == "sh") {
-        lines += value.empty() ? sh_unset_line(var) : sh_env_line(var, value);
+        lines += value.empty() && !keep_empty(i) ? sh_unset_line(var) : sh_env_line(var, value);
       } else if (flags.shell == "fish") {
-        lines += value.empty() ? fish_unset_line(var) : fish_env_line(var, value);
+        lines += value.empty() && !keep_empty(i) ? fish_unset_line(var) : fish_env_line(var, value);
       } else {
         lines += dotenv_line(var, value);
       }
@@ -136,7 +166,15 @@ int run_env(Session& session, const EnvFlags& flags) {
   } else {
     // The masks first: GitHub hides each value in every log line printed after this one.
     for (const auto& variable : variables) {
-      if (!variable.second.empty()) fmt::print("::add-mask::{}\n", variable.second);
+      if (!variable.second.empty() && !variable.first.starts_with("GIT_CONFIG_")) {
+        fmt::print("::add-mask::{}\n", variable.second);
+      }
+    }
+    // --git: the header holds the token in base64, which masking the token does not hide.
+    for (const auto& [var, value] : git) {
+      if (const auto basic = value.rfind(' '); var.starts_with("GIT_CONFIG_VALUE_") && basic != std::string::npos) {
+        fmt::print("::add-mask::{}\n", value.substr(basic + 1));
+      }
     }
     if (std::fflush(stdout) != 0) {
       throw Error(ErrorKind::internal, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
@@ -164,6 +202,8 @@ void add_env_command(CLI::App& app, Session& session) {
   cmd->add_option("--shell", flags->shell, "sh (default), fish, github or gitlab")
       ->check(CLI::IsMember({"sh", "fish", "github", "gitlab"}));
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
+  cmd->add_flag("--git", flags->git,
+                "Also print the variables that give git the token on its first request (--min-valid default 10m)");
   add_freshness_flags(*cmd, flags->freshness);
   cmd->callback([&session, flags] {
     session.run = [&session, flags] { return run_env(session, *flags); };

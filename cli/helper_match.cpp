@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "providers/github_app.hpp"
 
 namespace tok {
 
@@ -13,14 +14,27 @@ std::string_view without_git_suffix(std::string_view s) {
   return s;
 }
 
+// A github-app profile without git_hosts answers for its API's host (docs/github.md).
+std::string default_git_hosts(const KeyValues& values) {
+  const auto provider = values.find("provider");
+  if (provider == values.end() || provider->second != "github-app") return {};
+  const auto api = values.find("api_url");
+  return github_git_host(api == values.end() ? kGithubApiUrl : std::string_view(api->second));
+}
+
 // Runs `match` over each entry of `key` in every profile, in file order. An entry that is not
 // one (match throws Error(usage)) matches nothing: one profile's typo must not stop the others.
 template <typename Match>
 std::optional<std::string> first_profile(const IniFile& config, std::string_view key, Match match) {
   for (const auto& section : config.sections) {
     const auto it = section.values.find(key);
-    if (it == section.values.end()) continue;
-    for (const std::string& entry : split_list(it->second)) {
+    std::string entries;
+    if (it != section.values.end()) {
+      entries = it->second;
+    } else if (key == "git_hosts") {
+      entries = default_git_hosts(section.values);
+    }
+    for (const std::string& entry : split_list(entries)) {
       try {
         if (match(entry)) return section.name;
       } catch (const Error&) {

@@ -65,6 +65,12 @@ const std::vector<Template>& templates() {
        {{"token_url", "https://login.example.com/oauth2/token", true, "Where the CI job's ID token is exchanged."},
         {"id_token_source", "github", true, "github, gitlab or file: where the CI job's ID token comes from."},
         {"id_token_audience", "api://my-app", true, "github: the audience to ask for."}}},
+      {"github-app",
+       {{"app_id", "123456", true, "The GitHub App's id (or: client_id = its client ID)."},
+        {"private_key_file", "github-app.private-key.pem", true,
+         "The App's private key as GitHub generated it (or: private_key_env = a variable holding it)."},
+        {"repository", "my-org/my-repo", true, "Whose installation to use (or: installation_id, organization, user)."},
+        {"permissions", "contents:read", false, "Narrow the token: NAME:LEVEL, comma-separated."}}},
   };
   return all;
 }

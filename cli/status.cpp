@@ -114,6 +114,15 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
     out.login = EntryStatus::Login{subject != entry.memo.end() ? printable(subject->second) : std::string(),
                                    printable(since->second), carries_refresh_token(entry)};
   }
+  if (const auto id = entry.memo.find("github_installation_id");
+      id != entry.memo.end() || entry.memo.count("github_permissions") != 0) {
+    const auto memo = [&](const char* key) {
+      const auto it = entry.memo.find(key);
+      return it == entry.memo.end() ? std::string() : printable(it->second);
+    };
+    out.github = EntryStatus::Github{memo("github_installation_id"), memo("github_permissions"),
+                                     memo("github_repository_selection")};
+  }
   // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
   if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
       failure && failure_answers(failure->at, failure->until, now)) {
@@ -144,6 +153,12 @@ nlohmann::json EntryStatus::json(TimePoint now) const {
     out["login"] = {{"subject", login->subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(login->subject)},
                     {"since", login->since},
                     {"refresh_token", login->refresh_token}};
+  }
+  if (github) {
+    const auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+    out["github"] = {{"installation_id", or_null(github->installation_id)},
+                     {"permissions", or_null(github->permissions)},
+                     {"repository_selection", or_null(github->repository_selection)}};
   }
   return out;
 }
@@ -247,6 +262,15 @@ int run_status(Session& session, const StatusFlags& flags) {
                status.login->since,
                status.login->refresh_token ? " (refresh token kept)"
                                            : fmt::format(" (no refresh token: run tok login -p {})", session.label()));
+  }
+  if (status.github) {
+    if (!status.github->installation_id.empty()) fmt::print("installation: {}\n", status.github->installation_id);
+    if (!status.github->permissions.empty() || !status.github->repository_selection.empty()) {
+      fmt::print("granted:      {}{}\n", status.github->permissions.empty() ? "-" : status.github->permissions,
+                 status.github->repository_selection.empty()
+                     ? ""
+                     : fmt::format(" (repositories: {})", status.github->repository_selection));
+    }
   }
   if (status.last_error) {
     fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);

@@ -32,6 +32,14 @@ struct EntryStatus {
     bool refresh_token = false;
   };
   std::optional<Login> login;
+  // A GitHub App's installation token (docs/github.md): the installation, the permissions granted
+  // ("contents:read,metadata:read") and GitHub's repository_selection (all or selected).
+  struct Github {
+    std::string installation_id;
+    std::string permissions;
+    std::string repository_selection;
+  };
+  std::optional<Github> github;
 
   // As `tok status --format json` shows it (json_version 1).
   nlohmann::json json(TimePoint now) const;

@@ -52,13 +52,13 @@ _tok() {
 
   local commands="get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
-  local keys="--account --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
+  local keys="--account --api-url --app-id --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
     --docker-username --exchange --expiry-buffer --failure-cache --flavor --gcp-service-account --git-hosts
     --git-username --grant --host --http-timeout --id-token-audience --id-token-env --id-token-file
-    --id-token-source --issuer --key-id --max-stale-window --msi-res-id --object-id --private-key-file
-    --provider --redirect-port --refresh-jitter --refresh-timeout --resource --retry-backoff --scope --scopes --signing-alg --token-storage
-    --stale-window --subscription --tenant --token-url --url"
+    --id-token-source --installation-id --issuer --key-id --max-stale-window --msi-res-id --object-id --organization --permissions --private-key-env --private-key-file
+    --provider --redirect-port --refresh-jitter --refresh-timeout --repositories --repository --resource --retry-backoff --scope --scopes --signing-alg --token-storage
+    --stale-window --subscription --tenant --token-url --url --user"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
@@ -116,7 +116,7 @@ _tok() {
       esac
       ;;
     --shell) values="sh fish github gitlab" ;;
-    --provider) values="oauth azure-cli metadata command oidc-federation" ;;
+    --provider) values="oauth azure-cli metadata command oidc-federation github-app" ;;
     --auth-method) values="basic post private_key_jwt" ;;
     --signing-alg) values="RS256 ES256" ;;
     --exchange) values="token-exchange client-assertion" ;;
@@ -147,13 +147,13 @@ _tok() {
     version) flags="--format" ;;
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
-    exec) flags="--env-name --force-refresh --min-valid --" ;;
-    env) flags="--shell --env-name --force-refresh --min-valid" ;;
+    exec) flags="--env-name --git --force-refresh --min-valid --" ;;
+    env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;
     help)
       # tok help [COMMAND | keys [PROVIDER]]
       if [[ $prev == keys ]]; then
-        words="oauth azure-cli metadata command oidc-federation"
+        words="oauth azure-cli metadata command oidc-federation github-app"
       elif [[ $prev == help ]]; then
         words="keys $commands"
       fi

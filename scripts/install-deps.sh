@@ -37,6 +37,8 @@ peer_debs=(
   # integrations: shells the completions and `tok env` are run in, man pages, the .deb's check
   # (binutils, lintian); tok serve's peers (azure-identity, google-auth) and its load generator
   zsh fish dash bash man-db binutils lintian python3-azure python3-google-auth python3-requests wrk
+  # the GitHub CLI: a peer of provider = github-app (gh api with the token tok hands it)
+  gh
   # make bench: nginx serves the same JSON as tok serve, the anchor of its rows
   nginx-light
   # bench/fleet.py's picture of requests per second over time

@@ -417,5 +417,91 @@ class LoginSweep(unittest.TestCase):
                 self.check(f"the cache file name {name}", name)
 
 
+class GithubApp(TokCase):
+    """provider = github-app: the App's JWT and its private key are in no output, -v log, argument
+    list (tok's, the detached refresher's, exec's child's) or cache file, even when GitHub quotes
+    the JWT back."""
+
+    def setUp(self):
+        super().setUp()
+        from github_api import GithubApi, GithubApp as App
+        self.app = App.create(self.home)
+        self.api = GithubApi(self.app).start()
+        self.addCleanup(self.api.stop)
+        self.api.install(42, "octo-org", repos=["tok"])
+        with open(self.app.key_file) as f:
+            lines = f.read().splitlines()
+        # The key's body, line by line (any one is enough to leak it), and all of it.
+        self.key_parts = [l for l in lines if not l.startswith("-----")] + [self.app.private_key()]
+        self.args = ["-p", "gh", "--cache-dir", self.cache]
+        config = os.path.join(self.home, "config")
+        with open(config, "w") as f:
+            f.write(f"[gh]\nprovider = github-app\napi_url = {self.api.url}\napp_id = {self.app.app_id}\n"
+                    f"private_key_file = {self.app.key_file}\nrepository = octo-org/tok\n"
+                    f"git_hosts = https://github.com\n"
+                    f"[gh-env]\nprovider = github-app\napi_url = {self.api.url}\napp_id = {self.app.app_id}\n"
+                    f"private_key_env = GH_APP_KEY\ninstallation_id = 42\n")
+        self.env.update(TOK_CONFIG=config, GH_APP_KEY=self.app.private_key())
+
+    def check(self, where, data):
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        self.assertTrue(self.api.jwts, "the stand-in saw JWTs")
+        for jwt in self.api.jwts:
+            self.assertNotIn(jwt, text, f"the App's JWT in {where}")
+            self.assertNotIn(jwt.split(".")[2], text, f"the JWT's signature in {where}")
+        for part in self.key_parts:
+            self.assertNotIn(part, text, f"the App's private key in {where}")
+
+    def tok(self, *args, expect=0):
+        proc = subprocess.run([TOK, *args], env=self.env, capture_output=True, timeout=60)
+        if expect is not None:
+            self.assertEqual(proc.returncode, expect, proc.stderr)
+        self.last = proc
+        return proc
+
+    def sweep(self, procs):
+        for i, proc in enumerate(procs):
+            self.check(f"stdout of call {i}", proc.stdout)
+            self.check(f"stderr of call {i}", proc.stderr)
+        for root, dirs, files in os.walk(self.cache):
+            for name in dirs + files:
+                self.check(f"the cache file name {name}", name)
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    self.check(f"the cache file {name}", f.read())
+
+    def test_jwt_and_key_in_no_output_log_argv_or_cache(self):
+        record = os.path.join(self.home, "child-argv")
+        procs = [self.tok("get", "-v", *self.args), self.tok("get", "-v", "--format", "json", *self.args),
+                 self.tok("get", "-v", "--force-refresh", "-p", "gh-env", "--cache-dir", self.cache),
+                 self.tok("refresh", "-v", *self.args), self.tok("status", "-v", *self.args),
+                 self.tok("status", "--format", "json", *self.args), self.tok("profiles", "-v"),
+                 self.tok("env", "-v", "--git", *self.args),
+                 self.tok("exec", "-v", "--git", *self.args, "--", "sh", "-c", 'cat /proc/$$/cmdline > "$0"', record)]
+        with open(record, "rb") as f:
+            self.check("the argument list of exec's child", f.read())
+        # A background refresh: the detached refresher's argument list, while it waits on GitHub.
+        self.api.latency = 1.0
+        path = json.loads(self.tok("status", "--format", "json", *self.args).stdout)["cache_file"]
+        with open(path) as f:
+            entry = json.load(f)
+        entry["stale_after_ms"] = int((time.time() - 1) * 1000)
+        with open(path + ".test", "w") as f:
+            json.dump(entry, f)
+        os.chmod(path + ".test", 0o600)
+        os.replace(path + ".test", path)
+        procs.append(self.tok("get", "-v", *self.args))
+        self.wait_until(lambda: detached_refreshers(self.cache, cmdlines=True), what="the detached refresher")
+        for pid, argv in detached_refreshers(self.cache, cmdlines=True):
+            self.check(f"/proc/{pid}/cmdline of the detached refresher", argv)
+        self.wait_until(lambda: not detached_refreshers(self.cache, cmdlines=True), timeout=30, what="the refresher")
+        self.api.latency = 0
+        # GitHub quoting the JWT it was sent, in the foreground and with -v.
+        self.api.faults.append({"echo_jwt": True})
+        procs.append(self.tok("get", "-v", "--force-refresh", *self.args, expect=3))
+        self.assertIn(b"cannot use the JWT", procs[-1].stderr)
+        self.sweep(procs)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -4,6 +4,7 @@ test sets, the way a forge demands the current access token.
 
     with GitHttpServer(project_root) as server:
         server.accept("the-token")        # only this password gets through
+        server.public = True          # or: anyone may clone; server.requests records each request
         git clone http://127.0.0.1:<port>/repo.git
 """
 import base64
@@ -44,7 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
     def serve(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        owner = self.server.owner
+        with owner.lock:
+            owner.requests.append((self.command, self.path, self.headers.get_all("Authorization") or []))
         user = self.authorized_user()
+        if user is None and owner.public and "Authorization" not in self.headers:
+            user = "anonymous"  # a public repository: anyone may read it
         if user is None:
             with self.server.owner.lock:
                 self.server.owner.rejections += 1
@@ -104,6 +110,10 @@ class GitHttpServer(ServedInThread):
         self.accepted = set()
         self.passwords_seen = []
         self.rejections = 0
+        # A public repository (as on GitHub): served without credentials, and a request that
+        # brings some is still checked. `requests`: (method, path, [each Authorization header]).
+        self.public = False
+        self.requests = []
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.owner = self
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"

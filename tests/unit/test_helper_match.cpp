@@ -7,6 +7,7 @@
 #include "cli/helper_match.hpp"
 #include "cli/helper_url.hpp"
 #include "core/error.hpp"
+#include "providers/github_app.hpp"
 
 using tok::git_host_matches;
 
@@ -107,5 +108,24 @@ TEST_SUITE("helper matching") {
         "/c");
     CHECK(tok::find_git_profile(bad, "https", "x.example.com", "").value() == "b");
     CHECK(tok::find_git_profile(bad, "https", "ok.example.com", "").value() == "a");
+  }
+
+  TEST_CASE("a github-app profile without git_hosts answers for its API's host") {
+    const tok::IniFile config = tok::parse_ini(
+        "[other]\nprovider = oauth\n"
+        "[public]\nprovider = github-app\n"
+        "[ghes]\nprovider = github-app\napi_url = https://GHE.example.com/api/v3\n"
+        "[local]\nprovider = github-app\napi_url = http://127.0.0.1:8080\n"
+        "[set]\nprovider = github-app\napi_url = https://set.example.com/api/v3\ngit_hosts = git.example.com\n",
+        "/c");
+    CHECK(tok::find_git_profile(config, "https", "github.com", "").value() == "public");
+    CHECK_FALSE(tok::find_git_profile(config, "https", "api.github.com", "").has_value());
+    CHECK(tok::find_git_profile(config, "https", "ghe.example.com", "org/repo").value() == "ghes");
+    CHECK(tok::find_git_profile(config, "http", "127.0.0.1:8080", "").value() == "local");
+    CHECK(tok::find_git_profile(config, "https", "git.example.com", "").value() == "set");
+    CHECK_FALSE(tok::find_git_profile(config, "https", "set.example.com", "").has_value());
+    CHECK(tok::github_git_host("https://api.github.com") == "github.com");
+    CHECK(tok::github_git_host("https://ghe.example.com:8443/api/v3") == "ghe.example.com:8443");
+    CHECK(tok::github_git_host("http://[::1]:9/") == "http://[::1]:9");
   }
 }
