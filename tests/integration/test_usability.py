@@ -42,7 +42,8 @@ class Usability(TokCase):
         warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
         self.assertEqual(len(warnings), 1, proc.stderr)
         self.assertRegex(warnings[0], r"serving the cached token \(valid for another \d+m\d*s?.*\) while its "
-                                      r"background refresh fails: .*503.*next attempt in \d+[ms]")
+                                      r"background refresh fails: .*503.* \(failed \d+s ago; not retried until "
+                                      r"\d\d:\d\d:\d\d UTC; --force-refresh asks now\)$")
         quiet = self.run_tok("get", "-q", *self.profile_args())
         self.assertEqual((quiet.returncode, quiet.stderr), (0, ""))
         self.assertEqual(json.loads(self.get("--format", "json"))["state"], "stale")
