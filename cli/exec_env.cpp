@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -30,13 +31,33 @@ void check_env_name(const std::string& name) {
   }
 }
 
+// The variables the profile reads a secret from: those its keys name (each key the tables mark
+// secret_variable: client_secret_env, id_token_env), the default client_secret_env's included
+// whatever the profile sets.
+std::vector<std::string> secret_variables(const Profile& profile) {
+  std::vector<std::string> names = {"TOK_CLIENT_SECRET"};
+  const auto provider = profile.values.find("provider");
+  for (const auto& table : tables_for(key_catalog(), provider == profile.values.end() ? "" : provider->second)) {
+    for (const KeySpec& k : table.keys) {
+      if (!k.secret_variable) continue;
+      const auto it = profile.values.find(k.name);
+      const std::string name = it != profile.values.end() ? it->second : std::string(k.default_value);
+      if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  return names;
+}
+
 // The variables a profile's credential sets: the token in one variable (--env-name), or an AWS
 // credential in the three every AWS SDK and CLI reads (an absent session token is listed empty:
-// long-term keys, so a session token left in the environment must go).
+// long-term keys, so a session token left in the environment must go). `secrets`, when given,
+// gets the variables the profile reads a secret from.
 std::vector<std::pair<std::string, std::string>> credential_variables(Session& session, const FreshnessFlags& freshness,
-                                                                      const std::string& env_name) {
+                                                                      const std::string& env_name,
+                                                                      std::vector<std::string>* secrets = nullptr) {
   const GetOptions options = get_options(freshness);  // a bad --min-valid before any fetch
   ProfileContext ctx(session);
+  if (secrets != nullptr) *secrets = secret_variables(ctx.profile);
   const Token token = ctx.engine(session).get(options).token;
   if (!is_aws_credential(token)) return {{env_name, token.access_token}};
   if (env_name != kDefaultEnvName) {
@@ -57,12 +78,21 @@ struct ExecFlags {
   std::string env_name = kDefaultEnvName;
   std::vector<std::string> command;
   FreshnessFlags freshness;
+  bool keep_secret_env = false;
 };
 
 int run_exec(Session& session, ExecFlags& flags) {
   check_env_name(flags.env_name);
   // No token, no command: a failure here exits with tok's own code and CMD never runs.
-  for (const auto& [name, value] : credential_variables(session, flags.freshness, flags.env_name)) {
+  std::vector<std::string> secrets;
+  const auto variables = credential_variables(session, flags.freshness, flags.env_name, &secrets);
+  // CMD gets the token, not what mints it: often a third party's script in CI.
+  if (!flags.keep_secret_env) {
+    for (const auto& name : secrets) {
+      if (valid_env_name(name)) ::unsetenv(name.c_str());
+    }
+  }
+  for (const auto& [name, value] : variables) {
     const int set = value.empty() ? ::unsetenv(name.c_str()) : ::setenv(name.c_str(), value.c_str(), 1);
     if (set != 0) throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
   }
@@ -87,6 +117,8 @@ void add_exec_command(CLI::App& app, Session& session) {
   CLI::App* cmd = app.add_subcommand("exec", "Run a command with the token in $TOK_TOKEN: tok exec [--env-name VAR] -- CMD ARGS...");
   cmd->add_option("--env-name", flags->env_name, "The variable that holds the token (default TOK_TOKEN)");
   add_freshness_flags(*cmd, flags->freshness);
+  cmd->add_flag("--keep-secret-env", flags->keep_secret_env,
+                "Leave the profile's secret variables (client_secret_env, $TOK_CLIENT_SECRET) to the command");
   cmd->add_option("command", flags->command, "The command and its arguments, after --")->required();
   cmd->callback([&session, flags] {
     session.run = [&session, flags] { return run_exec(session, *flags); };

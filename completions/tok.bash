@@ -146,7 +146,7 @@ _tok() {
     version) flags="--format" ;;
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
-    exec) flags="--env-name --force-refresh --min-valid --" ;;
+    exec) flags="--env-name --force-refresh --min-valid --keep-secret-env --" ;;
     env) flags="--shell --env-name --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;
     help)

@@ -155,6 +155,7 @@ complete -c tok -n "__fish_seen_subcommand_from serve" -l gcp -x -a "(__tok_prof
 complete -c tok -n "__fish_seen_subcommand_from serve" -l aws-ecs -x -a "(__tok_profiles)" -d "Profile for AWS SDKs (ECS container credentials)"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l allow-user -x -a "(__fish_complete_users)" -d "Also answer this user's processes"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
+complete -c tok -n "__fish_seen_subcommand_from exec" -l keep-secret-env -d "Leave the profile's secret variables to the command"
 complete -c tok -n "__fish_seen_subcommand_from env" -l shell -x -a "sh fish github gitlab" -d "Output form"
 complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs-skip=(math (contains -i -- -- (commandline -opc)) ))"
 complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"
