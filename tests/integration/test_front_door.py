@@ -226,6 +226,14 @@ class FrontDoor(TokCase):
                 self.assertEqual(out["claims"]["format"], "opaque", name)
                 self.assertRegex(text, r"claims: +none: ")
 
+    def test_serve_errors_name_the_served_profile_not_the_default(self):
+        self.write_config(self.profile("default") + self.profile("idp"))
+        proc = self.tok("serve", "--azure-imds", "idp", "--listen", "127.0.0.1:0", expect=2)
+        self.assertIn("tok: idp: --azure-imds idp: the profile has no 'resource'", proc.stderr)
+        self.assertNotIn("default", proc.stderr)
+        proc = self.tok("serve", "--gcp", "nosuch", "--listen", "127.0.0.1:0", expect=2)
+        self.assertRegex(proc.stderr, r"^tok: nosuch: config .* no profile 'nosuch'")
+
     # -- tok init -------------------------------------------------------------------------------
 
     def test_init_writes_a_private_profile_that_works_and_never_overwrites(self):
