@@ -52,7 +52,7 @@ const std::vector<Template>& templates() {
       {"oauth",
        {{"grant", "client_credentials", Set::never,
          "client_credentials (the default): the service's own token; authorization_code or device_code: a "
-         "person's login, with 'tok login' (man tok, LOGIN)."},
+         "person's login, with 'tok login' ('tok help login')."},
         {"token_url", "https://login.example.com/oauth2/token", Set::service,
          "The token endpoint (or: issuer = https://login.example.com, found by discovery)."},
         {"issuer", "https://login.example.com", Set::login,
