@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,19 +33,39 @@ void check_env_name(const std::string& name) {
   }
 }
 
+// The variables the profile reads a secret from: those its keys name (each key the tables mark
+// secret_variable: client_secret_env, id_token_env), the default client_secret_env's included
+// whatever the profile sets.
+std::vector<std::string> secret_variables(const Profile& profile) {
+  std::vector<std::string> names = {"TOK_CLIENT_SECRET"};
+  const auto provider = profile.values.find("provider");
+  for (const auto& table : tables_for(key_catalog(), provider == profile.values.end() ? "" : provider->second)) {
+    for (const KeySpec& k : table.keys) {
+      if (!k.secret_variable) continue;
+      const auto it = profile.values.find(k.name);
+      const std::string name = it != profile.values.end() ? it->second : std::string(k.default_value);
+      if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  return names;
+}
+
 // The variables a profile's credential sets: the token in one variable (--env-name), or an AWS
 // credential in the three every AWS SDK and CLI reads (an absent session token is listed empty:
-// long-term keys, so a session token left in the environment must go).
+// long-term keys, so a session token left in the environment must go). `secrets`, when given,
+// gets the variables the profile reads a secret from.
 // With --git, `git_variables` gets the variables that put the token on git's first request
 // (cli/git_header.hpp), each set even when empty (an empty extraHeader is git's reset).
 std::vector<std::pair<std::string, std::string>> credential_variables(
     Session& session, const FreshnessFlags& freshness, const std::string& env_name,
+    std::vector<std::string>* secrets = nullptr,
     std::vector<std::pair<std::string, std::string>>* git_variables = nullptr) {
   FreshnessFlags asked = freshness;
   // --git: the command may run a while; the token should outlive it when it can.
   if (git_variables != nullptr && !asked.min_valid) asked.min_valid = kGitMinValid;
   const GetOptions options = get_options(asked);  // a bad --min-valid before any fetch
   ProfileContext ctx(session);
+  if (secrets != nullptr) *secrets = secret_variables(ctx.profile);
   const Token token = ctx.engine(session).get(options).token;
   if (git_variables != nullptr) {
     *git_variables =
@@ -71,14 +92,23 @@ struct ExecFlags {
   std::vector<std::string> command;
   FreshnessFlags freshness;
   bool git = false;
+  bool keep_secret_env = false;
 };
 
 int run_exec(Session& session, ExecFlags& flags) {
   check_env_name(flags.env_name);
   // No token, no command: a failure here exits with tok's own code and CMD never runs.
   std::vector<std::pair<std::string, std::string>> git;
-  for (const auto& [name, value] :
-       credential_variables(session, flags.freshness, flags.env_name, flags.git ? &git : nullptr)) {
+  std::vector<std::string> secrets;
+  const auto variables =
+      credential_variables(session, flags.freshness, flags.env_name, &secrets, flags.git ? &git : nullptr);
+  // CMD gets the token, not what mints it: often a third party's script in CI.
+  if (!flags.keep_secret_env) {
+    for (const auto& name : secrets) {
+      if (valid_env_name(name)) ::unsetenv(name.c_str());
+    }
+  }
+  for (const auto& [name, value] : variables) {
     const int set = value.empty() ? ::unsetenv(name.c_str()) : ::setenv(name.c_str(), value.c_str(), 1);
     if (set != 0) throw Error(ErrorKind::internal, fmt::format("cannot set ${}: {}", name, std::strerror(errno)));
   }
@@ -110,6 +140,8 @@ void add_exec_command(CLI::App& app, Session& session) {
   cmd->add_flag("--git", flags->git,
                 "Also give git the token on its first request, for the profile's git_hosts (--min-valid default 10m)");
   add_freshness_flags(*cmd, flags->freshness);
+  cmd->add_flag("--keep-secret-env", flags->keep_secret_env,
+                "Leave the profile's secret variables (client_secret_env, $TOK_CLIENT_SECRET) to the command");
   cmd->add_option("command", flags->command, "The command and its arguments, after --")->required();
   cmd->callback([&session, flags] {
     session.run = [&session, flags] { return run_exec(session, *flags); };
@@ -134,7 +166,7 @@ int run_env(Session& session, const EnvFlags& flags) {
     }
   }
   std::vector<std::pair<std::string, std::string>> git;
-  auto variables = credential_variables(session, flags.freshness, name, flags.git ? &git : nullptr);
+  auto variables = credential_variables(session, flags.freshness, name, nullptr, flags.git ? &git : nullptr);
   const std::size_t credential_count = variables.size();
   variables.insert(variables.end(), git.begin(), git.end());
   // Set even when empty: an empty extraHeader resets git's list, an unset one is an error to git.

@@ -43,13 +43,12 @@ int run_get(Session& session, const GetFlags& f) {
   if (result.failing) {
     // Served while its refresh fails: the user must see it before the token runs out.
     const TimePoint now = ctx.clock.now();
-    session.warn(fmt::format("serving the cached token ({}) while its background refresh fails: {} (failed {} ago; "
-                             "next attempt in {})",
-                             token.expiry ? "valid for another " + format_duration(std::chrono::floor<std::chrono::seconds>(*token.expiry - now))
-                                          : std::string("no expiry"),
-                             result.failing->message,
-                             format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
-                             format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
+    session.warn(fmt::format(
+        "serving the cached token ({}) while its background refresh fails: {} ({})",
+        token.expiry
+            ? "valid for another " + format_duration(std::chrono::floor<std::chrono::seconds>(*token.expiry - now))
+            : std::string("no expiry"),
+        result.failing->message, kept_failure_note(result.failing->at, *result.retry_at, now)));
   }
   // An AWS credential is not a bearer token, and a bearer token is no AWS credential: either way
   // round is the profile's mistake, said as such, rather than an answer the caller chokes on.

@@ -44,7 +44,9 @@ std::vector<ProfileRow> profile_rows(const Session& session, bool with_state) {
 
 nlohmann::json row_json(const ProfileRow& row, bool with_state, TimePoint now) {
   const auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+  // "profile" as in `tok status --format json`, so that scripts read both the same way.
   nlohmann::json out = {{"name", row.name},
+                        {"profile", row.name},
                         {"default", row.chosen},
                         {"provider", or_null(row.facts.provider)},
                         {"endpoint", or_null(row.facts.endpoint)},

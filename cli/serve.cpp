@@ -135,6 +135,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
   ServedProtocols protocols;
   // One engine per profile, however many protocols serve it: one refresh for all of them.
   const auto served_profile = [&](const std::string& name) -> Served& {
+    // Errors name the served profile (main prints the session's), never the default one.
+    session.subject = printable(name);
     for (auto& s : served) {
       if (s->profile.name == name) return *s;
     }
@@ -193,6 +195,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     protocols.protocols.push_back(std::make_unique<aws_ecs::Served>(aws_profile, aws_ecs_secret, engine(s)));
   }
 
+  session.subject = "serve";  // what follows is the server's, not one profile's
   // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
   // pool is destroyed (joined) before the engines it works for.
   ThreadPool pool(2);

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/time_format.hpp"
 #include "providers/http.hpp"
+#include "providers/oauth.hpp"
 
 namespace tok {
 
@@ -94,13 +95,16 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
   EntryStatus out;
   out.cache_file = ctx.store.entry_path(ctx.profile.cache_key).string();
   out.state = "missing";
+  out.login_profile = is_login(ProviderSettings(ctx.profile.values));
   if (present) {
-    TokenState token_state = state_of(entry, now, ctx.profile.engine, min_valid);
+    TokenState token_state = state_of(entry, now, ctx.profile.engine, Duration{0});
     // Only a stale token is refreshed in the background, so one whose refresh failed and
     // waits for its next attempt is stale, whatever the moved stale_after says.
     if (token_state == TokenState::fresh && cooldown) token_state = TokenState::stale;
     out.state = to_string(token_state);
-    out.usable = token_state != TokenState::expired;
+    // --min-valid asks more of a valid token: it is not usable then, and still not expired.
+    out.usable = token_state != TokenState::expired &&
+                 state_of(entry, now, ctx.profile.engine, min_valid) != TokenState::expired;
     out.token_type = entry.token->token_type;
     out.expiry = entry.token->expiry;
   }
@@ -133,6 +137,10 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
   return out;
 }
 
+std::string EntryStatus::state_text() const {
+  return state == "missing" && login_profile ? std::string("not logged in") : state;
+}
+
 nlohmann::json EntryStatus::json(TimePoint now) const {
   const auto time = [](const std::optional<TimePoint>& t) { return t ? nlohmann::json(format_rfc3339(*t)) : nullptr; };
   nlohmann::json out;
@@ -153,6 +161,8 @@ nlohmann::json EntryStatus::json(TimePoint now) const {
     out["login"] = {{"subject", login->subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(login->subject)},
                     {"since", login->since},
                     {"refresh_token", login->refresh_token}};
+  } else if (login_profile && state == "missing") {
+    out["login"] = nullptr;  // a login profile nobody is logged in to
   }
   if (github) {
     const auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
@@ -174,7 +184,7 @@ void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now) {
     std::string problem = row.error;
     if (row.status) {
       const EntryStatus& s = *row.status;
-      state = s.state;
+      state = s.state_text();
       if (s.expiry) {
         expires = relative(*s.expiry, now);
       } else if (s.token_type) {
@@ -189,6 +199,30 @@ void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now) {
                or_dash(row.facts.provider), state, expires, next, or_dash(problem));
   }
 }
+
+namespace {
+
+// The one line of `tok status --check`: what --check decided, and why.
+std::string check_line(const EntryStatus& status, const std::string& label, Duration min_valid, TimePoint now) {
+  const std::string expires = status.expiry ? "expires " + relative(*status.expiry, now) : std::string("no expiry");
+  if (status.usable) {
+    return fmt::format("{}: {}{}, {}", label, status.state,
+                       status.failing || status.outage_kept ? " (its refresh is failing)" : "", expires);
+  }
+  if (status.state == "fresh" || status.state == "stale") {
+    return fmt::format("{}: valid, but less than {} left ({})", label, format_duration(min_valid), expires);
+  }
+  if (status.state == "expired") {
+    if (status.expiry && *status.expiry > now) {
+      return fmt::format("{}: expired: {}, within its expiry_buffer (tok get fetches a new one)", label, expires);
+    }
+    return fmt::format("{}: expired{}", label, status.expiry ? " " + relative(*status.expiry, now) : std::string());
+  }
+  if (status.login_profile) return fmt::format("{}: not logged in: run tok login -p {}", label, label);
+  return fmt::format("{}: no token cached", label);
+}
+
+}  // namespace
 
 struct StatusFlags {
   std::string format = "text";
@@ -241,16 +275,28 @@ int run_status(Session& session, const StatusFlags& flags) {
     fmt::print("{}\n", out.dump(2));
     return code;
   }
+  if (flags.check) {
+    fmt::print("{}\n", check_line(status, session.label(), min_valid, now));
+    return code;
+  }
   fmt::print("profile:      {} ({})\n", session.label(), ctx.profile.source);
   fmt::print("provider:     {}\n", facts.provider);
   if (!facts.endpoint.empty()) fmt::print("endpoint:     {}\n", facts.endpoint);
   if (!facts.client.empty()) fmt::print("client:       {}\n", facts.client);
   if (!facts.scopes.empty()) fmt::print("scopes:       {}\n", facts.scopes);
   fmt::print("cache entry:  {}\n", status.cache_file);
-  fmt::print("state:        {}{}\n", status.state,
-             status.failing       ? " (its background refresh is failing)"
-             : status.outage_kept ? " (failing: the token service is unavailable)"
-                                  : "");
+  const bool short_of_min_valid = !status.usable && (status.state == "fresh" || status.state == "stale");
+  std::string state_note;
+  if (status.failing) {
+    state_note = " (its background refresh is failing)";
+  } else if (status.outage_kept) {
+    state_note = " (failing: the token service is unavailable)";
+  } else if (short_of_min_valid) {
+    state_note = fmt::format(" (valid, but less than {} left)", format_duration(min_valid));
+  } else if (status.state == "missing" && status.login_profile) {
+    state_note = fmt::format(" (run tok login -p {})", session.label());
+  }
+  fmt::print("state:        {}{}\n", status.state_text(), state_note);
   if (status.token_type) {
     fmt::print("token type:   {}\n", *status.token_type);
     fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
@@ -285,7 +331,7 @@ void add_status_command(CLI::App& app, Session& session) {
   CLI::App* cmd = app.add_subcommand("status", "Show the profile's cache entry: state, expiry, errors (never the token)");
   cmd->add_option("--format", flags->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   cmd->add_flag("--check", flags->check,
-                "Exit 0 if 'tok get' would answer from the cache (fresh or stale), else 6; fetches nothing");
+                "One line; exit 0 if 'tok get' would answer from the cache (fresh or stale), else 6; fetches nothing");
   cmd->add_option("--min-valid", flags->min_valid, "With --check: the token must also stay valid this long");
   cmd->add_flag("--all", flags->all, "One line per profile: provider, state, expiry, next attempt, last error");
   cmd->add_flag("--claims", flags->claims,

@@ -14,8 +14,10 @@ namespace tok {
 // The cache entry of a resolved profile at `now`. Never the token.
 struct EntryStatus {
   std::string cache_file;
-  std::string state;  // missing, fresh, stale, expired
-  bool usable = false;
+  std::string state;    // missing, fresh, stale, expired: the truth, whatever --min-valid asks
+  bool usable = false;  // fresh or stale, and valid for --min-valid more
+  // A person's login profile (docs/login.md): with no token cached it is "not logged in".
+  bool login_profile = false;
   std::optional<std::string> token_type;  // set when a token is cached
   std::optional<TimePoint> expiry;
   std::optional<TimePoint> stale_after;  // hidden while a failed refresh's cooldown runs
@@ -43,6 +45,8 @@ struct EntryStatus {
 
   // As `tok status --format json` shows it (json_version 1).
   nlohmann::json json(TimePoint now) const;
+  // The state as people read it: "not logged in" for a login profile with no token.
+  std::string state_text() const;
 };
 EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint now, Duration min_valid);
 

@@ -6,9 +6,10 @@
 # $TOK_CONFIG, $XDG_CONFIG_HOME/tok/config, ~/.config/tok/config). Read here rather than asked of
 # `tok profiles`, so a broken config or a tok not on PATH only means no names. The file may be a
 # repository's: only names tok accepts ([A-Za-z0-9._@-]) are printed, and they are matched with a
-# loop, never handed to `compgen -W`, which would expand a `$(...)` inside one.
+# loop, never handed to `compgen -W`, which would expand a `$(...)` inside one. `_tok_profiles
+# login`: only login profiles (provider = oauth, grant = authorization_code or device_code).
 _tok_profiles() {
-  local config="" i line name safe='^[A-Za-z0-9._@-]+$'
+  local only=${1-} config="" i line name safe='^[A-Za-z0-9._@-]+$' section="" provider="" grant="" key value
   for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
     if [[ ${COMP_WORDS[i]} == --config ]]; then
       config=${COMP_WORDS[i + 1]}
@@ -31,13 +32,34 @@ _tok_profiles() {
   [[ -f $config && -r $config ]] || return 0
   while IFS= read -r line || [[ -n $line ]]; do
     line=${line#"${line%%[![:space:]]*}"}
+    if [[ -n $only && $line != "["*"]"* && $line == *=* ]]; then
+      key=${line%%=*}
+      key=${key%"${key##*[![:space:]]}"}
+      value=${line#*=}
+      value=${value#"${value%%[![:space:]]*}"}
+      value=${value#\"}
+      value=${value%%[\";#[:space:]]*}
+      [[ $key == provider ]] && provider=$value
+      [[ $key == grant ]] && grant=$value
+    fi
     [[ $line == "["*"]"* ]] || continue
+    [[ -n $only && $provider == oauth && ($grant == authorization_code || $grant == device_code) ]] &&
+      printf '%s\n' "$section"
+    section="" provider="" grant=""
     name=${line#\[}
     name=${name%%]*}
     name=${name#"${name%%[![:space:]]*}"}
     name=${name%"${name##*[![:space:]]}"}
-    [[ $name =~ $safe ]] && printf '%s\n' "$name"
+    [[ $name =~ $safe ]] || continue
+    if [[ -n $only ]]; then
+      section=$name
+    else
+      printf '%s\n' "$name"
+    fi
   done <"$config"
+  [[ -n $only && $provider == oauth && ($grant == authorization_code || $grant == device_code) ]] &&
+    printf '%s\n' "$section"
+  return 0
 }
 
 _tok() {
@@ -90,11 +112,13 @@ _tok() {
   local values=""
   case $prev in
     -p | --profile | --databricks | --azure-imds | --gcp | --aws-ecs)
-      local name
+      local name only=""
+      # tok login and logout take a login profile.
+      [[ ($prev == -p || $prev == --profile) && ($cmd == login || $cmd == logout) ]] && only=login
       COMPREPLY=()
       while IFS= read -r name; do
-        [[ $name == "$cur"* ]] && COMPREPLY+=("$name")
-      done < <(_tok_profiles)
+        [[ -n $name && $name == "$cur"* ]] && COMPREPLY+=("$name")
+      done < <(_tok_profiles $only)
       return 0
       ;;
     --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --az-path)
@@ -147,7 +171,7 @@ _tok() {
     version) flags="--format" ;;
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
-    exec) flags="--env-name --git --force-refresh --min-valid --" ;;
+    exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;
     help)

@@ -29,11 +29,38 @@ end
 
 # Profile names: the config file's [sections], read here rather than asked of tok, so a broken
 # config only means no names. The file may be a repository's: only names tok accepts
-# ([A-Za-z0-9._@-]) are offered.
+# ([A-Za-z0-9._@-]) are offered. For tok login and logout, only login profiles (provider = oauth,
+# grant = authorization_code or device_code).
 function __tok_profiles
     set -l config (__tok_config)
     test -f "$config"; and test -r "$config"; or return 0
-    string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
+    if not __fish_seen_subcommand_from login logout
+        string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
+        return 0
+    end
+    set -l section
+    set -l provider
+    set -l grant
+    for line in (string match -r '^\s*(?:\[.*|(?:provider|grant)\s*=.*)' <$config) '[]'
+        set -l header (string match -rg -- '^\s*\[\s*(.*?)\s*\]' $line)
+        if test (count $header) -gt 0; or test "$line" = '[]'
+            if test -n "$section"; and test "$provider" = oauth; and contains -- "$grant" authorization_code device_code
+                string match -r -- '^[A-Za-z0-9._@-]+$' "$section"
+            end
+            set section $header
+            set provider
+            set grant
+        else
+            set -l kv (string match -rg -- '^\s*(provider|grant)\s*=\s*"?([^";#\s]*)' $line)
+            test (count $kv) -eq 2; or continue
+            switch $kv[1]
+                case provider
+                    set provider $kv[2]
+                case grant
+                    set grant $kv[2]
+            end
+        end
+    end
 end
 
 set -l __tok_commands get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help
@@ -166,6 +193,7 @@ complete -c tok -n "__fish_seen_subcommand_from serve" -l aws-ecs -x -a "(__tok_
 complete -c tok -n "__fish_seen_subcommand_from serve" -l allow-user -x -a "(__fish_complete_users)" -d "Also answer this user's processes"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l git -d "Give git the token on its first request"
+complete -c tok -n "__fish_seen_subcommand_from exec" -l keep-secret-env -d "Leave the profile's secret variables to the command"
 complete -c tok -n "__fish_seen_subcommand_from env" -l shell -x -a "sh fish github gitlab" -d "Output form"
 complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs-skip=(math (contains -i -- -- (commandline -opc)) ))"
 complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"

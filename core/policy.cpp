@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+
 namespace tok {
 
 const char* to_string(TokenState state) noexcept {
@@ -76,6 +81,16 @@ std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration>
 
 bool failure_answers(TimePoint at, std::optional<TimePoint> until, TimePoint now) {
   return until && at <= now && now < *until;
+}
+
+std::string kept_failure_note(TimePoint failed_at, TimePoint retry_at, TimePoint now) {
+  using std::chrono::seconds;
+  const std::string until = format_rfc3339(retry_at);  // 2026-11-28T15:04:05Z
+  // The time of day while that is unambiguous, the whole instant beyond.
+  const std::string when = retry_at - now < std::chrono::hours(20) ? until.substr(11, 8) + " UTC" : until;
+  return fmt::format("failed {} ago; not retried until {}; --force-refresh asks now",
+                     format_duration(std::chrono::floor<seconds>(std::max(now - failed_at, TimePoint::duration{0}))),
+                     when);
 }
 
 GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options) {

@@ -72,6 +72,10 @@ std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration>
 // True when a failure kept until `until` (recorded at `at`) still answers at `now`. A clock that
 // went back before the failure does not extend it.
 bool failure_answers(TimePoint at, std::optional<TimePoint> until, TimePoint now);
+// What a caller answered by a kept failure (or served while its background refresh fails) is
+// told, so that the failure never looks live: "failed 3s ago; not retried until 10:02:03 UTC;
+// --force-refresh asks now". One wording for the blocking and the background path.
+std::string kept_failure_note(TimePoint failed_at, TimePoint retry_at, TimePoint now);
 
 struct GetOptions {
   bool force_refresh = false;

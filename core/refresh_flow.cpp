@@ -167,11 +167,11 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   // or N hosts' worth of retries) cost the token service one request series per failure_cache.
   if (!options.force_refresh && failure_before &&
       failure_answers(failure_before->at, failure_before->until, clock_.now())) {
-    diagnostics_.note(
-        fmt::format("the token service failed {} ago; not asking again before {}",
-                    format_duration(std::chrono::floor<std::chrono::seconds>(clock_.now() - failure_before->at)),
-                    format_rfc3339(*failure_before->until)));
-    throw Error(failure_before->kind, failure_before->message, failure_before->advice);
+    // Said in the message: no request was sent, so the failure must not read as a live one.
+    throw Error(failure_before->kind,
+                fmt::format("{} ({})", failure_before->message,
+                            kept_failure_note(failure_before->at, *failure_before->until, clock_.now())),
+                failure_before->advice);
   }
   const auto wait_start = steady_clock::now();
   const auto hold = store_->hold_refresh(deadline);

@@ -22,7 +22,8 @@ inline constexpr KeySpec auth_method{.name = "auth_method", .owner = KeyOwner::p
                                      .choices = "basic|post|private_key_jwt"};
 inline constexpr KeySpec client_secret_env{.name = "client_secret_env", .owner = KeyOwner::provider,
                                            .default_value = "TOK_CLIENT_SECRET", .exclusive_group = "client_credential",
-                                           .cache_key = true, .help = "variable holding the client secret"};
+                                           .cache_key = true, .help = "variable holding the client secret",
+                                           .secret_variable = true};
 inline constexpr KeySpec client_secret_file{.name = "client_secret_file", .owner = KeyOwner::provider,
                                             .exclusive_group = "client_credential", .cache_key = true,
                                             .help = "file holding the client secret (only you may read it)"};

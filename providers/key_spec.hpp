@@ -43,6 +43,9 @@ struct KeySpec {
   std::string_view choices = {};
   // Integration keys: the command that reads it (git-credential, docker-credential, serve).
   std::string_view read_by = {};
+  // Its value names an environment variable that holds a secret (client_secret_env): what mints
+  // tokens, which `tok exec` keeps from the command it runs (docs/integrations.md).
+  bool secret_variable = false;
 };
 
 // One table and whose keys they are: a provider's name, or empty for keys of any profile.

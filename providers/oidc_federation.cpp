@@ -208,7 +208,7 @@ constexpr KeySpec kOidcFederationKeys[] = {
     {.name = "id_token_audience", .owner = KeyOwner::provider, .cache_key = true,
      .help = "github: the audience of the ID token"},
     {.name = "id_token_env", .owner = KeyOwner::provider, .cache_key = true,
-     .help = "gitlab: the variable named in the job's id_tokens:"},
+     .help = "gitlab: the variable named in the job's id_tokens:", .secret_variable = true},
     {.name = "id_token_file", .owner = KeyOwner::provider, .cache_key = true,
      .help = "file: the ID token's file, read at every fetch"},
     {.name = "exchange", .owner = KeyOwner::provider, .type = KeyType::choice, .default_value = "token-exchange",

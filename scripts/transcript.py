@@ -95,6 +95,7 @@ def run(tok, home):
 
 VOLATILE = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "<time>"),
+    (re.compile(r"\b\d\d:\d\d:\d\d UTC\b"), "<time> UTC"),
     (re.compile(r"\b(\d+(ms|h|m|s))+\b"), "<duration>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
     (re.compile(r"tok\d{4}\.[0-9a-f]{24}"), "<token>"),

@@ -171,6 +171,30 @@ class Completions(TokCase):
         line = [l for l in readme_block("completions without installing").splitlines() if "fish" in l][0]
         self.assertEqual(set(self.fish("tok completion ", source=line)), {"bash", "zsh", "fish"})
 
+    # -- tok login takes a login profile ---------------------------------------------------------
+
+    LOGINS = ("[svc]\nprovider = oauth\ntoken_url = https://x/token\n"
+              "[me]\nprovider = oauth\nissuer = https://x\ngrant = device_code   ; a comment\n"
+              "[browser] ; a comment\n  grant=\"authorization_code\"\n\tprovider =oauth\n"
+              "[cc]\nprovider = oauth\ngrant = client_credentials\n"
+              "[cmd]\nprovider = command\ngrant = device_code\n"
+              "[$(touch pwned-login)]\nprovider = oauth\ngrant = device_code\n"
+              "[last-one]\ngrant = authorization_code\nprovider = oauth")
+
+    def test_login_and_logout_offer_login_profiles_only(self):
+        with open(self.config, "w") as f:
+            f.write(self.LOGINS)
+        every = {"svc", "me", "browser", "cc", "cmd", "last-one"}
+        logins = {"me", "browser", "last-one"}
+        shells = {"bash": lambda line: self.bash(*line.split(" ")), "zsh": self.zsh, "fish": self.fish}
+        for shell, complete in shells.items():
+            for line, expected in (("tok login -p ", logins), ("tok logout --profile ", logins),
+                                   ("tok login -p b", {"browser"}), ("tok get -p ", every), ("tok -p ", every),
+                                   ("tok serve --gcp ", every)):
+                with self.subTest(shell=shell, line=line):
+                    self.assertEqual({c for c in complete(line) if c}, expected)
+        self.assertEqual([n for n in os.listdir(self.home) if n.startswith("pwned")], [])
+
     # -- a config file is data, never code -------------------------------------------------------
 
     HOSTILE = ("[work]\nprovider = oauth\n"

@@ -177,15 +177,32 @@ class ExecEnv(TokCase):
         self.assertIn("--min-valid", proc.stderr)
         self.assertEqual(self.server.token_requests, 3)
 
-    def test_exec_passes_the_environment_on_whole_a_client_secret_included(self):
-        # Documented in the README's exec section: CMD sees what tok saw.
-        proc = self.tok("exec", "-p", "ci", "--", "sh", "-c", 'test -n "${TOK_CLIENT_SECRET+set}" && echo inherited',
-                        expect=0)
-        self.assertEqual(proc.stdout, "inherited\n")
-        env = {k: v for k, v in self.env.items()}
-        proc = self.tok("exec", "-p", "ci", "--", "env", "-u", "TOK_CLIENT_SECRET", "sh", "-c",
-                        'echo "${TOK_CLIENT_SECRET-unset}"', env=env, expect=0)
-        self.assertEqual(proc.stdout, "unset\n")
+    def test_exec_keeps_the_profiles_secret_variables_from_the_command(self):
+        # The command (often a third party's script in CI) gets the token, not what mints it: every
+        # variable the profile reads a secret from goes, the rest of the environment stays.
+        with open(self.config, "a") as f:
+            f.write(f"\n[own]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = ci\n"
+                    "client_secret_env = CI_DEPLOYER_SECRET\n")
+        env = dict(self.env, CI_DEPLOYER_SECRET=SECRET, UNRELATED="kept")
+        show = 'echo "${CI_DEPLOYER_SECRET+secret-set} ${TOK_CLIENT_SECRET+tok-secret-set} $UNRELATED ${TOK_TOKEN+token}"'
+        proc = self.tok("exec", "-p", "own", "--", "sh", "-c", show, env=env, expect=0)
+        self.assertEqual(proc.stdout, "  kept token\n")
+        # $TOK_CLIENT_SECRET (the default client_secret_env) goes too, for a profile that reads it.
+        proc = self.tok("exec", "-p", "ci", "--", "sh", "-c", show, env=env, expect=0)
+        self.assertEqual(proc.stdout, "secret-set  kept token\n")
+        # --keep-secret-env: the command gets them, as before.
+        proc = self.tok("exec", "-p", "own", "--keep-secret-env", "--", "sh", "-c", show, env=env, expect=0)
+        self.assertEqual(proc.stdout, "secret-set tok-secret-set kept token\n")
+
+    def test_exec_keeps_a_federated_ci_id_token_from_the_command(self):
+        self.server.control(accept_id_tokens=["eyJ.fake.jwt"])
+        with open(self.config, "a") as f:
+            f.write(f"\n[fed]\nprovider = oidc-federation\ntoken_url = {self.server.token_url}\n"
+                    "id_token_source = gitlab\nid_token_env = GITLAB_OIDC_TOKEN\n")
+        env = dict(self.env, GITLAB_OIDC_TOKEN="eyJ.fake.jwt")
+        proc = self.tok("exec", "-p", "fed", "--", "sh", "-c", 'echo "${GITLAB_OIDC_TOKEN-unset} ${TOK_TOKEN+token}"',
+                        env=env)
+        self.assertEqual((proc.returncode, proc.stdout), (0, "unset token\n"), proc.stderr)
 
     # -- the README's snippets ------------------------------------------------------------------
 

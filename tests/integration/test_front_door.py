@@ -226,6 +226,14 @@ class FrontDoor(TokCase):
                 self.assertEqual(out["claims"]["format"], "opaque", name)
                 self.assertRegex(text, r"claims: +none: ")
 
+    def test_serve_errors_name_the_served_profile_not_the_default(self):
+        self.write_config(self.profile("default") + self.profile("idp"))
+        proc = self.tok("serve", "--azure-imds", "idp", "--listen", "127.0.0.1:0", expect=2)
+        self.assertIn("tok: idp: --azure-imds idp: the profile has no 'resource'", proc.stderr)
+        self.assertNotIn("default", proc.stderr)
+        proc = self.tok("serve", "--gcp", "nosuch", "--listen", "127.0.0.1:0", expect=2)
+        self.assertRegex(proc.stderr, r"^tok: nosuch: config .* no profile 'nosuch'")
+
     # -- tok init -------------------------------------------------------------------------------
 
     def test_init_writes_a_private_profile_that_works_and_never_overwrites(self):
@@ -244,7 +252,7 @@ class FrontDoor(TokCase):
         self.assertEqual([(p["name"], p["error"]) for p in listed["profiles"]], [("default", None)])
         self.assertRegex(self.tok("get", "--cache-dir", self.cache).stdout, r"^tok\S+\n$")
         proc = self.tok("init", "--provider", "command", expect=2)
-        self.assertIn("never overwrites", proc.stderr)
+        self.assertIn("has a profile 'default' already; tok init never changes one", proc.stderr)
         with open(path) as f:
             self.assertEqual(f.read(), written)
 
@@ -271,6 +279,121 @@ class FrontDoor(TokCase):
         self.assertIn("nothing written", proc.stderr)
         self.assertIn("token_url", proc.stderr)
         self.assertFalse(os.path.exists(self.config))
+
+    # Values that the INI reader (cli/config.cpp) would cut at a comment, trim or unquote if
+    # written bare, and how each must read back: exactly as given.
+    TRICKY = ['abc ;def', 'a #b', '; starts like a comment', '# so does this', ' leading blank', 'trailing blank ',
+              'a "quote" inside', 'semi;colon#hash', 'tab\t;x', 'x=y = z', '[not a section]']
+
+    def test_init_writes_values_that_read_back_exactly_or_refuses_them(self):
+        for n, value in enumerate(self.TRICKY):
+            with self.subTest(value=value):
+                path = os.path.join(self.home, f"tricky-{n}.ini")
+                self.tok("init", "--config", path, "-p", "t", "--provider", "oauth", "--token-url",
+                         self.server.token_url, "--client-id", value, "--scopes", value)
+                listed = json.loads(self.tok("profiles", "--config", path, "--format", "json").stdout)
+                row = listed["profiles"][0]
+                self.assertEqual((row["client"], row["scopes"], row["error"]),
+                                 (value.replace("\t", "?") if "\t" in value else value,
+                                  value.replace("\t", "?") if "\t" in value else value, None))
+                self.tok("get", "--config", path, "-p", "t", "--cache-dir", self.cache)
+                self.assertEqual(self.server.state.stats()["requests"][-1]["client_id"], value)
+        # What no line of the file can hold: nothing is written, and the error says which key.
+        for value in ('abc" ;def', '"quoted"', '"starts with a quote', ' "both" ', 'two\nlines', 'cr\rhere'):
+            with self.subTest(refused=value):
+                path = os.path.join(self.home, "refused.ini")
+                proc = self.tok("init", "--config", path, "--provider", "oauth", "--token-url", self.server.token_url,
+                                "--client-id", value, expect=2)
+                self.assertIn("key 'client_id'", proc.stderr)
+                self.assertIn("nothing written", proc.stderr)
+                self.assertFalse(os.path.exists(path))
+
+    def test_init_makes_each_directory_private_whatever_the_umask(self):
+        del self.env["TOK_CONFIG"]
+        self.env["XDG_CONFIG_HOME"] = os.path.join(self.home, "new", "deeper")
+        proc = subprocess.run([TOK, "init", "--provider", "command"], env=self.env, capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL, umask=0)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for part in ("new", "new/deeper", "new/deeper/tok"):
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.home, part)).st_mode), 0o700, part)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.home, "new/deeper/tok/config")).st_mode), 0o600)
+
+    def test_init_adds_a_profile_to_an_existing_config_keeping_it(self):
+        before = ("# my own notes\n; and a commented key\n[first]\nprovider = command  ; inline\n"
+                  'command = ["/bin/echo", "tok-first"]\n# the end, without a newline')
+        self.write_config(before)
+        os.chmod(self.config, 0o640)
+        inode = os.stat(self.config).st_ino
+        proc = self.tok("init", "-p", "second", "--provider", "oauth", "--issuer", self.server.url, "--client-id", "me",
+                        "--grant", "device_code")
+        self.assertIn(f"added profile 'second' (provider oauth) to {self.config}", proc.stdout)
+        self.assertIn("tok login -p second", proc.stdout)
+        with open(self.config) as f:
+            after = f.read()
+        self.assertTrue(after.startswith(before + "\n"), after)
+        self.assertIn("[second]\n", after)
+        self.assertEqual(stat.S_IMODE(os.stat(self.config).st_mode), 0o640, "the file's mode is kept")
+        self.assertNotEqual(os.stat(self.config).st_ino, inode, "replaced by one rename, never rewritten in place")
+        listed = json.loads(self.tok("profiles", "--format", "json").stdout)
+        self.assertEqual([(p["name"], p["error"]) for p in listed["profiles"]], [("first", None), ("second", None)])
+        self.assertEqual([f for f in os.listdir(self.home) if "tok-init" in f], [], "no temporary file left")
+        # A name the file has: refused, the file untouched.
+        proc = self.tok("init", "-p", "first", "--provider", "command", expect=2)
+        self.assertIn("has a profile 'first' already", proc.stderr)
+        with open(self.config) as f:
+            self.assertEqual(f.read(), after)
+        # A file tok cannot read is never rewritten: fix it first.
+        self.write_config(before + "\nthis is no key\n")
+        proc = self.tok("init", "-p", "third", "--provider", "command", expect=2)
+        self.assertIn("nothing written", proc.stderr)
+        with open(self.config) as f:
+            self.assertEqual(f.read(), before + "\nthis is no key\n")
+
+    def test_init_adds_through_a_symbolic_link_and_keeps_the_link(self):
+        target = os.path.join(self.home, "dotfiles-config")
+        with open(target, "w") as f:
+            f.write("[first]\nprovider = command\ncommand = /bin/true\n")
+        os.symlink(target, self.config)
+        self.tok("init", "-p", "second", "--provider", "command")
+        self.assertTrue(os.path.islink(self.config))
+        with open(target) as f:
+            self.assertIn("[second]", f.read())
+
+    def test_init_writes_a_login_profile_with_an_issuer(self):
+        # --issuer replaces the template's token_url (one endpoint key), for a service or a login.
+        self.tok("init", "-p", "svc", "--provider", "oauth", "--issuer", self.server.url, "--client-id", "ci")
+        self.tok("init", "-p", "me", "--provider", "oauth", "--issuer", self.server.url, "--client-id", "cli",
+                 "--grant", "authorization_code", "--scopes", "openid offline_access")
+        with open(self.config) as f:
+            text = f.read()
+        me = text.split("[me]\n", 1)[1]
+        self.assertIn("grant = authorization_code\n", me)
+        self.assertIn(f"issuer = {self.server.url}\n", me)
+        self.assertNotRegex(me, r"(?m)^token_url", "an issuer, not a token endpoint")
+        self.assertNotRegex(me, r"(?m)^client_secret_env", "a login's client keeps no secret")
+        listed = {p["name"]: p for p in json.loads(self.tok("profiles", "--format", "json").stdout)["profiles"]}
+        self.assertEqual((listed["svc"]["endpoint"], listed["svc"]["error"]), (f"{self.server.url} (discovery)", None))
+        self.assertEqual((listed["me"]["endpoint"], listed["me"]["error"]), (f"{self.server.url} (discovery)", None))
+        self.assertIn("not logged in", self.tok("status", "-p", "me", "--cache-dir", self.cache).stdout)
+
+    def test_init_on_a_terminal_asks_oauth_for_grant_issuer_and_scopes(self):
+        master, slave = pty.openpty()
+        try:
+            os.write(master, f"oauth\ndevice_code\n{self.server.url}\nmy-cli\n\n".encode())
+            proc = subprocess.run([TOK, "init", "-p", "me"], env=self.env, stdin=slave, capture_output=True, text=True,
+                                  timeout=30)
+        finally:
+            os.close(slave)
+            os.close(master)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for question in ("grant: ", "issuer ", "client_id ", "scopes "):
+            self.assertIn(question, proc.stderr)
+        with open(self.config) as f:
+            text = f.read()
+        for line in ("grant = device_code", f"issuer = {self.server.url}", "client_id = my-cli",
+                     "scopes = openid offline_access"):
+            self.assertRegex(text, rf"(?m)^{re.escape(line)}$")
+        self.assertNotRegex(text, r"(?m)^(token_url|client_secret_env) =")
 
     def test_init_asks_on_a_terminal(self):
         master, slave = pty.openpty()

@@ -29,9 +29,16 @@ class OutageGet(TokCase):
         series = self.server.token_requests
         self.assertGreaterEqual(series, 1)
         self.assertIn("503", first.stderr)
+        self.assertNotIn("not retried", first.stderr, "the first failure is live")
+        message, rest = first.stderr.split("\n", 1)
         for _ in range(9):
             proc = self.get(*FAST, expect=4)
-            self.assertEqual(proc.stderr, first.stderr, "the same error, at once")
+            # The same error, at once, said to be kept: no request was sent for it.
+            kept, kept_rest = proc.stderr.split("\n", 1)
+            self.assertEqual(kept_rest, rest)
+            self.assertTrue(kept.startswith(message + " (failed "), proc.stderr)
+            self.assertRegex(kept, r" \(failed \d+s ago; not retried until \d\d:\d\d:\d\d UTC; "
+                                   r"--force-refresh asks now\)$")
         self.assertEqual(self.server.token_requests, series, "one request series for ten callers")
         self.assertEqual(self.read_entry(), entry, "the entry (and its token) is left as it was")
         status = self.status(*FAST)

@@ -42,7 +42,8 @@ class Usability(TokCase):
         warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
         self.assertEqual(len(warnings), 1, proc.stderr)
         self.assertRegex(warnings[0], r"serving the cached token \(valid for another \d+m\d*s?.*\) while its "
-                                      r"background refresh fails: .*503.*next attempt in \d+[ms]")
+                                      r"background refresh fails: .*503.* \(failed \d+s ago; not retried until "
+                                      r"\d\d:\d\d:\d\d UTC; --force-refresh asks now\)$")
         quiet = self.run_tok("get", "-q", *self.profile_args())
         self.assertEqual((quiet.returncode, quiet.stderr), (0, ""))
         self.assertEqual(json.loads(self.get("--format", "json"))["state"], "stale")
@@ -199,6 +200,49 @@ class Usability(TokCase):
         self.assertEqual(check(), 6, "inside the buffer: get would fetch")
         self.assertEqual(self.server.token_requests, 1)
 
+    def test_status_check_is_one_line_and_a_token_short_of_min_valid_is_valid_not_expired(self):
+        check = lambda *a: self.run_tok("status", "--check", *self.profile_args(*a))  # noqa: E731
+        proc = check()
+        self.assertEqual((proc.returncode, proc.stdout), (6, "default: no token cached\n"))
+        self.get()
+        proc = check()
+        self.assertEqual(proc.returncode, 0)
+        self.assertRegex(proc.stdout, r"^default: fresh, expires in (\d+m\d*s?|1h)\n$")
+        proc = check("--min-valid", "2h")
+        self.assertEqual(proc.returncode, 6, "1 h tokens do not last 2 h")
+        self.assertRegex(proc.stdout, r"^default: valid, but less than 2h left \(expires in (\d+m\d*s?|1h)\)\n$")
+        text = self.run_tok("status", "--min-valid", "2h", *self.profile_args()).stdout
+        self.assertIn("state:        fresh (valid, but less than 2h left)\n", text)
+        self.assertNotIn("expired", text)
+        st = self.status("--min-valid", "2h")
+        self.assertEqual((st["state"], st["usable"]), ("fresh", False), "the state is the truth; usable says no")
+        self.edit_entry(expires_in=-90)
+        proc = check()
+        self.assertEqual(proc.returncode, 6)
+        self.assertRegex(proc.stdout, r"^default: expired 1m3\ds ago\n$")
+
+    def test_a_login_profile_nobody_logged_in_to_says_so(self):
+        self.write_config(self.profile() + f"[me]\nprovider = oauth\nissuer = {self.server.url}\nclient_id = cli\n"
+                          "grant = device_code\n")
+        text = self.tok("status", "-p", "me").stdout
+        self.assertIn("state:        not logged in (run tok login -p me)\n", text)
+        proc = self.tok("status", "-p", "me", "--check")
+        self.assertEqual((proc.returncode, proc.stdout), (6, "me: not logged in: run tok login -p me\n"))
+        st = json.loads(self.tok("status", "-p", "me", "--format", "json").stdout)
+        self.assertEqual((st["state"], st["login"]), ("missing", None))
+        self.assertRegex(self.tok("status", "--all").stdout, r"(?m)^  me +oauth +not logged in ")
+        self.assertRegex(self.tok("status", "--all").stdout, r"(?m)^\* default +oauth +missing ")
+        self.assertEqual(self.server.token_requests, 0)
+
+    def test_status_all_rows_carry_profile_as_status_does(self):
+        self.write_config(self.profile() + self.profile("work"))
+        one = json.loads(self.tok("status", "-p", "work", "--format", "json").stdout)
+        rows = json.loads(self.tok("status", "--all", "--format", "json").stdout)["profiles"]
+        self.assertEqual([row["profile"] for row in rows], ["default", "work"])
+        self.assertEqual(rows[1]["profile"], one["profile"])
+        listed = json.loads(self.tok("profiles", "--format", "json").stdout)["profiles"]
+        self.assertEqual([row["profile"] for row in listed], ["default", "work"])
+
     def test_profiles_and_status_show_provider_endpoint_client_scopes_never_a_secret(self):
         self.write_config(self.profile(scopes="api:read api:write", client_secret_env="WORK_SECRET")
                           + "[broken]\nprovider = oauth\ntoken_url = ftp://x\n\n"
@@ -207,7 +251,8 @@ class Usability(TokCase):
         out = json.loads(self.tok("profiles", "--format", "json").stdout)
         self.assertEqual(out["json_version"], 1)
         by_name = {p["name"]: p for p in out["profiles"]}
-        self.assertEqual(by_name["default"], {"name": "default", "default": True, "provider": "oauth",
+        self.assertEqual(by_name["default"], {"name": "default", "profile": "default", "default": True,
+                                              "provider": "oauth",
                                               "endpoint": self.server.token_url, "client": "ci",
                                               "scopes": "api:read api:write", "error": None})
         self.assertIn("token_url", by_name["broken"]["error"])

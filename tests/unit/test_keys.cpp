@@ -72,6 +72,20 @@ TEST_CASE("every key of the build has help, and choice keys their choices") {
   }
 }
 
+TEST_CASE("every key that names a variable (*_env) says whether it holds a secret: all of this build's do") {
+  int secret = 0;
+  for (const auto& table : tok::key_catalog()) {
+    for (const tok::KeySpec& k : table.keys) {
+      CAPTURE(std::string(k.name));
+      // tok exec removes these variables from the command's environment: a new *_env key that
+      // names no secret must say so here rather than be removed by accident.
+      CHECK(k.secret_variable == k.name.ends_with("_env"));
+      secret += k.secret_variable ? 1 : 0;
+    }
+  }
+  CHECK(secret >= 2);  // client_secret_env, id_token_env
+}
+
 TEST_CASE("the engine table's defaults are EngineSettings'") {
   const tok::EngineSettings defaults;
   const auto spec = [](std::string_view name) {

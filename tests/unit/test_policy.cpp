@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "core/policy.hpp"
+#include "core/time_format.hpp"
 
 using namespace std::chrono_literals;
 using tok::CacheEntry;
@@ -468,6 +469,17 @@ TEST_CASE("failure cache: answers from the failure to just before its end, not w
   CHECK_FALSE(tok::failure_answers(kT0, until, kT0 + 5s));
   CHECK_FALSE(tok::failure_answers(kT0, until, kT0 - kTick));
   CHECK_FALSE(tok::failure_answers(kT0, std::nullopt, kT0));
+}
+
+TEST_CASE("a kept failure says it is kept: how old, when it is asked again, how to ask now") {
+  CHECK(tok::kept_failure_note(kT0, kT0 + 65s, kT0 + 1500ms) ==
+        "failed 1s ago; not retried until 00:01:05 UTC; --force-refresh asks now");
+  // Far away, the time of day alone would be ambiguous: the whole instant.
+  CHECK(tok::kept_failure_note(kT0, kT0 + 25h, kT0) ==
+        "failed 0s ago; not retried until " + tok::format_rfc3339(kT0 + 25h) + "; --force-refresh asks now");
+  // A clock that went back never says "-3s ago".
+  CHECK(tok::kept_failure_note(kT0, kT0 + 5s, kT0 - 3s) ==
+        "failed 0s ago; not retried until 00:00:05 UTC; --force-refresh asks now");
 }
 
 }  // TEST_SUITE
