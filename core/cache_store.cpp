@@ -688,18 +688,21 @@ EntryStore::Read DiskEntryStore::read_head() {
     copy_.reset();
     return store_.read(key_, EntryPart::head);  // missing: says so (or why it cannot be read)
   }
+  std::shared_ptr<const Copy> copy;
   {
     const std::lock_guard<std::mutex> hold(copy_mutex_);
-    if (copy_ && same_file(copy_->seen, before)) return Read{copy_->entry, std::nullopt};
+    copy = copy_;
   }
+  if (copy && same_file(copy->seen, before)) return Read{copy->entry, std::nullopt};
   Read read = store_.read(key_, EntryPart::head);
   // Kept only when the file did not change while it was read: the copy is then exactly what the
   // file `before` names holds. A damaged entry is not kept (its warning is said at each read,
   // until it is replaced).
   struct stat after {};
   if (read.entry && ::fstatat(dfd, name.c_str(), &after, AT_SYMLINK_NOFOLLOW) == 0 && same_file(before, after)) {
+    auto made = std::make_shared<const Copy>(Copy{before, *read.entry});
     const std::lock_guard<std::mutex> hold(copy_mutex_);
-    copy_ = Copy{before, *read.entry};
+    copy_ = std::move(made);
   }
   return read;
 }

@@ -163,8 +163,9 @@ class DiskEntryStore final : public EntryStore {
   const CacheStore& store_;
   std::string key_;
   KeepCopy keep_;
+  // Swapped under the mutex, read outside it: a request holds the mutex only to take a reference.
   std::mutex copy_mutex_;
-  std::optional<Copy> copy_;
+  std::shared_ptr<const Copy> copy_;
 };
 
 }  // namespace tok
