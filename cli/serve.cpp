@@ -285,6 +285,8 @@ void print_env(const std::string& shell, const Variables& variables) {
 // Socket activation (sd_listen_fds(3)): the listening socket systemd passed as descriptor 3, when
 // LISTEN_PID names this process; -1 when none was passed. The variables are removed, so that no
 // child takes them for its own.
+constexpr int kListenFdsStart = 3;  // SD_LISTEN_FDS_START: the first descriptor systemd passes
+
 int activated_socket() {
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
@@ -300,7 +302,7 @@ int activated_socket() {
                 fmt::format("socket activation passed {} sockets: tok serve listens on one", printable(count)),
                 "ListenStream= once in tok-serve.socket");
   }
-  return 3;
+  return kListenFdsStart;
 }
 
 // The authority (ADDR:PORT) a passed socket listens on, refused unless it is loopback.
