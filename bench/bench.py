@@ -397,9 +397,10 @@ def serve_rows(server):
         tok_p99 <= 1.0)
     (tok_rps, _, tok_p99), (nginx_rps, _, nginx_p99) = results[50]
     ratio = tok_rps / nginx_rps
+    # The tail, not the mean, is what an SDK's timeout meets.
     row("`tok serve` cached token vs nginx static file, wrk 50 connections",
         f"{tok_rps:,.0f} vs {nginx_rps:,.0f} req/s: ratio {ratio:.2f}; p99 {tok_p99:.2f} ms vs {nginx_p99:.2f} ms",
-        "ratio >= 0.25", ratio >= 0.25)
+        "ratio >= 0.5, p99 <= 1.5x nginx's", ratio >= 0.5 and tok_p99 <= 1.5 * nginx_p99)
     row("peak memory of `tok serve` under that load", f"{hwm / 1024:.1f} MiB", "reported", None)
 
 
@@ -494,5 +495,16 @@ def write_results():
     print("\n" + text)
 
 
+def serve_only():
+    """`bench/bench.py BUILD serve`: the tok serve rows alone, printed (results.md is left as it is)."""
+    server = TokenServer(lifetime=3600).start()
+    with open(ENV["TOK_CONFIG"], "w") as f:
+        f.write("")
+    serve_rows(server)
+    server.stop()
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 0 if all(r[3] != "FAIL" for r in rows) else 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve_only() if sys.argv[2:] == ["serve"] else main())

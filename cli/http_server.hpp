@@ -40,6 +40,9 @@ class HttpServer {
   virtual void limit(const ServerLimits& limits) = 0;
   // Binds; the port actually bound (port 0 picks one), or -1 with a reason.
   virtual int bind(const std::string& host, int port, std::string& problem) = 0;
+  // Instead of bind: serves on a listening socket it was given (socket activation); it becomes
+  // the server's. The port it listens on, or -1 with a reason (not a listening TCP socket).
+  virtual int adopt(int fd, std::string& problem) = 0;
   // Serves until stop(): every request goes to `handler` (any method, any path), every connection
   // first to `admit`. True when every request in flight finished; false when some were still
   // running after the grace period (docs/serve.md): the server must then not be destroyed, the

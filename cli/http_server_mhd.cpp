@@ -91,6 +91,25 @@ class MhdServer final : public HttpServer {
   }
 
   void limit(const ServerLimits& limits) override { limits_ = limits; }
+  int adopt(int fd, std::string& problem) override {
+    int type = 0;
+    int listening = 0;
+    socklen_t size = sizeof type;
+    socklen_t length = sizeof local_;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) != 0 || type != SOCK_STREAM ||
+        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &(size = sizeof listening)) != 0 || listening == 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local_), &length) != 0 ||
+        (local_.ss_family != AF_INET && local_.ss_family != AF_INET6)) {
+      problem = "the socket passed is not a listening TCP socket";
+      return -1;
+    }
+    // As bind() makes its own: non-blocking (the pool's threads accept in turn), closed on exec.
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    listen_fd_ = fd;
+    return ntohs(local_.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&local_)->sin6_port
+                                               : reinterpret_cast<sockaddr_in*>(&local_)->sin_port);
+  }
 
   bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit) override {
     handler_ = std::move(handler);

@@ -380,17 +380,7 @@ void commit_login(Session& session, ProfileContext& ctx, const LoginGrant& grant
   if (grant.token.fields.count(kRefreshTokenField) == 0) {
     session.warn("the provider gave no refresh token: the login lasts as long as this access token");
   }
-  DiskRefresher committer(
-      ctx.store, ctx.profile.cache_key, ctx.profile.engine, ctx.clock,
-      [&](Deadline, ProviderMemo& kept, FetchMode, const Token*) {
-        kept = memo;
-        return grant.token;
-      },
-      Diagnostics{[&session](const std::string& m) { session.warn(m); },
-                  [&session](const std::string& m) { session.verbose(m); }});
-  GetOptions options;
-  options.force_refresh = true;
-  committer.get(options);
+  ctx.engine(session).commit(grant.token, std::move(memo));
 }
 
 int run_login(Session& session, const LoginFlags& flags) {

@@ -1,40 +1,51 @@
 // tok serve: a local metadata server for the vendors' SDKs (docs/serve.md, docs/integrations.md "tok serve"). Each
-// served profile has its own in-process engine (docs/design.md, "One flow, two configurations") on a small thread pool: a
-// stale token is served at once while one background refresh runs, failures back off, and an
-// outage of the token source does not stop valid tokens from being served.
+// served profile is the same token service every other front end uses (cli/token_service.hpp): the
+// shared cache entry under its cross-process locks, so a token fetched by `tok get` serves the
+// SDKs and the other way round. Background refreshes run on a small thread pool; the entry's head
+// is kept in memory while its file is unchanged (one fstatat per request). The protocols are one
+// table (kProtocols); the secrets they carry are kept per user beside the cache (serve.secrets).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include "cli/env_lines.hpp"
 #include "cli/helper_url.hpp"
 #include "cli/http_server.hpp"
 #include "cli/serve_peer.hpp"
 #include "cli/serve_protocols.hpp"
 #include "cli/session.hpp"
+#include "cli/token_service.hpp"
 #include "core/error.hpp"
 #include "core/executor.hpp"
 #include "core/module.hpp"
-#include "core/refresher.hpp"
 #include "providers/http.hpp"
 #include "providers/jws.hpp"
-#include "providers/metadata/azure_app_service.hpp"
-#include "providers/metadata/databricks.hpp"
 #include "providers/metadata/aws_ecs.hpp"
+#include "providers/metadata/azure_app_service.hpp"
+#include "providers/metadata/azure_imds.hpp"
+#include "providers/metadata/databricks.hpp"
 #include "providers/metadata/gcp.hpp"
-#include "providers/oauth.hpp"
 
 namespace tok {
 
@@ -91,32 +102,240 @@ class Log {
   std::mutex mutex_;
 };
 
-struct Served {
-  Profile profile;
-  std::unique_ptr<Refresher> engine;
-  // A person's login (docs/login.md) lives on disk, shared with every tok process: its rotating
-  // refresh token must be used under the one cross-process lock, never from a second copy.
-  std::unique_ptr<CacheStore> store;
-  std::unique_ptr<DiskRefresher> disk;
-  GetResult get() { return disk ? disk->get() : engine->get(); }
+// ---- the secrets the protocols carry, kept per user (docs/serve.md, "Secrets") ---------------
+
+// Beside the cache entries, under a name that is no entry's (tok clear leaves it).
+constexpr std::string_view kSecretsFile = "serve.secrets";
+
+struct ServeSecrets {
+  std::string databricks;   // the Databricks URL's path segment
+  std::string app_service;  // IDENTITY_HEADER
+  std::string aws_ecs;      // AWS_CONTAINER_AUTHORIZATION_TOKEN
 };
+
+bool is_secret(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_string()) return false;
+  const auto& s = j[key].get_ref<const std::string&>();
+  return s.size() == 32 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::optional<ServeSecrets> decode_secrets(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || !is_secret(j, "databricks") || !is_secret(j, "app_service") || !is_secret(j, "aws_ecs")) {
+    return std::nullopt;
+  }
+  return ServeSecrets{j["databricks"].get<std::string>(), j["app_service"].get<std::string>(),
+                      j["aws_ecs"].get<std::string>()};
+}
+
+// The user's secrets: read from the file, made on first use (128 bits each from getrandom), made
+// anew with --rotate-secrets. Every start reuses them, so a restart keeps every URL and header a
+// client was given. The file is refused like a cache entry (Error(storage)) when it is a
+// symlink, another user's, or readable or writable by others.
+ServeSecrets user_secrets(const CacheStore& store, bool rotate, Log& log) {
+  const std::string path = (store.dir() / std::string(kSecretsFile)).string();
+  if (!rotate) {
+    if (const auto text = store.read_file(kSecretsFile, 4096)) {
+      if (auto secrets = decode_secrets(*text)) return *secrets;
+      log.warn(fmt::format("{} is damaged: making new secrets (clients must take the new variables)", path));
+      rotate = true;
+    }
+  }
+  const ServeSecrets made{random_id(), random_id(), random_id()};
+  const std::string text =
+      nlohmann::json{{"databricks", made.databricks}, {"app_service", made.app_service}, {"aws_ecs", made.aws_ecs}}
+          .dump() +
+      "\n";
+  bool written = false;
+  if (auto problem = store.write_file(kSecretsFile, text, rotate, &written)) {
+    throw Error(ErrorKind::storage, fmt::format("cannot keep tok serve's secrets: {}", *problem));
+  }
+  if (written) return made;
+  // Another tok serve made them first: theirs.
+  if (const auto theirs = store.read_file(kSecretsFile, 4096)) {
+    if (auto secrets = decode_secrets(*theirs)) return *secrets;
+  }
+  throw Error(ErrorKind::storage, fmt::format("cannot read tok serve's secrets from {}", path));
+}
+
+// ---- the protocols: one row each --------------------------------------------------------------
+
+// One variable an SDK reads, as the banner and --print-env give it.
+struct SdkVariable {
+  std::string name;
+  std::string value;
+  bool secret = false;  // never printed to a socket (the journal)
+};
+
+using Variables = std::vector<SdkVariable>;
+
+std::string value_of(const Profile& profile, const char* key) {
+  const auto it = profile.values.find(key);
+  return it != profile.values.end() ? it->second : std::string();
+}
+
+// A protocol `tok serve` can speak: its flag, what it needs of the profile, the units that answer
+// for it (providers/metadata/), the variables its SDKs read. Adding a protocol is one row.
+struct ServedKind {
+  const char* flag;  // --databricks
+  const char* name;  // databricks, in the banner
+  const char* help;
+  // A usage error when the profile lacks what the protocol needs ("" when nothing is needed).
+  const char* required_key;
+  const char* required_why;
+  // Bearer tokens only (every protocol but AWS's, which hands out an AWS credential's parts).
+  bool bearer;
+  void (*add)(ServedProtocols& into, const Profile& profile, const ServeSecrets& secrets, TokenGetter get);
+  Variables (*variables)(const std::string& authority, const ServeSecrets& secrets);
+};
+
+constexpr std::size_t kProtocolCount = 4;
+const std::array<ServedKind, kProtocolCount> kProtocols{{
+    {"--databricks", "databricks", "Profile served by the Databricks metadata-service protocol", "host",
+     "the workspace URL that X-Databricks-Host must name", true,
+     [](ServedProtocols& into, const Profile& p, const ServeSecrets& s, TokenGetter get) {
+       into.protocols.push_back(
+           std::make_unique<databricks::Served>(s.databricks, value_of(p, "host"), std::move(get)));
+     },
+     [](const std::string& authority, const ServeSecrets& s) {
+       return Variables{{"DATABRICKS_METADATA_SERVICE_URL",
+                         fmt::format("http://{}{}", authority, databricks::served_path(s.databricks)), true}};
+     }},
+    {"--azure-imds", "azure-imds", "Profile served by the Azure managed-identity protocols (App Service and IMDS)",
+     "resource", "what IMDS clients ask a token for", true,
+     [](ServedProtocols& into, const Profile& p, const ServeSecrets& s, TokenGetter get) {
+       into.protocols.push_back(
+           std::make_unique<azure::ImdsServed>(value_of(p, "resource"), value_of(p, "client_id"), get));
+       into.protocols.push_back(std::make_unique<azure::AppServiceServed>(s.app_service, value_of(p, "resource"),
+                                                                          value_of(p, "client_id"), std::move(get)));
+     },
+     [](const std::string& authority, const ServeSecrets& s) {
+       return Variables{{"IDENTITY_ENDPOINT", fmt::format("http://{}{}", authority, azure::kAppServicePath), false},
+                        {"IDENTITY_HEADER", s.app_service, true},
+                        {"AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://" + authority, false}};
+     }},
+    {"--gcp", "gcp", "Profile served by the GCP metadata server protocol", "", "", true,
+     [](ServedProtocols& into, const Profile& p, const ServeSecrets&, TokenGetter get) {
+       into.protocols.push_back(std::make_unique<gcp::Served>(value_or_default(p.values, "gcp_service_account"),
+                                                              split_scopes(value_of(p, "scopes")), std::move(get)));
+     },
+     [](const std::string& authority, const ServeSecrets&) {
+       return Variables{{"GCE_METADATA_HOST", authority, false},
+                        {"GCE_METADATA_ROOT", authority, false},
+                        {"GCE_METADATA_IP", authority, false}};
+     }},
+    {"--aws-ecs", "aws-ecs", "Profile served by the ECS container-credentials protocol (AWS SDKs)", "", "", false,
+     [](ServedProtocols& into, const Profile& p, const ServeSecrets& s, TokenGetter get) {
+       into.protocols.push_back(std::make_unique<aws_ecs::Served>(p.name, s.aws_ecs, std::move(get)));
+     },
+     [](const std::string& authority, const ServeSecrets& s) {
+       return Variables{
+           {std::string(aws_ecs::kUriVariable), fmt::format("http://{}{}", authority, aws_ecs::kPath), false},
+           {std::string(aws_ecs::kTokenVariable), s.aws_ecs, true}};
+     }},
+}};
 
 struct ServeFlags {
   std::string listen = "127.0.0.1:8789";
-  std::string databricks, azure_imds, gcp, aws_ecs;
+  std::array<std::string, kProtocolCount> profiles;  // by row of kProtocols; empty: not served
   std::vector<std::string> allow_users;
+  bool print_env = false;
+  std::string shell = "sh";
+  bool rotate_secrets = false;
 };
 
+// A served profile: its token service, shared by every protocol that serves it (one refresh for
+// all of them).
+struct Served {
+  Profile profile;
+  std::unique_ptr<TokenService> service;
+};
+
+// --print-env: the lines that set the SDKs' variables, in the shell's (or CI system's) syntax, as
+// `tok env` writes them: GitHub's lines are appended to $GITHUB_ENV, each secret masked first.
+void print_env(const std::string& shell, const Variables& variables) {
+  std::string lines;
+  for (const auto& v : variables) {
+    lines += shell == "sh"     ? sh_env_line(v.name, v.value)
+             : shell == "fish" ? fish_env_line(v.name, v.value)
+                               : dotenv_line(v.name, v.value);
+  }
+  if (shell != "github") {
+    fmt::print("{}", lines);
+    return;
+  }
+  const char* github_env = std::getenv("GITHUB_ENV");
+  if (github_env == nullptr || *github_env == '\0') {
+    throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
+  }
+  for (const auto& v : variables) {
+    if (v.secret) fmt::print("::add-mask::{}\n", v.value);
+  }
+  std::fflush(stdout);
+  const int fd = ::open(github_env, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  const ssize_t n = fd < 0 ? -1 : ::write(fd, lines.data(), lines.size());
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (n != static_cast<ssize_t>(lines.size())) {
+    throw Error(ErrorKind::usage, fmt::format("cannot write $GITHUB_ENV ({}): {}", printable(github_env),
+                                              n < 0 ? std::strerror(err) : "short write"));
+  }
+}
+
+// Socket activation (sd_listen_fds(3)): the listening socket systemd passed as descriptor 3, when
+// LISTEN_PID names this process; -1 when none was passed. The variables are removed, so that no
+// child takes them for its own.
+constexpr int kListenFdsStart = 3;  // SD_LISTEN_FDS_START: the first descriptor systemd passes
+
+int activated_socket() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr) return -1;
+  const bool ours = std::string(pid) == std::to_string(::getpid());
+  const std::string count = fds;
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  if (!ours) return -1;
+  if (count != "1") {
+    throw Error(ErrorKind::usage,
+                fmt::format("socket activation passed {} sockets: tok serve listens on one", printable(count)),
+                "ListenStream= once in tok-serve.socket");
+  }
+  return kListenFdsStart;
+}
+
+// The authority (ADDR:PORT) a passed socket listens on, refused unless it is loopback.
+std::string loopback_authority(int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+    if (local.ss_family == AF_INET) {
+      const auto& in = reinterpret_cast<const sockaddr_in&>(local);
+      if ((ntohl(in.sin_addr.s_addr) >> 24) == 127 && ::inet_ntop(AF_INET, &in.sin_addr, text, sizeof text)) {
+        return fmt::format("{}:{}", text, ntohs(in.sin_port));
+      }
+    } else if (local.ss_family == AF_INET6) {
+      const auto& in6 = reinterpret_cast<const sockaddr_in6&>(local);
+      if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) return fmt::format("[::1]:{}", ntohs(in6.sin6_port));
+    }
+  }
+  throw Error(ErrorKind::usage,
+              "the socket passed by socket activation is not on loopback: tok serve listens on loopback only "
+              "(ListenStream=127.0.0.1:PORT or [::1]:PORT)");
+}
+
 int run_serve(Session& session, const ServeFlags& flags) {
-  const std::string& databricks = flags.databricks;
-  const std::string& azure_imds = flags.azure_imds;
-  const std::string& gcp = flags.gcp;
-  const std::string& aws_profile = flags.aws_ecs;
-  if (databricks.empty() && azure_imds.empty() && gcp.empty() && aws_profile.empty()) {
+  if (std::all_of(flags.profiles.begin(), flags.profiles.end(), [](const auto& p) { return p.empty(); })) {
     throw Error(ErrorKind::usage, "tok serve needs at least one protocol to serve",
                 "--databricks PROFILE, --azure-imds PROFILE, --gcp PROFILE or --aws-ecs PROFILE");
   }
   const Listen listen = parse_listen(flags.listen);
+  if (flags.print_env && listen.port == 0) {
+    throw Error(ErrorKind::usage, "--print-env needs the fixed port the server listens on, not port 0",
+                "give the --listen ADDR:PORT of the running tok serve (default 127.0.0.1:8789)");
+  }
   // Only the server's own user, and those named: loopback is shared by every account on the host.
   std::vector<uid_t> allowed{::geteuid()};
   for (const auto& user : flags.allow_users) allowed.push_back(user_id(user));
@@ -127,128 +346,124 @@ int run_serve(Session& session, const ServeFlags& flags) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (!flags.print_env) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   Log log(session.options);
   SystemClock clock;
+  // Every profile resolved and checked first: a bad profile is exit 2 before anything starts.
   std::vector<std::unique_ptr<Served>> served;
-  ServedProtocols protocols;
-  // One engine per profile, however many protocols serve it: one refresh for all of them.
-  const auto served_profile = [&](const std::string& name) -> Served& {
+  std::array<Served*, kProtocolCount> served_by{};
+  for (std::size_t i = 0; i < kProtocols.size(); ++i) {
+    const std::string& name = flags.profiles[i];
+    if (name.empty()) continue;
+    const ServedKind& kind = kProtocols[i];
     // Errors name the served profile (main prints the session's), never the default one.
     session.subject = printable(name);
-    for (auto& s : served) {
-      if (s->profile.name == name) return *s;
+    auto same = std::find_if(served.begin(), served.end(), [&](const auto& s) { return s->profile.name == name; });
+    if (same == served.end()) {
+      GlobalOptions options = session.options;
+      options.profile = name;
+      auto s = std::make_unique<Served>();
+      s->profile = resolve_profile(options);
+      served.push_back(std::move(s));
+      same = served.end() - 1;
     }
-    GlobalOptions options = session.options;
-    options.profile = name;
-    auto s = std::make_unique<Served>();
-    s->profile = resolve_profile(options);
-    served.push_back(std::move(s));
-    return *served.back();
-  };
-  const auto value = [](const Served& s, const char* key) {
-    const KeyValues& v = s.profile.values;
-    return v.count(key) != 0 ? v.at(key) : std::string();
-  };
-  const auto engine = [](Served& s) -> TokenGetter { return [&s] { return s.get(); }; };
-  // The Databricks, Azure and GCP protocols hand out bearer tokens: never an AWS credential's parts.
-  const auto bearer_engine = [](Served& s) -> TokenGetter {
-    return [&s] {
-      GetResult result = s.get();
-      bearer_token(result.token, s.profile.name, "serve");
-      return result;
-    };
-  };
-  const std::string databricks_secret = random_id();
-  const std::string app_service_secret = random_id();
-  if (!databricks.empty()) {
-    Served& s = served_profile(databricks);
-    if (value(s, "host").empty()) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("--databricks {}: the profile has no 'host' (the workspace URL that X-Databricks-Host "
-                              "must name)",
-                              databricks));
+    if (*kind.required_key != '\0' && value_of((*same)->profile, kind.required_key).empty()) {
+      throw Error(ErrorKind::usage, fmt::format("{} {}: the profile has no '{}' ({})", kind.flag, name,
+                                                kind.required_key, kind.required_why));
     }
-    protocols.protocols.push_back(std::make_unique<databricks::Served>(databricks_secret, value(s, "host"), bearer_engine(s)));
-  }
-  if (!azure_imds.empty()) {
-    Served& s = served_profile(azure_imds);
-    if (value(s, "resource").empty()) {
-      throw Error(ErrorKind::usage,
-                  fmt::format("--azure-imds {}: the profile has no 'resource' (what IMDS clients ask a token for)",
-                              azure_imds));
-    }
-    protocols.protocols.push_back(std::make_unique<azure::ImdsServed>(value(s, "resource"), value(s, "client_id"), bearer_engine(s)));
-    protocols.protocols.push_back(std::make_unique<azure::AppServiceServed>(app_service_secret, value(s, "resource"),
-                                                                            value(s, "client_id"), bearer_engine(s)));
-  }
-  if (!gcp.empty()) {
-    Served& s = served_profile(gcp);
-    const KeyValues& v = s.profile.values;
-    const std::string account = value_or_default(v, "gcp_service_account");
-    protocols.protocols.push_back(std::make_unique<gcp::Served>(account, split_scopes(value(s, "scopes")), bearer_engine(s)));
-  }
-  const std::string aws_ecs_secret = random_id();
-  if (!aws_profile.empty()) {
-    Served& s = served_profile(aws_profile);
-    protocols.protocols.push_back(std::make_unique<aws_ecs::Served>(aws_profile, aws_ecs_secret, engine(s)));
+    served_by[i] = same->get();
   }
 
   session.subject = "serve";  // what follows is the server's, not one profile's
-  // Engines after every profile resolved (a bad profile is exit 2 before anything starts); the
-  // pool is destroyed (joined) before the engines it works for.
+  // The shared cache: the entries every tok process uses, and the user's secrets beside them.
+  CacheStore store(cache_dir(session.options));
+  // A cache that cannot keep what is fetched (read-only, full) would cost a fetch per request.
+  if (auto problem = store.unwritable()) {
+    throw Error(ErrorKind::storage, fmt::format("tok serve keeps its tokens in the cache: {}", *problem));
+  }
+  store.dir_fd();  // opened now, before the server's threads share the store
+  const ServeSecrets secrets = user_secrets(store, flags.rotate_secrets, log);
+
+  if (flags.print_env) {
+    const std::string authority = listen.url_authority + std::to_string(listen.port);
+    Variables variables;
+    for (std::size_t i = 0; i < kProtocols.size(); ++i) {
+      if (served_by[i] == nullptr) continue;
+      for (auto& v : kProtocols[i].variables(authority, secrets)) variables.push_back(std::move(v));
+    }
+    print_env(flags.shell, variables);
+    return 0;
+  }
+
+  // The token services after every profile resolved; the pool is destroyed (joined) before the
+  // services it works for.
   ThreadPool pool(2);
   ExecutorLauncher on_pool(pool);
   for (auto& s : served) {
-    Profile& profile = s->profile;
-    TokenSource source = [&profile](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
-      return profile.provider->obtain(deadline, memo, mode, current);
-    };
-    Diagnostics diagnostics{
-        [&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
-        [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
-    if (is_login(ProviderSettings(profile.values))) {
-      s->store = std::make_unique<CacheStore>(cache_dir(session.options));
-      if (auto problem = s->store->ensure_dir()) throw Error(ErrorKind::storage, *problem);
-      s->store->dir_fd();  // opened now, before the server's threads share the store
-      s->disk = std::make_unique<DiskRefresher>(*s->store, profile.cache_key, profile.engine, clock, std::move(source),
-                                                std::move(diagnostics), &on_pool);
-    } else {
-      s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, clock, pool, std::move(diagnostics));
+    const std::string& name = s->profile.name;
+    Diagnostics diagnostics{[&log, name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
+                            [&log, name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
+    s->service = make_token_service(s->profile, store, clock, std::move(diagnostics), {&on_pool, KeepCopy::yes});
+  }
+  ServedProtocols protocols;
+  for (std::size_t i = 0; i < kProtocols.size(); ++i) {
+    Served* s = served_by[i];
+    if (s == nullptr) continue;
+    TokenGetter get = [s] { return s->service->get(); };
+    if (kProtocols[i].bearer) {
+      // The Databricks, Azure and GCP protocols hand out bearer tokens: never an AWS credential's parts.
+      get = [s] {
+        GetResult result = s->service->get();
+        bearer_token(result.token, s->profile.name, "serve");
+        return result;
+      };
     }
+    kProtocols[i].add(protocols, s->profile, secrets, std::move(get));
   }
 
   auto server = make_http_server();
   std::string problem;
-  const int port = server->bind(listen.host, listen.port, problem);
-  if (port < 0) throw Error(ErrorKind::usage, fmt::format("--listen {}: {}", flags.listen, problem));
-  const std::string authority = listen.url_authority + std::to_string(port);
+  std::string authority;
+  if (const int fd = activated_socket(); fd >= 0) {
+    authority = loopback_authority(fd);
+    if (server->adopt(fd, problem) < 0) throw Error(ErrorKind::usage, fmt::format("socket activation: {}", problem));
+    log.note(fmt::format("serving on the socket passed by socket activation ({})", authority));
+  } else {
+    const int port = server->bind(listen.host, listen.port, problem);
+    if (port < 0) throw Error(ErrorKind::usage, fmt::format("--listen {}: {}", flags.listen, problem));
+    authority = listen.url_authority + std::to_string(port);
+  }
   // The variables each SDK reads, secrets included: on this user's own stdout, nowhere else. A
-  // socket there is the journal (systemd's StandardOutput=journal), kept and read by others.
+  // socket there is the journal (systemd's StandardOutput=journal), kept and read by others:
+  // `tok serve --print-env` gives them from the secrets file instead.
   struct stat out {};
   const bool private_stdout = ::fstat(STDOUT_FILENO, &out) == 0 && !S_ISSOCK(out.st_mode);
-  const auto shown = [&](const std::string& secret) {
-    return private_stdout ? secret : std::string("<secret not printed to a socket such as the journal>");
-  };
   fmt::print("tok serve: listening on http://{}\n", authority);
-  if (!databricks.empty()) {
-    fmt::print("  databricks ({}): DATABRICKS_METADATA_SERVICE_URL=http://{}{}\n", databricks, authority,
-               databricks::served_path(shown(databricks_secret)));
-  }
-  if (!azure_imds.empty()) {
-    fmt::print("  azure-imds ({}): IDENTITY_ENDPOINT=http://{}{} IDENTITY_HEADER={} AZURE_POD_IDENTITY_AUTHORITY_HOST=http://{}\n",
-               azure_imds, authority, azure::kAppServicePath, shown(app_service_secret), authority);
-  }
-  if (!gcp.empty()) {
-    fmt::print("  gcp ({}): GCE_METADATA_HOST={} GCE_METADATA_ROOT={} GCE_METADATA_IP={}\n", gcp, authority, authority,
-               authority);
-  }
-  if (!aws_profile.empty()) {
-    fmt::print("  aws-ecs ({}): {}=http://{}{} {}={}\n", aws_profile, aws_ecs::kUriVariable, authority, aws_ecs::kPath,
-               aws_ecs::kTokenVariable, shown(aws_ecs_secret));
+  for (std::size_t i = 0; i < kProtocols.size(); ++i) {
+    if (served_by[i] == nullptr) continue;
+    std::string line = fmt::format("  {} ({}):", kProtocols[i].name, served_by[i]->profile.name);
+    for (const auto& v : kProtocols[i].variables(authority, secrets)) {
+      line += fmt::format(
+          " {}={}", v.name,
+          v.secret && !private_stdout ? "<secret not printed to a socket: tok serve --print-env>" : v.value);
+    }
+    fmt::print("{}\n", line);
   }
   std::fflush(stdout);
+
+  // Warm-up: every served profile's token is fetched (or found in the cache) now, before the first
+  // client asks; a client that asks meanwhile waits for this very fetch (the entry's refresh lock).
+  for (auto& s : served) {
+    pool.submit([&log, s = s.get()] {
+      try {
+        const GetResult result = s->service->get();
+        log.note(fmt::format("{}: token ready ({})", s->profile.name, to_string(result.state)));
+      } catch (const std::exception& e) {
+        log.warn(fmt::format("{}: no token at start: {} (clients that ask will try again)", s->profile.name, e.what()));
+      }
+    });
+  }
 
   std::atomic<bool> stopped{false};
   std::thread waiter([&] {
@@ -267,7 +482,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
   if (session.options.verbose && !session.options.quiet) {
     request_log = [&](const ServerRequest& request, const ServerResponse& response, double ms) {
       log.note(fmt::format("{} {} {} {:.1f}ms{}", printable(request.method), loggable_path(protocols, request),
-                           response.status, ms, response.reason.empty() ? "" : " (" + printable(response.reason) + ")"));
+                           response.status, ms,
+                           response.reason.empty() ? "" : " (" + printable(response.reason) + ")"));
     };
   }
   const bool finished = server->run(
@@ -294,7 +510,11 @@ int run_serve(Session& session, const ServeFlags& flags) {
   stopped = false;
   waiter.join();
   if (failed) throw Error(ErrorKind::internal, "the HTTP server stopped: it could not start its threads");
-  return 0;
+  // The pool may still run a warm-up or a background refresh whose token source hangs: nothing
+  // waits for it (a commit is atomic, the locks die with the process, docs/design.md).
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::_Exit(0);
 }
 
 }  // namespace
@@ -303,19 +523,25 @@ void add_serve_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve the profiles' tokens to SDKs as a local metadata server (Databricks, Azure, GCP, AWS)");
-  cmd->add_option("--listen", flags->listen, "Loopback ADDR:PORT to listen on (default 127.0.0.1:8789; port 0: any)");
-  cmd->add_option("--databricks", flags->databricks, "Profile served by the Databricks metadata-service protocol");
-  cmd->add_option("--azure-imds", flags->azure_imds,
-                  "Profile served by the Azure managed-identity protocols (App Service and IMDS)");
-  cmd->add_option("--gcp", flags->gcp, "Profile served by the GCP metadata server protocol");
-  cmd->add_option("--aws-ecs", flags->aws_ecs, "Profile served by the ECS container-credentials protocol (AWS SDKs)");
+  cmd->add_option("--listen", flags->listen,
+                  "Loopback ADDR:PORT to listen on (default 127.0.0.1:8789; port 0: any; a socket passed by systemd "
+                  "socket activation takes its place)");
+  for (std::size_t i = 0; i < kProtocols.size(); ++i)
+    cmd->add_option(kProtocols[i].flag, flags->profiles[i], kProtocols[i].help);
   cmd->add_option("--allow-user", flags->allow_users,
                   "Also answer this user's processes (NAME or UID; repeatable; default: only your own)")
       ->allow_extra_args(false)
       ->type_name("NAME|UID");
-  cmd->callback([&session, flags] {
-    session.run = [&session, flags] { return run_serve(session, *flags); };
-  });
+  CLI::Option* print_env_flag =
+      cmd->add_flag("--print-env", flags->print_env,
+                    "Print the lines that set the SDKs' variables for the tok serve on --listen, and exit");
+  cmd->add_option("--shell", flags->shell, "With --print-env: sh (default), fish, github or gitlab")
+      ->check(CLI::IsMember({"sh", "fish", "github", "gitlab"}))
+      ->needs(print_env_flag);
+  cmd->add_flag("--rotate-secrets", flags->rotate_secrets,
+                "Make new secrets (the App Service header, the AWS token, the Databricks path) instead of reusing the "
+                "kept ones");
+  cmd->callback([&session, flags] { session.run = [&session, flags] { return run_serve(session, *flags); }; });
 }
 
 }  // namespace tok

@@ -88,16 +88,13 @@ ProfileContext::ProfileContext(const Session& session, const std::optional<IniFi
   for (const auto& warning : profile.warnings) session.warn(warning);
 }
 
-DiskRefresher& ProfileContext::engine(const Session& session) {
-  if (!engine_) {
-    engine_.emplace(
-        store, profile.cache_key, profile.engine, clock,
-        [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
-          return profile.provider->obtain(deadline, memo, mode, current);
-        },
-        Diagnostics{[&session](const std::string& message) { session.warn(message); },
-                    [&session](const std::string& message) { session.verbose(message); }});
-  }
+Diagnostics Session::diagnostics() const {
+  return Diagnostics{[this](const std::string& message) { warn(message); },
+                     [this](const std::string& message) { verbose(message); }};
+}
+
+TokenService& ProfileContext::engine(const Session& session) {
+  if (!engine_) engine_ = make_token_service(profile, store, clock, session.diagnostics());
   return *engine_;
 }
 

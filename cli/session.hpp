@@ -11,6 +11,7 @@
 
 #include "cli/arguments.hpp"
 #include "cli/config.hpp"
+#include "cli/token_service.hpp"
 #include "core/cache_store.hpp"
 #include "core/refresher.hpp"
 #include "providers/provider.hpp"
@@ -42,6 +43,8 @@ struct Session {
   void verbose(std::string_view message) const;
   // What providers are built with: -v notes, when verbose.
   ProviderDeps provider_deps() const;
+  // What the engine reports through: warn() and verbose().
+  Diagnostics diagnostics() const;
 
  private:
   // The lines warn() printed, shared by copies of the session (tok profiles resolves each
@@ -77,10 +80,11 @@ struct ProfileContext {
   Profile profile;
   CacheStore store;
   SystemClock clock;
-  DiskRefresher& engine(const Session& session);
+  // The profile's token service, from the composition root (cli/token_service.hpp).
+  TokenService& engine(const Session& session);
 
  private:
-  std::optional<DiskRefresher> engine_;
+  std::unique_ptr<TokenService> engine_;
 };
 
 // tok get itself: CLI11 fills its flags (add_get_command), or, for the plain forms a cache hit

@@ -170,7 +170,7 @@ _tok() {
     profiles) flags="--format --state" ;;
     version) flags="--format" ;;
     init) flags="--print" ;;
-    serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user" ;;
+    serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user --print-env --shell --rotate-secrets" ;;
     exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid" ;;

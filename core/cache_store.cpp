@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -412,16 +413,18 @@ EntryStore::Read CacheStore::read(std::string_view key, EntryPart part) const {
   return result;
 }
 
-std::optional<std::string> CacheStore::write(std::string_view key, const CacheEntry& entry) const {
-  if (auto problem = ensure_dir()) return problem;
+namespace {
+
+// Writes `text` to a new temporary file of the directory (0600), syncs it and renames it to
+// `name`: readers see the old file or the new one, never a torn one. Without `replace`, an
+// existing `name` stays (renameat2 RENAME_NOREPLACE) and `written` is false. An errno, 0 on
+// success.
+int write_atomically(int dir_fd, const std::string& name, std::string_view text, bool replace, bool& written) {
   static std::atomic<unsigned> counter{0};
-  const fs::path final_path = entry_path(key);
-  // Encoded before the temporary file exists: nothing between its creation and its rename or
-  // unlink may throw, or the file and its descriptor would be left behind.
-  const std::string text = encode_entry(entry);
-  const std::string tmp = fmt::format(".{}.json.{}.{}.tmp", key, ::getpid(), counter++);
-  const int fd = above_stdio(::openat(dir_fd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (fd < 0) return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(errno));
+  written = false;
+  const std::string tmp = fmt::format(".{}.{}.{}.tmp", name, ::getpid(), counter++);
+  const int fd = above_stdio(::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd < 0) return errno;
   std::size_t done = 0;
   int err = 0;
   while (done < text.size()) {
@@ -435,13 +438,53 @@ std::optional<std::string> CacheStore::write(std::string_view key, const CacheEn
   }
   if (err == 0 && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::renameat(dir_fd_.get(), tmp.c_str(), dir_fd_.get(), final_path.filename().c_str()) != 0) err = errno;
+  if (err == 0 &&
+      ::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(), replace ? 0U : static_cast<unsigned>(RENAME_NOREPLACE)) != 0) {
+    err = errno;
+  }
   if (err != 0) {
-    ::unlinkat(dir_fd_.get(), tmp.c_str(), 0);
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return !replace && err == EEXIST ? 0 : err;
+  }
+  written = true;
+  // Make the rename itself durable; a failure here loses at most this new file, never the old.
+  ::fsync(dir_fd);
+  return 0;
+}
+
+}  // namespace
+
+std::optional<std::string> CacheStore::write(std::string_view key, const CacheEntry& entry) const {
+  if (auto problem = ensure_dir()) return problem;
+  const fs::path final_path = entry_path(key);
+  // Encoded before the temporary file exists: nothing between its creation and its rename or
+  // unlink may throw, or the file and its descriptor would be left behind.
+  const std::string text = encode_entry(entry);
+  bool written = false;
+  if (const int err = write_atomically(dir_fd_.get(), final_path.filename().string(), text, true, written); err != 0) {
     return fmt::format("cannot write cache entry {}: {}", final_path.string(), errno_text(err));
   }
-  // Make the rename itself durable; a failure here loses at most this new entry, never the old.
-  ::fsync(dir_fd_.get());
+  return std::nullopt;
+}
+
+std::optional<std::string> CacheStore::read_file(std::string_view name, std::size_t cap) const {
+  const int dfd = dir_fd();
+  if (dfd < 0) return std::nullopt;
+  const int fd = open_checked(dfd, dir_ / std::string(name), O_RDONLY);
+  if (fd < 0) return std::nullopt;
+  auto text = read_capped(fd, cap);
+  ::close(fd);
+  return text;
+}
+
+std::optional<std::string> CacheStore::write_file(std::string_view name, std::string_view text, bool replace,
+                                                  bool* written) const {
+  if (auto problem = ensure_dir()) return problem;
+  bool ours = false;
+  if (const int err = write_atomically(dir_fd_.get(), std::string(name), text, replace, ours); err != 0) {
+    return fmt::format("cannot write {}: {}", (dir_ / std::string(name)).string(), errno_text(err));
+  }
+  if (written != nullptr) *written = ours;
   return std::nullopt;
 }
 
@@ -621,6 +664,47 @@ std::unique_ptr<Hold> DiskEntryStore::hold_refresh(Deadline deadline) {
   // A lock file that cannot be created at all (the directory vanished): go on unlocked rather
   // than fail a caller whose token can still be fetched.
   return std::make_unique<FileHold>(std::move(*lock));
+}
+
+namespace {
+
+// The same file, unchanged since: a commit is a rename (another inode), an edit in place changes
+// the size or the times, a chmod or chown the ctime.
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mode == b.st_mode &&
+         a.st_uid == b.st_uid && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+}  // namespace
+
+EntryStore::Read DiskEntryStore::read_head() {
+  if (keep_ == KeepCopy::no) return store_.read(key_, EntryPart::head);
+  const int dfd = store_.dir_fd();
+  struct stat before {};
+  const std::string name = store_.entry_path(key_).filename().string();
+  if (dfd < 0 || ::fstatat(dfd, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0) {
+    const std::lock_guard<std::mutex> hold(copy_mutex_);
+    copy_.reset();
+    return store_.read(key_, EntryPart::head);  // missing: says so (or why it cannot be read)
+  }
+  std::shared_ptr<const Copy> copy;
+  {
+    const std::lock_guard<std::mutex> hold(copy_mutex_);
+    copy = copy_;
+  }
+  if (copy && same_file(copy->seen, before)) return Read{copy->entry, std::nullopt};
+  Read read = store_.read(key_, EntryPart::head);
+  // Kept only when the file did not change while it was read: the copy is then exactly what the
+  // file `before` names holds. A damaged entry is not kept (its warning is said at each read,
+  // until it is replaced).
+  struct stat after {};
+  if (read.entry && ::fstatat(dfd, name.c_str(), &after, AT_SYMLINK_NOFOLLOW) == 0 && same_file(before, after)) {
+    auto made = std::make_shared<const Copy>(Copy{before, *read.entry});
+    const std::lock_guard<std::mutex> hold(copy_mutex_);
+    copy_ = std::move(made);
+  }
+  return read;
 }
 
 void DiskEntryStore::record_failure(Hold& refresh, const SharedFailure& failure) {

@@ -4,8 +4,11 @@
 // directory is opened once (O_DIRECTORY|O_NOFOLLOW), checked through that descriptor, and every
 // entry, lock and temporary file is opened relative to it, so swapping the directory for a
 // symlink after the check changes nothing.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,17 +114,38 @@ class CacheStore {
   // exist. Throws Error(storage) when it is unsafe.
   int dir_fd() const;
 
+  // A small file of the user's kept beside the entries that is no entry (tok serve's secrets,
+  // docs/serve.md): `name` is not of the form `<key>.json`, so tok clear leaves it. Read with the
+  // entries' rules (a symlink, another user's, readable or writable by others: Error(storage));
+  // nullopt when missing or larger than `cap`.
+  std::optional<std::string> read_file(std::string_view name, std::size_t cap) const;
+  // Written as an entry is (0600, a temporary file, fsync, rename). With `replace` false an
+  // existing file is kept, and `written` says whether ours is the one in place (the first of two
+  // writers wins). An error message on failure.
+  std::optional<std::string> write_file(std::string_view name, std::string_view text, bool replace,
+                                        bool* written = nullptr) const;
+
  private:
   std::filesystem::path dir_;
   mutable UniqueFd dir_fd_;  // opened once, on first use
 };
 
+// Whether a DiskEntryStore keeps the head it last read in memory (docs/design.md, "A copy in
+// memory"): a long-lived process answering many reads a second (tok serve) does; a command that
+// reads once does not.
+enum class KeepCopy { no, yes };
+
 // One entry of a CacheStore as the refresh flow sees it: flock'ed lock files for exclusion.
 class DiskEntryStore final : public EntryStore {
  public:
-  DiskEntryStore(const CacheStore& store, std::string key) : store_(store), key_(std::move(key)) {}
+  DiskEntryStore(const CacheStore& store, std::string key, KeepCopy keep = KeepCopy::no)
+      : store_(store), key_(std::move(key)), keep_(keep) {}
   Read read() override { return store_.read(key_); }
-  Read read_head() override { return store_.read(key_, EntryPart::head); }
+  // With KeepCopy::yes: one fstatat, and the copy of the last head read while the entry's file is
+  // the very one it was read from (same inode, size, mtime and ctime, owner and mode); any
+  // commit replaces the file (a rename: a new inode), so another process's commit is seen at the
+  // next read. Thread-safe.
+  Read read_head() override;
   std::optional<std::string> unwritable() override { return store_.unwritable(); }
   std::optional<std::string> write(const CacheEntry& entry) override { return store_.write(key_, entry); }
   bool remove() override { return store_.remove(key_); }
@@ -132,8 +156,16 @@ class DiskEntryStore final : public EntryStore {
   void record_failure(Hold& refresh, const SharedFailure& failure) override;
 
  private:
+  struct Copy {
+    struct stat seen;
+    CacheEntry entry;
+  };
   const CacheStore& store_;
   std::string key_;
+  KeepCopy keep_;
+  // Swapped under the mutex, read outside it: a request holds the mutex only to take a reference.
+  std::mutex copy_mutex_;
+  std::shared_ptr<const Copy> copy_;
 };
 
 }  // namespace tok

@@ -18,8 +18,9 @@ DetachedProcessLauncher detached;  // stateless
 }  // namespace
 
 DiskRefresher::DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
-                             TokenSource source, Diagnostics diagnostics, Launcher* launcher, RandomSource* random)
-    : flow_(std::make_shared<RefreshFlow>(std::make_unique<DiskEntryStore>(store, std::move(key)),
+                             TokenSource source, Diagnostics diagnostics, Launcher* launcher, RandomSource* random,
+                             KeepCopy keep)
+    : flow_(std::make_shared<RefreshFlow>(std::make_unique<DiskEntryStore>(store, std::move(key), keep),
                                           launcher != nullptr ? *launcher : detached, std::move(source), settings,
                                           clock, std::move(diagnostics), random)) {}
 

@@ -37,10 +37,11 @@ class Refresher {
 
 class DiskRefresher {
  public:
-  // `launcher` null: a detached process (what `tok get` uses).
+  // `launcher` null: a detached process (what `tok get` uses). `keep` KeepCopy::yes: the entry's
+  // head is kept in memory while its file stays the same (tok serve; core/cache_store.hpp).
   DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
                 TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr,
-                RandomSource* random = nullptr);
+                RandomSource* random = nullptr, KeepCopy keep = KeepCopy::no);
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
   bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   bool clear() { return flow_->clear(); }

@@ -45,6 +45,8 @@ class Install(TokCase):
                 self.assertEqual(a.read(), b.read(), installed)
         man = os.path.join(prefix, "share", "man", "man1", "tok.1.gz")
         self.assertTrue(os.path.isfile(man))
+        for unit in ("tok-serve.service", "tok-serve.socket"):
+            self.assertTrue(os.path.isfile(os.path.join(prefix, "lib", "systemd", "user", unit)), unit)
 
         # The installed programs run, fetch (tok-curl.so found from bin/../lib/tok, also under
         # the link's name) and share the cache.
@@ -92,6 +94,17 @@ class Install(TokCase):
                               text=True, timeout=300)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assert_layout(prefix)
+        # The user unit names the tok installed with it, and systemd accepts both units.
+        units = os.path.join(prefix, "lib", "systemd", "user")
+        with open(os.path.join(units, "tok-serve.service")) as f:
+            self.assertIn(f"\nExecStart={prefix}/bin/tok serve $TOK_SERVE_ARGS\n", f.read())
+        runtime = os.path.join(self.home, "run")
+        os.mkdir(runtime, 0o700)
+        proc = subprocess.run([require_program("systemd-analyze"), "verify", "--user", "tok-serve.socket",
+                               "tok-serve.service"], cwd=units, capture_output=True, text=True, timeout=60,
+                              env={**self.env, "XDG_RUNTIME_DIR": runtime,
+                                   "MANPATH": os.path.join(prefix, "share", "man")})
+        self.assertEqual((proc.returncode, proc.stderr), (0, ""))
 
     def check_man_page(self, man):
         proc = subprocess.run([require_program("man"), "--warnings", "-l", man], capture_output=True, text=True,
@@ -124,7 +137,8 @@ class Install(TokCase):
         for path in ("./usr/bin/tok", "./usr/bin/docker-credential-tok -> tok", "./usr/lib/tok/tok-curl.so",
                      "./usr/share/man/man1/tok.1.gz", "./usr/share/man/man1/docker-credential-tok.1.gz -> tok.1.gz",
                      "./usr/share/doc/tok/copyright",
-                     "./usr/share/doc/tok/changelog.gz", *(f"./usr/{p}" for p in COMPLETION_FILES)):
+                     "./usr/share/doc/tok/changelog.gz", *(f"./usr/{p}" for p in COMPLETION_FILES),
+                     "./usr/lib/systemd/user/tok-serve.service", "./usr/lib/systemd/user/tok-serve.socket"):
             self.assertIn(path, listing)
         depends = subprocess.run([dpkg_deb, "-f", debs[0], "Depends"], capture_output=True, text=True).stdout
         self.assertRegex(depends, r"\blibc6\b")
@@ -134,6 +148,8 @@ class Install(TokCase):
         self.assert_layout(os.path.join(root, "usr"))
         with open(os.path.join(root, "usr", "share", "doc", "tok", "copyright")) as f:
             self.assertIn("License: Apache-2.0", f.read())
+        with open(os.path.join(root, "usr", "lib", "systemd", "user", "tok-serve.service")) as f:
+            self.assertIn("\nExecStart=/usr/bin/tok serve $TOK_SERVE_ARGS\n", f.read())
         # Debian's own check of the package: no error (the warnings left are listed in
         # docs/install.md).
         lint = subprocess.run([require_program("lintian"), "--tag-display-limit", "0", debs[0]], capture_output=True,

@@ -1,6 +1,6 @@
 """The failure cache (docs/fleet.md): with the token service down and no valid
 token, a blocking fetch that failed with unavailability answers later callers for failure_cache,
-in every process (`tok get`, through the entry's lock file) and in `tok serve` (in memory), with
+in every process (`tok get`, through the entry's lock file) and in `tok serve` (the same file), with
 no request. A refusal is asked again every time; --force-refresh bypasses the kept failure."""
 import json
 import time
@@ -112,7 +112,8 @@ class OutageServe(ServeCase):
     def test_a_400_is_asked_again_on_every_request(self):
         self.server.control(reset=True, faults=[{"status": 400, "json": {"error": "invalid_client"}, "times": 10}])
         self.start_serve()
-        for n in range(1, 4):
+        self.wait_for_warm_up()  # refused too, and not remembered
+        for n in range(2, 5):
             status, _, body = fetch(self.base + GCP_TOKEN, GOOGLE)
             self.assertNotEqual(status, 200, body)
             self.assertEqual(self.server.token_requests, n)

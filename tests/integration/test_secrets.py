@@ -319,7 +319,10 @@ class Serve(Sweep, ServeCase):
                                             "X-Databricks-Host": "https://ws.example.com"})
         imds = (f"/metadata/identity/oauth2/token?{IMDS_QUERY}", {"Metadata": "true"})
         gcp = ("/computeMetadata/v1/instance/service-accounts/default/token", {"Metadata-Flavor": "Google"})
-        # First a token server that refuses and echoes the secret: every protocol answers an error.
+        # First a token server that refuses and echoes the secret: every protocol answers an error
+        # (the token fetched at start forgotten, so that each request asks).
+        self.wait_for_warm_up()
+        self.forget_token()
         self.server.fault(**ECHOES["400 quoting the secret in JSON"], times=10)
         for path, headers in (databricks, imds, gcp):
             status, body = fetch(self.base + path, headers)

@@ -54,6 +54,7 @@ class Protocols(ServeCase):
         self.assertEqual(self.server.token_requests, 1, "cached tokens are served without a request")
 
     def test_refusals_with_the_documented_status(self):
+        self.wait_for_warm_up()
         self.databricks_path = self.databricks_url[len(self.base):]
         cases = [
             (self.databricks_path, {"X-Databricks-Host": HOST}, 400),
@@ -74,7 +75,7 @@ class Protocols(ServeCase):
                 self.assertEqual(got, status)
                 if path.startswith("/computeMetadata"):
                     self.assertEqual(resp_headers.get("Metadata-Flavor"), "Google")
-        self.assertEqual(self.server.token_requests, 0, "a refused request never costs a fetch")
+        self.assertEqual(self.server.token_requests, 1, "a refused request never costs a fetch")
 
     def test_gcp_answers_carry_exactly_application_json(self):
         status, headers, _ = fetch(self.base + "/computeMetadata/v1/instance/service-accounts/default/?recursive=true",
@@ -193,11 +194,13 @@ class Lifecycle(ServeCase):
 
     def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(self):
         proc = self.start_serve()
+        self.wait_for_warm_up()
+        self.forget_token()  # the request below must fetch
         self.server.control(latency=1.0)  # within the 1.5 s grace for requests in flight
         result = {}
         t = threading.Thread(target=lambda: result.update(r=fetch(self.base + GCP_TOKEN, GOOGLE)))
         t.start()
-        self.wait_until(lambda: self.server.token_requests == 1, what="the request to reach the token server")
+        self.wait_until(lambda: self.server.token_requests == 2, what="the request to reach the token server")
         proc.send_signal(signal.SIGTERM)
         t.join(timeout=20)
         self.assertEqual(result["r"][0], 200, "the request in flight was answered")

@@ -78,10 +78,11 @@ class OtherUsers(ServeCase):
 
     def test_another_uid_gets_no_token_and_the_same_uid_does(self):
         self.start_serve(verbose=True)
+        self.wait_for_warm_up()
         url = self.base + GCP_TOKEN
         got = self.as_user(NOBODY, url)
         self.assertTrue(got.startswith("refused"), got)
-        self.assertEqual(self.server.token_requests, 0)
+        self.assertEqual(self.server.token_requests, 1)
         got = self.as_user(os.geteuid(), url)
         self.assertTrue(got.startswith("200 "), got)
         self.assertIn("access_token", got)
@@ -204,11 +205,13 @@ class NeverStalled(ServeCase):
 
     def test_sigterm_while_the_token_source_hangs_exits_0_within_2_s(self):
         proc = self.start_serve()
+        self.wait_for_warm_up()
+        self.forget_token()  # the request below must fetch
         self.server.control(latency=20.0)
         conn = http.client.HTTPConnection(self.authority, timeout=30)
         conn.request("GET", GCP_TOKEN, headers=GOOGLE)
         self.addCleanup(conn.close)
-        self.wait_until(lambda: self.server.token_requests == 1, what="the request to reach the token server")
+        self.wait_until(lambda: self.server.token_requests == 2, what="the request to reach the token server")
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=10), 0)

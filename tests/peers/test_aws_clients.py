@@ -171,6 +171,24 @@ class Botocore(ServeCase):
             self.assertNotIn(SECRET_ACCESS_KEY, message)
         self.assertEqual(helper_runs(self.bin), 1)
 
+    def test_botocore_through_tok_serve_gets_the_credential_tok_get_cached(self):
+        # One engine per host: the credential `tok get` cached is the one botocore is handed, and
+        # a restart of serve keeps its variables and runs the helper (an MFA prompt) no more.
+        cached = self.run_tok("get", "-p", "aws", "--format", "credential-process")
+        self.assertEqual(cached.returncode, 0, cached.stderr)
+        self.assertEqual(json.loads(cached.stdout)["AccessKeyId"], access_key_id(1))
+        code = """
+            import json
+            import botocore.session
+            print(json.dumps(botocore.session.Session().get_credentials().get_frozen_credentials().access_key))
+            """
+        for _ in range(2):
+            proc = self.start_serve(protocols=("--aws-ecs", "aws"))
+            variables = dict(kv.split("=", 1) for kv in self.banner.split() if kv.startswith("AWS_CONTAINER_"))
+            self.assertEqual(self.botocore(code, **variables), access_key_id(1))
+            self.stop_serve(proc)
+        self.assertEqual(helper_runs(self.bin), 1, "the helper ran once, for tok get")
+
 
 if __name__ == "__main__":
     unittest.main()

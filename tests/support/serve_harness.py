@@ -46,6 +46,17 @@ class ServeCase(TokCase):
         self.identity_endpoint, self.identity_header = found.groups() if found else (None, None)
         return proc
 
+    def wait_for_warm_up(self, requests=1):
+        """tok serve fetches each profile's token at start: wait until the token server saw it."""
+        self.wait_until(lambda: self.server.token_requests >= requests, what="tok serve's warm-up fetch")
+        time.sleep(0.1)
+        self.assertEqual(self.server.token_requests, requests)
+
+    def forget_token(self, profile="ws"):
+        """Removes the profile's cache entry (tok clear), so that the next request fetches."""
+        proc = subprocess.run([TOK, "clear", "-p", profile], env=self.env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
     def stop_serve(self, proc):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

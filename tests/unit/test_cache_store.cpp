@@ -681,3 +681,98 @@ TEST_CASE("remove: the records kept beside an entry go with it, another key's fi
 }
 
 }  // TEST_SUITE
+
+namespace {
+
+// Runs `body` while no descriptor can be opened (RLIMIT_NOFILE at the lowest free one).
+void without_descriptors(const std::function<void()>& body) {
+  const int lowest = ::dup(0);
+  REQUIRE(lowest >= 0);
+  ::close(lowest);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit none = saved;
+  none.rlim_cur = static_cast<rlim_t>(lowest);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+  body();
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("KeepCopy: the head is read again only when the entry's file changed") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  REQUIRE_FALSE(store.write("k", full_entry()).has_value());
+  store.dir_fd();
+  tok::DiskEntryStore kept(store, "k", tok::KeepCopy::yes);
+  tok::DiskEntryStore plain(store, "k");
+  REQUIRE(kept.read_head().entry.has_value());
+  REQUIRE(plain.read_head().entry.has_value());
+
+  // Unchanged: the copy, without opening the file (no descriptor could be opened now).
+  without_descriptors([&] {
+    const auto copy = kept.read_head();
+    REQUIRE(copy.entry.has_value());
+    CHECK_FALSE(copy.warning.has_value());
+    CHECK(copy.entry->token == full_entry().token);
+    CHECK(copy.entry->memo_unread);
+    CHECK(plain.read_head().warning.has_value());  // what an open costs now: it fails
+  });
+
+  // Another writer's commit (a rename: a new file) is read at once.
+  CacheEntry next = full_entry();
+  next.token->access_token = "next";
+  next.generation = 43;
+  REQUIRE_FALSE(store.write("k", next).has_value());
+  CHECK(kept.read_head().entry->token->access_token == "next");
+  CHECK(kept.read_head().entry->generation == 43);
+
+  // An edit in place, the file removed, a mode that others can read: each is seen.
+  write_file(store.entry_path("k"), tok::encode_entry(full_entry()));
+  CHECK(kept.read_head().entry->token->access_token == "access-abc");
+  ::chmod(store.entry_path("k").c_str(), 0644);
+  CHECK_THROWS_AS(kept.read_head(), tok::Error);
+  ::chmod(store.entry_path("k").c_str(), 0600);
+  fs::remove(store.entry_path("k"));
+  const auto gone = kept.read_head();
+  CHECK_FALSE(gone.entry.has_value());
+  CHECK_FALSE(gone.warning.has_value());
+  // A damaged entry is not kept: its warning comes at every read.
+  write_file(store.entry_path("k"), "garbage");
+  CHECK(kept.read_head().warning.has_value());
+  CHECK(kept.read_head().warning.has_value());
+}
+
+TEST_CASE("read_file and write_file: a private file beside the entries that is no entry") {
+  TempDir tmp;
+  const CacheStore store(tmp.path / "cache");
+  CHECK_FALSE(store.read_file("serve.secrets", 100).has_value());  // no directory yet
+  bool written = false;
+  CHECK_FALSE(store.write_file("serve.secrets", "first", false, &written).has_value());
+  CHECK(written);
+  CHECK(mode_of(store.dir() / "serve.secrets") == 0600);
+  // Without replace the first writer wins; with replace the file is replaced.
+  CHECK_FALSE(store.write_file("serve.secrets", "second", false, &written).has_value());
+  CHECK_FALSE(written);
+  CHECK(store.read_file("serve.secrets", 100) == "first");
+  CHECK_FALSE(store.write_file("serve.secrets", "third", true, &written).has_value());
+  CHECK(written);
+  CHECK(store.read_file("serve.secrets", 100) == "third");
+  CHECK_FALSE(store.read_file("serve.secrets", 3).has_value());  // larger than the cap
+  // Not an entry: listed by no keys(), left by remove_all; no temporary left.
+  CHECK(store.keys().empty());
+  store.remove_all();
+  CHECK(store.read_file("serve.secrets", 100) == "third");
+  int files = 0;
+  for ([[maybe_unused]] const auto& item : fs::directory_iterator(store.dir())) ++files;
+  CHECK(files == 1);
+  // Refused as an entry is: readable or writable by others, a symlink.
+  for (const mode_t mode : {0640, 0604, 0620, 0602}) {
+    ::chmod((store.dir() / "serve.secrets").c_str(), mode);
+    CHECK_THROWS_AS(store.read_file("serve.secrets", 100), tok::Error);
+  }
+  fs::remove(store.dir() / "serve.secrets");
+  fs::create_symlink(tmp.path / "elsewhere", store.dir() / "serve.secrets");
+  CHECK_THROWS_AS(store.read_file("serve.secrets", 100), tok::Error);
+}

@@ -1,0 +1,41 @@
+#include "cli/token_service.hpp"
+
+#include <utility>
+
+namespace tok {
+
+TokenService::TokenService(const Profile& profile, const CacheStore& store, const Clock& clock, Diagnostics diagnostics,
+                           ServiceOptions options)
+    : provider_(profile.provider),
+      engine_(
+          store, profile.cache_key, profile.engine, clock,
+          [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+            return obtain(deadline, memo, mode, current);
+          },
+          std::move(diagnostics), options.background, nullptr, options.keep_copy) {}
+
+Token TokenService::obtain(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
+  if (committing_) {
+    memo = committing_->second;
+    return committing_->first;
+  }
+  return provider_->obtain(deadline, memo, mode, current);
+}
+
+GetResult TokenService::commit(Token token, ProviderMemo memo) {
+  committing_.emplace(std::move(token), std::move(memo));
+  struct Done {
+    std::optional<std::pair<Token, ProviderMemo>>& committing;
+    ~Done() { committing.reset(); }
+  } done{committing_};
+  GetOptions options;
+  options.force_refresh = true;
+  return engine_.get(options);
+}
+
+std::unique_ptr<TokenService> make_token_service(const Profile& profile, const CacheStore& store, const Clock& clock,
+                                                 Diagnostics diagnostics, ServiceOptions options) {
+  return std::make_unique<TokenService>(profile, store, clock, std::move(diagnostics), options);
+}
+
+}  // namespace tok
