@@ -201,11 +201,12 @@ std::optional<std::string> check_url(std::string_view url) {
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   const bool https = lower.rfind("https://", 0) == 0;
   const bool http = lower.rfind("http://", 0) == 0;
-  if (!https && !http) return fmt::format("'{}' is not an http(s) URL", url);
+  // The URL is shown as given, but for a password in its user info.
+  if (!https && !http) return fmt::format("'{}' is not an http(s) URL", redacted_url(url));
   const std::string host = url_host(url);
-  if (host.empty()) return fmt::format("'{}' has no host", url);
+  if (host.empty()) return fmt::format("'{}' has no host", redacted_url(url));
   if (http && !is_loopback_host(host)) {
-    return fmt::format("'{}' uses plain http to a host that is not loopback; use https", url);
+    return fmt::format("'{}' uses plain http to a host that is not loopback; use https", redacted_url(url));
   }
   return std::nullopt;
 }

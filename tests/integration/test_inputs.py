@@ -53,5 +53,52 @@ class FifoInTheCache(TokCase):
                 self.assertNotEqual(proc.returncode, 0, proc.stdout)
                 self.assertIn(f"refusing to use {lock}: it is not a regular file", proc.stderr)
 
+
+class PasswordInUrl(TokCase):
+    """`https://user:pass@host/...` is accepted (and sent); the password is never shown."""
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.server.token_url.replace("http://", f"http://alice:{PASSWORD}@", 1)
+        self.config = os.path.join(self.home, "config")
+        with open(self.config, "w") as f:
+            f.write(f"[pw]\nprovider = oauth\ntoken_url = {self.url}\nclient_id = ci\n"
+                    f"[closed]\nprovider = oauth\ntoken_url = http://alice:{PASSWORD}@127.0.0.1:1/token\nclient_id = ci\n"
+                    f"[far]\nprovider = oauth\ntoken_url = http://alice:{PASSWORD}@example.invalid/token\nclient_id = ci\n"
+                    f"[disco]\nprovider = oauth\nissuer = http://alice:{PASSWORD}@127.0.0.1:1\nclient_id = ci\n")
+        self.env.update({"TOK_CONFIG": self.config, "TOK_CACHE_DIR": self.cache})
+
+    def outputs(self, *args):
+        proc = self.run_tok(*args)
+        for stream in (proc.stdout, proc.stderr):
+            self.assertNotIn(PASSWORD, stream, f"tok {' '.join(args)} printed the URL's password")
+        return proc
+
+    def test_the_password_is_never_printed(self):
+        for verbose in ((), ("-v",)):
+            for args in (("get",), ("get", "--format", "json"), ("status",), ("status", "--format", "json"),
+                         ("refresh",), ("profiles",), ("profiles", "--format", "json"),
+                         ("profiles", "--state"), ("status", "--all"), ("status", "--all", "--format", "json")):
+                with self.subTest(args=args, verbose=verbose):
+                    proc = self.outputs(*args, "-p", "pw", *verbose)
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+        # The user name stays: which account the URL names is worth knowing.
+        status = json.loads(self.outputs("status", "-p", "pw", "--format", "json").stdout)
+        self.assertIn("alice:[redacted]@127.0.0.1", status["endpoint"])
+        profiles = self.outputs("profiles").stdout
+        self.assertIn("alice:[redacted]@", profiles)
+        # Errors: a refused fetch, a failed connection, a refused URL, a failed discovery; and
+        # status after each (what a failure left behind is shown there).
+        for profile in ("pw", "closed", "far", "disco"):
+            for args in (("refresh",), ("refresh", "-v"), ("get", "--force-refresh", "--format", "json"),
+                         ("status",), ("status", "--format", "json")):
+                with self.subTest(profile=profile, args=args):
+                    if profile == "pw":
+                        self.server.fault(status=400, json={"error": "invalid_request", "error_description": "no"})
+                    proc = self.outputs(*args, "-p", profile)
+                    if args[0] != "status":
+                        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+                        self.assertIn("alice:[redacted]@", proc.stderr)
+
 if __name__ == "__main__":
     unittest.main()
