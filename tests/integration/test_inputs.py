@@ -100,5 +100,25 @@ class PasswordInUrl(TokCase):
                         self.assertNotEqual(proc.returncode, 0, proc.stdout)
                         self.assertIn("alice:[redacted]@", proc.stderr)
 
+
+class EmptyProfileName(TokCase):
+    def test_an_empty_profile_name_is_a_usage_error(self):
+        # (`--profile=` is CLI11's "no value", already a usage error.)
+        for args in (("get", "-p", ""), ("-p", "", "get"), ("--profile", "", "get"), ("get", "-p", "", "-v"),
+                     ("status", "-p", ""), ("git-credential", "get", "-p", ""), ("clear", "-p", "")):
+            with self.subTest(args=args):
+                proc = self.run_tok(*args, *self.oauth_args())
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("empty profile name", proc.stderr)
+                self.assertEqual(proc.stdout, "")
+        self.assertEqual(self.server.token_requests, 0)
+
+    def test_an_empty_tok_profile_counts_as_unset(self):
+        env = dict(self.env, TOK_PROFILE="")
+        proc = self.run_tok("get", *self.oauth_args(), env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(json.loads(self.run_tok("status", "--format", "json", *self.oauth_args(), env=env).stdout)
+                         ["profile"], "default")
+
 if __name__ == "__main__":
     unittest.main()
