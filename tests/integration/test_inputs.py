@@ -120,5 +120,49 @@ class EmptyProfileName(TokCase):
         self.assertEqual(json.loads(self.run_tok("status", "--format", "json", *self.oauth_args(), env=env).stdout)
                          ["profile"], "default")
 
+
+def raw_request(authority, head):
+    """The status of one raw request (bytes up to the blank line), or None when closed unanswered."""
+    host, port = authority.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head + b"\r\n")
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    if not data.startswith(b"HTTP/1."):
+        return None, data
+    return int(data.split(b" ", 2)[1]), data
+
+
+class ServeHostHeaders(ServeCase):
+    def test_two_hosts_or_a_nul_in_host_are_refused(self):
+        self.start_serve(protocols=("--gcp", "ws"), verbose=True)
+        own = self.authority.encode()
+        line = f"GET {GCP_TOKEN} HTTP/1.1\r\n".encode()
+        flavor = b"Metadata-Flavor: Google\r\n"
+        status, _ = raw_request(self.authority, line + b"Host: " + own + b"\r\n" + flavor)
+        self.assertEqual(status, 200, "the plain request works")
+        cases = {
+            "own then foreign": b"Host: " + own + b"\r\nHost: evil.example\r\n",
+            "foreign then own": b"Host: evil.example\r\nHost: " + own + b"\r\n",
+            "twice the same": b"Host: " + own + b"\r\nHost: " + own + b"\r\n",
+            "NUL then foreign": b"Host: " + own + b"\x00.evil.example\r\n",
+            "NUL then one byte": b"Host: " + own + b"\x00x\r\n",
+            "NUL before the port": b"Host: 127.0.0.1\x00:" + own.split(b":")[1] + b"\r\n",
+        }
+        for name, hosts in cases.items():
+            with self.subTest(case=name):
+                status, data = raw_request(self.authority, line + hosts + flavor)
+                # libmicrohttpd may refuse a malformed header line itself (400), never answer it.
+                self.assertIn(status, (400, None), data[:200])
+                self.assertNotIn(b"access_token", data)
+        self.assertEqual(self.server.token_requests, 1, "refusals never cost a fetch")
+        log = self.serve_log()
+        self.assertIn("more than one Host header", log)
+        self.assertIn("a control character in the Host header", log)
+
 if __name__ == "__main__":
     unittest.main()
