@@ -164,5 +164,73 @@ class ServeHostHeaders(ServeCase):
         self.assertIn("more than one Host header", log)
         self.assertIn("a control character in the Host header", log)
 
+
+SLOW_COMMAND = """
+echo $$ > "{pidfile}"
+exec sleep 30
+"""
+
+
+class CommandEndsWithTok(ServeCase):
+    """A command runs in its own process group: a signal to tok does not reach it, so tok ends it."""
+
+    def setUp(self):
+        super().setUp()
+        self.pidfile = os.path.join(self.home, "command.pid")
+        prog = write_program(self.home, "slow-token", SLOW_COMMAND.format(pidfile=self.pidfile))
+        with open(self.config, "a") as f:
+            f.write(f"[slow]\nprovider = command\ncommand = {prog}\ncommand_timeout = 120s\n")
+
+    def command_pid(self):
+        def written():
+            try:
+                with open(self.pidfile) as f:
+                    return f.read().strip() != ""
+            except FileNotFoundError:
+                return False
+
+        self.wait_until(written, what="the command to start")
+        with open(self.pidfile) as f:
+            pid = int(f.read())
+        self.addCleanup(lambda: process_state(pid) and os.kill(pid, signal.SIGKILL))
+        return pid
+
+    def assert_gone_within(self, pid, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if process_state(pid) in (None, "Z"):
+                return
+            time.sleep(0.05)
+        self.fail(f"the command (pid {pid}) still runs {seconds} s after tok was told to stop")
+
+    def test_sigterm_to_serve_ends_the_command(self):
+        proc = self.start_serve(protocols=("--gcp", "slow"))
+
+        def ask():
+            try:
+                raw_request(self.authority, f"GET {GCP_TOKEN} HTTP/1.1\r\nHost: {self.authority}\r\n"
+                                            "Metadata-Flavor: Google\r\n".encode())
+            except OSError:
+                pass
+
+        threading.Thread(target=ask, daemon=True).start()
+        pid = self.command_pid()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        self.assert_gone_within(pid, 3)
+
+    def test_a_signal_to_tok_get_ends_the_command(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal=sig):
+                if os.path.exists(self.pidfile):
+                    os.unlink(self.pidfile)
+                proc = subprocess.Popen([TOK, "get", "-p", "slow", "--no-async"], env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                pid = self.command_pid()
+                proc.send_signal(sig)
+                proc.communicate(timeout=10)
+                self.assertEqual(proc.returncode, -sig, "tok ends as the signal says")
+                self.assert_gone_within(pid, 2)
+
 if __name__ == "__main__":
     unittest.main()
