@@ -232,5 +232,61 @@ class CommandEndsWithTok(ServeCase):
                 self.assertEqual(proc.returncode, -sig, "tok ends as the signal says")
                 self.assert_gone_within(pid, 2)
 
+
+class ClearKeepsLogins(TokCase):
+    """A login made with the global config, and a project config that does not name it."""
+
+    def setUp(self):
+        super().setUp()
+        base = self.server.token_url[:-len("/token")]
+        os.makedirs(os.path.join(self.home, ".config", "tok"))
+        self.global_config = os.path.join(self.home, ".config", "tok", "config")
+        with open(self.global_config, "w") as f:
+            f.write(f"[me]\nprovider = oauth\ngrant = device_code\nissuer = {base}\nclient_id = cli\n")
+        self.project = os.path.join(self.home, "project.ini")
+        with open(self.project, "w") as f:
+            f.write(f"[ci]\nprovider = oauth\ntoken_url = {self.server.token_url}\nclient_id = ci\n")
+        self.env.update({"TOK_CACHE_DIR": self.cache})
+        # A login's entry as `tok login` leaves it: a token, its refresh token, who and since when.
+        self.assertEqual(self.run_tok("--config", self.project, "get", "-p", "ci").returncode, 0)
+        self.login_entry = json.loads(self.run_tok("status", "-p", "me", "--format", "json").stdout)["cache_file"]
+        ci = json.loads(self.run_tok("--config", self.project, "status", "-p", "ci", "--format", "json").stdout)
+        with open(ci["cache_file"]) as f:
+            entry = json.load(f)
+        entry["token"].setdefault("fields", {})["refresh_token"] = "rt-of-a-live-login"
+        entry["memo"] = {"login_since": "2026-01-01T00:00:00Z", "login_subject": "me@example.com"}
+        with open(self.login_entry, "w") as f:
+            json.dump(entry, f)
+        os.chmod(self.login_entry, 0o600)
+        self.ci_entry = ci["cache_file"]
+
+    def test_clear_unused_with_a_project_config_keeps_the_global_login(self):
+        proc = self.run_tok("--config", self.project, "clear", "--unused")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(os.path.exists(self.login_entry), "the global login's entry was deleted unrevoked")
+        self.assertIn("kept 1 entry holding a login's refresh token", proc.stderr)
+        self.assertIn("tok logout", proc.stderr)
+        self.assertTrue(os.path.exists(self.ci_entry), "the project's own entry is in use")
+
+    def test_clear_all_keeps_the_login_and_removes_the_rest(self):
+        proc = self.run_tok("--config", self.project, "clear", "--all")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("removed 1 cache entry", proc.stdout)
+        self.assertTrue(os.path.exists(self.login_entry))
+        self.assertFalse(os.path.exists(self.ci_entry))
+        self.assertIn("tok logout", proc.stderr)
+
+    def test_clear_of_a_login_profile_is_refused_with_advice(self):
+        proc = self.run_tok("clear", "-p", "me")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("holds a login", proc.stderr)
+        self.assertIn("tok logout -p me", proc.stderr)
+        self.assertTrue(os.path.exists(self.login_entry))
+        # A profile without a login is cleared as before.
+        proc = self.run_tok("--config", self.project, "clear", "-p", "ci")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertFalse(os.path.exists(self.ci_entry))
+
+
 if __name__ == "__main__":
     unittest.main()
