@@ -100,9 +100,11 @@ int run_clear(Session& session, const ClearFlags& flags) {
 void add_clear_command(CLI::App& app, Session& session) {
   auto flags = std::make_shared<ClearFlags>();
   CLI::App* cmd = app.add_subcommand("clear", "Delete the profile's cache entry (--all: every entry; --unused: those no profile uses)");
-  auto* all = cmd->add_flag("--all", flags->all, "Delete every cache entry, whatever its profile");
+  auto* all = cmd->add_flag("--all", flags->all,
+                            "Delete every cache entry, whatever its profile (a login's is kept: tok logout)");
   cmd->add_flag("--unused", flags->unused,
-                "Delete the entries no profile of the config file uses (old settings, ad-hoc --provider runs)")
+                "Delete the entries no profile of the config file uses (old settings, ad-hoc --provider runs; "
+                "never a login's)")
       ->excludes(all);
   cmd->callback([&session, flags] {
     session.run = [&session, flags] { return run_clear(session, *flags); };

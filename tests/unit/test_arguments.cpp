@@ -126,10 +126,10 @@ TEST_CASE("anything else is left to CLI11, and the options are untouched") {
 }
 
 TEST_CASE("an empty profile name is refused on either path") {
-  for (const std::vector<std::string> args : {std::vector<std::string>{"get", "-p", ""},
-                                              {"-p", "", "get"},
-                                              {"get", "--profile="},
-                                              {"--profile", "", "get", "--format", "json"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"get", "-p", ""},
+                                               {"-p", "", "get"},
+                                               {"get", "--profile="},
+                                               {"--profile", "", "get", "--format", "json"}}) {
     CAPTURE(fmt::format("{}", fmt::join(args, " ")));
     tok::GlobalOptions options;
     CHECK_FALSE(tok::parse_plain_get(args, options).has_value());
