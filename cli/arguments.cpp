@@ -8,7 +8,15 @@
 namespace tok {
 
 void add_global_options(CLI::App& app, GlobalOptions& o) {
-  app.add_option("-p,--profile", o.profile, "Profile to use (default: $TOK_PROFILE, else 'default')");
+  // An empty name is a mistake (an unset variable in `-p "$NAME"`), not a way to say 'default'.
+  // The fast paths below leave an empty value to CLI11, which refuses it here.
+  app.add_option("-p,--profile", o.profile, "Profile to use (default: $TOK_PROFILE, else 'default')")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            return name.empty() ? std::string("an empty profile name (leave -p out for the default profile)")
+                                : std::string();
+          },
+          "", "profile name"));
   app.add_option("--config", o.config_path, "Config file (default: $TOK_CONFIG, else ~/.config/tok/config)");
   app.add_option("--cache-dir", o.cache_dir, "Cache directory (default: $TOK_CACHE_DIR, else ~/.cache/tok)");
   app.add_flag("-v,--verbose", o.verbose, "Diagnostics on stderr (never tokens or secrets)");

@@ -26,6 +26,7 @@
 #include "providers/command.hpp"
 #include "providers/http.hpp"
 #include "providers/provider.hpp"
+#include "providers/url.hpp"
 
 namespace tok {
 
@@ -384,12 +385,13 @@ ProfileFacts profile_facts(const KeyValues& values) {
   };
   ProfileFacts facts;
   facts.provider = get("provider");
+  // A password in a URL's user info is never shown (providers/url.hpp).
   if (auto url = get("token_url"); !url.empty()) {
-    facts.endpoint = url;
+    facts.endpoint = redacted_url(url);
   } else if (auto issuer = get("issuer"); !issuer.empty()) {
-    facts.endpoint = issuer + " (discovery)";
+    facts.endpoint = redacted_url(issuer) + " (discovery)";
   } else if (auto u = get("url"); !u.empty()) {
-    facts.endpoint = u;
+    facts.endpoint = redacted_url(u);
   } else if (facts.provider == "metadata") {
     facts.endpoint = get("flavor").empty() ? std::string() : get("flavor") + " default";
   } else if (facts.provider == "github-app") {

@@ -38,8 +38,26 @@ char kHeadersIn;
 char kAnswered;
 char kInFlight;
 
-MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
-  static_cast<std::vector<std::pair<std::string, std::string>>*>(cls)->emplace_back(key ? key : "", value ? value : "");
+// libmicrohttpd 0.9 parses the request in place and keeps a header's value as a C string: a NUL
+// sent inside a value ends it there, and the rest of the line is never seen (`Host: 127.0.0.1\0.evil`
+// reads as "127.0.0.1"). A value's line ends right after it when the byte past its terminator is
+// the line's end ('\n', or the '\0' written over it); anything else is the rest of a line cut at
+// a NUL (or the next line after a bare LF, which no client of these protocols sends). The byte
+// read is inside the request's buffer: the empty line that ends every header comes after it.
+bool cut_at_nul(const char* value, std::size_t size) {
+  if (value == nullptr || size == 0) return false;
+  const char after = value[size + 1];
+  return after != '\0' && after != '\n';
+}
+
+// Every header with its length; a value cut at a NUL keeps a NUL at its end, so that the rules
+// that read it (cli/serve_protocols.hpp) refuse it instead of reading less than was sent.
+MHD_Result collect(void* cls, MHD_ValueKind, const char* key, std::size_t key_size, const char* value,
+                   std::size_t value_size) {
+  std::string text = value ? std::string(value, value_size) : std::string();
+  if (cut_at_nul(value, value_size)) text.push_back('\0');
+  static_cast<std::vector<std::pair<std::string, std::string>>*>(cls)->emplace_back(
+      key ? std::string(key, key_size) : std::string(), std::move(text));
   return MHD_YES;
 }
 
@@ -198,7 +216,7 @@ class MhdServer final : public HttpServer {
     try {
       request.method = method;
       request.path = url;
-      MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect, &request.headers);
+      MHD_get_connection_values_n(connection, MHD_HEADER_KIND, &collect, &request.headers);
       MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_param, &request.params);
       if (self->enter()) {
         // In flight until libmicrohttpd has sent the answer (request_completed).

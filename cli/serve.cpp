@@ -46,6 +46,7 @@
 #include "providers/metadata/azure_imds.hpp"
 #include "providers/metadata/databricks.hpp"
 #include "providers/metadata/gcp.hpp"
+#include "providers/process.hpp"
 
 namespace tok {
 
@@ -499,10 +500,12 @@ int run_serve(Session& session, const ServeFlags& flags) {
     // A request was still waiting for its token after the grace period: end here, rather than
     // let a slow token source hold SIGTERM (the answer it waits for would go nowhere).
     log.note("stopping with a request still in flight");
+    end_running_processes();  // a `provider = command` program it waits for ends with us
     std::fflush(stdout);
     std::fflush(stderr);
     std::_Exit(0);
   }
+  end_running_processes();  // a background refresh's program, if one runs
   // run() returned without a signal: the server could not start its threads.
   const bool failed = !stopped;
   if (failed) pthread_kill(waiter.native_handle(), SIGTERM);

@@ -1,5 +1,7 @@
 #include "cli/serve_protocols.hpp"
 
+#include <algorithm>
+
 #include "cli/helper_url.hpp"
 
 #include "core/error.hpp"
@@ -35,8 +37,18 @@ ServerResponse answer_metadata_request(const ServedProtocols& served, const Serv
     if (protocol) return protocol->refusal(status, message);
     return ServerResponse{status, "text/plain", message + "\n", {}, message};
   };
-  // Before anything else: a foreign Host is a web page that got here by DNS rebinding.
+  // Before anything else: a foreign Host is a web page that got here by DNS rebinding. Exactly
+  // one Host, every byte of it a name's: with two, or with a NUL or another control character
+  // (a C-string reader sees less than was sent), something in front of us may have judged
+  // another value than the one we would (docs/serve.md, "Only its own host names").
+  std::size_t hosts = 0;
+  for (const auto& [name, value] : request.headers) hosts += same_header_name(name, "Host") ? 1 : 0;
   const auto host = request.header("Host");
+  if (hosts > 1) return refuse(400, "Bad request: more than one Host header");
+  if (host && std::any_of(host->begin(), host->end(),
+                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return refuse(400, "Bad request: a control character in the Host header");
+  }
   if (!host || !is_own_host(*host)) {
     return refuse(403, "Host must name this server (localhost or a loopback address)");
   }

@@ -30,6 +30,11 @@ _tok_profiles() {
     fi
   fi
   [[ -f $config && -r $config ]] || return 0
+  # tok refuses a config file over 1 MiB; so does this, rather than read a file of any size
+  # (wc -c asks the file system, it does not read it).
+  local size
+  size=$(wc -c <"$config" 2>/dev/null) || return 0
+  ((size <= 1048576)) || return 0
   while IFS= read -r line || [[ -n $line ]]; do
     line=${line#"${line%%[![:space:]]*}"}
     if [[ -n $only && $line != "["*"]"* && $line == *=* ]]; then

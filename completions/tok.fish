@@ -34,6 +34,9 @@ end
 function __tok_profiles
     set -l config (__tok_config)
     test -f "$config"; and test -r "$config"; or return 0
+    # tok refuses a config file over 1 MiB; so does this (wc -c asks the file system).
+    set -l size (wc -c <$config 2>/dev/null | string trim)
+    test -n "$size"; and test "$size" -le 1048576; or return 0
     if not __fish_seen_subcommand_from login logout
         string match -rg '^\s*\[\s*(.*?)\s*\]' <$config | string match -r '^[A-Za-z0-9._@-]+$'
         return 0

@@ -258,9 +258,12 @@ void check_owner_and_mode(const fs::path& path, const struct stat& st) {
 }
 
 // Opens a file of the directory without following symlinks and checks it; -1 with errno on
-// failure. The descriptor is close-on-exec and never 0, 1 or 2.
+// failure. The descriptor is close-on-exec and never 0, 1 or 2. The open does not block: a FIFO
+// put where an entry or a lock belongs would otherwise hold `tok get` forever in open() waiting
+// for a writer; it is refused below as any file that is not a regular file.
 int open_checked(int dir_fd, const fs::path& path, int flags) {
-  const int fd = above_stdio(::openat(dir_fd, path.filename().c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600));
+  const int fd = above_stdio(
+      ::openat(dir_fd, path.filename().c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600));
   if (fd < 0) {
     if (errno == ELOOP) refuse(path, "it is a symlink");
     return -1;
@@ -276,6 +279,8 @@ int open_checked(int dir_fd, const fs::path& path, int flags) {
     ::close(fd);
     refuse(path, "it is not a regular file");
   }
+  // Back to ordinary blocking reads and writes (which a regular file never blocks on anyway).
+  if (const int fl = ::fcntl(fd, F_GETFL); fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   try {
     check_owner_and_mode(path, st);
     // A file holds a token (or when the next fetch may happen): like ssh's private keys, one

@@ -201,11 +201,11 @@ std::optional<std::string> check_url(std::string_view url) {
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   const bool https = lower.rfind("https://", 0) == 0;
   const bool http = lower.rfind("http://", 0) == 0;
-  if (!https && !http) return fmt::format("'{}' is not an http(s) URL", printable(url));
+  if (!https && !http) return fmt::format("'{}' is not an http(s) URL", printable(redacted_url(url)));
   const std::string host = url_host(url);
-  if (host.empty()) return fmt::format("'{}' has no host", printable(url));
+  if (host.empty()) return fmt::format("'{}' has no host", printable(redacted_url(url)));
   if (http && !is_loopback_host(host)) {
-    return fmt::format("'{}' uses plain http to a host that is not loopback; use https", printable(url));
+    return fmt::format("'{}' uses plain http to a host that is not loopback; use https", printable(redacted_url(url)));
   }
   return std::nullopt;
 }

@@ -93,8 +93,8 @@ class MetadataProvider final : public Provider {
     request.ca_bundle = ca_bundle_;
     RetryPolicy retry = deps_.retry_policy(mode);
     source_->adjust_retry(retry);
-    AnswerContext context{fmt::format("fetching a token from {}", printable(source_->url())), std::move(secrets),
-                          {}, default_lifetime_};
+    std::string what = fmt::format("fetching a token from {}", printable(redacted_url(source_->url())));
+    AnswerContext context{std::move(what), std::move(secrets), {}, default_lifetime_};
     const HttpResponse response =
         send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, context.what);
     context.now = deps_.time().now();

@@ -19,6 +19,7 @@
 #include "providers/keyring.hpp"
 #include "providers/oauth_documents.hpp"
 #include "providers/token_response.hpp"
+#include "providers/url.hpp"
 
 namespace tok {
 
@@ -370,7 +371,7 @@ class OAuthClient {
                            Deadline deadline, FetchMode mode) {
     HttpRequest request = form_request(endpoint, std::move(form));
     for (auto& s : authenticate(request, endpoint)) secrets.push_back(std::move(s));
-    const std::string what = fmt::format("fetching a token from {}", printable(endpoint));
+    const std::string what = fmt::format("fetching a token from {}", printable(redacted_url(endpoint)));
     const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_,
                                                     deps_.retry_policy(mode), what);
     if (response.status < 200 || response.status >= 300) {
@@ -415,7 +416,7 @@ class OAuthClient {
       request.url = *issuer_ + well_known;
       request.ca_bundle = ca_bundle_;
       request.headers = {"Accept: application/json"};
-      const std::string what = fmt::format("discovering the token endpoint at {}", printable(request.url));
+      const std::string what = fmt::format("discovering the token endpoint at {}", printable(redacted_url(request.url)));
       const HttpResponse response =
           send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
@@ -435,8 +436,8 @@ class OAuthClient {
         if (login() || key == "issuer" || key == "token_endpoint") memo[key] = value;
       }
       if (deps_.note) {
-        deps_.note(
-            fmt::format("token endpoint {} (discovered at {})", url_for_display(memo["token_endpoint"]), request.url));
+        deps_.note(fmt::format("token endpoint {} (discovered at {})", url_for_display(memo["token_endpoint"]),
+                               url_for_display(request.url)));
       }
       return need(name, memo);
     }
@@ -446,7 +447,7 @@ class OAuthClient {
   std::string need(const char* name, ProviderMemo& memo) const {
     const std::string& value = memo[name];
     if (value.empty() && std::string_view(name) != "revocation_endpoint") {
-      throw Error(ErrorKind::unavailable, fmt::format("the issuer {} names no {}", printable(*issuer_), name),
+      throw Error(ErrorKind::unavailable, fmt::format("the issuer {} names no {}", printable(redacted_url(*issuer_)), name),
                   "check the issuer URL, or choose another grant");
     }
     return value;

@@ -10,6 +10,7 @@
 #include "providers/http.hpp"
 #include "providers/secret.hpp"
 #include "providers/token_response.hpp"
+#include "providers/url.hpp"
 
 namespace tok {
 
@@ -96,7 +97,7 @@ class OidcFederationProvider final : public Provider {
     if (!scope_.empty()) request.body += "&scope=" + form_encode(scope_);
     if (audience_) request.body += "&audience=" + form_encode(*audience_);
     if (resource_) request.body += "&resource=" + form_encode(*resource_);
-    const std::string what = fmt::format("exchanging the {} ID token at {}", source_name(), token_url_);
+    const std::string what = fmt::format("exchanging the {} ID token at {}", source_name(), redacted_url(token_url_));
     const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {

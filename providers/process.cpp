@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include <fmt/format.h>
@@ -113,6 +115,57 @@ void make_children_waitable() {
   }
 }
 
+// The process groups of the programs running now (0: a free slot), read by a signal handler:
+// lock-free atomics only. More programs at once than slots run unlisted.
+constexpr std::size_t kGroupSlots = 64;
+std::atomic<pid_t> running_groups[kGroupSlots];
+std::mutex spawning;  // a spawn and its listing, against end_running_processes()
+bool ending = false;  // under `spawning`: no program starts any more
+
+void kill_running_groups() noexcept {  // async-signal-safe
+  for (auto& slot : running_groups) {
+    if (const pid_t group = slot.load(); group > 0) ::kill(-group, SIGKILL);
+  }
+}
+
+std::atomic<pid_t>* list_group(pid_t group) {
+  for (auto& slot : running_groups) {
+    pid_t free = 0;
+    if (slot.compare_exchange_strong(free, group)) return &slot;
+  }
+  return nullptr;
+}
+
+constexpr int kEndSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+// SA_RESETHAND: the default disposition is back when the handler runs, and the signal, blocked
+// while it runs, is delivered again as it returns: tok ends as the signal says.
+extern "C" void end_on_signal(int signal) {
+  const int saved = errno;
+  kill_running_groups();
+  ::raise(signal);
+  errno = saved;
+}
+
+void install_end_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int signal : kEndSignals) {
+      struct sigaction current {};
+      // A caller's handler or SIG_IGN (nohup) is theirs: kept.
+      if (::sigaction(signal, nullptr, &current) != 0 || current.sa_handler != SIG_DFL ||
+          (current.sa_flags & SA_SIGINFO) != 0) {
+        continue;
+      }
+      struct sigaction end {};
+      end.sa_handler = end_on_signal;
+      sigemptyset(&end.sa_mask);
+      end.sa_flags = SA_RESETHAND | SA_RESTART;
+      ::sigaction(signal, &end, nullptr);
+    }
+  });
+}
+
 void record_status(int status, ProcessResult& result) {
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
@@ -160,8 +213,25 @@ class SystemProcessRunner final : public ProcessRunner {
     for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = -1;
-    // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
-    const int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    install_end_handlers();
+    std::atomic<pid_t>* listed = nullptr;
+    int rc = 0;
+    {
+      // Listed before a signal can end tok: the end signals wait until the group is listed.
+      sigset_t ends, before;
+      sigemptyset(&ends);
+      for (int signal : kEndSignals) sigaddset(&ends, signal);
+      ::pthread_sigmask(SIG_BLOCK, &ends, &before);
+      std::lock_guard lock(spawning);
+      if (ending) {
+        rc = ECANCELED;
+      } else {
+        // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
+        rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+        if (rc == 0) listed = list_group(pid);
+      }
+      ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    }
     ::posix_spawn_file_actions_destroy(&actions);
     ::posix_spawnattr_destroy(&attr);
     out_write.reset();
@@ -180,8 +250,13 @@ class SystemProcessRunner final : public ProcessRunner {
     UniqueFd pidfd(open_pidfd(pid));
     int status = 0;
     for (;;) {
-      const pid_t done = ::waitpid(pid, &status, WNOHANG);
-      if (done == pid) {
+      // Seen exited but not reaped yet (WNOWAIT): unlisted while its id is still its own.
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid) {
+        if (listed) listed->store(0);
+        listed = nullptr;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
         // Everything it wrote before exiting is in the pipes already; a grandchild that kept
         // them open is not waited for.
         for (auto& c : captures) c.drain();
@@ -206,6 +281,10 @@ class SystemProcessRunner final : public ProcessRunner {
     // then reap it so that no zombie is left behind.
     ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    if (listed) listed->store(0);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     for (auto& c : captures) c.drain();
@@ -220,6 +299,12 @@ class SystemProcessRunner final : public ProcessRunner {
 ProcessRunner& system_process_runner() {
   static SystemProcessRunner runner;
   return runner;
+}
+
+void end_running_processes() {
+  std::lock_guard lock(spawning);
+  ending = true;
+  kill_running_groups();
 }
 
 std::string first_line(std::string_view text, std::string_view prefer) {

@@ -55,6 +55,13 @@ ProcessRunner& system_process_runner();
 // then says "not found").
 void check_program(const std::string& program, std::string_view key);
 
+// Ends (SIGKILL) the process group of every program the system runner is running now, and lets
+// no new one start: for an early end of tok, such as `tok serve` stopping with a fetch still in
+// flight. A program's own group keeps a terminal's Ctrl-C and a service manager's SIGTERM from
+// reaching it, so tok ends it: the same is done on SIGINT, SIGTERM and SIGHUP when their
+// disposition is the default (a handler installed at the first run, which then re-raises).
+void end_running_processes();
+
 // The first non-blank line of a program's output, trimmed; with `prefer`, the first line that
 // starts with it if there is one (the Azure CLI prints warnings before its "ERROR:" line).
 std::string first_line(std::string_view text, std::string_view prefer = {});

@@ -1,5 +1,7 @@
 #include "providers/url.hpp"
 
+#include <algorithm>
+
 namespace tok {
 
 std::optional<Url> Url::split(std::string_view text) {
@@ -27,6 +29,22 @@ std::optional<Url> Url::split(std::string_view text) {
   url.host = std::string(host);
   if (authority.size() > host.size() && authority[host.size()] == ':') url.port = std::string(authority.substr(host.size() + 1));
   return url;
+}
+
+std::string redacted_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t start = scheme_end + 3;
+  const std::size_t authority_end = std::min(url.find_first_of("/?#", start), url.size());
+  const std::string_view authority = url.substr(start, authority_end - start);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const auto colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);  // a user name only
+  std::string out(url.substr(0, start + colon + 1));
+  out += "[redacted]";
+  out += url.substr(start + at);
+  return out;
 }
 
 }  // namespace tok

@@ -21,4 +21,10 @@ struct Url {
   static std::optional<Url> split(std::string_view text);
 };
 
+// The URL as written, but for the password of its user info (`https://user:pass@host/...`,
+// RFC 3986 §3.2.1 deprecates it, yet it is accepted and sent): "user:[redacted]@host". What tok
+// shows of a configured URL (token_url, issuer, url) in messages, status, profiles and JSON, so
+// that a password there is never printed (docs/keys.md).
+std::string redacted_url(std::string_view url);
+
 }  // namespace tok

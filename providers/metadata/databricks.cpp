@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/url.hpp"
+
 namespace tok::databricks {
 
 namespace {
@@ -28,9 +30,10 @@ HttpRequest Source::request(std::vector<std::string>&) const {
 
 void Source::refuse(long status, const std::string& message, const AnswerContext& context) const {
   if (status == 404) {
-    throw Error(ErrorKind::unavailable,
-                fmt::format("{}: HTTP 404: metadata service not available at {}", context.what, printable(url())),
-                "check url or $DATABRICKS_METADATA_SERVICE_URL");
+    throw Error(
+        ErrorKind::unavailable,
+        fmt::format("{}: HTTP 404: metadata service not available at {}", context.what, printable(redacted_url(url()))),
+        "check url or $DATABRICKS_METADATA_SERVICE_URL");
   }
   if (status == 400 || status == 401 || status == 403) {
     throw Error(ErrorKind::refused, fmt::format("{}: HTTP {}: {}", context.what, status, message),

@@ -228,6 +228,59 @@ class Completions(TokCase):
         self.assertIn("line 3: profile name", proc.stderr)
         self.assertEqual([n for n in os.listdir(self.home) if n.startswith("pwned")], [])
 
+    # -- a config file of any size ---------------------------------------------------------------
+
+    def test_a_config_over_1_mib_is_not_read(self):
+        # tok refuses a config file over 1 MiB; zsh took 3.6 GB reading a 16 MB one, bash minutes.
+        # Each shell runs with 512 MiB of address space and 30 s: it offers no names, at once.
+        import resource
+        import time
+        big = os.path.join(self.home, "big-config")
+        with open(big, "w") as f:
+            f.write("[work]\nprovider = oauth\n")
+            line = "[p%07d]\nprovider = oauth\n"
+            f.write("".join(line % i for i in range(16 * 1024 * 1024 // len(line % 0))))
+        self.assertGreater(os.path.getsize(big), 16_000_000)
+        # Just under the cap: still read (long comment lines, so that bash reads it quickly).
+        near = os.path.join(self.home, "near-config")
+        with open(near, "w") as f:
+            f.write("[work]\nprovider = oauth\n" + ("; " + "x" * 1000 + "\n") * 1000)
+        self.assertLess(os.path.getsize(near), 1 << 20)
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
+
+        def complete(shell, config):
+            self.env["TOK_CONFIG"] = config
+            if shell == "bash":
+                argv = [require_program("bash"), "--norc", "-c", BASH_DRIVER, "bash",
+                        os.path.join(COMPLETIONS, "tok.bash"), "tok", "-p", "w"]
+            elif shell == "zsh":
+                argv = [require_program("zsh"), "-f", ZSH_DRIVER, COMPLETIONS, "tok -p w"]
+            else:
+                argv = [require_program("fish"), "--no-config", "-c",
+                        f"source {os.path.join(COMPLETIONS, 'tok.fish')}; complete -C 'tok -p w'"]
+            started = time.monotonic()
+            try:
+                proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30,
+                                      cwd=self.home, preexec_fn=limited)
+            except subprocess.TimeoutExpired:
+                self.fail(f"{shell} completion still reading the {os.path.getsize(config)}-byte config after 30 s")
+            took = time.monotonic() - started
+            self.assertEqual(proc.returncode, 0, f"{shell}: {proc.stderr[-2000:]}")
+            return {c.split("\t")[0] for c in proc.stdout.split("\n") if c}, took
+
+        for shell in ("bash", "zsh", "fish"):
+            with self.subTest(shell=shell):
+                got, took = complete(shell, big)
+                self.assertEqual(got, set(), f"{shell} offered names of a config tok refuses")
+                self.assertLess(took, 10, f"{shell} took {took:.1f} s")
+                got, _ = complete(shell, near)
+                self.assertEqual(got, {"work"}, f"{shell}: a config under 1 MiB is still read")
+        proc = self.run_tok("--config", big, "profiles")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("larger than 1024 KiB", proc.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

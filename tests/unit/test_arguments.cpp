@@ -125,6 +125,19 @@ TEST_CASE("anything else is left to CLI11, and the options are untouched") {
   }
 }
 
+TEST_CASE("an empty profile name is refused on either path") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"get", "-p", ""},
+                                               {"-p", "", "get"},
+                                               {"get", "--profile="},
+                                               {"--profile", "", "get", "--format", "json"}}) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    tok::GlobalOptions options;
+    CHECK_FALSE(tok::parse_plain_get(args, options).has_value());
+    CHECK_FALSE(with_cli11(args).has_value());
+  }
+  CHECK(with_cli11({"get", "-p", "work"}).has_value());
+}
+
 // As main does for `tok git-credential ...`: the global flags and that one command (main declares
 // only the command it runs, so `get` here is the operation, not the command).
 std::optional<std::pair<tok::GlobalOptions, std::string>> git_with_cli11(std::vector<std::string> args) {

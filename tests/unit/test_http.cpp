@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "fakes.hpp"
 #include "providers/http.hpp"
+#include "providers/url.hpp"
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -147,6 +148,22 @@ TEST_CASE("check_url: https anywhere, plain http only to loopback") {
   const auto problem = tok::check_url("http://example.com/token");
   REQUIRE(problem);
   CHECK(problem->find("https") != std::string::npos);
+}
+
+TEST_CASE("redacted_url: a user info's password, and only that, is hidden") {
+  CHECK(tok::redacted_url("https://alice:pw@host.example/token?x=1") ==
+        "https://alice:[redacted]@host.example/token?x=1");
+  CHECK(tok::redacted_url("https://:pw@host/") == "https://:[redacted]@host/");
+  CHECK(tok::redacted_url("https://a:b:c@d@host:8443") == "https://a:[redacted]@host:8443");  // the last '@'
+  CHECK(tok::redacted_url("http://alice@127.0.0.1/x") == "http://alice@127.0.0.1/x");         // a user name only
+  CHECK(tok::redacted_url("https://host/a:b@c") == "https://host/a:b@c");                     // '@' past the authority
+  CHECK(tok::redacted_url("https://host.example/token") == "https://host.example/token");
+  CHECK(tok::redacted_url("not a url: x:y@z") == "not a url: x:y@z");
+  // check_url's messages show the URL so.
+  const auto problem = tok::check_url("http://alice:pw-secret@example.com/token");
+  REQUIRE(problem);
+  CHECK(problem->find("pw-secret") == std::string::npos);
+  CHECK(problem->find("alice:[redacted]@example.com") != std::string::npos);
 }
 
 TEST_CASE("form_encode: RFC 3986 percent-encoding") {

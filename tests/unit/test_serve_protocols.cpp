@@ -188,6 +188,27 @@ TEST_CASE("gcp: Metadata-Flavor: Google is required (403, with the header on the
   CHECK(f.gets == 0);
 }
 
+TEST_CASE("one Host, every byte of it printable: two Host headers or a NUL in one are 400") {
+  Fixture f;
+  using namespace std::string_literals;
+  const std::vector<std::vector<std::pair<std::string, std::string>>> refused = {
+      {{"Host", "127.0.0.1:8789"}, {"Host", "evil.example"}},
+      {{"Host", "evil.example"}, {"host", "127.0.0.1:8789"}},
+      {{"Host", "127.0.0.1:8789"}, {"HOST", "127.0.0.1:8789"}},
+      {{"Host", "127.0.0.1:8789\0.evil.example"s}},
+      {{"Host", "127.0.0.1\0"s}},
+      {{"Host", "localhost\r"}},
+  };
+  for (auto headers : refused) {
+    headers.emplace_back("Metadata-Flavor", "Google");
+    const auto r = f.ask(kGcpToken, headers);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("access_token") == std::string::npos);
+  }
+  CHECK(f.ask(kGcpToken, {{"Host", "127.0.0.1:8789"}, {"Metadata-Flavor", "Google"}}).status == 200);
+  CHECK(f.gets == 1);
+}
+
 TEST_CASE("a protocol not served, an unknown path, another method") {
   Fixture f;
   f.served.protocols.pop_back();  // gcp
