@@ -136,9 +136,9 @@ class OAuthClient {
     return secret;
   }
 
-  void forget(const ProviderMemo& memo) const {
+  void forget(const ProviderMemo& memo, std::chrono::milliseconds within = kKeyringWait) const {
     if (!in_keyring(memo)) return;
-    if (auto problem = secret_service_keyring().clear(keyring_item(), kKeyringWait)) {
+    if (auto problem = secret_service_keyring().clear(keyring_item(), within)) {
       throw Error(ErrorKind::storage, *problem);
     }
   }
@@ -185,7 +185,7 @@ class OAuthClient {
     } catch (const Error& e) {
       // The code from the answer's JSON, never the message: its text is the server's.
       if (e.kind() != ErrorKind::refused || e.oauth_error() != "invalid_grant") throw;
-      forget(memo);
+      forget(memo, keyring_wait(deadline));  // within the refresh's time, as every keyring call of it
       Error ended(ErrorKind::refused,
                   fmt::format("the login has ended ({}): run tok login -p {}", e.what(), deps_.profile));
       ended.mark_login_ended();
