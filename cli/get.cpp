@@ -26,9 +26,10 @@ namespace {
 constexpr Duration kCredentialProcessMinValid = std::chrono::minutes(11);
 
 // tok get --id-token: the login's ID token, in the formats a token has (docs/login.md).
-int print_id_token(ProfileContext& ctx, const GetResult& result, const std::string& format) {
+int print_id_token(Session& session, ProfileContext& ctx, const GetResult& result, const std::string& format) {
   const TimePoint now = ctx.clock.now();
-  const IdToken id = require_id_token(result.token, now, ctx.profile.name);
+  const IdToken id = require_id_token(result.token, now, ctx.profile.name, ctx.profile.engine,
+                                     [&session](const std::string& m) { session.warn(m); });
   if (format == "token") {
     fmt::print("{}\n", id.token);
   } else if (format == "header") {
@@ -81,7 +82,7 @@ int run_get(Session& session, const GetFlags& f) {
                              format_duration(std::chrono::floor<std::chrono::seconds>(now - result.failing->at)),
                              format_duration(std::chrono::ceil<std::chrono::seconds>(*result.retry_at - now))));
   }
-  if (flags->id_token) return print_id_token(ctx, result, flags->format);
+  if (flags->id_token) return print_id_token(session, ctx, result, flags->format);
   // An AWS credential is not a bearer token, and a bearer token is no AWS credential: either way
   // round is the profile's mistake, said as such, rather than an answer the caller chokes on.
   if (credential_process != is_aws_credential(token)) {

@@ -58,7 +58,8 @@ GetOptions id_token_options(GetOptions options, const EngineSettings& settings) 
   return options;
 }
 
-IdToken require_id_token(const Token& token, TimePoint now, std::string_view profile) {
+IdToken require_id_token(const Token& token, TimePoint now, std::string_view profile, const EngineSettings& settings,
+                         const std::function<void(const std::string&)>& warn) {
   auto id = id_token_of(token);
   if (!id) {
     throw Error(ErrorKind::usage, fmt::format("profile '{}' has no ID token: its provider returned none", profile),
@@ -71,6 +72,10 @@ IdToken require_id_token(const Token& token, TimePoint now, std::string_view pro
                 fmt::format("the ID token of profile '{}' expired at {} and its refresh brought no new one", profile,
                             format_rfc3339(*id->expiry)),
                 fmt::format("run tok login -p {}", profile));
+  }
+  if (id->expiry && *id->expiry - settings.expiry_buffer < now) {
+    warn(fmt::format("the ID token expires in {}s and its refresh brought no new one: run tok login -p {}",
+                     std::chrono::floor<std::chrono::seconds>(*id->expiry - now).count(), profile));
   }
   return *id;
 }

@@ -6,6 +6,7 @@
 // (`exp` - expiry_buffer - --min-valid before now) or STALE (its stale point, computed from `iat`
 // and `exp` as an access token's from its fetch and expiry) means a blocking refresh with the
 // refresh token, under the entry's single flight.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,10 @@ bool id_token_needs_refresh(const CacheEntry& entry, TimePoint now, const Engine
 GetOptions id_token_options(GetOptions options, const EngineSettings& settings);
 
 // What the engine gave, as an ID token to hand out: Error(usage) when the profile's provider
-// gave none, Error(refused) when the one kept is past its expiry (the refresh brought none).
-IdToken require_id_token(const Token& token, TimePoint now, std::string_view profile);
+// gave none, Error(refused) when the one kept is past its expiry (the refresh brought none). One
+// still valid but within expiry_buffer of its exp (kept, as a waiter takes a short token) is
+// handed out, and `warn` says so.
+IdToken require_id_token(const Token& token, TimePoint now, std::string_view profile, const EngineSettings& settings,
+                         const std::function<void(const std::string&)>& warn);
 
 }  // namespace tok

@@ -138,12 +138,13 @@ struct KubeToken {
   std::optional<TimePoint> expiry;
 };
 
-KubeToken kube_token(ProfileContext& ctx, const GetResult& result, bool id_token) {
+KubeToken kube_token(Session& session, ProfileContext& ctx, const GetResult& result, bool id_token) {
   if (!id_token) {
     bearer_token(result.token, ctx.profile.name, "kube-credential");
     return {result.token.access_token, result.token.expiry};
   }
-  IdToken id = require_id_token(result.token, ctx.clock.now(), ctx.profile.name);
+  IdToken id = require_id_token(result.token, ctx.clock.now(), ctx.profile.name, ctx.profile.engine,
+                                [&session](const std::string& m) { session.warn(m); });
   return {std::move(id.token), id.expiry};
 }
 
@@ -158,7 +159,7 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness, bool 
   const bool id_token = id_token_flag || value_or_default(ctx.profile.values, "kube_token") == "id_token";
   if (id_token) options = id_token_options(options, ctx.profile.engine);
   GetResult result = ctx.engine(session).get(options);
-  KubeToken given_token = kube_token(ctx, result, id_token);
+  KubeToken given_token = kube_token(session, ctx, result, id_token);
 
   // client-go always sets the variable: without it, the caller is a person or a script
   // running tok twice, not kubectl after a 401.
@@ -180,7 +181,7 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness, bool 
                         "fetching a new one");
         options.force_refresh = true;
         result = ctx.engine(session).get(options);
-        given_token = kube_token(ctx, result, id_token);
+        given_token = kube_token(session, ctx, result, id_token);
         now = KubeCall{*parent, fingerprint(given_token.token), 1, true};
       }
     }

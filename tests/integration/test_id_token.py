@@ -137,12 +137,21 @@ class IdToken(TokCase):
         self.seed(id_exp_in=60, id_iat_ago=100, kept=True)  # stale, not expired
         self.assertEqual(self.id_get(), self.seeded_id)
         self.assertEqual(len(self.grants()), 0, "a refresh would bring none again")
-        self.seed(id_exp_in=5, kept=True)  # expired: one refresh, and it brought none
+        # Within the buffer of its exp: one refresh, which brought none; still valid, so it is
+        # handed out with a warning.
+        self.seed(id_exp_in=5, kept=True)
+        proc = self.run_tok("get", "--id-token", *self.profile_args())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.strip(), self.seeded_id)
+        self.assertIn("its refresh brought no new one: run tok login -p", proc.stderr)
+        self.assertEqual(len(self.grants()), 1)
+        # Past its exp: one more refresh, and then it is an ended login's token (exit 3).
+        self.seed(id_exp_in=-5, kept=True)
         proc = self.id_get(expect=3)
         self.assertEqual(proc.stdout, "")
         self.assertIn("brought no new one", proc.stderr)
         self.assertIn("tok login -p", proc.stderr)
-        self.assertEqual(len(self.grants()), 1)
+        self.assertEqual(len(self.grants()), 2)
 
     def test_a_profile_without_an_id_token_says_so(self):
         self.seed(id_token=False)
