@@ -50,7 +50,7 @@ class IdToken(TokCase):
                      "login_since": "2026-12-07T10:00:00Z"}})
 
     def grants(self):
-        return [r for r in self.server.stats()["requests"] if r.get("grant_type") == "refresh_token"]
+        return [r for r in self.server.state.stats()["requests"] if r.get("grant_type") == "refresh_token"]
 
     def id_get(self, *extra, expect=0):
         proc = self.run_tok("get", "--id-token", *self.profile_args(*extra))
@@ -95,7 +95,7 @@ class IdToken(TokCase):
         entry = self.read_entry()
         self.assertEqual(entry["token"]["fields"]["id_token"], got)
         self.assertTrue(entry["token"]["fields"]["refresh_token"].startswith("rt0001."))
-        self.assertEqual(entry["token"]["access_token"], self.server.stats()["tokens"][-1])
+        self.assertEqual(entry["token"]["access_token"], self.server.state.stats()["tokens"][-1])
         self.assertEqual(self.id_get(), got)
         self.assertEqual(self.get(), entry["token"]["access_token"])
         self.assertEqual(self.server.token_requests, 1)
