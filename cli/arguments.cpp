@@ -30,6 +30,8 @@ CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags) {
   cmd->add_flag("--force-refresh", flags.force_refresh, "Fetch a new token now, whatever the cache holds");
   cmd->add_option("--min-valid", flags.min_valid, "Refresh first unless the token stays valid this long (e.g. 10m)");
   cmd->add_flag("--no-async", flags.no_async, "Never start a background refresh for this call");
+  cmd->add_flag("--id-token", flags.id_token,
+                "Print the login's OpenID Connect ID token instead (refreshed by its own expiry)");
   return cmd;
 }
 

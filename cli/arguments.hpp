@@ -20,6 +20,7 @@ struct GetFlags {
   bool force_refresh = false;
   std::optional<std::string> min_valid;
   bool no_async = false;
+  bool id_token = false;  // print the login's ID token (never on the fast path: CLI11 reads it)
 };
 
 // -p/--profile, --config, --cache-dir, -v/--verbose, -q/--quiet on the app (they fall through to

@@ -72,6 +72,9 @@ constexpr KeySpec kIntegrationKeys[] = {
      .read_by = "serve"},
     {.name = "gcp_service_account", .owner = KeyOwner::integration, .default_value = "tok@localhost",
      .help = "tok serve: the e-mail reported to GCP clients", .read_by = "serve"},
+    {.name = "kube_token", .owner = KeyOwner::integration, .type = KeyType::choice, .default_value = "access_token",
+     .help = "the token kubectl is given: access_token, or a login's id_token (an OIDC cluster)",
+     .choices = "access_token|id_token", .read_by = "kube-credential"},
 };
 
 // With auth_method from a flag, the other method's keys from the file go too.

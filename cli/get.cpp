@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/id_token.hpp"
 #include "cli/session.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
@@ -24,6 +25,32 @@ namespace {
 // less than this left is refreshed before it is printed, so one `aws` call runs tok once.
 constexpr Duration kCredentialProcessMinValid = std::chrono::minutes(11);
 
+// tok get --id-token: the login's ID token, in the formats a token has (docs/login.md).
+int print_id_token(Session& session, ProfileContext& ctx, const GetResult& result, const std::string& format) {
+  const TimePoint now = ctx.clock.now();
+  const IdToken id = require_id_token(result.token, now, ctx.profile.name, ctx.profile.engine,
+                                     [&session](const std::string& m) { session.warn(m); });
+  if (format == "token") {
+    fmt::print("{}\n", id.token);
+  } else if (format == "header") {
+    fmt::print("Authorization: Bearer {}\n", id.token);
+  } else {
+    nlohmann::json out;
+    out["json_version"] = 1;
+    out["id_token"] = id.token;
+    if (id.expiry) {
+      out["expires_at"] = format_rfc3339(*id.expiry);
+      out["expires_in"] = std::max<std::int64_t>(0, std::chrono::floor<std::chrono::seconds>(*id.expiry - now).count());
+    } else {
+      out["expires_at"] = nullptr;
+      out["expires_in"] = nullptr;
+    }
+    out["profile"] = ctx.profile.name;
+    fmt::print("{}\n", out.dump());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_get(Session& session, const GetFlags& f) {
@@ -34,7 +61,11 @@ int run_get(Session& session, const GetFlags& f) {
   options.allow_async = !flags->no_async;
   if (credential_process) options.min_valid = kCredentialProcessMinValid;
   if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
+  if (flags->id_token && credential_process) {
+    throw Error(ErrorKind::usage, "--id-token: an ID token is no AWS credential", "use --format token, json or header");
+  }
   ProfileContext ctx(session);
+  if (flags->id_token) options = id_token_options(options, ctx.profile.engine);
   session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
                               ctx.store.entry_path(ctx.profile.cache_key).string()));
   const GetResult result = ctx.engine(session).get(options);
@@ -50,6 +81,7 @@ int run_get(Session& session, const GetFlags& f) {
             : std::string("no expiry"),
         result.failing->message, kept_failure_note(result.failing->at, *result.retry_at, now)));
   }
+  if (flags->id_token) return print_id_token(session, ctx, result, flags->format);
   // An AWS credential is not a bearer token, and a bearer token is no AWS credential: either way
   // round is the profile's mistake, said as such, rather than an answer the caller chokes on.
   if (credential_process != is_aws_credential(token)) {

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "cli/credential_input.hpp"
+#include "cli/id_token.hpp"
 #include "cli/session.hpp"
 #include "core/descriptors.hpp"
 #include "core/time_format.hpp"
@@ -128,14 +129,37 @@ void write_calls(const CacheStore& store, const Profile& profile, const std::vec
 
 }  // namespace
 
-int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
+namespace {
+
+// What kubectl is given: the access token, or with --id-token (kube_token = id_token) the login's
+// ID token, each with its own expiry (docs/integrations.md, "kubectl with OIDC").
+struct KubeToken {
+  std::string token;
+  std::optional<TimePoint> expiry;
+};
+
+KubeToken kube_token(Session& session, ProfileContext& ctx, const GetResult& result, bool id_token) {
+  if (!id_token) {
+    bearer_token(result.token, ctx.profile.name, "kube-credential");
+    return {result.token.access_token, result.token.expiry};
+  }
+  IdToken id = require_id_token(result.token, ctx.clock.now(), ctx.profile.name, ctx.profile.engine,
+                                [&session](const std::string& m) { session.warn(m); });
+  return {std::move(id.token), id.expiry};
+}
+
+}  // namespace
+
+int run_kube_credential(Session& session, const FreshnessFlags& freshness, bool id_token_flag) {
   // The answer must carry the apiVersion kubectl asked for, else kubectl refuses it.
   const char* exec_info = std::getenv("KUBERNETES_EXEC_INFO");
   const ExecInfo info = read_exec_info(exec_info);
   GetOptions options = get_options(freshness);
   ProfileContext ctx(session);
+  const bool id_token = id_token_flag || value_or_default(ctx.profile.values, "kube_token") == "id_token";
+  if (id_token) options = id_token_options(options, ctx.profile.engine);
   GetResult result = ctx.engine(session).get(options);
-  bearer_token(result.token, ctx.profile.name, "kube-credential");
+  KubeToken given_token = kube_token(session, ctx, result, id_token);
 
   // client-go always sets the variable: without it, the caller is a person or a script
   // running tok twice, not kubectl after a 401.
@@ -146,7 +170,7 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
     // A token tok fetched because its predecessor was refused is not taken for refused in turn:
     // kubectl sometimes asks twice with no request in between (seen right after a refusal,
     // tests/peers/test_kubectl.py), and one new token per refusal is the bound.
-    const std::uint64_t given = fingerprint(result.token.access_token);
+    const std::uint64_t given = fingerprint(given_token.token);
     const bool after_refusal =
         std::any_of(calls.begin(), calls.end(), [&](const KubeCall& c) { return c.token == given && c.refetched; });
     KubeCall now{*parent, given, 1, after_refusal};
@@ -157,7 +181,8 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
                         "fetching a new one");
         options.force_refresh = true;
         result = ctx.engine(session).get(options);
-        now = KubeCall{*parent, fingerprint(result.token.access_token), 1, true};
+        given_token = kube_token(session, ctx, result, id_token);
+        now = KubeCall{*parent, fingerprint(given_token.token), 1, true};
       }
     }
     if (same != calls.end()) calls.erase(same);
@@ -169,17 +194,20 @@ int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
   // kubectl reuses the token until this instant, so it is the expiry minus the buffer: it asks
   // again (and tok refreshes) before the token dies. No expiry: no timestamp, kubectl keeps it.
   std::optional<TimePoint> reuse_until;
-  if (result.token.expiry) reuse_until = *result.token.expiry - ctx.profile.engine.expiry_buffer;
-  fmt::print("{}", exec_credential(info.api_version, result.token.access_token, reuse_until));
+  if (given_token.expiry) reuse_until = *given_token.expiry - ctx.profile.engine.expiry_buffer;
+  fmt::print("{}", exec_credential(info.api_version, given_token.token, reuse_until));
   return 0;
 }
 
 void add_kube_credential_command(CLI::App& app, Session& session) {
   auto freshness = std::make_shared<FreshnessFlags>();
+  auto id_token = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("kube-credential", "Kubernetes exec credential plugin: print an ExecCredential");
   add_freshness_flags(*cmd, *freshness);
-  cmd->callback([&session, freshness] {
-    session.run = [&session, freshness] { return run_kube_credential(session, *freshness); };
+  cmd->add_flag("--id-token", *id_token,
+                "Hand kubectl the login's OpenID Connect ID token (an OIDC cluster; kube_token = id_token)");
+  cmd->callback([&session, freshness, id_token] {
+    session.run = [&session, freshness, id_token] { return run_kube_credential(session, *freshness, *id_token); };
   });
 }
 

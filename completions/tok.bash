@@ -83,7 +83,7 @@ _tok() {
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
     --docker-username --exchange --expiry-buffer --failure-cache --flavor --gcp-service-account --git-hosts
     --git-username --grant --host --http-timeout --id-token-audience --id-token-env --id-token-file
-    --id-token-source --installation-id --issuer --key-id --max-stale-window --msi-res-id --object-id --organization --permissions --private-key-env --private-key-file
+    --id-token-source --installation-id --issuer --key-id --kube-token --max-stale-window --msi-res-id --object-id --organization --permissions --private-key-env --private-key-file
     --provider --redirect-port --refresh-jitter --refresh-timeout --repositories --repository --resource --retry-backoff --scope --scopes --signing-alg --token-storage
     --stale-window --subscription --tenant --token-url --url --user"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
@@ -167,7 +167,7 @@ _tok() {
   local flags="" words=""
   case $cmd in
     "") words=$commands ;;
-    get) flags="--format --force-refresh --min-valid --no-async" ;;
+    get) flags="--format --force-refresh --min-valid --no-async --id-token" ;;
     status) flags="--format --check --min-valid --all --claims" ;;
     clear) flags="--all --unused" ;;
     login) flags="--device --no-browser --timeout" ;;
@@ -178,7 +178,7 @@ _tok() {
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user --print-env --shell --rotate-secrets" ;;
     exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
-    kube-credential) flags="--force-refresh --min-valid" ;;
+    kube-credential) flags="--force-refresh --min-valid --id-token" ;;
     help)
       # tok help [COMMAND | keys [PROVIDER]]
       if [[ $prev == keys ]]; then

@@ -3,6 +3,7 @@
 // functions of an entry, the settings and the time. No I/O, no threads, no clock reads: both
 // engines (in-process Refresher and the on-disk cache of `tok get`) make every decision here.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -81,6 +82,10 @@ struct GetOptions {
   bool force_refresh = false;
   Duration min_valid{0};
   bool allow_async = true;  // false for --no-async
+  // A caller's own reason to take the entry for EXPIRED (an ID token past its own expiry or
+  // stale point, docs/login.md): a blocking refresh under the same single flight, so the callers
+  // that waited take the holder's result. Unset: the token's state alone decides.
+  std::function<bool(const CacheEntry& entry, TimePoint now)> also_expired;
 };
 
 enum class GetAction {

@@ -52,10 +52,16 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   CacheEntry seen = read_entry(EntryPart::head);
   TimePoint now = clock_.now();
   TokenState state = state_of(seen, now, settings_, options.min_valid);
+  if (state != TokenState::expired && options.also_expired && options.also_expired(seen, now)) {
+    state = TokenState::expired;
+  }
   if (seen.memo_unread && decide_get(state, settings_, options) == GetAction::refresh_blocking) {
     seen = read_entry();
     now = clock_.now();
     state = state_of(seen, now, settings_, options.min_valid);
+    if (state != TokenState::expired && options.also_expired && options.also_expired(seen, now)) {
+      state = TokenState::expired;
+    }
   }
   switch (decide_get(state, settings_, options)) {
     case GetAction::serve: break;
@@ -189,7 +195,10 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   const TimePoint now = clock_.now();
   if (!options.force_refresh) {
     // Another caller may have refreshed while we waited: then its token is ours too...
-    if (state_of(current, now, settings_, options.min_valid) != TokenState::expired) return *current.token;
+    if (state_of(current, now, settings_, options.min_valid) != TokenState::expired &&
+        !(options.also_expired && options.also_expired(current, now))) {
+      return *current.token;
+    }
     // ...even when it is shorter than asked: a herd must never become one request per caller.
     if (current.generation != seen.generation && really_valid(current, now)) {
       diagnostics_.note("taking the token another caller just fetched");

@@ -41,6 +41,14 @@ std::string authorization_scheme(std::string_view token_type);
 // in any process, ever send the same one.
 inline constexpr const char* kRefreshTokenField = "refresh_token";
 
+// The field that holds a login's OpenID Connect ID token, kept with the access token it came
+// with (docs/login.md, "ID tokens"). Its own expiry is the JWT's `exp`; a refresh answer without
+// one keeps the previous one.
+inline constexpr const char* kIdTokenField = "id_token";
+// Set ("1") beside it when the ID token was kept across a refresh that brought none: only its
+// expiry then calls for a refresh, not its stale point (each such refresh would bring none again).
+inline constexpr const char* kIdTokenKeptField = "id_token_kept";
+
 // How a refresh asks its token source.
 enum class FetchMode {
   blocking,    // a caller waits: retry transient failures within the deadline

@@ -192,6 +192,14 @@ class OAuthClient {
       throw ended;
     }
     if (grant.token.fields.count(kRefreshTokenField) == 0) grant.token.fields[kRefreshTokenField] = refresh_token;
+    // OpenID Connect Core 12.2: a refresh answer may carry no ID token; the previous one is kept,
+    // and its own expiry governs it (docs/login.md, "ID tokens").
+    if (grant.token.fields.count(kIdTokenField) == 0) {
+      if (const auto old = current.fields.find(kIdTokenField); old != current.fields.end()) {
+        grant.token.fields[kIdTokenField] = old->second;
+        grant.token.fields[kIdTokenKeptField] = "1";
+      }
+    }
     keep(grant.token, memo, keyring_wait(deadline));
     return grant.token;
   }
@@ -396,6 +404,14 @@ class OAuthClient {
       grant.token.fields[kRefreshTokenField] = refresh_token;
     }
     grant.id_token = string_member(doc, "id_token");
+    if (!grant.id_token.empty()) {
+      if (!is_field_value(grant.id_token) || !is_b64token(grant.id_token)) {
+        throw Error(ErrorKind::unavailable,
+                    fmt::format("{}: malformed response: the id_token is not a JWT of at most 16 KiB", what));
+      }
+      // Kept with the access token, in the same write (docs/login.md, "ID tokens").
+      grant.token.fields[kIdTokenField] = grant.id_token;
+    }
     return grant;
   }
 

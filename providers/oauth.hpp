@@ -25,8 +25,8 @@ struct DeviceAuthorization {
   TimePoint expires_at;
 };
 
-// What a login got: the token (its refresh token in fields[kRefreshTokenField]) and the ID token,
-// if the issuer sent one (read for the subject, never stored).
+// What a login got: the token (its refresh token in fields[kRefreshTokenField], its ID token in
+// fields[kIdTokenField]) and the ID token again, if the issuer sent one (read for the subject).
 struct LoginGrant {
   Token token;
   std::string id_token;

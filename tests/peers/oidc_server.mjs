@@ -22,7 +22,9 @@
 // of a login (device or code grant), "ttl" of every other grant, refreshes included, so a test
 // can have a login's first token expire at once. "device_interval" (seconds) is added to device
 // authorization answers as `interval` (oidc-provider names none, so clients poll every 5 s); a
-// client's "device_ttl" (seconds) is the lifetime of its device codes (default 600).
+// client's "device_ttl" (seconds) is the lifetime of its device codes (default 600). "id_ttl"
+// (seconds) is the lifetime of ID tokens (default oidc-provider's, 1 h); they are signed RS256
+// with the keys at /jwks.
 //
 // Listens on 127.0.0.1 only (port 0 = a free port), issuer
 // http://127.0.0.1:<port>. Prints exactly one line `LISTENING <port>` on
@@ -69,6 +71,7 @@ const port = Number(cfg.port ?? 0);
 const ttl = Number(cfg.ttl ?? 600);
 const scopes = Array.isArray(cfg.scopes) ? cfg.scopes : [];
 const loginTtl = Number(cfg.login_ttl ?? ttl);
+const idTtl = cfg.id_ttl === undefined ? undefined : Number(cfg.id_ttl);
 const deviceInterval = cfg.device_interval === undefined ? undefined : Number(cfg.device_interval);
 const deviceTtls = new Map();
 const clients = (cfg.clients ?? []).map((c) => {
@@ -167,6 +170,8 @@ server.listen(port, '127.0.0.1', async () => {
         DeviceCode: (ctx, token, client) => deviceTtls.get(client?.clientId) ?? 600,
         AccessToken: (ctx) => (['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code']
           .includes(ctx?.oidc?.params?.grant_type) ? loginTtl : ttl),
+        // "id_ttl" (seconds): the ID tokens' lifetime (oidc-provider's default, 1 h, unset).
+        ...(idTtl !== undefined ? { IdToken: idTtl } : {}),
       },
       pkce: { required: () => true },
       issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -13,7 +13,10 @@ only, like everything here):
     POST /_control  JSON: {"lifetime": s, "latency": s, "faults": [...], "reset": true,
                            "token_prefix": "tok" (tokens are PREFIX0001.<24 hex digits>),
                            "rate_limit": n (token requests per second; above it 429 with
-                           Retry-After: 1; 0: no limit)}
+                           Retry-After: 1; 0: no limit),
+                           "id_token_lifetime": s (refresh_token grants, which any refresh
+                           token passes, also answer an unsigned JWT id_token living s seconds;
+                           null: none), "refresh_id_token": false (refreshes answer none)}
 
 A fault is consumed by one token request: {"status": 503, "body": "...", "headers": {...},
 "retry_after": "1", "hang": seconds, "drip": seconds_per_byte, "reset_connection": true,
@@ -55,6 +58,8 @@ class State:
         self.id_tokens = set()  # accepted as subject_token / client_assertion
         self.rate_limit = 0  # token requests per second; 0: none
         self.recent = collections.deque()  # monotonic times of the requests within the last second
+        self.id_token_lifetime = None  # refresh answers carry an id_token living this long
+        self.refresh_id_token = True
 
     def control(self, doc):
         with self.lock:
@@ -62,7 +67,7 @@ class State:
                 self.requests.clear()
                 self.faults.clear()
                 self.discovery_requests = 0
-            for key in ("lifetime", "latency", "rate_limit"):
+            for key in ("lifetime", "latency", "rate_limit", "id_token_lifetime", "refresh_id_token"):
                 if key in doc:
                     setattr(self, key, doc[key])
             if "fields" in doc:
@@ -86,6 +91,13 @@ class State:
                 "requests": list(self.requests),
                 "id_token_requests": list(self.id_token_requests),
             }
+
+
+def unsigned_jwt(claims):
+    """A JWT with alg none: enough for a client that decodes and never verifies."""
+    def part(doc):
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+    return part({"alg": "none", "typ": "JWT"}) + "." + part(claims) + ".c2ln"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -207,6 +219,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(400, {"error": "invalid_request", "error_description": "subject_token_type"})
             if form.get("subject_token") not in self.state.id_tokens:
                 return self.send_json(400, {"error": "invalid_grant", "error_description": "subject token not trusted"})
+        elif grant == "refresh_token":
+            if not form.get("refresh_token"):
+                return self.send_json(400, {"error": "invalid_grant", "error_description": "no refresh token"})
         elif grant != "client_credentials":
             return self.send_json(400, {"error": "unsupported_grant_type"})
         elif form.get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
@@ -222,6 +237,14 @@ class Handler(BaseHTTPRequestHandler):
             token = f"{self.state.token_prefix}{n:04d}.{secrets.token_hex(12)}"
             self.state.tokens.append(token)
         doc = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+        if grant == "refresh_token":
+            doc["refresh_token"] = f"rt{n:04d}.{secrets.token_hex(12)}"
+            with self.state.lock:
+                id_lifetime, with_id = self.state.id_token_lifetime, self.state.refresh_id_token
+            if id_lifetime is not None and with_id:
+                doc["id_token"] = unsigned_jwt({"iss": self.base_url(), "aud": client_id, "sub": "alice",
+                                                "iat": int(time.time()), "exp": int(time.time()) + id_lifetime,
+                                                "n": n})
         if form.get("scope"):
             doc["scope"] = form["scope"]
         for key, value in fields.items():  # None: the field is left out

@@ -87,6 +87,22 @@ TEST_CASE("the fast path takes the plain forms of tok get, exactly as CLI11 does
   }
 }
 
+TEST_CASE("--id-token is CLI11's: the fast path leaves it, the declaration reads it") {
+  const std::vector<std::vector<std::string>> forms = {{"get", "--id-token"},
+                                                      {"-p", "me", "get", "--id-token", "--format", "json"}};
+  for (const auto& args : forms) {
+    CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+    tok::GlobalOptions options;
+    CHECK_FALSE(tok::parse_plain_get(args, options).has_value());
+    const auto parsed = with_cli11(args);
+    REQUIRE(parsed.has_value());
+    CHECK(parsed->flags.id_token);
+  }
+  const auto plain = with_cli11({"get"});
+  REQUIRE(plain.has_value());
+  CHECK_FALSE(plain->flags.id_token);
+}
+
 TEST_CASE("anything else is left to CLI11, and the options are untouched") {
   const std::vector<std::vector<std::string>> refused = {
       {},

@@ -760,6 +760,30 @@ ENGINE_CASE("waiters take what the holder committed, even a token shorter than e
   CHECK(f.warnings.empty());
 }
 
+ENGINE_CASE("a caller's also_expired refreshes a fresh token blocking, and waiters take the holder's result") {
+  // What `tok get --id-token` asks (docs/login.md, "ID tokens"): the access token is FRESH, but
+  // the ID token that came with it is not. Generation 1's token is "expired" for this caller.
+  Fixture f(Config::on_disk);
+  f.get();
+  GetOptions id;
+  id.also_expired = [](const CacheEntry& e, TimePoint) { return e.generation < 2; };
+  HookedStore* holder_hooks = nullptr;
+  auto holder = f.make_flow(&holder_hooks);
+  // Another caller with the same reason gets the lock first and refreshes.
+  f.hooks->before_hold_refresh = [&] { CHECK(holder->get(id).token.access_token == "token-2"); };
+  const auto r = f.get(id);
+  CHECK(r.state == TokenState::expired);
+  CHECK(r.token.access_token == "token-2");
+  CHECK(f.source.calls == 2);  // one refresh for the holder and the waiter
+  CHECK(f.source.modes.at(1) == FetchMode::blocking);
+  CHECK(f.entry().generation == 2);
+  // Satisfied: a cache hit, as for a caller without the option.
+  CHECK(f.get(id).state == TokenState::fresh);
+  CHECK(f.get().token.access_token == "token-2");
+  CHECK(f.source.calls == 2);
+  CHECK(f.executor.pending() == 0);
+}
+
 ENGINE_CASE("waiters take what the holder committed, even when --min-valid asks for more") {
   Fixture f(Config::on_disk);
   GetOptions two_hours;

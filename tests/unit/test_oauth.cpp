@@ -242,6 +242,30 @@ TEST_CASE_FIXTURE(OAuthFixture, "an answer without a new refresh token keeps the
   CHECK(refresh(login(), with_refresh_token("r1")).fields.at(tok::kRefreshTokenField) == "r1");
 }
 
+TEST_CASE_FIXTURE(OAuthFixture, "a login keeps the ID token with the refresh token; a refresh without one keeps it, marked") {
+  // docs/login.md, "ID tokens": in the token's fields, so it is committed in the same write.
+  http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r2",)"
+                   R"("id_token":"h.p2.s"})")
+      .answer(200, R"({"access_token":"a3","token_type":"Bearer","expires_in":3600})");
+  tok::Token current = with_refresh_token("r1");
+  current.fields[tok::kIdTokenField] = "h.p1.s";
+  const auto second = refresh(login(), current);
+  CHECK(second.fields.at(tok::kIdTokenField) == "h.p2.s");
+  CHECK(second.fields.count(tok::kIdTokenKeptField) == 0);
+  const auto third = refresh(login(), second);
+  CHECK(third.fields.at(tok::kIdTokenField) == "h.p2.s");
+  CHECK(third.fields.at(tok::kIdTokenKeptField) == "1");
+  CHECK(third.fields.at(tok::kRefreshTokenField) == "r2");
+}
+
+TEST_CASE_FIXTURE(OAuthFixture, "an id_token that is no JWT-shaped text is a malformed answer, never quoted") {
+  http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600,"id_token":"a b\nc-secret"})");
+  const auto e = error_from([&] { refresh(login(), with_refresh_token("r1")); });
+  CHECK(e.kind() == tok::ErrorKind::unavailable);
+  CHECK(std::string(e.what()).find("id_token") != std::string::npos);
+  CHECK(std::string(e.what()).find("c-secret") == std::string::npos);
+}
+
 TEST_CASE_FIXTURE(OAuthFixture, "invalid_grant ends the login: refused, marked, never quoting the refresh token") {
   http.answer(400, R"({"error":"invalid_grant","error_description":"grant request is invalid: r1-secret"})");
   const auto e = error_from([&] { refresh(login(), with_refresh_token("r1-secret")); });
