@@ -65,6 +65,9 @@ const std::vector<Template>& templates() {
        {{"token_url", "https://login.example.com/oauth2/token", true, "Where the CI job's ID token is exchanged."},
         {"id_token_source", "github", true, "github, gitlab or file: where the CI job's ID token comes from."},
         {"id_token_audience", "api://my-app", true, "github: the audience to ask for."}}},
+      {"file",
+       {{"token_file", "/var/run/secrets/kubernetes.io/serviceaccount/token", true,
+         "The file another program keeps the token in (here: Kubernetes'), read again whenever it changes."}}},
   };
   return all;
 }

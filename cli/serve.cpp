@@ -214,6 +214,11 @@ int run_serve(Session& session, const ServeFlags& flags) {
     } else {
       s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, clock, pool, std::move(diagnostics));
     }
+    if (profile.provider->watches_source()) {  // provider = file: a rewritten file is served at once
+      auto check = [&profile](const ProviderMemo& memo) { return profile.provider->source_changed(memo); };
+      if (s->disk) s->disk->set_source_check(check);
+      if (s->engine) s->engine->set_source_check(check);
+    }
   }
 
   auto server = make_http_server();

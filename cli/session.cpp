@@ -96,6 +96,9 @@ DiskRefresher& ProfileContext::engine(const Session& session) {
         },
         Diagnostics{[&session](const std::string& message) { session.warn(message); },
                     [&session](const std::string& message) { session.verbose(message); }});
+    if (profile.provider->watches_source()) {
+      engine_->set_source_check([this](const ProviderMemo& memo) { return profile.provider->source_changed(memo); });
+    }
   }
   return *engine_;
 }

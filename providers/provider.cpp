@@ -9,6 +9,7 @@
 #include "providers/http.hpp"
 #include "providers/azure_cli.hpp"
 #include "providers/command.hpp"
+#include "providers/file.hpp"
 #include "providers/metadata.hpp"
 #include "providers/oauth.hpp"
 #include "providers/oidc_federation.hpp"
@@ -65,7 +66,7 @@ std::optional<std::string> ProviderSettings::url(std::string_view key) const {
 const std::vector<ProviderInfo>& providers() {
   static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info(),
                                                 metadata_provider_info(), command_provider_info(),
-                                                oidc_federation_provider_info()};
+                                                oidc_federation_provider_info(), file_provider_info()};
   return all;
 }
 
