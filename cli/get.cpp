@@ -54,6 +54,11 @@ int print_id_token(Session& session, ProfileContext& ctx, const GetResult& resul
 }  // namespace
 
 int run_get(Session& session, const GetFlags& f) {
+  fmt::print("{}", get_output(session, f));
+  return 0;
+}
+
+std::string get_output(Session& session, const GetFlags& f) {
   const GetFlags* flags = &f;
   const bool credential_process = flags->format == "credential-process";
   GetOptions options;
@@ -94,13 +99,12 @@ int run_get(Session& session, const GetFlags& f) {
                                   ctx.profile.name),
                 credential_process ? "" : "use --format credential-process, tok env or tok exec");
   }
-  if (credential_process) {
-    fmt::print("{}\n", write_credential_process(token));
-  } else if (flags->format == "token") {
-    fmt::print("{}\n", token.access_token);
-  } else if (flags->format == "header") {
-    fmt::print("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);
-  } else {
+  if (credential_process) return fmt::format("{}\n", write_credential_process(token));
+  if (flags->format == "token") return fmt::format("{}\n", token.access_token);
+  if (flags->format == "header") {
+    return fmt::format("Authorization: {} {}\n", authorization_scheme(token.token_type), token.access_token);
+  }
+  {
     nlohmann::json out;
     out["json_version"] = 1;
     out["access_token"] = token.access_token;
@@ -117,9 +121,8 @@ int run_get(Session& session, const GetFlags& f) {
     // is told the truth, as by `tok status`: a token whose refresh fails is stale.
     out["state"] = to_string(result.failing && result.state == TokenState::fresh ? TokenState::stale : result.state);
     out["profile"] = ctx.profile.name;
-    fmt::print("{}\n", out.dump());
+    return fmt::format("{}\n", out.dump());
   }
-  return 0;
 }
 
 }  // namespace tok

@@ -85,6 +85,9 @@ const std::vector<Template>& templates() {
         {"repository", "my-org/my-repo", Set::always,
          "Whose installation to use (or: installation_id, organization, user)."},
         {"permissions", "contents:read", Set::never, "Narrow the token: NAME:LEVEL, comma-separated."}}},
+      {"file",
+       {{"token_file", "/var/run/secrets/kubernetes.io/serviceaccount/token", Set::always,
+         "The file another program keeps the token in (here: Kubernetes'), read again whenever it changes."}}},
   };
   return all;
 }

@@ -132,6 +132,7 @@ constexpr std::pair<std::string_view, AddCommand> kCommands[] = {
     {"logout", tok::add_logout_command},
     {"serve", tok::add_serve_command},
     {"exec", tok::add_exec_command},
+    {"write", tok::add_write_command},
     {"env", tok::add_env_command},
     {"git-credential", tok::add_git_credential_command},
     {"docker-credential", tok::add_docker_credential_command},

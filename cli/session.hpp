@@ -90,6 +90,9 @@ struct ProfileContext {
 // tok get itself: CLI11 fills its flags (add_get_command), or, for the plain forms a cache hit
 // takes, main's fast path does (parse_plain_get).
 int run_get(Session& session, const GetFlags& flags);
+// What tok get prints (its line or JSON, with the newline); tok write puts it in a file.
+std::string get_output(Session& session, const GetFlags& flags);
+void add_write_command(CLI::App& app, Session& session);
 
 // Each command adds itself to the app: its flags and its run function side by side.
 void add_get_command(CLI::App& app, Session& session);

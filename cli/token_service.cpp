@@ -12,7 +12,12 @@ TokenService::TokenService(const Profile& profile, const CacheStore& store, cons
           [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
             return obtain(deadline, memo, mode, current);
           },
-          std::move(diagnostics), options.background, nullptr, options.keep_copy) {}
+          std::move(diagnostics), options.background, nullptr, options.keep_copy) {
+  // provider = file: a file rewritten since the token was read is read again at once.
+  if (provider_->watches_source()) {
+    engine_.set_source_check([provider = provider_](const ProviderMemo& memo) { return provider->source_changed(memo); });
+  }
+}
 
 Token TokenService::obtain(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
   if (committing_) {

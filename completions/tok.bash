@@ -77,7 +77,7 @@ _tok() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
 
-  local commands="get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help"
+  local commands="get status refresh clear login logout profiles init serve exec write env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --api-url --app-id --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
@@ -85,7 +85,7 @@ _tok() {
     --git-username --grant --host --http-timeout --id-token-audience --id-token-env --id-token-file
     --id-token-source --installation-id --issuer --key-id --kube-token --max-stale-window --msi-res-id --object-id --organization --permissions --private-key-env --private-key-file
     --provider --redirect-port --refresh-jitter --refresh-timeout --repositories --repository --resource --retry-backoff --scope --scopes --signing-alg --token-storage
-    --stale-window --subscription --tenant --token-url --url --user"
+    --stale-window --subscription --tenant --token-file --token-url --url --user"
   local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
@@ -126,7 +126,7 @@ _tok() {
       done < <(_tok_profiles $only)
       return 0
       ;;
-    --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --az-path)
+    --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --token-file | --az-path)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return 0
       ;;
@@ -145,7 +145,7 @@ _tok() {
       esac
       ;;
     --shell) values="sh fish github gitlab" ;;
-    --provider) values="oauth azure-cli metadata command oidc-federation github-app" ;;
+    --provider) values="oauth azure-cli metadata command oidc-federation github-app file" ;;
     --auth-method) values="basic post private_key_jwt" ;;
     --signing-alg) values="RS256 ES256" ;;
     --exchange) values="token-exchange client-assertion" ;;
@@ -177,12 +177,13 @@ _tok() {
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user --print-env --shell --rotate-secrets" ;;
     exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
+    write) flags="--format --mode --force-refresh --min-valid" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid --id-token" ;;
     help)
       # tok help [COMMAND | keys [PROVIDER]]
       if [[ $prev == keys ]]; then
-        words="oauth azure-cli metadata command oidc-federation github-app"
+        words="oauth azure-cli metadata command oidc-federation github-app file"
       elif [[ $prev == help ]]; then
         words="keys $commands"
       fi

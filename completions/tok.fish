@@ -66,7 +66,7 @@ function __tok_profiles
     end
 end
 
-set -l __tok_commands get status refresh clear login logout profiles init serve exec env git-credential docker-credential kube-credential completion version help
+set -l __tok_commands get status refresh clear login logout profiles init serve exec write env git-credential docker-credential kube-credential completion version help
 
 # The command's one operand, offered until it is given.
 function __tok_wants_operand -a command
@@ -91,6 +91,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a logout -
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles -d "List the configured profiles"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a init -d "Write a first profile for a provider"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a write -d "Write the token to a file, atomically"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a serve -d "Serve tokens to SDKs as a metadata server"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a env -d "Print lines that set \$TOK_TOKEN"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a git-credential -d "git credential helper"
@@ -154,7 +155,7 @@ complete -c tok -l organization -x -d "Organization of the App installation"
 complete -c tok -l permissions -x -d "Narrow the GitHub token to these permissions"
 complete -c tok -l private-key-env -x -d "Variable holding the App private key"
 complete -c tok -l private-key-file -r -F -d "Private key that signs the client assertion"
-complete -c tok -l provider -x -a "oauth azure-cli metadata command oidc-federation github-app" -d "Token source"
+complete -c tok -l provider -x -a "oauth azure-cli metadata command oidc-federation github-app file" -d "Token source"
 complete -c tok -l refresh-jitter -x -d "Share of the stale window by which refreshes come early"
 complete -c tok -l refresh-timeout -x -d "Deadline of a blocking refresh"
 complete -c tok -l repositories -x -d "Narrow the GitHub token to these repositories"
@@ -167,14 +168,16 @@ complete -c tok -l signing-alg -x -a "RS256 ES256" -d "Signature of the client a
 complete -c tok -l stale-window -x -d "Fixed stale window"
 complete -c tok -l subscription -x -d "Azure subscription"
 complete -c tok -l tenant -x -d "Azure tenant"
+complete -c tok -l token-file -r -F -d "File holding the token"
 complete -c tok -l token-url -x -d "Token endpoint"
 complete -c tok -l url -x -d "Metadata service URL"
 complete -c tok -l user -x -d "User of the App installation"
 
 # Per command.
-complete -c tok -n "__fish_seen_subcommand_from get" -l format -x -a "token json header credential-process" -d "Output format"
-complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l force-refresh -d "Fetch a new token now"
-complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential" -l min-valid -x -d "Refresh first unless valid this long"
+complete -c tok -n "__fish_seen_subcommand_from get write" -l format -x -a "token json header credential-process" -d "Output format"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential write" -l force-refresh -d "Fetch a new token now"
+complete -c tok -n "__fish_seen_subcommand_from get exec env kube-credential write" -l min-valid -x -d "Refresh first unless valid this long"
+complete -c tok -n "__fish_seen_subcommand_from write" -l mode -x -d "File mode, octal (default 0600)"
 complete -c tok -n "__fish_seen_subcommand_from get" -l no-async -d "Never refresh in the background"
 complete -c tok -n "__fish_seen_subcommand_from get kube-credential" -l id-token -d "The login's ID token"
 complete -c tok -n "__fish_seen_subcommand_from status profiles version" -l format -x -a "text json" -d "Output format"
@@ -207,4 +210,4 @@ complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" 
 complete -c tok -n "__tok_wants_operand docker-credential" -x -a "get store erase list version" -d "Action"
 complete -c tok -n "__tok_wants_operand completion" -x -a "bash zsh fish" -d "Shell"
 complete -c tok -n "__tok_wants_operand help" -x -a "keys $__tok_commands" -d "Topic"
-complete -c tok -n "__tok_wants_operand keys" -x -a "oauth azure-cli metadata command oidc-federation github-app" -d "Provider"
+complete -c tok -n "__tok_wants_operand keys" -x -a "oauth azure-cli metadata command oidc-federation github-app file" -d "Provider"

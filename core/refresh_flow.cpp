@@ -49,9 +49,13 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   // A hit needs everything but the memo, the entry's largest part: it is read without it. A
   // blocking refresh needs the memo (discovered endpoints, a login's state), so it reads again,
   // whole, and decides on what it read.
-  CacheEntry seen = read_entry(EntryPart::head);
+  CacheEntry seen = read_entry(source_check_ ? EntryPart::whole : EntryPart::head);
   TimePoint now = clock_.now();
   TokenState state = state_of(seen, now, settings_, options.min_valid);
+  if (state != TokenState::expired && source_changed(seen)) {
+    diagnostics_.note("the token's source changed since it was read; reading it again");
+    return {refresh_blocking(options, seen), TokenState::expired, std::nullopt, std::nullopt};
+  }
   if (state != TokenState::expired && options.also_expired && options.also_expired(seen, now)) {
     state = TokenState::expired;
   }
@@ -195,12 +199,13 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   const TimePoint now = clock_.now();
   if (!options.force_refresh) {
     // Another caller may have refreshed while we waited: then its token is ours too...
-    if (state_of(current, now, settings_, options.min_valid) != TokenState::expired &&
+    const bool changed = source_changed(current);
+    if (state_of(current, now, settings_, options.min_valid) != TokenState::expired && !changed &&
         !(options.also_expired && options.also_expired(current, now))) {
       return *current.token;
     }
     // ...even when it is shorter than asked: a herd must never become one request per caller.
-    if (current.generation != seen.generation && really_valid(current, now)) {
+    if (current.generation != seen.generation && really_valid(current, now) && !changed) {
       diagnostics_.note("taking the token another caller just fetched");
       tell_if_short(*current.token, now, options);
       return *current.token;

@@ -64,6 +64,12 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
 
   EntryStore& store() { return *store_; }
 
+  // Whether the source behind a cached token changed since the fetch that left `memo` (a token
+  // file rewritten): such a token is refreshed at once, as an expired one. Set only for sources
+  // that can change so; then a hit reads the entry whole (the memo too).
+  using SourceCheck = std::function<bool(const ProviderMemo& memo)>;
+  void set_source_check(SourceCheck check) { source_check_ = std::move(check); }
+
  private:
   Token refresh_blocking(const GetOptions& options, const CacheEntry& seen);
   void start_background(const CacheEntry& seen);
@@ -73,6 +79,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   void forget_login(CacheEntry& current);
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
   double draw();
+  bool source_changed(const CacheEntry& entry) const { return source_check_ && entry.token && source_check_(entry.memo); }
 
   std::unique_ptr<EntryStore> store_;
   Launcher& launcher_;
@@ -82,6 +89,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   Diagnostics diagnostics_;
   RandomSource* random_;
   std::atomic<bool> told_short_{false};  // callers of one in-process engine are threads
+  SourceCheck source_check_;
 };
 
 }  // namespace tok

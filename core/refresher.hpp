@@ -26,6 +26,7 @@ class Refresher {
   // What is cached now (for status pages and tests).
   CacheEntry snapshot() const;
   bool background_refresh_running() const { return store_->background_held(); }
+  void set_source_check(RefreshFlow::SourceCheck check) { flow_->set_source_check(std::move(check)); }
 
  private:
   ExecutorLauncher launcher_;
@@ -45,6 +46,7 @@ class DiskRefresher {
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
   bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   bool clear() { return flow_->clear(); }
+  void set_source_check(RefreshFlow::SourceCheck check) { flow_->set_source_check(std::move(check)); }
 
  private:
   std::shared_ptr<RefreshFlow> flow_;

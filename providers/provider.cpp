@@ -9,6 +9,7 @@
 #include "providers/http.hpp"
 #include "providers/azure_cli.hpp"
 #include "providers/command.hpp"
+#include "providers/file.hpp"
 #include "providers/github_app.hpp"
 #include "providers/metadata.hpp"
 #include "providers/oauth.hpp"
@@ -67,7 +68,7 @@ const std::vector<ProviderInfo>& providers() {
   static const std::vector<ProviderInfo> all = {oauth_provider_info(), azure_cli_provider_info(),
                                                 metadata_provider_info(), command_provider_info(),
                                                 oidc_federation_provider_info(),
-                                                github_app_provider_info()};
+                                                github_app_provider_info(), file_provider_info()};
   return all;
 }
 

@@ -95,6 +95,14 @@ class Provider {
     (void)current;
     return fetch(deadline, memo, mode);
   }
+  // A source that can change behind the cache (a token file rewritten in place) says so here; the
+  // engine then asks source_changed() on every cache hit, with the memo its last fetch left, and
+  // refreshes at once when it is true, as for an expired token. Cheap (a stat), never the network.
+  virtual bool watches_source() const { return false; }
+  virtual bool source_changed(const ProviderMemo& memo) const {
+    (void)memo;
+    return false;
+  }
   // What the engine's TokenSource calls: a refresh when the entry holds a token, else a fetch.
   Token obtain(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
     return current != nullptr ? refresh(deadline, memo, mode, *current) : fetch(deadline, memo, mode);

@@ -37,7 +37,8 @@ SecretSource SecretSource::from_settings(const ProviderSettings& settings, std::
 
 std::string SecretSource::describe() const { return file_.empty() ? "$" + env_ : file_; }
 
-std::string read_small_file(const std::string& path, std::string_view key, FileRules rules, std::size_t max_bytes) {
+std::string read_small_file(const std::string& path, std::string_view key, FileRules rules, std::size_t max_bytes,
+                            struct stat* identity) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -68,6 +69,7 @@ std::string read_small_file(const std::string& path, std::string_view key, FileR
   }
   auto text = read_capped(fd, max_bytes);  // the file may grow while we read
   ::close(fd);
+  if (identity != nullptr) *identity = st;
   if (!text) {
     throw Error(ErrorKind::usage,
                 fmt::format("key '{}': refusing {}: it is larger than {} KiB (or cannot be read)", key, path,

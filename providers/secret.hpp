@@ -1,6 +1,8 @@
 #pragma once
 // Where a secret lives: an environment variable or a file that only its owner can read. Never
 // argv, never the cache, never output.
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 
@@ -16,8 +18,9 @@ enum class FileRules {
 
 // Reads a small file a profile names under `key`: a regular file (a FIFO or device would hang or
 // never end), at most `max_bytes`, following `rules`. Throws Error(usage) naming the key.
+// `identity`, when given, receives the fstat of the descriptor read (the file behind any symlink).
 std::string read_small_file(const std::string& path, std::string_view key, FileRules rules,
-                            std::size_t max_bytes = 64 * 1024);
+                            std::size_t max_bytes = 64 * 1024, struct stat* identity = nullptr);
 
 class SecretSource {
  public:

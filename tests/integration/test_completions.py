@@ -19,7 +19,7 @@ COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
 _tok tok "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 '''
-COMMANDS = {"get", "status", "refresh", "clear", "login", "logout", "profiles", "init", "serve", "exec", "env", "git-credential", "docker-credential",
+COMMANDS = {"get", "status", "refresh", "clear", "login", "logout", "profiles", "init", "serve", "exec", "write", "env", "git-credential", "docker-credential",
             "kube-credential", "completion", "version", "help"}
 
 

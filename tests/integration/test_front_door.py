@@ -13,7 +13,7 @@ import unittest
 
 from harness import TOK, TokCase
 
-PROVIDERS = ("oauth", "azure-cli", "metadata", "command", "oidc-federation")
+PROVIDERS = ("oauth", "azure-cli", "metadata", "command", "oidc-federation", "file")
 
 
 def b64url(data):

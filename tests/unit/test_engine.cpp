@@ -87,6 +87,7 @@ struct FakeSource {
   std::function<void()> during_fetch;  // runs once, inside the next call, before it answers
   std::optional<Token> current_seen;   // the entry's token the last call was given
   bool end_login = false;              // fail as a provider that refuses the refresh token does
+  tok::ProviderMemo memo_writes;       // written into the memo by every call that answers
 
   Token next(tok::ProviderMemo& memo, FetchMode mode, const Token* current = nullptr) {
     ++calls;
@@ -102,6 +103,7 @@ struct FakeSource {
       if (fail_kind == tok::ErrorKind::unavailable && !malformed) error.mark_outage(retry_after);
       throw error;
     }
+    for (const auto& [key, value] : memo_writes) memo[key] = value;
     if (always) return *always;
     if (!queued.empty()) {
       Token t = queued.front();
@@ -1260,6 +1262,52 @@ ENGINE_CASE("a refresh token is never sent when its successor could not be kept"
   f.clock.advance(61min);
   f.hooks->unwritable_reason = "read-only file system";
   CHECK(get_error(f).kind() == tok::ErrorKind::storage);
+  CHECK(f.source.calls == 1);
+}
+
+// ---- a source that changes behind the cache (provider = file; docs/files.md) ------------------
+
+ENGINE_CASE("a source changed behind a fresh token is read again at once, by one caller") {
+  Fixture f(Config::on_disk);
+  std::string version = "1";
+  const auto changed = [&version](const tok::ProviderMemo& memo) {
+    const auto it = memo.find("version");
+    return it == memo.end() || it->second != version;
+  };
+  f.flow->set_source_check(changed);
+  f.source.memo_writes = {{"version", "1"}};
+  CHECK(f.get().token.access_token == "token-1");
+  CHECK(f.get().state == TokenState::fresh);
+  CHECK(f.source.calls == 1);
+
+  version = "2";  // the file was swapped
+  f.source.memo_writes = {{"version", "2"}};
+  const auto r = f.get();
+  CHECK(r.token.access_token == "token-2");
+  CHECK(r.state == TokenState::expired);
+  CHECK(f.source.modes.at(1) == FetchMode::blocking);
+  CHECK(f.get().token.access_token == "token-2");
+  CHECK(f.source.calls == 2);
+  CHECK(f.executor.pending() == 0);
+  CHECK(f.entry().generation == 2);
+
+  // Another caller read the changed source while we waited for the lock: we take its token.
+  version = "3";
+  f.source.memo_writes = {{"version", "3"}};
+  HookedStore* other_hooks = nullptr;
+  auto other = f.make_flow(&other_hooks);
+  other->set_source_check(changed);
+  f.hooks->before_hold_refresh = [&] { CHECK(other->get().token.access_token == "token-3"); };
+  CHECK(f.get().token.access_token == "token-3");
+  CHECK(f.source.calls == 3);
+}
+
+ENGINE_CASE("without a source check a hit never asks the source") {
+  Fixture f(Config::on_disk);
+  f.source.memo_writes = {{"version", "1"}};
+  f.get();
+  f.source.memo_writes = {{"version", "2"}};
+  CHECK(f.get().token.access_token == "token-1");
   CHECK(f.source.calls == 1);
 }
 
