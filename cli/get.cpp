@@ -26,15 +26,13 @@ namespace {
 constexpr Duration kCredentialProcessMinValid = std::chrono::minutes(11);
 
 // tok get --id-token: the login's ID token, in the formats a token has (docs/login.md).
-int print_id_token(Session& session, ProfileContext& ctx, const GetResult& result, const std::string& format) {
+std::string id_token_output(Session& session, ProfileContext& ctx, const GetResult& result, const std::string& format) {
   const TimePoint now = ctx.clock.now();
   const IdToken id = require_id_token(result.token, now, ctx.profile.name, ctx.profile.engine,
                                      [&session](const std::string& m) { session.warn(m); });
-  if (format == "token") {
-    fmt::print("{}\n", id.token);
-  } else if (format == "header") {
-    fmt::print("Authorization: Bearer {}\n", id.token);
-  } else {
+  if (format == "token") return fmt::format("{}\n", id.token);
+  if (format == "header") return fmt::format("Authorization: Bearer {}\n", id.token);
+  {
     nlohmann::json out;
     out["json_version"] = 1;
     out["id_token"] = id.token;
@@ -46,9 +44,8 @@ int print_id_token(Session& session, ProfileContext& ctx, const GetResult& resul
       out["expires_in"] = nullptr;
     }
     out["profile"] = ctx.profile.name;
-    fmt::print("{}\n", out.dump());
+    return fmt::format("{}\n", out.dump());
   }
-  return 0;
 }
 
 }  // namespace
@@ -86,7 +83,7 @@ std::string get_output(Session& session, const GetFlags& f) {
             : std::string("no expiry"),
         result.failing->message, kept_failure_note(result.failing->at, *result.retry_at, now)));
   }
-  if (flags->id_token) return print_id_token(session, ctx, result, flags->format);
+  if (flags->id_token) return id_token_output(session, ctx, result, flags->format);
   // An AWS credential is not a bearer token, and a bearer token is no AWS credential: either way
   // round is the profile's mistake, said as such, rather than an answer the caller chokes on.
   if (credential_process != is_aws_credential(token)) {
