@@ -63,7 +63,7 @@ int run_version(const std::string& format) {
                                        {"tok-crypto.so", "sign private_key_jwt assertions"},
                                        {"tok-serve.so", "run tok serve"}};
   nlohmann::json json_modules = nlohmann::json::array();
-  std::string text = "tok " TOK_VERSION " (Apache-2.0)\n";
+  std::string text = "tok " TOK_VERSION "\nlicense: Apache-2.0\n";
   for (const Module& m : modules) {
     const tok::ModuleSymbol symbol = tok::load_module_symbol(m.file, "tok_module_version");
     const std::string version =

@@ -56,7 +56,7 @@ class Install(TokCase):
         self.assertEqual(installed["tok"], built["tok"])
         self.assertEqual(installed["license"], "Apache-2.0")
         text = subprocess.run([tok, "version"], capture_output=True, text=True).stdout
-        self.assertIn("Apache-2.0", text.splitlines()[0])
+        self.assertIn("license: Apache-2.0", text.splitlines())
         with open(os.path.join(ROOT, "LICENSE")) as f:
             self.assertIn("Apache License", f.read(200))
         with open(os.path.join(ROOT, "README.md")) as f:
