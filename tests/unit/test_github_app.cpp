@@ -130,7 +130,7 @@ TEST_SUITE("github_app") {
     CHECK(f.memo.at("github_installation_id") == "78");
   }
 
-  TEST_CASE("GitHub's refusals are exit 3 with its message; rate limits are an outage") {
+  TEST_CASE("GitHub's refusals are exit 3 with its message, and rate limits are an outage") {
     Fixture f;
     auto p = f.make({{"installation_id", "42"}});
     const std::string body =
@@ -157,7 +157,7 @@ TEST_SUITE("github_app") {
     CHECK(e.retry_after() == std::chrono::milliseconds(30'000));
   }
 
-  TEST_CASE("settings: the issuer, the key and the installation are required; names are checked") {
+  TEST_CASE("settings: the issuer, the key and the installation are required, and names are checked") {
     Fixture f;
     const auto usage = [&](tok_test::Settings s, const char* key) {
       CAPTURE(key);

@@ -242,7 +242,7 @@ TEST_CASE_FIXTURE(OAuthFixture, "an answer without a new refresh token keeps the
   CHECK(refresh(login(), with_refresh_token("r1")).fields.at(tok::kRefreshTokenField) == "r1");
 }
 
-TEST_CASE_FIXTURE(OAuthFixture, "a login keeps the ID token with the refresh token; a refresh without one keeps it, marked") {
+TEST_CASE_FIXTURE(OAuthFixture, "a login keeps the ID token with the refresh token, and a refresh without one keeps it, marked") {
   // docs/login.md, "ID tokens": in the token's fields, so it is committed in the same write.
   http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r2",)"
                    R"("id_token":"h.p2.s"})")
