@@ -100,7 +100,20 @@ if ((${#missing[@]})); then
 fi
 
 # npm peers (oidc-provider), pinned by tests/peers/package-lock.json.
-if ((peers)) && [ -f "$here/tests/peers/package-lock.json" ] && [ ! -d "$here/tests/peers/node_modules/oidc-provider" ]; then
+# Again when a dependency was added since the last install (package.json names it, node_modules
+# does not have it).
+npm_missing() {
+  (cd "$here/tests/peers" && node -e '
+    const deps = Object.keys(require("./package.json").dependencies || {});
+    process.exit(deps.some((d) => !require("fs").existsSync("node_modules/" + d + "/package.json")) ? 0 : 1);')
+}
+npm_needed=0
+if ((peers)) && [ -f "$here/tests/peers/package-lock.json" ] && npm_missing; then
+  npm_needed=1
   echo "install-deps: npm ci in tests/peers"
   (cd "$here/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if ((${#missing[@]} == 0 && npm_needed == 0)); then
+  echo "install-deps: nothing to do: every package$( ((peers)) && echo " and test peer") is installed"
 fi
