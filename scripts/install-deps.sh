@@ -48,6 +48,9 @@ peer_debs=(
   chromium gnome-keyring libsecret-tools dbus
   # AWS: the real AWS CLI v2 (credential_process) and botocore (tok serve --aws-ecs)
   awscli python3-botocore
+  # tok serve as a service: systemd-socket-activate passes it a socket, systemd-analyze verifies
+  # the shipped units (tests/integration/test_serve_shared.py, test_install.py)
+  systemd
 )
 
 peers=0
