@@ -135,8 +135,17 @@ class LoginPeerTest(unittest.TestCase):
         self.fail(f"tok login showed no code (exit {proc.returncode}): {''.join(lines)}")
 
     def finish(self, proc, lines):
-        out, err = proc.communicate(timeout=RUN_TIMEOUT)
-        return proc.returncode, out, "".join(lines) + err
+        """The exit code, stdout, and all of stderr. The rest is read through proc.stderr itself: the
+        line loop that found the URL may have buffered the lines after it, and communicate() reads
+        the descriptor beneath that buffer, so it would lose them."""
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            out, err = pool.submit(proc.stdout.read), pool.submit(proc.stderr.read)
+            try:
+                proc.wait(timeout=RUN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+            return proc.returncode, out.result(), "".join(lines) + err.result()
 
     def login(self, profile="me", user="alice", env=None, args=()):
         proc, url, lines = self.start_login(profile, env, args)
