@@ -51,13 +51,13 @@ int run_clear(Session& session, const ClearFlags& flags) {
     }
   };
   if (flags.all) {
-    const CacheStore store(cache_dir(session.options));
+    const CacheStore store(cache_dir(session.options), session.world());
     report(store.remove_all());
     return 0;
   }
   if (flags.unused) {
     const auto in_use = keys_in_use(session);
-    const CacheStore store(cache_dir(session.options));
+    const CacheStore store(cache_dir(session.options), session.world());
     report(store.remove_if([&](std::string_view key) { return in_use.count(key) == 0; }));
     return 0;
   }

@@ -104,7 +104,7 @@ int run_env(Session& session, const EnvFlags& flags) {
   check_env_name(name);
   const char* github_env = nullptr;
   if (flags.shell == "github") {
-    github_env = std::getenv("GITHUB_ENV");
+    github_env = session.world().env("GITHUB_ENV");
     if (github_env == nullptr || *github_env == '\0') {
       throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
     }

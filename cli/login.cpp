@@ -27,8 +27,6 @@
 #include "providers/jws.hpp"
 #include "providers/oauth.hpp"
 
-extern char** environ;
-
 namespace tok {
 
 namespace {
@@ -109,9 +107,9 @@ class Callback {
 
 // $BROWSER (its first entry, as xdg-utils reads it), else xdg-open, with the URL as its argument.
 // Not waited for: a browser may live on. Its output goes to our stderr, never our stdout.
-bool open_browser(const std::string& url, std::string& problem) {
+bool open_browser(const World& world, const std::string& url, std::string& problem) {
   std::string program = "xdg-open";
-  if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != '\0') {
+  if (const char* browser = world.env("BROWSER"); browser != nullptr && *browser != '\0') {
     program = std::string(browser).substr(0, std::string(browser).find(':'));
   }
   posix_spawn_file_actions_t actions;
@@ -120,7 +118,8 @@ bool open_browser(const std::string& url, std::string& problem) {
   posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   std::vector<char*> argv = {program.data(), const_cast<char*>(url.c_str()), nullptr};
   pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(),
+                              const_cast<char* const*>(world.environment()));
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     problem = fmt::format("cannot run {}: {}", printable(program), std::strerror(rc));
@@ -150,7 +149,7 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
         [&](const ServerRequest& r, const ServerResponse& a, double) {
           session.verbose(fmt::format("login listener: {} {} -> {}", printable(r.method), printable(r.path), a.status));
         },
-        [](const sockaddr_storage&, const sockaddr_storage&) { return true; });
+        [](const sockaddr_storage&, const sockaddr_storage&) { return true; }, session.world());
   });
   struct Stop {
     HttpServer& server;
@@ -162,7 +161,7 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   } stop{*server, serving};
 
   std::string why_not;
-  if (flags.no_browser || !open_browser(url, why_not)) {
+  if (flags.no_browser || !open_browser(session.world(), url, why_not)) {
     if (!why_not.empty()) session.warn(why_not);
     fmt::print(stderr, "tok: {}: to log in, open this URL in a browser:\n{}\n", session.label(), url);
   } else {
@@ -215,7 +214,7 @@ void commit_login(Session& session, ProfileContext& ctx, const LoginGrant& grant
     session.warn("the provider gave no refresh token: the login lasts as long as this access token");
   }
   DiskRefresher committer(
-      ctx.store, ctx.profile.cache_key, ctx.profile.engine, ctx.clock,
+      ctx.store, ctx.profile.cache_key, ctx.profile.engine, session.world(),
       [&](Deadline, ProviderMemo& kept, FetchMode, const Token*) {
         kept = memo;
         return grant.token;

@@ -130,7 +130,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   Log log(session.options);
-  SystemClock clock;
+  const World& world = session.world();
+  const Clock& clock = world.clock();
   std::vector<std::unique_ptr<Served>> served;
   ServedProtocols protocols;
   // One engine per profile, however many protocols serve it: one refresh for all of them.
@@ -206,13 +207,13 @@ int run_serve(Session& session, const ServeFlags& flags) {
         [&log, name = profile.name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
         [&log, name = profile.name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
     if (is_login(ProviderSettings(profile.values))) {
-      s->store = std::make_unique<CacheStore>(cache_dir(session.options));
+      s->store = std::make_unique<CacheStore>(cache_dir(session.options), world);
       if (auto problem = s->store->ensure_dir()) throw Error(ErrorKind::storage, *problem);
       s->store->dir_fd();  // opened now, before the server's threads share the store
-      s->disk = std::make_unique<DiskRefresher>(*s->store, profile.cache_key, profile.engine, clock, std::move(source),
+      s->disk = std::make_unique<DiskRefresher>(*s->store, profile.cache_key, profile.engine, world, std::move(source),
                                                 std::move(diagnostics), &on_pool);
     } else {
-      s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, clock, pool, std::move(diagnostics));
+      s->engine = std::make_unique<Refresher>(std::move(source), profile.engine, world, pool, std::move(diagnostics));
     }
   }
 
@@ -256,7 +257,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     // stop() before run() started listening would be lost: repeat until run() has returned.
     while (stopped) {
       server->stop();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      world.sleep(std::chrono::milliseconds(50));
     }
   });
   // Without -v there is no line to write: no logger, nothing formatted per request.
@@ -275,7 +276,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
         log.note(uid ? fmt::format("refused a connection from uid {} (--allow-user admits another user)", *uid)
                      : std::string("refused a connection whose owner is unknown (closed already)"));
         return false;
-      });
+      },
+      world);
   if (!finished) {
     // A request was still waiting for its token after the grace period: end here, rather than
     // let a slow token source hold SIGTERM (the answer it waits for would go nowhere).
@@ -287,7 +289,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
   // run() returned without a signal: the server could not start its threads.
   const bool failed = !stopped;
   if (failed) pthread_kill(waiter.native_handle(), SIGTERM);
-  while (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!stopped) world.sleep(std::chrono::milliseconds(10));
   stopped = false;
   waiter.join();
   if (failed) throw Error(ErrorKind::internal, "the HTTP server stopped: it could not start its threads");

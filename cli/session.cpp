@@ -56,9 +56,9 @@ GetOptions get_options(const FreshnessFlags& flags) {
   return options;
 }
 
-GetOptions helper_get_options() {
+GetOptions helper_get_options(const World& world) {
   GetOptions options;
-  if (const char* v = std::getenv("TOK_MIN_VALID"); v != nullptr && *v != '\0') {
+  if (const char* v = world.env("TOK_MIN_VALID"); v != nullptr && *v != '\0') {
     options.min_valid = min_valid_or_throw(v, "$TOK_MIN_VALID");
   }
   return options;
@@ -76,6 +76,7 @@ const Token& bearer_token(const Token& token, std::string_view profile, std::str
 ProviderDeps Session::provider_deps() const {
   ProviderDeps deps;
   deps.profile = profile_name();
+  deps.world = options.world;
   if (options.verbose && !options.quiet) deps.note = [this](const std::string& m) { verbose(m); };
   return deps;
 }
@@ -83,14 +84,16 @@ ProviderDeps Session::provider_deps() const {
 ProfileContext::ProfileContext(const Session& session) : ProfileContext(session, load_config(session.options)) {}
 
 ProfileContext::ProfileContext(const Session& session, const std::optional<IniFile>& config)
-    : profile(resolve_profile(session.options, config, session.provider_deps())), store(cache_dir(session.options)) {
+    : profile(resolve_profile(session.options, config, session.provider_deps())),
+      store(cache_dir(session.options), session.world()),
+      clock(session.world().clock()) {
   for (const auto& warning : profile.warnings) session.warn(warning);
 }
 
 DiskRefresher& ProfileContext::engine(const Session& session) {
   if (!engine_) {
     engine_.emplace(
-        store, profile.cache_key, profile.engine, clock,
+        store, profile.cache_key, profile.engine, session.world(),
         [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
           return profile.provider->obtain(deadline, memo, mode, current);
         },

@@ -17,8 +17,8 @@ namespace tok {
 
 class Refresher {
  public:
-  Refresher(TokenSource source, EngineSettings settings, const Clock& clock, Executor& executor,
-            Diagnostics diagnostics = {}, RandomSource* random = nullptr);
+  Refresher(TokenSource source, EngineSettings settings, const World& world, Executor& executor,
+            Diagnostics diagnostics = {});
   Refresher(const Refresher&) = delete;
   Refresher& operator=(const Refresher&) = delete;
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
@@ -38,9 +38,8 @@ class Refresher {
 class DiskRefresher {
  public:
   // `launcher` null: a detached process (what `tok get` uses).
-  DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
-                TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr,
-                RandomSource* random = nullptr);
+  DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const World& world,
+                TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr);
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
   bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   bool clear() { return flow_->clear(); }

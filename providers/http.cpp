@@ -3,13 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
-#include <random>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -85,13 +83,11 @@ Error outage_if_so(Error error, const HttpResponse& response, TimePoint now) {
   return std::move(error.mark_outage(header ? parse_retry_after(*header, now) : std::nullopt));
 }
 
-HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
+HttpResponse send_with_retries(HttpTransport& transport, const World& world, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {
   request.direct = is_loopback_host(url_host(request.url));
   using namespace std::chrono;
-  thread_local std::minstd_rand jitter_rng{std::random_device{}()};
-  const auto steady_now = [&] { return policy.steady_now ? policy.steady_now() : steady_clock::now(); };
   const auto worth_retrying = [&](long status) {
     return policy.retry_status ? policy.retry_status(status) : retryable_status(status);
   };
@@ -108,23 +104,30 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     if (request.timeout < http_timeout) return fmt::format("no answer before {} ran out", deadline_text());
     return fmt::format("no answer within http_timeout ({})", format_duration(http_timeout));
   };
+  const auto give_up = [&](HttpResult& result) -> HttpResponse {
+    // Waiting would cross the deadline: give the caller what we have now.
+    if (result.failure != TransportFailure::none) {
+      throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result))).mark_outage());
+    }
+    return std::move(result.response);
+  };
   for (int attempt = 1;; ++attempt) {
-    const auto left = duration_cast<milliseconds>(deadline - steady_now());
+    const auto left = duration_cast<milliseconds>(deadline - world.steady_now());
     if (left <= milliseconds(0)) {
       throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {} ran out", what, deadline_text())).mark_outage());
     }
     request.timeout = std::min(http_timeout, left);
-    const auto started = steady_clock::now();
+    const auto started = world.steady_now();
     HttpResult result = transport.perform(request);
     if (policy.note) {
-      const auto took = duration_cast<milliseconds>(steady_clock::now() - started);
+      const auto took = duration_cast<milliseconds>(world.steady_now() - started);
       policy.note(fmt::format("{} {}: {} in {}ms (attempt {} of {})", request.method, url_for_display(request.url),
                               result.failure == TransportFailure::none ? fmt::format("HTTP {}", result.response.status)
                                                                        : printable(failure_text(result)),
                               took.count(), attempt, policy.max_attempts));
     }
     const bool out_of_attempts = attempt >= policy.max_attempts;
-    std::optional<milliseconds> wait;
+    std::optional<milliseconds> retry_after;
     if (result.failure != TransportFailure::none) {
       if (!retryable_failure(result.failure) || out_of_attempts) {
         Error error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result)));
@@ -136,28 +139,23 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       const bool persisting = policy.persistent_status != 0 && status == policy.persistent_status &&
                               waited < policy.persist_for && policy.max_attempts > 1;
       if (!worth_retrying(status) || (out_of_attempts && !persisting)) return std::move(result.response);
-      if (auto header = result.response.header("retry-after")) wait = parse_retry_after(*header, clock.now());
+      if (auto header = result.response.header("retry-after")) retry_after = parse_retry_after(*header, world.now());
     }
-    if (!wait) {
+    milliseconds wait;
+    if (retry_after) {
+      wait = *retry_after;
+    } else {
       // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.
-      std::uniform_int_distribution<long> spread(backoff.count() / 2, backoff.count());
-      wait = milliseconds(spread(jitter_rng));
+      const double draw = std::clamp(world.random().uniform(), 0.0, 1.0);
+      const auto half = static_cast<double>((backoff - backoff / 2).count());
+      wait = backoff / 2 + milliseconds(static_cast<milliseconds::rep>(half * draw));
       backoff = std::min(backoff * 2, policy.max_backoff);
     }
-    if (steady_now() + *wait >= deadline) {
-      // Waiting would cross the deadline: give the caller what we have now.
-      if (result.failure != TransportFailure::none) {
-        throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result))).mark_outage());
-      }
-      return std::move(result.response);
-    }
-    if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait->count()));
-    if (policy.sleep) {
-      policy.sleep(*wait);
-    } else {
-      std::this_thread::sleep_for(*wait);
-    }
-    waited += *wait;
+    // Waiting would cross the deadline: give the caller what we have now.
+    if (world.steady_now() + wait >= deadline) return give_up(result);
+    if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait.count()));
+    world.sleep(wait);
+    waited += wait;
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/world.hpp"
 #include "providers/base64.hpp"
 
 namespace tok {
@@ -66,21 +67,12 @@ class HttpTransport {
 // Throws Error(internal) if the module is missing.
 HttpTransport& curl_transport();
 
-// What a retry loop waits with: the steady time its deadline is measured on, and sleeping. Tests
-// pass a fake whose sleep advances its own time, so a loop that waits minutes runs at once.
-class Sleeper {
- public:
-  virtual ~Sleeper() = default;
-  virtual Deadline now() const = 0;
-  virtual void sleep_for(std::chrono::milliseconds wait) const = 0;
-};
-
+// The retry series of a blocking fetch: draws, waits and time come from the world
+// send_with_retries is given.
 struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds first_backoff{250};
   std::chrono::milliseconds max_backoff{8'000};
-  std::function<void(std::chrono::milliseconds)> sleep;  // empty: really sleep
-  std::function<Deadline()> steady_now;                  // empty: the steady clock
   // The HTTP statuses worth another attempt; empty: 408, 429 and 5xx (docs/engine.md).
   std::function<bool(long status)> retry_status;
   // A status that means "starting up, ask again later": retried past max_attempts until at least
@@ -100,8 +92,8 @@ std::string url_for_display(std::string_view url);
 // unless it says otherwise), with exponential backoff and jitter, honouring Retry-After (seconds
 // or HTTP date), never past the deadline. Returns the last response (which may still be a 5xx);
 // throws Error(unavailable) when no response came at all. `what` names the request in errors
-// ("fetching a token from URL").
-HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
+// ("fetching a token from URL"). Time, waits and draws are the world's.
+HttpResponse send_with_retries(HttpTransport& transport, const World& world, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what);
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/world.hpp"
+
 namespace tok {
 
 // Which login an item belongs to: its profile, issuer and client (the item's attributes).
@@ -19,8 +21,8 @@ class Keyring {
  public:
   virtual ~Keyring() = default;
   // Why the Secret Service cannot be used now (no session bus, no service, no answer within
-  // `within`), or nullopt when it can.
-  virtual std::optional<std::string> unreachable(std::chrono::milliseconds within) = 0;
+  // `within`), or nullopt when it can. The session bus's address is read from `world`.
+  virtual std::optional<std::string> unreachable(std::chrono::milliseconds within, const World& world) = 0;
   // Each returns an error message on failure, or nullopt.
   virtual std::optional<std::string> store(const KeyringItem& item, const std::string& secret) = 0;
   virtual std::optional<std::string> lookup(const KeyringItem& item, std::string& secret) = 0;  // "" when none

@@ -40,9 +40,9 @@ std::optional<std::string> failed(GError* error, const char* what) {
 
 class SecretServiceKeyring final : public Keyring {
  public:
-  std::optional<std::string> unreachable(std::chrono::milliseconds within) override {
+  std::optional<std::string> unreachable(std::chrono::milliseconds within, const World& world) override {
     // Without a session bus libsecret would try to autolaunch one (X11): say so at once instead.
-    const char* bus = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+    const char* bus = world.env("DBUS_SESSION_BUS_ADDRESS");
     if (bus == nullptr || *bus == '\0') return std::string("no D-Bus session bus ($DBUS_SESSION_BUS_ADDRESS is not set)");
     // A bus whose Secret Service hangs must not hang a login: ask on a thread, wait `within`.
     auto answer = std::make_shared<std::promise<std::optional<std::string>>>();

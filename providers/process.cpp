@@ -15,8 +15,6 @@
 
 #include "core/descriptors.hpp"
 
-extern char** environ;
-
 namespace tok {
 
 std::string ProcessResult::summary() const {
@@ -30,7 +28,6 @@ std::string ProcessResult::summary() const {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 // Both ends above 0-2: the caller may have closed those (everything from outside is hostile,
 // including them), and a pipe end there makes the child's dup2 onto 0-2 a dup2 onto itself or
@@ -104,13 +101,14 @@ void record_status(int status, ProcessResult& result) {
 
 class SystemProcessRunner final : public ProcessRunner {
  public:
+  explicit SystemProcessRunner(const World& world) : world_(world) {}
   ProcessResult run(const ProcessRequest& request) override {
     ProcessResult result;
     if (request.argv.empty() || request.argv[0].empty()) {
       result.not_found = true;
       return result;
     }
-    if (steady_clock::now() >= request.deadline) {
+    if (world_.steady_now() >= request.deadline) {
       result.timed_out = true;
       return result;
     }
@@ -145,7 +143,8 @@ class SystemProcessRunner final : public ProcessRunner {
     argv.push_back(nullptr);
     pid_t pid = -1;
     // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
-    const int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    const int rc =
+        ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), const_cast<char* const*>(world_.environment()));
     ::posix_spawn_file_actions_destroy(&actions);
     ::posix_spawnattr_destroy(&attr);
     out_write.reset();
@@ -172,7 +171,7 @@ class SystemProcessRunner final : public ProcessRunner {
         record_status(status, result);
         return result;
       }
-      const auto left = std::chrono::ceil<milliseconds>(request.deadline - steady_clock::now());
+      const auto left = std::chrono::ceil<milliseconds>(request.deadline - world_.steady_now());
       if (left <= milliseconds(0)) break;
       pollfd fds[3];
       nfds_t n = 0;
@@ -197,12 +196,15 @@ class SystemProcessRunner final : public ProcessRunner {
     record_status(status, result);
     return result;
   }
+
+ private:
+  const World& world_;
 };
 
 }  // namespace
 
 ProcessRunner& system_process_runner() {
-  static SystemProcessRunner runner;
+  static SystemProcessRunner runner(real_world());
   return runner;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 
@@ -46,6 +47,7 @@ class ProcessRunner {
   virtual ProcessResult run(const ProcessRequest& request) = 0;
 };
 
+// The posix_spawn runner of the real world: its clock for deadlines, its environment for the child.
 ProcessRunner& system_process_runner();
 
 // The first non-blank line of a program's output, trimmed; with `prefer`, the first line that
