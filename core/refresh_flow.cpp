@@ -36,6 +36,12 @@ double RefreshFlow::draw() {
   return world_.random().uniform();
 }
 
+double RefreshFlow::retry_after_draw() {
+  // The old exact-Retry-After policy, for bench/fleet.py's comparison only (core/policy.hpp).
+  if (const char* v = world_.env(kBenchExactRetryAfter); v != nullptr && *v != '\0' && *v != '0') return 0.0;
+  return world_.random().uniform();
+}
+
 CacheEntry RefreshFlow::read_entry(EntryPart part) {
   auto read = part == EntryPart::head ? store_->read_head() : store_->read();
   if (read.warning) diagnostics_.warn(*read.warning);
@@ -211,9 +217,12 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
     }
     const auto last = store_->last_failure();
     const TimePoint at = world_.now();
+    // A Retry-After is a floor: the window's end is drawn whatever refresh_jitter says.
+    const bool kept = e.outage() && settings_.failure_cache > Duration{0};
+    const double failure_draw = !kept ? 0.0 : e.retry_after() ? retry_after_draw() : draw();
     store_->record_failure(*hold,
                            SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
-                                         failure_kept_until(e.outage(), e.retry_after(), at, settings_, draw())});
+                                         failure_kept_until(e.outage(), e.retry_after(), at, settings_, failure_draw)});
     throw;
   }
   // A fetch that got through (a forced one, or one after the window) ends a kept failure.

@@ -73,6 +73,7 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   void forget_login(CacheEntry& current);
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
   double draw();
+  double retry_after_draw();
 
   std::unique_ptr<EntryStore> store_;
   Launcher& launcher_;

@@ -83,6 +83,35 @@ Error outage_if_so(Error error, const HttpResponse& response, TimePoint now) {
   return std::move(error.mark_outage(header ? parse_retry_after(*header, now) : std::nullopt));
 }
 
+namespace {
+
+// `share` of `d` for a share in [0, 1] (anything else, NaN included, counts as 0), rounded to the
+// millisecond.
+std::chrono::milliseconds share_of(std::chrono::milliseconds d, double share) {
+  if (!(share > 0.0 && share <= 1.0)) return std::chrono::milliseconds(0);
+  if (share == 1.0) return d;
+  return std::chrono::milliseconds(
+      static_cast<std::chrono::milliseconds::rep>(static_cast<double>(d.count()) * share + 0.5));
+}
+
+}  // namespace
+
+std::chrono::milliseconds backoff_wait(std::chrono::milliseconds first, std::chrono::milliseconds max, int n,
+                                       double draw) {
+  auto step = std::max(first, std::chrono::milliseconds(0));
+  for (int i = 0; i < n && step < max; ++i) step *= 2;
+  return share_of(std::min(step, max), draw);
+}
+
+std::optional<std::chrono::milliseconds> retry_after_wait(std::chrono::milliseconds retry_after,
+                                                          std::chrono::milliseconds left,
+                                                          std::chrono::milliseconds reserve, double draw, bool exact) {
+  if (retry_after >= left) return std::nullopt;
+  if (exact) return retry_after;
+  const auto latest = std::max(retry_after, left - reserve);
+  return std::min(retry_after + share_of(retry_after, draw), latest);
+}
+
 HttpResponse send_with_retries(HttpTransport& transport, const World& world, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {
@@ -91,7 +120,7 @@ HttpResponse send_with_retries(HttpTransport& transport, const World& world, Htt
   const auto worth_retrying = [&](long status) {
     return policy.retry_status ? policy.retry_status(status) : retryable_status(status);
   };
-  auto backoff = policy.first_backoff;
+  int retries = 0;
   milliseconds waited{0};
   // A timeout names the profile key that ran out and its value, not libcurl's milliseconds.
   const auto deadline_text = [&] {
@@ -141,18 +170,22 @@ HttpResponse send_with_retries(HttpTransport& transport, const World& world, Htt
       if (!worth_retrying(status) || (out_of_attempts && !persisting)) return std::move(result.response);
       if (auto header = result.response.header("retry-after")) retry_after = parse_retry_after(*header, world.now());
     }
+    const auto now_left = duration_cast<milliseconds>(deadline - world.steady_now());
     milliseconds wait;
     if (retry_after) {
-      wait = *retry_after;
+      // A floor, never a beat: clients told the same R at the same instant come back spread over
+      // [R, 2R] instead of all at R (docs/fleet.md).
+      const auto drawn =
+          retry_after_wait(*retry_after, now_left, std::min(http_timeout, milliseconds(1000)),
+                           policy.exact_retry_after ? 0.0 : world.random().uniform(), policy.exact_retry_after);
+      if (!drawn) return give_up(result);
+      wait = *drawn;
     } else {
-      // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.
-      const double draw = std::clamp(world.random().uniform(), 0.0, 1.0);
-      const auto half = static_cast<double>((backoff - backoff / 2).count());
-      wait = backoff / 2 + milliseconds(static_cast<milliseconds::rep>(half * draw));
-      backoff = std::min(backoff * 2, policy.max_backoff);
+      // Full jitter: anywhere from 0 to the step, so a herd of clients spreads at once.
+      wait = backoff_wait(policy.first_backoff, policy.max_backoff, retries, world.random().uniform());
+      if (wait >= now_left) return give_up(result);
     }
-    // Waiting would cross the deadline: give the caller what we have now.
-    if (world.steady_now() + wait >= deadline) return give_up(result);
+    ++retries;
     if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait.count()));
     world.sleep(wait);
     waited += wait;

@@ -99,6 +99,9 @@ RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
   if (mode == FetchMode::background) policy.max_attempts = 1;
   policy.note = note;
   policy.refresh_timeout = refresh_timeout;
+  if (const char* v = the_world().env(kBenchExactRetryAfter); v != nullptr && *v != '\0' && *v != '0') {
+    policy.exact_retry_after = true;
+  }
   return policy;
 }
 

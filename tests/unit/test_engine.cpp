@@ -1043,6 +1043,7 @@ ENGINE_CASE("Retry-After stretches the kept failure, at most to retry_backoff") 
   for (const auto& [retry_after, kept] : cases) {
     CAPTURE(retry_after.count());
     Fixture f(Config::on_disk, with_failure_cache(5s));  // retry_backoff: 1 min
+    f.random.otherwise = 0.0;                            // the window's floor (the next case draws)
     fetch_then_outage(f);
     f.source.retry_after = retry_after;
     const TimePoint failed = f.clock.now();
@@ -1104,6 +1105,42 @@ ENGINE_CASE("jitter: the kept failure's window is failure_cache x [1, 1 + j]") {
   CHECK_THROWS(f.get());
   CHECK(f.source.calls == 2);
   f.clock.set(failed + 12s);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 3);
+}
+
+ENGINE_CASE("a Retry-After is a floor: the kept failure ends at a draw from [W, 2W], even with jitter 0") {
+  const std::pair<double, Duration> cases[] = {{0.0, 30s}, {0.5, 45s}, {1.0, 60s}, {0.25, 37500ms}};
+  for (const auto& [draw, kept] : cases) {
+    CAPTURE(draw);
+    Fixture f(Config::on_disk, with_failure_cache(5s));  // refresh_jitter 0, retry_backoff 1 min
+    fetch_then_outage(f);
+    f.source.retry_after = 30s;
+    f.random.queued = {draw};
+    const TimePoint failed = f.clock.now();
+    CHECK_THROWS(f.get());
+    CHECK(f.random.draws == 1);  // the world's draw, although refresh_jitter is 0
+    f.clock.set(failed + kept - 1ms);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 2);
+    f.clock.set(failed + kept);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 3);
+  }
+}
+
+ENGINE_CASE("the bench-only switch keeps a Retry-After's failure exactly R, without a draw") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  f.world.set_env(tok::kBenchExactRetryAfter, "1");
+  fetch_then_outage(f);
+  f.source.retry_after = 30s;
+  const TimePoint failed = f.clock.now();
+  CHECK_THROWS(f.get());
+  CHECK(f.random.draws == 0);
+  f.clock.set(failed + 30s - 1ms);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 2);
+  f.clock.set(failed + 30s);
   CHECK_THROWS(f.get());
   CHECK(f.source.calls == 3);
 }

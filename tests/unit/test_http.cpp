@@ -241,13 +241,13 @@ TEST_CASE("send_with_retries: 503 then 200") {
   FakeTransport t;
   t.script = {status(503), status(200, "ok")};
   Recorder rec;
+  rec.draws = {0.5};
   const auto r = tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "fetching");
   CHECK(r.status == 200);
   CHECK(r.body == "ok");
   CHECK(t.requests.size() == 2);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] >= 125ms);  // jitter on the upper half of the first backoff, never zero
-  CHECK(rec.sleeps[0] <= 250ms);
+  CHECK(rec.sleeps[0] == 125ms);  // full jitter: the draw x the first backoff
   // The request goes out unchanged each time, with the per-request timeout.
   for (const auto& req : t.requests) {
     CHECK(req.method == "POST");
@@ -268,28 +268,99 @@ TEST_CASE("send_with_retries: 408, 429, 500, 502, 504 are retried") {
   }
 }
 
-TEST_CASE("send_with_retries: honours Retry-After in seconds") {
+TEST_CASE("send_with_retries: a Retry-After in seconds is a floor: the wait is drawn from [R, 2R]") {
+  for (const auto& [draw, wait] : {std::pair{0.0, 1000ms}, {0.5, 1500ms}, {1.0, 2000ms}, {0.123, 1123ms}}) {
+    CAPTURE(draw);
+    FakeTransport t;
+    t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
+    Recorder rec;
+    rec.draws = {draw};
+    CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == wait);
+    CHECK(rec.world.random_source.draws == 1);
+  }
+}
+
+TEST_CASE("send_with_retries: the Retry-After window is capped by what the deadline leaves, never below R") {
+  // R = 2 s, 4 s left: the wait may run to 4 s less the attempt's reserve (min(http_timeout, 1 s)).
+  {
+    FakeTransport t;
+    t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
+    Recorder rec;
+    rec.draws = {1.0};
+    CHECK(tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 4s, 30s, rec.policy(), "x").status ==
+          200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == 3000ms);
+  }
+  // 2.5 s left: R itself still fits, and is what it waits, whatever the draw.
+  {
+    FakeTransport t;
+    t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
+    Recorder rec;
+    rec.draws = {1.0};
+    CHECK(
+        tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 2500ms, 30s, rec.policy(), "x").status ==
+        200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == 2000ms);
+  }
+}
+
+TEST_CASE("send_with_retries: the bench-only exact policy waits a Retry-After exactly, without a draw") {
   FakeTransport t;
-  t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
+  t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
+  tok::RetryPolicy p = rec.policy();
+  p.exact_retry_after = true;
+  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, p, "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] == 1000ms);
+  CHECK(rec.sleeps[0] == 2000ms);
+  CHECK(rec.world.random_source.draws == 0);
+}
+
+TEST_CASE("retry_policy: $TOK_BENCH_EXACT_RETRY_AFTER, read from the world, selects the exact policy") {
+  tok_test::FakeWorld world;
+  tok::ProviderDeps deps;
+  deps.world = &world;
+  CHECK_FALSE(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+  world.set_env(tok::kBenchExactRetryAfter, "0");
+  CHECK_FALSE(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+  world.set_env(tok::kBenchExactRetryAfter, "1");
+  CHECK(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+}
+
+TEST_CASE("backoff_wait and retry_after_wait: the draws' arithmetic") {
+  CHECK(tok::backoff_wait(250ms, 8s, 0, 0.0) == 0ms);  // full jitter: may be no wait at all
+  CHECK(tok::backoff_wait(250ms, 8s, 0, 1.0) == 250ms);
+  CHECK(tok::backoff_wait(250ms, 8s, 3, 0.5) == 1000ms);  // [0, 2 s]
+  CHECK(tok::backoff_wait(250ms, 8s, 10, 1.0) == 8s);     // capped
+  CHECK(tok::backoff_wait(250ms, 8s, 1000, 0.25) == 2s);  // no overflow however many retries
+  CHECK(tok::backoff_wait(250ms, 8s, 2, 7.0) == 0ms);     // a draw outside [0, 1] counts as 0
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.0) == std::optional<milliseconds>(2s));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.75) == std::optional<milliseconds>(3500ms));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 1.0) == std::optional<milliseconds>(4s));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.75, true) == std::optional<milliseconds>(2s));
+  CHECK(tok::retry_after_wait(2s, 2s, 1s, 0.0) == std::nullopt);  // R does not fit
+  CHECK(tok::retry_after_wait(0s, 60s, 1s, 1.0) == std::optional<milliseconds>(0s));
 }
 
 TEST_CASE("send_with_retries: a Retry-After date is measured with the injected clock") {
   FakeTransport t;
   t.script = {status(503, "", {{"retry-after", "Sun, 06 Nov 1994 08:49:42 GMT"}}), status(200)};
   Recorder rec;
+  rec.draws = {0.0};
   CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] == 5000ms);  // 08:49:37 on the fake clock
+  CHECK(rec.sleeps[0] == 5000ms);  // 08:49:37 on the fake clock; draw 0: the floor
 }
 
 TEST_CASE("send_with_retries: honours a 429's Retry-After, header name in any case") {
   FakeTransport t;
   t.script = {status(429, "", {{"Retry-After", "3"}}), status(200)};
   Recorder rec;
+  rec.draws = {0.0};
   CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
   CHECK(rec.sleeps[0] == 3000ms);
@@ -300,18 +371,14 @@ TEST_CASE("send_with_retries: gives up after max_attempts and returns the last 5
   for (int i = 1; i <= 5; ++i) t.script.push_back(status(503, "attempt " + std::to_string(i)));
   t.script.push_back(status(200, "never reached"));
   Recorder rec;
+  rec.draws = {0.0, 0.5, 1.0, 0.25};
   const auto r = tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(5), "x");
   CHECK(r.status == 503);
   CHECK(r.body == "attempt 5");
   CHECK(t.requests.size() == 5);
-  REQUIRE(rec.sleeps.size() == 4);
-  // Exponential backoff with jitter on the upper half: 250, 500, 1000, 2000 ms.
-  long upper = 250;
-  for (const auto& s : rec.sleeps) {
-    CHECK(s.count() >= upper / 2);
-    CHECK(s.count() <= upper);
-    upper *= 2;
-  }
+  // Exponential backoff with full jitter: the n-th wait is the draw x 250 ms x 2^n.
+  CHECK(rec.sleeps == std::vector<milliseconds>{0ms, 250ms, 1000ms, 500ms});
+  CHECK(rec.world.random_source.draws == 4);
 }
 
 TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
@@ -322,7 +389,8 @@ TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
   p.max_backoff = 1000ms;
   tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, p, "x");
   CHECK(t.requests.size() == 10);
-  for (const auto& s : rec.sleeps) CHECK(s <= 1000ms);
+  // Draws of 1: each wait is its step's bound, 250, 500, then 1000 ms from there on.
+  CHECK(rec.sleeps == std::vector<milliseconds>{250ms, 500ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms});
 }
 
 TEST_CASE("send_with_retries: no retry on 2xx, 3xx and 4xx other than 408/429") {
