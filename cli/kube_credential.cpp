@@ -130,7 +130,7 @@ void write_calls(const CacheStore& store, const Profile& profile, const std::vec
 
 int run_kube_credential(Session& session, const FreshnessFlags& freshness) {
   // The answer must carry the apiVersion kubectl asked for, else kubectl refuses it.
-  const char* exec_info = std::getenv("KUBERNETES_EXEC_INFO");
+  const char* exec_info = session.world().env("KUBERNETES_EXEC_INFO");
   const ExecInfo info = read_exec_info(exec_info);
   GetOptions options = get_options(freshness);
   ProfileContext ctx(session);
