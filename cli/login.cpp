@@ -138,7 +138,7 @@ class BrowserOpener {
     }
     std::vector<char*> argv = {program_.data(), const_cast<char*>(url.c_str()), nullptr};
     const int rc = posix_spawnp(&pid_, program_.c_str(), &actions, nullptr, argv.data(),
-                                 const_cast<char* const*>(world.environment()));
+                                const_cast<char* const*>(world.environment()));
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       pid_ = -1;

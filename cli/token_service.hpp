@@ -14,9 +14,9 @@
 
 #include "cli/config.hpp"
 #include "core/cache_store.hpp"
-#include "core/world.hpp"
 #include "core/launcher.hpp"
 #include "core/refresher.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 

@@ -98,7 +98,8 @@ class OidcFederationProvider final : public Provider {
     if (audience_) request.body += "&audience=" + form_encode(*audience_);
     if (resource_) request.body += "&resource=" + form_encode(*resource_);
     const std::string what = fmt::format("exchanging the {} ID token at {}", source_name(), redacted_url(token_url_));
-    const HttpResponse response = send_with_retries(deps_.transport(), deps_.the_world(), request, deadline, http_timeout_, retry, what);
+    const HttpResponse response =
+        send_with_retries(deps_.transport(), deps_.the_world(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
         return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});

@@ -225,8 +225,8 @@ class SystemProcessRunner final : public ProcessRunner {
         rc = ECANCELED;
       } else {
         // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
-        rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(),
-                                 const_cast<char* const*>(world_.environment()));
+        rc =
+            ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), const_cast<char* const*>(world_.environment()));
         if (rc == 0) listed = list_group(pid);
       }
       ::pthread_sigmask(SIG_SETMASK, &before, nullptr);

@@ -214,7 +214,7 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   constexpr int kThreads = 8;
   tok_test::FakeWorld world;
   world.steady_follows_real = true;  // real threads, real waits
-  FakeClock& clock = world.wall;  // does not move in this test
+  FakeClock& clock = world.wall;     // does not move in this test
   std::atomic<int> calls{0};
   auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
     ++calls;

@@ -55,9 +55,7 @@ struct Fixture {
     deps.signer = &signer;
     return tok::make_provider(tok::ProviderSettings(std::move(values)), deps);
   }
-  tok::Token fetch(tok::Provider& p) {
-    return p.fetch(world.steady_now() + 1h, memo, tok::FetchMode::background);
-  }
+  tok::Token fetch(tok::Provider& p) { return p.fetch(world.steady_now() + 1h, memo, tok::FetchMode::background); }
   nlohmann::json claims(std::size_t i) const {
     const std::string& input = signer.inputs.at(i);
     return nlohmann::json::parse(tok::base64url_decode(input.substr(input.find('.') + 1)).value());
