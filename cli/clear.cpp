@@ -68,13 +68,13 @@ int run_clear(Session& session, const ClearFlags& flags) {
     return true;
   };
   if (flags.all) {
-    const CacheStore store(cache_dir(session.options));
+    const CacheStore store(cache_dir(session.options), session.world());
     report(store.remove_if([&](std::string_view key) { return logins.count(key) == 0 && !holds_login(store, key); }));
     return 0;
   }
   if (flags.unused) {
     const auto in_use = keys_in_use(session);
-    const CacheStore store(cache_dir(session.options));
+    const CacheStore store(cache_dir(session.options), session.world());
     // Unused by this config file's view only: a login made with another one (the global file,
     // beside a project's) is kept whatever this view says.
     report(store.remove_if([&](std::string_view key) {

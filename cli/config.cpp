@@ -92,13 +92,13 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
+std::string env_or_empty(const GlobalOptions& options, const char* name) {
+  const char* v = options.world->env(name);
   return v != nullptr ? v : "";
 }
 
-std::filesystem::path home_dir() {
-  const std::string home = env_or_empty("HOME");
+std::filesystem::path home_dir(const GlobalOptions& options) {
+  const std::string home = env_or_empty(options, "HOME");
   return home.empty() ? std::filesystem::path("/") : std::filesystem::path(home);
 }
 
@@ -297,7 +297,8 @@ std::string value_or_default(const KeyValues& values, std::string_view key) {
 std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view provider,
                                                                 std::span<const KeySpec> provider_keys,
                                                                 const KeyValues& values,
-                                                                const std::vector<std::string_view>& environment) {
+                                                                const std::vector<std::string_view>& environment,
+                                                                const World& world) {
   std::vector<std::pair<std::string, std::string>> identity = {{"provider", std::string(provider)}};
   for (const KeySpec& k : provider_keys) {
     if (!k.cache_key) continue;
@@ -305,7 +306,7 @@ std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view
   }
   // Environment variables that decide the token (DATABRICKS_HOST, AZURE_CONFIG_DIR) count too.
   for (auto variable : environment) {
-    if (const char* v = std::getenv(std::string(variable).c_str()); v != nullptr && *v != '\0') {
+    if (const char* v = world.env(std::string(variable).c_str()); v != nullptr && *v != '\0') {
       identity.emplace_back("$" + std::string(variable), v);
     }
   }
@@ -314,22 +315,23 @@ std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view
 
 std::string profile_name(const GlobalOptions& options) {
   if (!options.profile.empty()) return options.profile;
-  if (auto env = env_or_empty("TOK_PROFILE"); !env.empty()) return env;
+  if (auto env = env_or_empty(options, "TOK_PROFILE"); !env.empty()) return env;
   return "default";
 }
 
 std::filesystem::path config_path(const GlobalOptions& options) {
   if (!options.config_path.empty()) return options.config_path;
-  if (auto env = env_or_empty("TOK_CONFIG"); !env.empty()) return env;
-  if (auto xdg = env_or_empty("XDG_CONFIG_HOME"); !xdg.empty()) return std::filesystem::path(xdg) / "tok" / "config";
-  return home_dir() / ".config" / "tok" / "config";
+  if (auto env = env_or_empty(options, "TOK_CONFIG"); !env.empty()) return env;
+  if (auto xdg = env_or_empty(options, "XDG_CONFIG_HOME"); !xdg.empty())
+    return std::filesystem::path(xdg) / "tok" / "config";
+  return home_dir(options) / ".config" / "tok" / "config";
 }
 
 std::filesystem::path cache_dir(const GlobalOptions& options) {
   if (!options.cache_dir.empty()) return options.cache_dir;
-  if (auto env = env_or_empty("TOK_CACHE_DIR"); !env.empty()) return env;
-  if (auto xdg = env_or_empty("XDG_CACHE_HOME"); !xdg.empty()) return std::filesystem::path(xdg) / "tok";
-  return home_dir() / ".cache" / "tok";
+  if (auto env = env_or_empty(options, "TOK_CACHE_DIR"); !env.empty()) return env;
+  if (auto xdg = env_or_empty(options, "XDG_CACHE_HOME"); !xdg.empty()) return std::filesystem::path(xdg) / "tok";
+  return home_dir(options) / ".cache" / "tok";
 }
 
 std::optional<IniFile> load_config(const GlobalOptions& options) {
@@ -442,7 +444,7 @@ const IniSection* profile_section(const GlobalOptions& options, const std::optio
   for (const auto& s : config->sections) names.push_back(printable(s.name));
   const auto near = did_you_mean(name, names);
   std::string advice = "'tok profiles' lists the profiles";
-  if (near && options.profile.empty() && std::getenv("TOK_PROFILE") == nullptr) {
+  if (near && options.profile.empty() && options.world->env("TOK_PROFILE") == nullptr) {
     advice = fmt::format("rename the section [{}] to [{}], or choose it with -p {}", *near, name, *near);
   }
   throw Error(ErrorKind::usage,
@@ -590,11 +592,13 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
 
   // The provider checks its own keys (required ones, combinations) without any I/O; a KeyError
   // says which key to point at.
-  profile.cache_key = cache_key(profile.name, cache_identity(provider, info->keys, profile.values, info->environment));
+  profile.cache_key =
+      cache_key(profile.name, cache_identity(provider, info->keys, profile.values, info->environment, *options.world));
   try {
     ProviderDeps with_deadline = deps;
     with_deadline.refresh_timeout = e.refresh_timeout;  // named in timeout messages
     with_deadline.cache_key = profile.cache_key;        // a login's keyring item is this entry's
+    if (with_deadline.world == nullptr) with_deadline.world = options.world;
     profile.provider = make_provider(ProviderSettings(profile.values), with_deadline);
   } catch (const KeyError& err) {
     throw config_error(err, err.key());

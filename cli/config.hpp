@@ -46,6 +46,9 @@ struct GlobalOptions {
   bool verbose = false;
   bool quiet = false;
   KeyValues key_flags;  // profile keys given as flags (--token-url URL ...)
+  // Where the environment (the defaults above, the providers' variables), the clocks and the
+  // draws come from (core/world.hpp): the real one, or a test's fake.
+  const World* world = &real_world();
 };
 
 struct Profile {
@@ -97,7 +100,8 @@ std::string value_or_default(const KeyValues& values, std::string_view key);
 std::vector<std::pair<std::string, std::string>> cache_identity(std::string_view provider,
                                                                 std::span<const KeySpec> provider_keys,
                                                                 const KeyValues& values,
-                                                                const std::vector<std::string_view>& environment);
+                                                                const std::vector<std::string_view>& environment,
+                                                                const World& world = real_world());
 
 // What `tok profiles` and `tok status` show of a profile: where its tokens come from, for whom,
 // for what. Never a secret: secret keys only name a variable or a file, and of a command only the

@@ -86,7 +86,7 @@ int docker_action(Session& session, std::string_view action) {
       if (ctx.engine(session).expire()) session.verbose("marked the cached token expired");
       return 0;
     }
-    const GetResult result = ctx.engine(session).get(helper_get_options());
+    const GetResult result = ctx.engine(session).get(helper_get_options(session.world()));
     fmt::print("{}", docker_answer(url, value_or_default(ctx.profile.values, "docker_username"),
                                    bearer_token(result.token, ctx.profile.name, "docker-credential").access_token));
     return 0;

@@ -70,7 +70,7 @@ std::vector<std::pair<std::string, std::string>> credential_variables(
   if (git_variables != nullptr) {
     *git_variables =
         git_header_variables(ctx.profile.values, bearer_token(token, ctx.profile.name, "--git").access_token,
-                             std::getenv("GIT_CONFIG_COUNT"));
+                             session.world().env("GIT_CONFIG_COUNT"));
   }
   if (!is_aws_credential(token)) return {{env_name, token.access_token}};
   if (env_name != kDefaultEnvName) {
@@ -160,7 +160,7 @@ int run_env(Session& session, const EnvFlags& flags) {
   check_env_name(name);
   const char* github_env = nullptr;
   if (flags.shell == "github") {
-    github_env = std::getenv("GITHUB_ENV");
+    github_env = session.world().env("GITHUB_ENV");
     if (github_env == nullptr || *github_env == '\0') {
       throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
     }

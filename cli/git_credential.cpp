@@ -68,7 +68,7 @@ int run_git_credential(Session& session, const std::string& operation) {
     session.verbose("no http:// entry in git_hosts for this host: no token over plain http");
     return 0;
   }
-  const GetResult result = ctx.engine(session).get(helper_get_options());
+  const GetResult result = ctx.engine(session).get(helper_get_options(session.world()));
   const Token& token = bearer_token(result.token, ctx.profile.name, "git-credential");
   fmt::print("{}", git_answer(value_or_default(ctx.profile.values, "git_username"), token.access_token, token.expiry));
   return 0;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/world.hpp"
 #include "providers/metadata/exchange.hpp"
 
 namespace tok {
@@ -46,8 +47,8 @@ class HttpServer {
   // Serves until stop(): every request goes to `handler` (any method, any path), every connection
   // first to `admit`. True when every request in flight finished; false when some were still
   // running after the grace period (docs/serve.md): the server must then not be destroyed, the
-  // caller ends the process.
-  virtual bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit) = 0;
+  // caller ends the process. The logger's times are measured on `world`'s steady clock.
+  virtual bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit, const World& world) = 0;
   // From another thread, any number of times: stop accepting, give requests in flight a short
   // grace period, make run() return.
   virtual void stop() = 0;

@@ -129,7 +129,8 @@ class MhdServer final : public HttpServer {
                                                : reinterpret_cast<sockaddr_in*>(&local_)->sin_port);
   }
 
-  bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit) override {
+  bool run(ServerHandler handler, ServerLogger logger, ConnectionFilter admit, const World& world) override {
+    world_ = &world;
     handler_ = std::move(handler);
     logger_ = std::move(logger);
     admit_ = std::move(admit);
@@ -210,7 +211,8 @@ class MhdServer final : public HttpServer {
       return MHD_YES;
     }
     *request_state = &kAnswered;
-    const auto start = std::chrono::steady_clock::now();
+    // Timed only for the -v log line.
+    const Deadline start = self->logger_ ? self->world_->steady_now() : Deadline{};
     ServerResponse response;
     ServerRequest request;
     try {
@@ -242,7 +244,7 @@ class MhdServer final : public HttpServer {
     if (self->logger_) {
       try {
         self->logger_(request, response,
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+                      std::chrono::duration<double, std::milli>(self->world_->steady_now() - start).count());
       } catch (...) {
       }
     }
@@ -278,6 +280,7 @@ class MhdServer final : public HttpServer {
   ServerHandler handler_;
   ServerLogger logger_;
   ConnectionFilter admit_;
+  const World* world_ = nullptr;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::atomic<bool> stopping_{false};

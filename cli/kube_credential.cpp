@@ -152,7 +152,7 @@ KubeToken kube_token(Session& session, ProfileContext& ctx, const GetResult& res
 
 int run_kube_credential(Session& session, const FreshnessFlags& freshness, bool id_token_flag) {
   // The answer must carry the apiVersion kubectl asked for, else kubectl refuses it.
-  const char* exec_info = std::getenv("KUBERNETES_EXEC_INFO");
+  const char* exec_info = session.world().env("KUBERNETES_EXEC_INFO");
   const ExecInfo info = read_exec_info(exec_info);
   GetOptions options = get_options(freshness);
   ProfileContext ctx(session);

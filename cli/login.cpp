@@ -30,8 +30,6 @@
 #include "providers/jws.hpp"
 #include "providers/oauth.hpp"
 
-extern char** environ;
-
 namespace tok {
 
 namespace {
@@ -124,9 +122,9 @@ class Callback {
 class BrowserOpener {
  public:
   // False, with `problem`, when the program cannot be started.
-  bool start(const std::string& url, bool show_output, std::string& problem) {
+  bool start(const World& world, const std::string& url, bool show_output, std::string& problem) {
     program_ = "xdg-open";
-    if (const char* browser = std::getenv("BROWSER"); browser != nullptr && *browser != '\0') {
+    if (const char* browser = world.env("BROWSER"); browser != nullptr && *browser != '\0') {
       program_ = std::string(browser).substr(0, std::string(browser).find(':'));
     }
     posix_spawn_file_actions_t actions;
@@ -139,7 +137,8 @@ class BrowserOpener {
       posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     }
     std::vector<char*> argv = {program_.data(), const_cast<char*>(url.c_str()), nullptr};
-    const int rc = posix_spawnp(&pid_, program_.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawnp(&pid_, program_.c_str(), &actions, nullptr, argv.data(),
+                                const_cast<char* const*>(world.environment()));
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       pid_ = -1;
@@ -223,7 +222,8 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
             session.verbose("login listener: refused a connection whose owner is unknown (closed already)");
           }
           return false;
-        });
+        },
+        session.world());
   });
   struct Stop {
     HttpServer& server;
@@ -249,7 +249,7 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   };
   BrowserOpener opener;
   std::string why_not;
-  if (flags.no_browser || !opener.start(url, session.options.verbose, why_not)) {
+  if (flags.no_browser || !opener.start(session.world(), url, session.options.verbose, why_not)) {
     if (!why_not.empty()) session.warn(why_not);
     show_url();
   } else {
@@ -257,8 +257,8 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   }
   show_waiting();
   const auto wait_for = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-  const auto deadline = std::chrono::steady_clock::now() + wait_for;
-  while (opener.running() && std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = session.world().steady_now() + wait_for;
+  while (opener.running() && session.world().steady_now() < deadline) {
     if (callback.arrived_within(std::chrono::milliseconds(100))) break;
     if (auto failed = opener.ended(); failed && !failed->empty()) {
       session.warn(fmt::format("no browser opened: {}", *failed));
@@ -268,7 +268,7 @@ LoginGrant browser_login(Session& session, OAuthLogin& login, ProviderMemo& memo
   }
   const auto left =
       std::max(std::chrono::milliseconds(0),
-               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - session.world().steady_now()));
   const auto code = callback.wait(left, problem);
   if (!code) {
     if (problem == "timed out") {
@@ -308,7 +308,7 @@ class WaitingLine {
       std::unique_lock<std::mutex> hold(mutex_);
       do {
         const auto left = std::max(std::chrono::seconds(0),
-                                   std::chrono::floor<std::chrono::seconds>(expires_at - SystemClock().now()));
+                                   std::chrono::floor<std::chrono::seconds>(expires_at - session_.world().now()));
         const std::string line = fmt::format("tok: {}: waiting for the approval... {} left (Ctrl-C to stop)",
                                              session_.label(), format_duration(left));
         fmt::print(stderr, "\r{:{}}", line, width_);

@@ -17,7 +17,7 @@ std::vector<ProfileRow> profile_rows(const Session& session, bool with_state) {
   const auto config = load_config(session.options);
   if (!config) session.warn(fmt::format("no config file at {}", config_path(session.options).string()));
   const std::string chosen = session.profile_name();
-  const TimePoint now = SystemClock().now();
+  const TimePoint now = session.world().now();
   std::vector<ProfileRow> rows;
   for (const auto& section : config ? config->sections : std::vector<IniSection>{}) {
     ProfileRow row;
@@ -71,7 +71,7 @@ struct ProfilesFlags {
 
 int run_profiles(Session& session, const ProfilesFlags& flags) {
   const auto rows = profile_rows(session, flags.state);
-  const TimePoint now = SystemClock().now();
+  const TimePoint now = session.world().now();
   if (flags.format == "json") {
     const auto config = load_config(session.options);
     nlohmann::json list = nlohmann::json::array();

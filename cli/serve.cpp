@@ -254,7 +254,7 @@ struct Served {
 
 // --print-env: the lines that set the SDKs' variables, in the shell's (or CI system's) syntax, as
 // `tok env` writes them: GitHub's lines are appended to $GITHUB_ENV, each secret masked first.
-void print_env(const std::string& shell, const Variables& variables) {
+void print_env(const World& world, const std::string& shell, const Variables& variables) {
   std::string lines;
   for (const auto& v : variables) {
     lines += shell == "sh"     ? sh_env_line(v.name, v.value)
@@ -265,7 +265,7 @@ void print_env(const std::string& shell, const Variables& variables) {
     fmt::print("{}", lines);
     return;
   }
-  const char* github_env = std::getenv("GITHUB_ENV");
+  const char* github_env = world.env("GITHUB_ENV");
   if (github_env == nullptr || *github_env == '\0') {
     throw Error(ErrorKind::usage, "--shell github: $GITHUB_ENV is not set", "GitHub Actions sets it in every step");
   }
@@ -288,9 +288,9 @@ void print_env(const std::string& shell, const Variables& variables) {
 // child takes them for its own.
 constexpr int kListenFdsStart = 3;  // SD_LISTEN_FDS_START: the first descriptor systemd passes
 
-int activated_socket() {
-  const char* pid = std::getenv("LISTEN_PID");
-  const char* fds = std::getenv("LISTEN_FDS");
+int activated_socket(const World& world) {
+  const char* pid = world.env("LISTEN_PID");
+  const char* fds = world.env("LISTEN_FDS");
   if (pid == nullptr || fds == nullptr) return -1;
   const bool ours = std::string(pid) == std::to_string(::getpid());
   const std::string count = fds;
@@ -350,7 +350,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
   if (!flags.print_env) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   Log log(session.options);
-  SystemClock clock;
+  const World& world = session.world();
+  const Clock& clock = world.clock();
   // Every profile resolved and checked first: a bad profile is exit 2 before anything starts.
   std::vector<std::unique_ptr<Served>> served;
   std::array<Served*, kProtocolCount> served_by{};
@@ -378,7 +379,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
 
   session.subject = "serve";  // what follows is the server's, not one profile's
   // The shared cache: the entries every tok process uses, and the user's secrets beside them.
-  CacheStore store(cache_dir(session.options));
+  CacheStore store(cache_dir(session.options), world);
   // A cache that cannot keep what is fetched (read-only, full) would cost a fetch per request.
   if (auto problem = store.unwritable()) {
     throw Error(ErrorKind::storage, fmt::format("tok serve keeps its tokens in the cache: {}", *problem));
@@ -393,7 +394,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
       if (served_by[i] == nullptr) continue;
       for (auto& v : kProtocols[i].variables(authority, secrets)) variables.push_back(std::move(v));
     }
-    print_env(flags.shell, variables);
+    print_env(world, flags.shell, variables);
     return 0;
   }
 
@@ -405,7 +406,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     const std::string& name = s->profile.name;
     Diagnostics diagnostics{[&log, name](const std::string& m) { log.warn(fmt::format("{}: {}", name, m)); },
                             [&log, name](const std::string& m) { log.note(fmt::format("{}: {}", name, m)); }};
-    s->service = make_token_service(s->profile, store, clock, std::move(diagnostics), {&on_pool, KeepCopy::yes});
+    s->service = make_token_service(s->profile, store, world, std::move(diagnostics), {&on_pool, KeepCopy::yes});
   }
   ServedProtocols protocols;
   for (std::size_t i = 0; i < kProtocols.size(); ++i) {
@@ -426,7 +427,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
   auto server = make_http_server();
   std::string problem;
   std::string authority;
-  if (const int fd = activated_socket(); fd >= 0) {
+  if (const int fd = activated_socket(world); fd >= 0) {
     authority = loopback_authority(fd);
     if (server->adopt(fd, problem) < 0) throw Error(ErrorKind::usage, fmt::format("socket activation: {}", problem));
     log.note(fmt::format("serving on the socket passed by socket activation ({})", authority));
@@ -475,7 +476,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
     // stop() before run() started listening would be lost: repeat until run() has returned.
     while (stopped) {
       server->stop();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      world.sleep(std::chrono::milliseconds(50));
     }
   });
   // Without -v there is no line to write: no logger, nothing formatted per request.
@@ -495,7 +496,8 @@ int run_serve(Session& session, const ServeFlags& flags) {
         log.note(uid ? fmt::format("refused a connection from uid {} (--allow-user admits another user)", *uid)
                      : std::string("refused a connection whose owner is unknown (closed already)"));
         return false;
-      });
+      },
+      world);
   if (!finished) {
     // A request was still waiting for its token after the grace period: end here, rather than
     // let a slow token source hold SIGTERM (the answer it waits for would go nowhere).
@@ -509,7 +511,7 @@ int run_serve(Session& session, const ServeFlags& flags) {
   // run() returned without a signal: the server could not start its threads.
   const bool failed = !stopped;
   if (failed) pthread_kill(waiter.native_handle(), SIGTERM);
-  while (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!stopped) world.sleep(std::chrono::milliseconds(10));
   stopped = false;
   waiter.join();
   if (failed) throw Error(ErrorKind::internal, "the HTTP server stopped: it could not start its threads");

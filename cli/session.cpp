@@ -56,9 +56,9 @@ GetOptions get_options(const FreshnessFlags& flags) {
   return options;
 }
 
-GetOptions helper_get_options() {
+GetOptions helper_get_options(const World& world) {
   GetOptions options;
-  if (const char* v = std::getenv("TOK_MIN_VALID"); v != nullptr && *v != '\0') {
+  if (const char* v = world.env("TOK_MIN_VALID"); v != nullptr && *v != '\0') {
     options.min_valid = min_valid_or_throw(v, "$TOK_MIN_VALID");
   }
   return options;
@@ -77,6 +77,7 @@ ProviderDeps Session::provider_deps() const {
   ProviderDeps deps;
   deps.profile = profile_name();
   deps.cache_dir = cache_dir(options).string();
+  deps.world = options.world;
   if (options.verbose && !options.quiet) deps.note = [this](const std::string& m) { verbose(m); };
   return deps;
 }
@@ -84,7 +85,9 @@ ProviderDeps Session::provider_deps() const {
 ProfileContext::ProfileContext(const Session& session) : ProfileContext(session, load_config(session.options)) {}
 
 ProfileContext::ProfileContext(const Session& session, const std::optional<IniFile>& config)
-    : profile(resolve_profile(session.options, config, session.provider_deps())), store(cache_dir(session.options)) {
+    : profile(resolve_profile(session.options, config, session.provider_deps())),
+      store(cache_dir(session.options), session.world()),
+      clock(session.world().clock()) {
   for (const auto& warning : profile.warnings) session.warn(warning);
 }
 
@@ -94,7 +97,7 @@ Diagnostics Session::diagnostics() const {
 }
 
 TokenService& ProfileContext::engine(const Session& session) {
-  if (!engine_) engine_ = make_token_service(profile, store, clock, session.diagnostics());
+  if (!engine_) engine_ = make_token_service(profile, store, session.world(), session.diagnostics());
   return *engine_;
 }
 

@@ -41,10 +41,12 @@ struct Session {
   void warn(std::string_view message) const;
   // Diagnostics with --verbose only. Callers never pass tokens or secrets.
   void verbose(std::string_view message) const;
-  // What providers are built with: -v notes, when verbose.
+  // What providers are built with: -v notes, when verbose; the world.
   ProviderDeps provider_deps() const;
   // What the engine reports through: warn() and verbose().
   Diagnostics diagnostics() const;
+  // Time, sleeping, randomness and the environment (core/world.hpp): options.world.
+  const World& world() const { return *options.world; }
 
  private:
   // The lines warn() printed, shared by copies of the session (tok profiles resolves each
@@ -66,7 +68,7 @@ struct FreshnessFlags {
 void add_freshness_flags(CLI::App& cmd, FreshnessFlags& flags);
 GetOptions get_options(const FreshnessFlags& flags);
 // The credential helpers take no flags from git or Docker: $TOK_MIN_VALID says it for them.
-GetOptions helper_get_options();
+GetOptions helper_get_options(const World& world);
 // What a front end that hands out bearer tokens (git, Docker, kubectl, tok serve's Databricks,
 // Azure and GCP protocols) does with what the engine gave: an AWS credential is not a bearer
 // token, and its access key id is no password: a usage error naming the profile and `front_end`.
@@ -79,7 +81,7 @@ struct ProfileContext {
   ProfileContext(const Session& session, const std::optional<IniFile>& config);
   Profile profile;
   CacheStore store;
-  SystemClock clock;
+  const Clock& clock;  // the session's world's
   // The profile's token service, from the composition root (cli/token_service.hpp).
   TokenService& engine(const Session& session);
 

@@ -240,7 +240,7 @@ int run_status(Session& session, const StatusFlags& flags) {
       throw Error(ErrorKind::usage, "--all shows every profile's state; --check and --claims take one profile");
     }
     const auto rows = profile_rows(session, true);
-    const TimePoint now = SystemClock().now();
+    const TimePoint now = session.world().now();
     if (flags.format == "json") {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& row : rows) list.push_back(row_json(row, true, now));

@@ -4,15 +4,15 @@
 
 namespace tok {
 
-TokenService::TokenService(const Profile& profile, const CacheStore& store, const Clock& clock, Diagnostics diagnostics,
+TokenService::TokenService(const Profile& profile, const CacheStore& store, const World& world, Diagnostics diagnostics,
                            ServiceOptions options)
     : provider_(profile.provider),
       engine_(
-          store, profile.cache_key, profile.engine, clock,
+          store, profile.cache_key, profile.engine, world,
           [this](Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current) {
             return obtain(deadline, memo, mode, current);
           },
-          std::move(diagnostics), options.background, nullptr, options.keep_copy) {
+          std::move(diagnostics), options.background, options.keep_copy) {
   // provider = file: a file rewritten since the token was read is read again at once.
   if (provider_->watches_source()) {
     engine_.set_source_check([provider = provider_](const ProviderMemo& memo) { return provider->source_changed(memo); });
@@ -38,9 +38,9 @@ GetResult TokenService::commit(Token token, ProviderMemo memo) {
   return engine_.get(options);
 }
 
-std::unique_ptr<TokenService> make_token_service(const Profile& profile, const CacheStore& store, const Clock& clock,
+std::unique_ptr<TokenService> make_token_service(const Profile& profile, const CacheStore& store, const World& world,
                                                  Diagnostics diagnostics, ServiceOptions options) {
-  return std::make_unique<TokenService>(profile, store, clock, std::move(diagnostics), options);
+  return std::make_unique<TokenService>(profile, store, world, std::move(diagnostics), options);
 }
 
 }  // namespace tok

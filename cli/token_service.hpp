@@ -14,9 +14,9 @@
 
 #include "cli/config.hpp"
 #include "core/cache_store.hpp"
-#include "core/clock.hpp"
 #include "core/launcher.hpp"
 #include "core/refresher.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 
@@ -32,7 +32,7 @@ struct ServiceOptions {
 // A profile's token, as every front end asks for it.
 class TokenService {
  public:
-  TokenService(const Profile& profile, const CacheStore& store, const Clock& clock, Diagnostics diagnostics,
+  TokenService(const Profile& profile, const CacheStore& store, const World& world, Diagnostics diagnostics,
                ServiceOptions options);
   TokenService(const TokenService&) = delete;
   TokenService& operator=(const TokenService&) = delete;
@@ -56,9 +56,9 @@ class TokenService {
   DiskRefresher engine_;
 };
 
-// The composition root. `store`, `clock` and the launcher in `options` outlive the service; the
+// The composition root. `store`, `world` and the launcher in `options` outlive the service; the
 // profile's provider is shared with it.
-std::unique_ptr<TokenService> make_token_service(const Profile& profile, const CacheStore& store, const Clock& clock,
+std::unique_ptr<TokenService> make_token_service(const Profile& profile, const CacheStore& store, const World& world,
                                                  Diagnostics diagnostics, ServiceOptions options = {});
 
 }  // namespace tok

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -322,11 +321,11 @@ TryLock try_lock_once(int dir_fd, const fs::path& path, FileLock& out) {
 
 // A temporary file of a writer that is gone: ".KEY.json.PID.N.tmp" whose PID no longer runs, or
 // one older than any write could take.
-bool abandoned_temporary(int dir_fd, const std::string& name) {
+bool abandoned_temporary(int dir_fd, const std::string& name, TimePoint now) {
   if (name.size() < 5 || name[0] != '.' || name.compare(name.size() - 4, 4, ".tmp") != 0) return false;
   struct stat st {};
   if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
-  if (std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtime) > std::chrono::minutes(10)) {
+  if (now - std::chrono::system_clock::from_time_t(st.st_mtime) > std::chrono::minutes(10)) {
     return true;
   }
   const auto end = name.rfind('.', name.size() - 5);            // before N
@@ -560,7 +559,7 @@ CacheStore::Removed CacheStore::remove_if(const std::function<bool(std::string_v
   const int dfd = dir_fd();
   if (dfd < 0) return {};
   Removed removed;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
+  const auto deadline = world_.steady_now() + wait;
   for (const std::string& key : keys()) {
     if (!doomed(key)) continue;
     // Under the refresh lock, so no commit lands between our unlink and the next get; an entry
@@ -583,7 +582,7 @@ CacheStore::Removed CacheStore::remove_if(const std::function<bool(std::string_v
       if (auto lock = try_lock(key, bg ? LockName::background : LockName::refresh); lock && lock->held()) {
         ::unlinkat(dfd, name.c_str(), 0);
       }
-    } else if (abandoned_temporary(dfd, name)) {
+    } else if (abandoned_temporary(dfd, name, world_.now())) {
       ::unlinkat(dfd, name.c_str(), 0);
     }
   }
@@ -615,8 +614,8 @@ std::optional<FileLock> CacheStore::lock(std::string_view key, LockName name, De
       case TryLock::unusable: return FileLock{};
       case TryLock::busy: break;
     }
-    if (std::chrono::steady_clock::now() + pause > deadline) return std::nullopt;
-    std::this_thread::sleep_for(pause);
+    if (world_.steady_now() + pause > deadline) return std::nullopt;
+    world_.sleep(pause);
     pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(20));
   }
 }

@@ -18,6 +18,7 @@
 #include "core/descriptors.hpp"
 #include "core/entry_store.hpp"
 #include "core/policy.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 
@@ -56,7 +57,9 @@ enum class LockName {
 
 class CacheStore {
  public:
-  explicit CacheStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // The lock's poll waits and reads the time through `world` (a fake world steps it at once).
+  explicit CacheStore(std::filesystem::path dir, const World& world = real_world())
+      : dir_(std::move(dir)), world_(world) {}
   CacheStore(const CacheStore&) = delete;
   CacheStore& operator=(const CacheStore&) = delete;
 
@@ -127,6 +130,7 @@ class CacheStore {
 
  private:
   std::filesystem::path dir_;
+  const World& world_;
   mutable UniqueFd dir_fd_;  // opened once, on first use
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // All engine time is UTC: std::chrono::system_clock, whose epoch is the Unix epoch (C++20).
-// Nothing inside the engine sees local time; providers convert at their boundary.
+// Nothing inside the engine sees local time; providers convert at their boundary. The real clocks
+// are read by the real world only (core/world.hpp).
 #include <atomic>
 #include <chrono>
 
@@ -15,11 +16,6 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  TimePoint now() const override { return std::chrono::system_clock::now(); }
 };
 
 // The test clock: time moves only when the test says so. Atomic so that stress tests may read it

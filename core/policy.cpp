@@ -75,8 +75,9 @@ std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration>
                                             const EngineSettings& settings, double draw) {
   if (!outage || settings.failure_cache <= Duration{0}) return std::nullopt;
   Duration window = settings.failure_cache;
-  if (retry_after) window = std::max(window, std::min(*retry_after, settings.retry_backoff));
-  return at + window + part_of(window, jitter_share(settings, draw));
+  if (!retry_after) return at + window + part_of(window, jitter_share(settings, draw));
+  window = std::max(window, std::min(*retry_after, settings.retry_backoff));
+  return at + window + part_of(window, draw >= 0.0 && draw <= 1.0 ? draw : 0.0);
 }
 
 bool failure_answers(TimePoint at, std::optional<TimePoint> until, TimePoint now) {

@@ -14,6 +14,11 @@ namespace tok {
 
 using namespace std::chrono_literals;
 
+// The environment variable (read through the world) that brings back the old policy of waiting a
+// Retry-After exactly, in the HTTP retries and the kept failure: for bench/fleet.py's comparison
+// only (docs/fleet.md), never for production.
+inline constexpr const char* kBenchExactRetryAfter = "TOK_BENCH_EXACT_RETRY_AFTER";
+
 struct EngineSettings {
   Duration expiry_buffer = 40s;  // some services reject a token with 30 s or less left
   Duration max_stale_window = 20min;
@@ -64,10 +69,12 @@ std::optional<TimePoint> compute_stale_after(const Token& token, TimePoint now, 
 Duration jittered_backoff(const EngineSettings& settings, double draw);
 
 // Until when a blocking fetch that failed at `at` answers later callers without a request: only
-// an outage (a refusal, or a malformed answer, may be fixed by the user a second later), for
-// failure_cache, or
-// for the server's Retry-After when that is longer (at most retry_backoff); the window stretched
-// by the jitter. None when nothing is kept.
+// an outage (a refusal, or a malformed answer, may be fixed by the user a second later), for a
+// window W of failure_cache, or of the server's Retry-After when that is longer (at most
+// retry_backoff). Without a Retry-After the window is stretched by the jitter (W x (1 + draw x
+// refresh_jitter)); with one, W is a floor, never a beat: the window ends at W x (1 + draw), a
+// point drawn from [W, 2W] whatever refresh_jitter says, as the HTTP retries wait (docs/fleet.md).
+// None when nothing is kept.
 std::optional<TimePoint> failure_kept_until(bool outage, std::optional<Duration> retry_after, TimePoint at,
                                             const EngineSettings& settings, double draw);
 // True when a failure kept until `until` (recorded at `at`) still answers at `now`. A clock that

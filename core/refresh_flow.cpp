@@ -12,23 +12,20 @@ namespace tok {
 
 namespace {
 
-using std::chrono::steady_clock;
-
-std::string waited_for(steady_clock::time_point since) {
-  return format_duration(std::chrono::duration_cast<Duration>(steady_clock::now() - since));
+std::string waited_for(Deadline since, Deadline now) {
+  return format_duration(std::chrono::duration_cast<Duration>(now - since));
 }
 
 }  // namespace
 
 RefreshFlow::RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source,
-                         EngineSettings settings, const Clock& clock, Diagnostics diagnostics, RandomSource* random)
+                         EngineSettings settings, const World& world, Diagnostics diagnostics)
     : store_(std::move(store)),
       launcher_(launcher),
       source_(std::move(source)),
       settings_(settings),
-      clock_(clock),
-      diagnostics_(std::move(diagnostics)),
-      random_(random) {
+      world_(world),
+      diagnostics_(std::move(diagnostics)) {
   if (!diagnostics_.warn) diagnostics_.warn = [](const std::string&) {};
   if (!diagnostics_.note) diagnostics_.note = [](const std::string&) {};
 }
@@ -36,7 +33,13 @@ RefreshFlow::RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, 
 double RefreshFlow::draw() {
   // Only when jitter is on: a flow without it never touches the system's entropy.
   if (settings_.refresh_jitter <= 0.0) return 0.0;
-  return (random_ != nullptr ? *random_ : system_random()).uniform();
+  return world_.random().uniform();
+}
+
+double RefreshFlow::retry_after_draw() {
+  // The old exact-Retry-After policy, for bench/fleet.py's comparison only (core/policy.hpp).
+  if (const char* v = world_.env(kBenchExactRetryAfter); v != nullptr && *v != '\0' && *v != '0') return 0.0;
+  return world_.random().uniform();
 }
 
 CacheEntry RefreshFlow::read_entry(EntryPart part) {
@@ -50,7 +53,7 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   // blocking refresh needs the memo (discovered endpoints, a login's state), so it reads again,
   // whole, and decides on what it read.
   CacheEntry seen = read_entry(source_check_ ? EntryPart::whole : EntryPart::head);
-  TimePoint now = clock_.now();
+  TimePoint now = world_.now();
   TokenState state = state_of(seen, now, settings_, options.min_valid);
   if (state != TokenState::expired && source_changed(seen)) {
     diagnostics_.note("the token's source changed since it was read; reading it again");
@@ -61,7 +64,7 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   }
   if (seen.memo_unread && decide_get(state, settings_, options) == GetAction::refresh_blocking) {
     seen = read_entry();
-    now = clock_.now();
+    now = world_.now();
     state = state_of(seen, now, settings_, options.min_valid);
     if (state != TokenState::expired && options.also_expired && options.also_expired(seen, now)) {
       state = TokenState::expired;
@@ -104,16 +107,16 @@ void RefreshFlow::start_background(const CacheEntry& seen) {
 void RefreshFlow::run_background(std::uint64_t started_generation) {
   CacheEntry entry = read_entry();
   // Another refresher finished between our caller's read and now: nothing left to do.
-  if (entry.generation != started_generation || state_of(entry, clock_.now(), settings_) != TokenState::stale) return;
+  if (entry.generation != started_generation || state_of(entry, world_.now(), settings_) != TokenState::stale) return;
   // A refresh token may be good for one use only (rotation): a refresh that sends one holds the
   // refresh lock from the read to the commit, as a blocking refresh does, so a blocking caller
   // that comes meanwhile waits and takes our result instead of sending the same token again.
   std::unique_ptr<Hold> hold;
   if (carries_refresh_token(entry)) {
-    hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+    hold = store_->hold_refresh(world_.steady_now() + settings_.refresh_timeout);
     if (!hold) return;
     entry = read_entry();
-    if (entry.generation != started_generation || state_of(entry, clock_.now(), settings_) != TokenState::stale) {
+    if (entry.generation != started_generation || state_of(entry, world_.now(), settings_) != TokenState::stale) {
       return;
     }
   }
@@ -122,7 +125,7 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
   std::string failure;
   bool login_ended = false;
   try {
-    token = source_(steady_clock::now() + settings_.refresh_timeout, memo, FetchMode::background,
+    token = source_(world_.steady_now() + settings_.refresh_timeout, memo, FetchMode::background,
                     entry.token ? &*entry.token : nullptr);
   } catch (const Error& e) {
     failure = e.what();
@@ -135,10 +138,10 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
   // Commit under the refresh lock, which a blocking refresher holds while it fetches: if one
   // runs, wait for it, then find the generation moved. A blocking refresher holds the lock for at
   // most its own refresh_timeout, so this wait normally ends well before ours.
-  if (!hold) hold = store_->hold_refresh(steady_clock::now() + 2 * settings_.refresh_timeout);
+  if (!hold) hold = store_->hold_refresh(world_.steady_now() + 2 * settings_.refresh_timeout);
   if (!hold) return;
   CacheEntry current = read_entry();
-  const TimePoint now = clock_.now();
+  const TimePoint now = world_.now();
   BackgroundOutcome outcome;
   if (token) {
     outcome = apply_background_success(current, started_generation, std::move(*token), now, settings_, draw());
@@ -160,7 +163,7 @@ void RefreshFlow::forget_login(CacheEntry& current) {
 }
 
 Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry& seen) {
-  const Deadline deadline = steady_clock::now() + settings_.refresh_timeout;
+  const Deadline deadline = world_.steady_now() + settings_.refresh_timeout;
   if (auto why = store_->unwritable()) {
     // Sending a rotating refresh token whose successor cannot be kept would end the login.
     if (carries_refresh_token(seen)) {
@@ -176,14 +179,14 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   // An outage answered a moment ago answers now, without a request: N callers (or N processes,
   // or N hosts' worth of retries) cost the token service one request series per failure_cache.
   if (!options.force_refresh && failure_before &&
-      failure_answers(failure_before->at, failure_before->until, clock_.now())) {
+      failure_answers(failure_before->at, failure_before->until, world_.now())) {
     // Said in the message: no request was sent, so the failure must not read as a live one.
     throw Error(failure_before->kind,
                 fmt::format("{} ({})", failure_before->message,
-                            kept_failure_note(failure_before->at, *failure_before->until, clock_.now())),
+                            kept_failure_note(failure_before->at, *failure_before->until, world_.now())),
                 failure_before->advice);
   }
-  const auto wait_start = steady_clock::now();
+  const auto wait_start = world_.steady_now();
   const auto hold = store_->hold_refresh(deadline);
   if (!hold) {
     throw Error(ErrorKind::unavailable,
@@ -191,12 +194,12 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
                             format_duration(settings_.refresh_timeout)),
                 "raise refresh_timeout, or check the token service");
   }
-  if (steady_clock::now() - wait_start >= std::chrono::milliseconds(1)) {
-    diagnostics_.note(fmt::format("waited {} for the refresh lock", waited_for(wait_start)));
+  if (world_.steady_now() - wait_start >= std::chrono::milliseconds(1)) {
+    diagnostics_.note(fmt::format("waited {} for the refresh lock", waited_for(wait_start, world_.steady_now())));
   }
 
   CacheEntry current = read_entry();
-  const TimePoint now = clock_.now();
+  const TimePoint now = world_.now();
   if (!options.force_refresh) {
     // Another caller may have refreshed while we waited: then its token is ours too...
     const bool changed = source_changed(current);
@@ -227,10 +230,13 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
       store_->write(current);
     }
     const auto last = store_->last_failure();
-    const TimePoint at = clock_.now();
+    const TimePoint at = world_.now();
+    // A Retry-After is a floor: the window's end is drawn whatever refresh_jitter says.
+    const bool kept = e.outage() && settings_.failure_cache > Duration{0};
+    const double failure_draw = !kept ? 0.0 : e.retry_after() ? retry_after_draw() : draw();
     store_->record_failure(*hold,
                            SharedFailure{(last ? last->seq : 0) + 1, e.kind(), e.what(), e.advice(), at,
-                                         failure_kept_until(e.outage(), e.retry_after(), at, settings_, draw())});
+                                         failure_kept_until(e.outage(), e.retry_after(), at, settings_, failure_draw)});
     throw;
   }
   // A fetch that got through (a forced one, or one after the window) ends a kept failure.
@@ -238,7 +244,7 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
     last->until.reset();
     store_->record_failure(*hold, *last);
   }
-  store_token(current, token, clock_.now(), settings_, draw());
+  store_token(current, token, world_.now(), settings_, draw());
   current.memo = std::move(memo);
   if (auto problem = store_->write(current)) diagnostics_.warn(*problem);
   return token;
@@ -246,10 +252,10 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
 
 Token RefreshFlow::fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current,
                          const GetOptions& options) {
-  const auto start = steady_clock::now();
+  const auto start = world_.steady_now();
   Token token = source_(deadline, memo, mode, current);
-  diagnostics_.note(fmt::format("fetched a new token in {}", waited_for(start)));
-  tell_if_short(token, clock_.now(), options);
+  diagnostics_.note(fmt::format("fetched a new token in {}", waited_for(start, world_.steady_now())));
+  tell_if_short(token, world_.now(), options);
   return token;
 }
 
@@ -263,17 +269,17 @@ void RefreshFlow::tell_if_short(const Token& token, TimePoint now, const GetOpti
 }
 
 bool RefreshFlow::expire(const std::string& only_if) {
-  const auto hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+  const auto hold = store_->hold_refresh(world_.steady_now() + settings_.refresh_timeout);
   if (!hold) return false;
   CacheEntry current = read_entry();
   if (!current.token || (!only_if.empty() && current.token->access_token != only_if)) return false;
-  current.token->expiry = clock_.now();
+  current.token->expiry = world_.now();
   current.stale_after.reset();
   return !store_->write(current);
 }
 
 bool RefreshFlow::clear() {
-  const auto hold = store_->hold_refresh(steady_clock::now() + settings_.refresh_timeout);
+  const auto hold = store_->hold_refresh(world_.steady_now() + settings_.refresh_timeout);
   return hold && store_->remove();
 }
 

@@ -13,8 +13,8 @@
 #include "core/entry_store.hpp"
 #include "core/launcher.hpp"
 #include "core/policy.hpp"
-#include "core/random.hpp"
 #include "core/token.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 
@@ -44,10 +44,10 @@ bool carries_refresh_token(const CacheEntry& entry);
 
 class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
  public:
-  // `random` null: the process's SystemRandom, created only when a draw is needed (never on the
-  // cache-hit path).
+  // Time, waiting and the jitter's draws come from `world` (a draw only when jitter is on, never
+  // on the cache-hit path).
   RefreshFlow(std::unique_ptr<EntryStore> store, Launcher& launcher, TokenSource source, EngineSettings settings,
-              const Clock& clock, Diagnostics diagnostics, RandomSource* random = nullptr);
+              const World& world, Diagnostics diagnostics);
 
   // FRESH: the cached token, nothing else. STALE: the cached token now, and one background
   // refresh unless one runs (and unless its result could not be kept). EXPIRED or forced: wait
@@ -80,14 +80,14 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   void tell_if_short(const Token& token, TimePoint now, const GetOptions& options);
   double draw();
   bool source_changed(const CacheEntry& entry) const { return source_check_ && entry.token && source_check_(entry.memo); }
+  double retry_after_draw();
 
   std::unique_ptr<EntryStore> store_;
   Launcher& launcher_;
   TokenSource source_;
   EngineSettings settings_;
-  const Clock& clock_;
+  const World& world_;
   Diagnostics diagnostics_;
-  RandomSource* random_;
   std::atomic<bool> told_short_{false};  // callers of one in-process engine are threads
   SourceCheck source_check_;
 };

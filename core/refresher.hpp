@@ -17,8 +17,8 @@ namespace tok {
 
 class Refresher {
  public:
-  Refresher(TokenSource source, EngineSettings settings, const Clock& clock, Executor& executor,
-            Diagnostics diagnostics = {}, RandomSource* random = nullptr);
+  Refresher(TokenSource source, EngineSettings settings, const World& world, Executor& executor,
+            Diagnostics diagnostics = {});
   Refresher(const Refresher&) = delete;
   Refresher& operator=(const Refresher&) = delete;
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
@@ -40,9 +40,9 @@ class DiskRefresher {
  public:
   // `launcher` null: a detached process (what `tok get` uses). `keep` KeepCopy::yes: the entry's
   // head is kept in memory while its file stays the same (tok serve; core/cache_store.hpp).
-  DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const Clock& clock,
+  DiskRefresher(const CacheStore& store, std::string key, EngineSettings settings, const World& world,
                 TokenSource source, Diagnostics diagnostics, Launcher* launcher = nullptr,
-                RandomSource* random = nullptr, KeepCopy keep = KeepCopy::no);
+                KeepCopy keep = KeepCopy::no);
   GetResult get(const GetOptions& options = {}) { return flow_->get(options); }
   bool expire(const std::string& only_if = {}) { return flow_->expire(only_if); }
   bool clear() { return flow_->clear(); }

@@ -56,13 +56,14 @@ class AzureCliProvider final : public Provider {
     }
     if (tenant_) request.argv.insert(request.argv.end(), {"--tenant", *tenant_});
     if (subscription_) request.argv.insert(request.argv.end(), {"--subscription", *subscription_});
-    request.deadline = std::min(deadline, std::chrono::steady_clock::now() + az_timeout_);
+    request.deadline = std::min(deadline, deps_.the_world().steady_now() + az_timeout_);
 
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = deps_.the_world().steady_now();
     const ProcessResult result = deps_.processes().run(request);
     if (deps_.note) {
-      deps_.note(fmt::format("ran {}: {} in {}ms", "az account get-access-token", result.summary(),
-                             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+      deps_.note(fmt::format(
+          "ran {}: {} in {}ms", "az account get-access-token", result.summary(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(deps_.the_world().steady_now() - started).count()));
     }
     const std::string what = "az account get-access-token";
     if (result.not_found) {

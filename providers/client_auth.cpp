@@ -46,7 +46,7 @@ std::vector<std::string> ClientAuth::apply(HttpRequest& request, const std::stri
                     form_encode(kJwtBearerAssertionType) + "&client_assertion=" + form_encode(assertion);
     return {assertion};
   }
-  const std::string secret = secret_->read();
+  const std::string secret = secret_->read(deps.the_world());
   if (method_ == "basic") {
     // RFC 6749 2.3.1: id and secret are form-urlencoded before they are joined and encoded.
     request.headers.push_back("Authorization: Basic " + base64_encode(form_encode(client_id_) + ":" + form_encode(secret)));

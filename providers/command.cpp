@@ -67,12 +67,13 @@ class CommandProvider final : public Provider {
     check_program(argv_[0], "command");
     ProcessRequest request;
     request.argv = argv_;
-    request.deadline = std::min(deadline, std::chrono::steady_clock::now() + timeout_);
-    const auto started = std::chrono::steady_clock::now();
+    request.deadline = std::min(deadline, deps_.the_world().steady_now() + timeout_);
+    const auto started = deps_.the_world().steady_now();
     const ProcessResult result = deps_.processes().run(request);
     if (deps_.note) {
-      deps_.note(fmt::format("ran {}: {} in {}ms", printable(program_name(argv_[0])), result.summary(),
-                             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+      deps_.note(fmt::format(
+          "ran {}: {} in {}ms", printable(program_name(argv_[0])), result.summary(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(deps_.the_world().steady_now() - started).count()));
     }
     // Only the program's name: its arguments may be anything, so they are never echoed.
     const std::string what = fmt::format("command '{}'", printable(program_name(argv_[0])));

@@ -172,7 +172,7 @@ class GithubAppProvider final : public Provider {
   std::string private_key() const {
     if (!key_file_.empty())
       return read_small_file(key_file_, "private_key_file", FileRules::private_to_user, kMaxKeyBytes);
-    const char* value = std::getenv(key_env_.c_str());
+    const char* value = deps_.the_world().env(key_env_.c_str());
     if (value == nullptr || *value == '\0') {
       throw Error(ErrorKind::usage, fmt::format("key 'private_key_env': the variable ${} is not set", key_env_),
                   fmt::format("export {} with the App's private key (PEM), or set private_key_file", key_env_));
@@ -214,7 +214,7 @@ class GithubAppProvider final : public Provider {
     const std::string jwt = app_jwt(key);
     const std::string what =
         fmt::format("looking up the App's installation at {}", url_for_display(api_url_ + lookup_));
-    const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request("GET", lookup_, jwt),
+    const HttpResponse response = send_with_retries(deps_.transport(), deps_.the_world(), request("GET", lookup_, jwt),
                                                     deadline, http_timeout_, retry, what);
     if (response.status != 200) throw github_error(response, what, jwt, true);
     const auto doc = nlohmann::json::parse(response.body, nullptr, false);
@@ -238,7 +238,7 @@ class GithubAppProvider final : public Provider {
       r.body = narrowing_.dump();
     }
     const HttpResponse response =
-        send_with_retries(deps_.transport(), deps_.time(), r, deadline, http_timeout_, retry, what);
+        send_with_retries(deps_.transport(), deps_.the_world(), r, deadline, http_timeout_, retry, what);
     if (response.status != 201 && response.status != 200) {
       gone_ = response.status == 404;
       throw github_error(response, what, jwt, false);

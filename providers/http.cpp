@@ -3,13 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
-#include <random>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -85,17 +83,44 @@ Error outage_if_so(Error error, const HttpResponse& response, TimePoint now) {
   return std::move(error.mark_outage(header ? parse_retry_after(*header, now) : std::nullopt));
 }
 
-HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
+namespace {
+
+// `share` of `d` for a share in [0, 1] (anything else, NaN included, counts as 0), rounded to the
+// millisecond.
+std::chrono::milliseconds share_of(std::chrono::milliseconds d, double share) {
+  if (!(share > 0.0 && share <= 1.0)) return std::chrono::milliseconds(0);
+  if (share == 1.0) return d;
+  return std::chrono::milliseconds(
+      static_cast<std::chrono::milliseconds::rep>(static_cast<double>(d.count()) * share + 0.5));
+}
+
+}  // namespace
+
+std::chrono::milliseconds backoff_wait(std::chrono::milliseconds first, std::chrono::milliseconds max, int n,
+                                       double draw) {
+  auto step = std::max(first, std::chrono::milliseconds(0));
+  for (int i = 0; i < n && step < max; ++i) step *= 2;
+  return share_of(std::min(step, max), draw);
+}
+
+std::optional<std::chrono::milliseconds> retry_after_wait(std::chrono::milliseconds retry_after,
+                                                          std::chrono::milliseconds left,
+                                                          std::chrono::milliseconds reserve, double draw, bool exact) {
+  if (retry_after >= left) return std::nullopt;
+  if (exact) return retry_after;
+  const auto latest = std::max(retry_after, left - reserve);
+  return std::min(retry_after + share_of(retry_after, draw), latest);
+}
+
+HttpResponse send_with_retries(HttpTransport& transport, const World& world, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what) {
   request.direct = is_loopback_host(url_host(request.url));
   using namespace std::chrono;
-  thread_local std::minstd_rand jitter_rng{std::random_device{}()};
-  const auto steady_now = [&] { return policy.steady_now ? policy.steady_now() : steady_clock::now(); };
   const auto worth_retrying = [&](long status) {
     return policy.retry_status ? policy.retry_status(status) : retryable_status(status);
   };
-  auto backoff = policy.first_backoff;
+  int retries = 0;
   milliseconds waited{0};
   // A timeout names the profile key that ran out and its value, not libcurl's milliseconds.
   const auto deadline_text = [&] {
@@ -108,23 +133,30 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
     if (request.timeout < http_timeout) return fmt::format("no answer before {} ran out", deadline_text());
     return fmt::format("no answer within http_timeout ({})", format_duration(http_timeout));
   };
+  const auto give_up = [&](HttpResult& result) -> HttpResponse {
+    // Waiting would cross the deadline: give the caller what we have now.
+    if (result.failure != TransportFailure::none) {
+      throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result))).mark_outage());
+    }
+    return std::move(result.response);
+  };
   for (int attempt = 1;; ++attempt) {
-    const auto left = duration_cast<milliseconds>(deadline - steady_now());
+    const auto left = duration_cast<milliseconds>(deadline - world.steady_now());
     if (left <= milliseconds(0)) {
       throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {} ran out", what, deadline_text())).mark_outage());
     }
     request.timeout = std::min(http_timeout, left);
-    const auto started = steady_clock::now();
+    const auto started = world.steady_now();
     HttpResult result = transport.perform(request);
     if (policy.note) {
-      const auto took = duration_cast<milliseconds>(steady_clock::now() - started);
+      const auto took = duration_cast<milliseconds>(world.steady_now() - started);
       policy.note(fmt::format("{} {}: {} in {}ms (attempt {} of {})", request.method, url_for_display(request.url),
                               result.failure == TransportFailure::none ? fmt::format("HTTP {}", result.response.status)
                                                                        : printable(failure_text(result)),
                               took.count(), attempt, policy.max_attempts));
     }
     const bool out_of_attempts = attempt >= policy.max_attempts;
-    std::optional<milliseconds> wait;
+    std::optional<milliseconds> retry_after;
     if (result.failure != TransportFailure::none) {
       if (!retryable_failure(result.failure) || out_of_attempts) {
         Error error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result)));
@@ -136,28 +168,27 @@ HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, Htt
       const bool persisting = policy.persistent_status != 0 && status == policy.persistent_status &&
                               waited < policy.persist_for && policy.max_attempts > 1;
       if (!worth_retrying(status) || (out_of_attempts && !persisting)) return std::move(result.response);
-      if (auto header = result.response.header("retry-after")) wait = parse_retry_after(*header, clock.now());
+      if (auto header = result.response.header("retry-after")) retry_after = parse_retry_after(*header, world.now());
     }
-    if (!wait) {
-      // Full jitter on the upper half: spreads a herd of clients without ever waiting zero.
-      std::uniform_int_distribution<long> spread(backoff.count() / 2, backoff.count());
-      wait = milliseconds(spread(jitter_rng));
-      backoff = std::min(backoff * 2, policy.max_backoff);
-    }
-    if (steady_now() + *wait >= deadline) {
-      // Waiting would cross the deadline: give the caller what we have now.
-      if (result.failure != TransportFailure::none) {
-        throw std::move(Error(ErrorKind::unavailable, fmt::format("{}: {}", what, failure_text(result))).mark_outage());
-      }
-      return std::move(result.response);
-    }
-    if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait->count()));
-    if (policy.sleep) {
-      policy.sleep(*wait);
+    const auto now_left = duration_cast<milliseconds>(deadline - world.steady_now());
+    milliseconds wait;
+    if (retry_after) {
+      // A floor, never a beat: clients told the same R at the same instant come back spread over
+      // [R, 2R] instead of all at R (docs/fleet.md).
+      const auto drawn =
+          retry_after_wait(*retry_after, now_left, std::min(http_timeout, milliseconds(1000)),
+                           policy.exact_retry_after ? 0.0 : world.random().uniform(), policy.exact_retry_after);
+      if (!drawn) return give_up(result);
+      wait = *drawn;
     } else {
-      std::this_thread::sleep_for(*wait);
+      // Full jitter: anywhere from 0 to the step, so a herd of clients spreads at once.
+      wait = backoff_wait(policy.first_backoff, policy.max_backoff, retries, world.random().uniform());
+      if (wait >= now_left) return give_up(result);
     }
-    waited += *wait;
+    ++retries;
+    if (policy.note) policy.note(fmt::format("waiting {}ms before the next attempt", wait.count()));
+    world.sleep(wait);
+    waited += wait;
   }
 }
 

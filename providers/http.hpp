@@ -12,6 +12,8 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/policy.hpp"
+#include "core/world.hpp"
 #include "providers/base64.hpp"
 
 namespace tok {
@@ -62,25 +64,32 @@ class HttpTransport {
   virtual HttpResult perform(const HttpRequest& request) = 0;
 };
 
+// Where the n-th retry's wait falls (RetryPolicy): `draw` in [0, 1] from the world's random
+// source. Full jitter (n from 0): draw x min(first x 2^n, max). A Retry-After of R: R + draw x R
+// (`exact`: R), capped at `left` less `reserve` (the deadline's remaining time, less time for the
+// attempt itself) but never below R; nullopt when R does not fit in `left` at all.
+std::chrono::milliseconds backoff_wait(std::chrono::milliseconds first, std::chrono::milliseconds max, int n,
+                                       double draw);
+std::optional<std::chrono::milliseconds> retry_after_wait(std::chrono::milliseconds retry_after,
+                                                          std::chrono::milliseconds left,
+                                                          std::chrono::milliseconds reserve, double draw,
+                                                          bool exact = false);
+
 // The libcurl transport, loaded from the tok-curl module next to the program on first use.
 // Throws Error(internal) if the module is missing.
 HttpTransport& curl_transport();
 
-// What a retry loop waits with: the steady time its deadline is measured on, and sleeping. Tests
-// pass a fake whose sleep advances its own time, so a loop that waits minutes runs at once.
-class Sleeper {
- public:
-  virtual ~Sleeper() = default;
-  virtual Deadline now() const = 0;
-  virtual void sleep_for(std::chrono::milliseconds wait) const = 0;
-};
-
+// The retry series of a blocking fetch (docs/engine.md, "Retries"): exponential backoff with full
+// jitter, the n-th wait drawn from [0, min(first_backoff x 2^n, max_backoff)]; a Retry-After of R
+// is a floor, the wait drawn from [R, 2R] (within the deadline). Draws, waits and time come from
+// the world send_with_retries is given.
 struct RetryPolicy {
   int max_attempts = 5;
   std::chrono::milliseconds first_backoff{250};
   std::chrono::milliseconds max_backoff{8'000};
-  std::function<void(std::chrono::milliseconds)> sleep;  // empty: really sleep
-  std::function<Deadline()> steady_now;                  // empty: the steady clock
+  // The old policy, for bench/fleet.py's comparison only (kBenchExactRetryAfter, core/policy.hpp):
+  // wait a Retry-After exactly, so that every client told the same value comes back on the same beat.
+  bool exact_retry_after = false;
   // The HTTP statuses worth another attempt; empty: 408, 429 and 5xx (docs/engine.md).
   std::function<bool(long status)> retry_status;
   // A status that means "starting up, ask again later": retried past max_attempts until at least
@@ -97,11 +106,11 @@ struct RetryPolicy {
 std::string url_for_display(std::string_view url);
 
 // Sends with retries on connection errors and the policy's retryable statuses (408, 429 and 5xx
-// unless it says otherwise), with exponential backoff and jitter, honouring Retry-After (seconds
-// or HTTP date), never past the deadline. Returns the last response (which may still be a 5xx);
-// throws Error(unavailable) when no response came at all. `what` names the request in errors
-// ("fetching a token from URL").
-HttpResponse send_with_retries(HttpTransport& transport, const Clock& clock, HttpRequest request, Deadline deadline,
+// unless it says otherwise), with exponential backoff and full jitter, a Retry-After (seconds or
+// HTTP date) as the floor of its wait, never past the deadline. Returns the last response (which
+// may still be a 5xx); throws Error(unavailable) when no response came at all. `what` names the
+// request in errors ("fetching a token from URL"). Time, waits and draws are the world's.
+HttpResponse send_with_retries(HttpTransport& transport, const World& world, HttpRequest request, Deadline deadline,
                                std::chrono::milliseconds http_timeout, const RetryPolicy& policy,
                                std::string_view what);
 

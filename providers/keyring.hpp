@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/world.hpp"
+
 namespace tok {
 
 // Which login an item belongs to: exactly one cache entry (its key, which names the profile and
@@ -29,8 +31,8 @@ class Keyring {
  public:
   virtual ~Keyring() = default;
   // Why the Secret Service cannot be used now (no session bus, no service, no answer within
-  // `within`), or nullopt when it can.
-  virtual std::optional<std::string> unreachable(std::chrono::milliseconds within) = 0;
+  // `within`), or nullopt when it can. The session bus's address is read from `world`.
+  virtual std::optional<std::string> unreachable(std::chrono::milliseconds within, const World& world) = 0;
   // Why nothing can be written there now (a locked collection, no answer): a real write of a
   // probe item, removed again. nullopt: it can.
   virtual std::optional<std::string> unwritable(std::chrono::milliseconds within) = 0;

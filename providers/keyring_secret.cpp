@@ -135,9 +135,9 @@ Outcome bounded(std::chrono::milliseconds within, Call call) {
 
 class SecretServiceKeyring final : public Keyring {
  public:
-  std::optional<std::string> unreachable(std::chrono::milliseconds within) override {
+  std::optional<std::string> unreachable(std::chrono::milliseconds within, const World& world) override {
     // Without a session bus libsecret would try to autolaunch one (X11): say so at once instead.
-    const char* bus = std::getenv("DBUS_SESSION_BUS_ADDRESS");
+    const char* bus = world.env("DBUS_SESSION_BUS_ADDRESS");
     if (bus == nullptr || *bus == '\0')
       return std::string("no D-Bus session bus ($DBUS_SESSION_BUS_ADDRESS is not set)");
     return bounded(within,

@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 
 enum class Flavor { databricks, azure_imds, gcp };
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
+std::optional<std::string> env(const World& world, const char* name) {
+  const char* v = world.env(name);
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
@@ -56,10 +56,10 @@ std::string checked_metadata_url(const std::string& url, const Origin& origin) {
 }
 
 // The setting from the profile, else from the environment variable.
-std::optional<std::pair<std::string, Origin>> setting(const ProviderSettings& s, const char* key,
-                                                      const char* variable) {
+std::optional<std::pair<std::string, Origin>> setting(const ProviderSettings& s, const char* key, const char* variable,
+                                                      const World& world) {
   if (auto v = s.get(key); v && !v->empty()) return std::pair{*v, Origin{key, ""}};
-  if (auto v = env(variable)) return std::pair{*v, Origin{key, variable}};
+  if (auto v = env(world, variable)) return std::pair{*v, Origin{key, variable}};
   return std::nullopt;
 }
 
@@ -81,9 +81,9 @@ class MetadataProvider final : public Provider {
       }
     }
     switch (flavor_) {
-      case Flavor::databricks: source_ = databricks_source(s); break;
-      case Flavor::azure_imds: source_ = azure_source(s); break;
-      case Flavor::gcp: source_ = gcp_source(s); break;
+      case Flavor::databricks: source_ = databricks_source(s, deps_.the_world()); break;
+      case Flavor::azure_imds: source_ = azure_source(s, deps_.the_world()); break;
+      case Flavor::gcp: source_ = gcp_source(s, deps_.the_world()); break;
     }
   }
 
@@ -96,14 +96,14 @@ class MetadataProvider final : public Provider {
     std::string what = fmt::format("fetching a token from {}", printable(redacted_url(source_->url())));
     AnswerContext context{std::move(what), std::move(secrets), {}, default_lifetime_};
     const HttpResponse response =
-        send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, context.what);
+        send_with_retries(deps_.transport(), deps_.the_world(), request, deadline, http_timeout_, retry, context.what);
     context.now = deps_.time().now();
     return source_->read(response, context);
   }
 
  private:
-  static std::unique_ptr<MetadataSource> databricks_source(const ProviderSettings& s) {
-    auto url = setting(s, "url", "DATABRICKS_METADATA_SERVICE_URL");
+  static std::unique_ptr<MetadataSource> databricks_source(const ProviderSettings& s, const World& world) {
+    auto url = setting(s, "url", "DATABRICKS_METADATA_SERVICE_URL", world);
     if (!url) {
       throw KeyError("url", "required for flavor 'databricks' (or set $DATABRICKS_METADATA_SERVICE_URL)");
     }
@@ -118,7 +118,7 @@ class MetadataProvider final : public Provider {
                               "localhost, 127.0.0.1 or [::1]",
                               printable(value)));
     }
-    auto host_setting = setting(s, "host", "DATABRICKS_HOST");
+    auto host_setting = setting(s, "host", "DATABRICKS_HOST", world);
     if (!host_setting) {
       throw KeyError("host", "required for flavor 'databricks': the workspace URL (or set $DATABRICKS_HOST)");
     }
@@ -130,7 +130,7 @@ class MetadataProvider final : public Provider {
   }
 
   // App Service when its sandbox's variables are set, else IMDS (azure-identity's order).
-  static std::unique_ptr<MetadataSource> azure_source(const ProviderSettings& s) {
+  static std::unique_ptr<MetadataSource> azure_source(const ProviderSettings& s, const World& world) {
     const std::string resource = s.require("resource");
     azure::TokenQuery query{resource, "", ""};
     for (const char* key : {"client_id", "object_id", "msi_res_id"}) {
@@ -146,11 +146,11 @@ class MetadataProvider final : public Provider {
     std::string url;
     if (auto setting = s.get("url")) {
       url = checked_metadata_url(*setting, Origin{"url", ""});
-    } else if (auto endpoint = env(azure::kEndpointVariable); endpoint && env(azure::kHeaderVariable)) {
+    } else if (auto endpoint = env(world, azure::kEndpointVariable); endpoint && env(world, azure::kHeaderVariable)) {
       // App Service and Functions: a local endpoint with its own API version and names.
       return std::make_unique<azure::AppServiceSource>(
-          checked_metadata_url(*endpoint, Origin{"url", azure::kEndpointVariable}), std::move(query));
-    } else if (auto authority = env("AZURE_POD_IDENTITY_AUTHORITY_HOST")) {
+          checked_metadata_url(*endpoint, Origin{"url", azure::kEndpointVariable}), std::move(query), world);
+    } else if (auto authority = env(world, "AZURE_POD_IDENTITY_AUTHORITY_HOST")) {
       url = checked_metadata_url(without_trailing_slashes(*authority) + std::string(azure::kImdsPath),
                                  Origin{"url", "AZURE_POD_IDENTITY_AUTHORITY_HOST"});
     } else {
@@ -159,7 +159,7 @@ class MetadataProvider final : public Provider {
     return std::make_unique<azure::ImdsSource>(url, std::move(query));
   }
 
-  static std::unique_ptr<MetadataSource> gcp_source(const ProviderSettings& s) {
+  static std::unique_ptr<MetadataSource> gcp_source(const ProviderSettings& s, const World& world) {
     const std::string account = s.text("account");
     if (account.empty() || !std::all_of(account.begin(), account.end(), [](unsigned char c) {
           return std::isalnum(c) || c == '@' || c == '.' || c == '_' || c == '-' || c == '+';
@@ -173,7 +173,7 @@ class MetadataProvider final : public Provider {
     } else {
       // GCE_METADATA_HOST (newer) or GCE_METADATA_ROOT (older): host[:port], as google-auth reads them.
       for (const char* variable : {"GCE_METADATA_HOST", "GCE_METADATA_ROOT"}) {
-        if (auto host = env(variable)) {
+        if (auto host = env(world, variable)) {
           base = host->find("://") == std::string::npos ? "http://" + *host : *host;
           origin.variable = variable;
           break;

@@ -8,7 +8,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -92,7 +91,7 @@ class OAuthClient {
     if (token_storage_ == "file") return std::nullopt;
     std::optional<std::string> why;
     try {
-      why = secret_service_keyring().unreachable(3s);
+      why = secret_service_keyring().unreachable(3s, deps_.the_world());
       if (!why) why = secret_service_keyring().unwritable(3s);
     } catch (const Error& e) {
       why = e.what();
@@ -217,8 +216,8 @@ class OAuthClient {
     HttpRequest request = form_request(
         endpoint, "client_id=" + form_encode(client_id_) + (scope_.empty() ? "" : "&scope=" + form_encode(scope_)));
     const std::string what = fmt::format("asking {} for a device code", url_for_display(endpoint));
-    const HttpResponse response =
-        send_with_retries(deps_.transport(), deps_.time(), request, request_deadline(), http_timeout_, retry, what);
+    const HttpResponse response = send_with_retries(deps_.transport(), deps_.the_world(), request, request_deadline(),
+                                                    http_timeout_, retry, what);
     if (response.status != 200)
       throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), {}), response, deps_.time().now());
     const DeviceAnswer answer = read_device_authorization(response.body, what);
@@ -293,8 +292,8 @@ class OAuthClient {
         form_request(endpoint, "token=" + form_encode(refresh_token) + "&token_type_hint=refresh_token");
     const std::vector<std::string> sent = authenticate(request, endpoint);
     const std::string what = fmt::format("revoking the refresh token at {}", url_for_display(endpoint));
-    const HttpResponse response =
-        send_with_retries(deps_.transport(), deps_.time(), request, request_deadline(), http_timeout_, retry, what);
+    const HttpResponse response = send_with_retries(deps_.transport(), deps_.the_world(), request, request_deadline(),
+                                                    http_timeout_, retry, what);
     // RFC 7009 2.2: 200 whether or not the token was still valid.
     if (response.status != 200) {
       std::vector<std::string> secrets = sent;
@@ -331,7 +330,7 @@ class OAuthClient {
   // What is left of a refresh's deadline for a keyring call: a hung Secret Service must not
   // hold the refresh (and its lock) past refresh_timeout.
   std::chrono::milliseconds keyring_wait(Deadline deadline) const {
-    const auto now = deps_.sleeper != nullptr ? deps_.sleeper->now() : std::chrono::steady_clock::now();
+    const auto now = deps_.the_world().steady_now();
     return std::max(std::chrono::milliseconds(0),
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
   }
@@ -341,17 +340,9 @@ class OAuthClient {
                  fmt::format("run tok login -p {} --device again and approve it sooner", deps_.profile));
   }
 
-  Deadline request_deadline() const {
-    return (deps_.sleeper != nullptr ? deps_.sleeper->now() : std::chrono::steady_clock::now()) + 2 * http_timeout_;
-  }
+  Deadline request_deadline() const { return deps_.the_world().steady_now() + 2 * http_timeout_; }
 
-  void pause(std::chrono::milliseconds wait) const {
-    if (deps_.sleeper != nullptr) {
-      deps_.sleeper->sleep_for(wait);
-    } else {
-      std::this_thread::sleep_for(wait);
-    }
-  }
+  void pause(std::chrono::milliseconds wait) const { deps_.the_world().sleep(wait); }
 
   HttpRequest form_request(const std::string& endpoint, std::string body) const {
     HttpRequest request;
@@ -380,8 +371,8 @@ class OAuthClient {
     HttpRequest request = form_request(endpoint, std::move(form));
     for (auto& s : authenticate(request, endpoint)) secrets.push_back(std::move(s));
     const std::string what = fmt::format("fetching a token from {}", printable(redacted_url(endpoint)));
-    const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_,
-                                                    deps_.retry_policy(mode), what);
+    const HttpResponse response = send_with_retries(deps_.transport(), deps_.the_world(), request, deadline,
+                                                    http_timeout_, deps_.retry_policy(mode), what);
     if (response.status < 200 || response.status >= 300) {
       throw outage_if_so(token_endpoint_error(response, what, auth_.advice(), secrets), response, deps_.time().now());
     }
@@ -434,7 +425,7 @@ class OAuthClient {
       request.headers = {"Accept: application/json"};
       const std::string what = fmt::format("discovering the token endpoint at {}", printable(redacted_url(request.url)));
       const HttpResponse response =
-          send_with_retries(http, deps_.time(), request, deadline, http_timeout_, retry, what);
+          send_with_retries(http, deps_.the_world(), request, deadline, http_timeout_, retry, what);
       if (response.status != 200) {
         last_problem = fmt::format("{}: HTTP {}", what, response.status);
         continue;

@@ -22,8 +22,8 @@ constexpr const char* kTokenExchangeGrant = "urn:ietf:params:oauth:grant-type:to
 constexpr const char* kJwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
 constexpr std::size_t kMaxIdToken = 64 * 1024;
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
+std::string env_or_empty(const World& world, const char* name) {
+  const char* v = world.env(name);
   return v != nullptr ? v : "";
 }
 
@@ -98,7 +98,8 @@ class OidcFederationProvider final : public Provider {
     if (audience_) request.body += "&audience=" + form_encode(*audience_);
     if (resource_) request.body += "&resource=" + form_encode(*resource_);
     const std::string what = fmt::format("exchanging the {} ID token at {}", source_name(), redacted_url(token_url_));
-    const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, what);
+    const HttpResponse response =
+        send_with_retries(deps_.transport(), deps_.the_world(), request, deadline, http_timeout_, retry, what);
     if (response.status >= 200 && response.status < 300) {
       try {
         return parse_token_response(response.body, deps_.time().now(), {.default_lifetime = default_lifetime_});
@@ -131,7 +132,7 @@ class OidcFederationProvider final : public Provider {
       return token;
     }
     if (source_ == "gitlab") {
-      std::string token = trimmed(env_or_empty(id_token_env_.c_str()));
+      std::string token = trimmed(env_or_empty(deps_.the_world(), id_token_env_.c_str()));
       if (token.empty()) {
         throw Error(ErrorKind::usage, fmt::format("key 'id_token_env': ${} is not set", id_token_env_),
                     fmt::format("declare it in the job: id_tokens: {{ {}: {{ aud: ... }} }}", id_token_env_));
@@ -144,8 +145,8 @@ class OidcFederationProvider final : public Provider {
   // GitHub Actions hands a job that has `permissions: id-token: write` a URL and a bearer token
   // to ask for an ID token; the answer is {"value": "<JWT>"}.
   std::string github_id_token(Deadline deadline, const RetryPolicy& retry) const {
-    const std::string url = env_or_empty("ACTIONS_ID_TOKEN_REQUEST_URL");
-    const std::string bearer = env_or_empty("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+    const std::string url = env_or_empty(deps_.the_world(), "ACTIONS_ID_TOKEN_REQUEST_URL");
+    const std::string bearer = env_or_empty(deps_.the_world(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN");
     if (url.empty() || bearer.empty()) {
       std::vector<std::string> missing;
       if (url.empty()) missing.emplace_back("$ACTIONS_ID_TOKEN_REQUEST_URL");
@@ -167,7 +168,8 @@ class OidcFederationProvider final : public Provider {
     request.ca_bundle = ca_bundle_;
     request.headers = {"Authorization: Bearer " + bearer, "Accept: application/json"};
     const std::string what = "requesting an ID token from GitHub Actions";
-    const HttpResponse response = send_with_retries(deps_.transport(), deps_.time(), request, deadline, http_timeout_, retry, what);
+    const HttpResponse response =
+        send_with_retries(deps_.transport(), deps_.the_world(), request, deadline, http_timeout_, retry, what);
     if (response.status == 401 || response.status == 403) {
       throw Error(ErrorKind::refused, fmt::format("{}: HTTP {}: '{}'", what, response.status, quote_body(response.body)),
                   "give the job 'permissions: id-token: write'");

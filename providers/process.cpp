@@ -23,8 +23,6 @@
 #include "core/file_trust.hpp"
 #include "providers/http.hpp"
 
-extern char** environ;
-
 namespace tok {
 
 std::string ProcessResult::summary() const {
@@ -48,7 +46,6 @@ void check_program(const std::string& program, std::string_view key) {
 namespace {
 
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 // Both ends above 0-2: the caller may have closed those (everything from outside is hostile,
 // including them), and a pipe end there makes the child's dup2 onto 0-2 a dup2 onto itself or
@@ -173,13 +170,14 @@ void record_status(int status, ProcessResult& result) {
 
 class SystemProcessRunner final : public ProcessRunner {
  public:
+  explicit SystemProcessRunner(const World& world) : world_(world) {}
   ProcessResult run(const ProcessRequest& request) override {
     ProcessResult result;
     if (request.argv.empty() || request.argv[0].empty()) {
       result.not_found = true;
       return result;
     }
-    if (steady_clock::now() >= request.deadline) {
+    if (world_.steady_now() >= request.deadline) {
       result.timed_out = true;
       return result;
     }
@@ -227,7 +225,8 @@ class SystemProcessRunner final : public ProcessRunner {
         rc = ECANCELED;
       } else {
         // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
-        rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);
+        rc =
+            ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), const_cast<char* const*>(world_.environment()));
         if (rc == 0) listed = list_group(pid);
       }
       ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
@@ -263,7 +262,7 @@ class SystemProcessRunner final : public ProcessRunner {
         record_status(status, result);
         return result;
       }
-      const auto left = std::chrono::ceil<milliseconds>(request.deadline - steady_clock::now());
+      const auto left = std::chrono::ceil<milliseconds>(request.deadline - world_.steady_now());
       if (left <= milliseconds(0)) break;
       pollfd fds[3];
       nfds_t n = 0;
@@ -292,12 +291,15 @@ class SystemProcessRunner final : public ProcessRunner {
     record_status(status, result);
     return result;
   }
+
+ private:
+  const World& world_;
 };
 
 }  // namespace
 
 ProcessRunner& system_process_runner() {
-  static SystemProcessRunner runner;
+  static SystemProcessRunner runner(real_world());
   return runner;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/world.hpp"
 
 namespace tok {
 
@@ -46,6 +47,7 @@ class ProcessRunner {
   virtual ProcessResult run(const ProcessRequest& request) = 0;
 };
 
+// The posix_spawn runner of the real world: its clock for deadlines, its environment for the child.
 ProcessRunner& system_process_runner();
 
 // A program a profile names by its path (`key`'s value has a '/'): it runs as you, so one that

@@ -95,11 +95,6 @@ std::vector<std::string> split_scopes(std::string_view text) {
 
 HttpTransport& ProviderDeps::transport() const { return http != nullptr ? *http : curl_transport(); }
 
-const Clock& ProviderDeps::time() const {
-  static const SystemClock system;
-  return clock != nullptr ? *clock : system;
-}
-
 ProcessRunner& ProviderDeps::processes() const { return runner != nullptr ? *runner : system_process_runner(); }
 
 RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
@@ -107,10 +102,8 @@ RetryPolicy ProviderDeps::retry_policy(FetchMode mode) const {
   if (mode == FetchMode::background) policy.max_attempts = 1;
   policy.note = note;
   policy.refresh_timeout = refresh_timeout;
-  if (sleeper != nullptr) {
-    const Sleeper* s = sleeper;
-    policy.sleep = [s](std::chrono::milliseconds wait) { s->sleep_for(wait); };
-    policy.steady_now = [s] { return s->now(); };
+  if (const char* v = the_world().env(kBenchExactRetryAfter); v != nullptr && *v != '\0' && *v != '0') {
+    policy.exact_retry_after = true;
   }
   return policy;
 }

@@ -13,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/token.hpp"
+#include "core/world.hpp"
 #include "providers/key_spec.hpp"
 
 namespace tok {
@@ -20,20 +21,19 @@ namespace tok {
 class HttpTransport;
 class JwsSigner;
 class ProcessRunner;
-class Sleeper;
 struct RetryPolicy;
 
 // Scopes as profiles write them: separated by spaces or commas.
 std::vector<std::string> split_scopes(std::string_view text);
 
 // What a provider is built with: the seams tests replace. A null member means the real one (the
-// libcurl module loaded on first use, the system clock, the posix_spawn runner, the steady clock
-// and real sleeping). No provider has its own copy of any.
+// libcurl module loaded on first use, the real world, the posix_spawn runner). No provider has
+// its own copy of any.
 struct ProviderDeps {
   HttpTransport* http = nullptr;
-  const Clock* clock = nullptr;
+  // Time, waiting, the retries' draws and the environment (core/world.hpp).
+  const World* world = nullptr;
   ProcessRunner* runner = nullptr;
-  const Sleeper* sleeper = nullptr;
   JwsSigner* signer = nullptr;  // null: OpenSSL's, from the tok-crypto module
   // What -v shows: each request (URL without query or credentials, status, attempt, time), the
   // endpoint discovery found, each program run. Empty: nothing. Never tokens or secrets.
@@ -49,10 +49,11 @@ struct ProviderDeps {
   std::string cache_dir = {};
 
   HttpTransport& transport() const;
-  const Clock& time() const;
+  const World& the_world() const { return world != nullptr ? *world : real_world(); }
+  const Clock& time() const { return the_world().clock(); }
   ProcessRunner& processes() const;
-  // The common HTTP retry rules (docs/engine.md), waiting with the sleeper. In the background a
-  // provider makes one attempt: the engine's cooldown is the retry.
+  // The common HTTP retry rules (docs/engine.md). In the background a provider makes one attempt:
+  // the engine's cooldown is the retry.
   RetryPolicy retry_policy(FetchMode mode) const;
 };
 

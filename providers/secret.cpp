@@ -78,9 +78,9 @@ std::string read_small_file(const std::string& path, std::string_view key, FileR
   return std::move(*text);
 }
 
-std::string SecretSource::read() const {
+std::string SecretSource::read(const World& world) const {
   if (file_.empty()) {
-    const char* value = std::getenv(env_.c_str());
+    const char* value = world.env(env_.c_str());
     if (value == nullptr || *value == '\0') {
       throw Error(ErrorKind::usage, fmt::format("key '{}': the secret variable ${} is not set", key_, env_),
                   fmt::format("export {} (or set {})", env_, key_ == "client_secret_env" ? "client_secret_file" : key_));

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/world.hpp"
 #include "providers/provider.hpp"
 
 namespace tok {
@@ -26,8 +27,9 @@ class SecretSource {
  public:
   // Reads `<prefix>_env` (default env TOK_CLIENT_SECRET) or `<prefix>_file` from the settings.
   static SecretSource from_settings(const ProviderSettings& settings, std::string_view prefix);
-  // The secret itself; throws Error(usage) when it is missing or the file is unsafe.
-  std::string read() const;
+  // The secret itself (a variable read from `world`); throws Error(usage) when it is missing or
+  // the file is unsafe.
+  std::string read(const World& world) const;
   // "$TOK_CLIENT_SECRET" or the file's path, for advice lines.
   std::string describe() const;
 

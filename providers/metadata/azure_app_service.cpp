@@ -17,11 +17,11 @@ TokenQuery with_app_service_names(TokenQuery query) {
 
 }  // namespace
 
-AppServiceSource::AppServiceSource(std::string url, TokenQuery query)
-    : MetadataSource(std::move(url)), query_(with_app_service_names(std::move(query))) {}
+AppServiceSource::AppServiceSource(std::string url, TokenQuery query, const World& world)
+    : MetadataSource(std::move(url)), query_(with_app_service_names(std::move(query))), world_(world) {}
 
 HttpRequest AppServiceSource::request(std::vector<std::string>& secrets) const {
-  const char* header = std::getenv(kHeaderVariable);
+  const char* header = world_.env(kHeaderVariable);
   if (header == nullptr || *header == '\0') throw Error(ErrorKind::usage, "$IDENTITY_HEADER is no longer set");
   HttpRequest request;
   request.url = url() + query_.text(url(), kAppServiceApiVersion);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/world.hpp"
 #include "providers/metadata/azure_imds.hpp"
 
 namespace tok::azure {
@@ -22,8 +23,8 @@ class AppServiceSource final : public MetadataSource {
  public:
   // The identity by IMDS's name for it (client_id, object_id, msi_res_id); App Service names two
   // of them differently (principal_id, mi_res_id).
-  AppServiceSource(std::string url, TokenQuery query);
-  // Reads $IDENTITY_HEADER now, not kept: throws when it is no longer set.
+  AppServiceSource(std::string url, TokenQuery query, const World& world);
+  // Reads $IDENTITY_HEADER (from the world) now, not kept: throws when it is no longer set.
   HttpRequest request(std::vector<std::string>& secrets) const override;
 
  protected:
@@ -31,6 +32,7 @@ class AppServiceSource final : public MetadataSource {
 
  private:
   TokenQuery query_;
+  const World& world_;
 };
 
 class AppServiceServed final : public ServedProtocol {

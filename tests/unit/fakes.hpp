@@ -1,7 +1,7 @@
 #pragma once
 // The seams of ProviderDeps, faked for provider tests: a scripted HTTP transport, a scripted
-// process runner, a sleeper whose time moves only when something sleeps, and guards that set an
-// environment variable or time zone for one test and put it back.
+// process runner, the fake world (fake_world.hpp: clocks that move only when something sleeps,
+// an environment of its own), and a guard that sets the time zone for one test.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -16,6 +16,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "fake_world.hpp"
 #include "providers/http.hpp"
 #include "providers/process.hpp"
 #include "providers/provider.hpp"
@@ -92,58 +93,29 @@ class ScriptedRunner final : public tok::ProcessRunner {
   }
 };
 
-class FakeSleeper final : public tok::Sleeper {
- public:
-  tok::Deadline now() const override { return now_; }
-  void sleep_for(std::chrono::milliseconds wait) const override {
-    sleeps.push_back(wait);
-    now_ += wait;
-  }
-  std::chrono::milliseconds slept() const {
-    return std::accumulate(sleeps.begin(), sleeps.end(), std::chrono::milliseconds(0));
-  }
-  mutable std::vector<std::chrono::milliseconds> sleeps;
-
- private:
-  mutable tok::Deadline now_ = std::chrono::steady_clock::now();
-};
-
-// Sets (or, with nullopt, unsets) an environment variable for the guard's life.
-class EnvGuard {
- public:
-  EnvGuard(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
-    if (const char* old = std::getenv(name_.c_str())) old_ = old;
-    if (value) {
-      ::setenv(name_.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-  ~EnvGuard() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
-
-// TZ for the guard's life (mktime and localtime read it after tzset).
+// TZ for the guard's life (mktime and localtime read it after tzset): the C library's time zone,
+// which no World carries. The only variable a test sets in the process environment.
 class TzGuard {
  public:
-  explicit TzGuard(const std::string& zone) : env_("TZ", zone) { ::tzset(); }
-  ~TzGuard() { ::tzset(); }
+  explicit TzGuard(const std::string& zone) {
+    if (const char* old = std::getenv("TZ")) old_ = old;
+    ::setenv("TZ", zone.c_str(), 1);
+    ::tzset();
+  }
+  TzGuard(const TzGuard&) = delete;
+  TzGuard& operator=(const TzGuard&) = delete;
+  ~TzGuard() {
+    if (old_) {
+      ::setenv("TZ", old_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
 
  private:
-  EnvGuard env_;
+  std::optional<std::string> old_;
 };
-
 // The tok::Error that `f` throws (a failed test if it throws none).
 template <typename F>
 tok::Error error_from(F&& f) {

@@ -127,15 +127,16 @@ TEST_CASE("credential_process JSON written back: what AWS reads, the expiry as E
 
 TEST_CASE("command: stderr quoted redacted, stdout never, even on a failure") {
   tok_test::ScriptedRunner runner;
-  tok::FakeClock clock{kNow};
+  tok_test::FakeWorld world;
+  world.wall.set(kNow);
   tok::ProviderMemo memo;
   const auto fetch = [&] {
     tok::ProviderDeps deps;
     deps.runner = &runner;
-    deps.clock = &clock;
+    deps.world = &world;
     return tok::make_provider(tok::ProviderSettings(tok_test::Settings{{"provider", "command"}, {"command", "helper"}}),
                               deps)
-        ->fetch(std::chrono::steady_clock::now() + 60s, memo, tok::FetchMode::blocking);
+        ->fetch(world.steady_now() + 60s, memo, tok::FetchMode::blocking);
   };
   // The helper printed its credential (a secret too short for the redaction to spot), then failed
   // and echoed it on stderr: every word of its stdout is cut from the quote.

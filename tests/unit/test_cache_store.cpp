@@ -17,6 +17,7 @@
 
 #include "core/cache_store.hpp"
 #include "core/error.hpp"
+#include "fake_world.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -462,6 +463,42 @@ TEST_CASE("ensure_dir: a directory that cannot be created is an error message, n
   std::optional<std::string> write_problem;
   CHECK_NOTHROW(write_problem = store.write("k", full_entry()));
   CHECK(write_problem.has_value());
+}
+
+TEST_CASE("lock: the poll waits on the world: a held lock times out at the deadline, no real sleep") {
+  TempDir tmp;
+  tok_test::FakeWorld world;
+  const CacheStore store(tmp.path, world);
+  auto held = store.try_lock("k", LockName::refresh);  // another process's, as far as flock knows
+  REQUIRE(held.has_value());
+  const tok::Deadline start = world.steady_now();
+  CHECK_FALSE(store.lock("k", LockName::refresh, start + std::chrono::seconds(10)).has_value());
+  // 2, 4, 8, 16, then 20 ms at a time, up to the deadline and not past it.
+  REQUIRE(world.sleeps.size() > 4);
+  CHECK(world.sleeps[0] == std::chrono::milliseconds(2));
+  CHECK(world.sleeps[3] == std::chrono::milliseconds(16));
+  CHECK(world.sleeps.back() == std::chrono::milliseconds(20));
+  CHECK(world.steady_now() <= start + std::chrono::seconds(10));
+  CHECK(world.steady_now() > start + std::chrono::milliseconds(9'970));
+  // Once the holder lets go, the next poll takes it.
+  held.reset();
+  CHECK(store.lock("k", LockName::refresh, world.steady_now() + std::chrono::seconds(1)).has_value());
+}
+
+TEST_CASE("remove_all: a busy entry is left once the world's clock passes the wait") {
+  TempDir tmp;
+  tok_test::FakeWorld world;
+  const CacheStore store(tmp.path / "cache", world);
+  REQUIRE_FALSE(store.ensure_dir().has_value());
+  REQUIRE_FALSE(store.write("busy", full_entry()).has_value());
+  REQUIRE_FALSE(store.write("idle", full_entry()).has_value());
+  auto held = store.try_lock("busy", LockName::refresh);
+  REQUIRE(held.has_value());
+  const auto removed = store.remove_all(std::chrono::seconds(5));
+  CHECK(removed.entries == 1);
+  CHECK(removed.busy == 1);
+  CHECK(world.slept() <= std::chrono::seconds(5));
+  CHECK(world.slept() > std::chrono::milliseconds(4'900));
 }
 
 TEST_CASE("try_lock: exclusive between open file descriptions, released on destruction") {

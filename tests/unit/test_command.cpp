@@ -21,17 +21,20 @@ const std::string kToken = "dapi0123456789abcdef0123456789abcdef";
 
 struct CommandFixture {
   tok_test::ScriptedRunner runner;
-  tok::FakeClock clock{kNow};
+  tok_test::FakeWorld world;
+  tok::FakeClock& clock = world.wall;
   tok::ProviderMemo memo;
+  CommandFixture() { clock.set(kNow); }
 
   tok::Token fetch(const std::string& command, tok_test::Settings values = {},
-                   tok::Deadline deadline = std::chrono::steady_clock::now() + 60s) {
+                   std::optional<tok::Deadline> deadline = std::nullopt) {
     values.emplace("provider", "command");
     values.emplace("command", command);
     tok::ProviderDeps deps;
     deps.runner = &runner;
-    deps.clock = &clock;
-    return tok::make_provider(tok::ProviderSettings(values), deps)->fetch(deadline, memo, FetchMode::blocking);
+    deps.world = &world;
+    return tok::make_provider(tok::ProviderSettings(values), deps)
+        ->fetch(deadline.value_or(world.steady_now() + 60s), memo, FetchMode::blocking);
   }
 };
 
@@ -148,11 +151,9 @@ TEST_CASE_FIXTURE(CommandFixture, "not found, killed by a signal, timed out: una
 
 TEST_CASE_FIXTURE(CommandFixture, "the deadline is command_timeout or the caller's, whichever comes first") {
   runner.exits(0, kToken);
-  const auto before = std::chrono::steady_clock::now();
   fetch("x", {{"command_timeout", "4s"}});
-  CHECK(runner.requests.back().deadline >= before + 4s);
-  CHECK(runner.requests.back().deadline <= std::chrono::steady_clock::now() + 4s);
-  const auto soon = std::chrono::steady_clock::now() + 1s;
+  CHECK(runner.requests.back().deadline == world.steady_now() + 4s);
+  const auto soon = world.steady_now() + 1s;
   fetch("x", {}, soon);
   CHECK(runner.requests.back().deadline == soon);
 }

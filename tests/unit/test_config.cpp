@@ -43,6 +43,8 @@ bool contains(const std::string& haystack, const std::string& needle) {
 struct TempConfig {
   fs::path dir;
   fs::path path;
+  // The environment the config sees: the fake world's, empty unless a test sets it.
+  tok_test::FakeWorld world;
   TempConfig() {
     char tmpl[] = "/tmp/tok-unit-config-XXXXXX";
     const char* made = ::mkdtemp(tmpl);
@@ -63,6 +65,7 @@ struct TempConfig {
     o.profile = std::move(profile);
     o.config_path = path.string();
     o.cache_dir = (dir / "cache").string();
+    o.world = &world;
     return o;
   }
 };
@@ -304,9 +307,8 @@ TEST_CASE("profile names are [A-Za-z0-9._@-]: sections, -p and $TOK_PROFILE") {
   c.write(kBase);
   const std::string flag = usage_error([&] { resolve_profile(c.options("evil\nprofile")); });
   CHECK(contains(flag, "-p 'evil?profile' is not a profile name"));
-  ::setenv("TOK_PROFILE", "evil\ntok: forged", 1);
+  c.world.set_env("TOK_PROFILE", "evil\ntok: forged");
   const std::string env = usage_error([&] { resolve_profile(c.options("")); });
-  ::unsetenv("TOK_PROFILE");
   CHECK(contains(env, "$TOK_PROFILE 'evil?tok: forged' is not a profile name"));
 }
 
@@ -523,9 +525,11 @@ TEST_CASE("cache_key: the profile name is written exactly, so two profiles never
 }
 
 TEST_CASE("cache_key: every provider's identity keys, and the environment that picks its token") {
-  const auto key_of = [](tok::KeyValues flags) {
+  tok_test::FakeWorld world;  // the environment the keys see
+  const auto key_of = [&world](tok::KeyValues flags) {
     TempConfig c;
     GlobalOptions o = c.options("p");
+    o.world = &world;
     o.key_flags = std::move(flags);
     return resolve_profile(o).cache_key;
   };
@@ -542,11 +546,11 @@ TEST_CASE("cache_key: every provider's identity keys, and the environment that p
     scoped.erase("resource");
     scoped["scope"] = "https://management.azure.com//.default";
     CHECK(key_of(scoped) != k);
-    tok_test::EnvGuard dir("AZURE_CONFIG_DIR", "/tmp/another-az-login");
+    tok_test::EnvGuard dir(world, "AZURE_CONFIG_DIR", "/tmp/another-az-login");
     CHECK(key_of(base) != k);  // another az configuration is another login
   }
   SUBCASE("metadata") {
-    tok_test::EnvGuard h("DATABRICKS_HOST", std::nullopt);
+    tok_test::EnvGuard h(world, "DATABRICKS_HOST", std::nullopt);
     const tok::KeyValues base = {{"provider", "metadata"},
                                  {"flavor", "databricks"},
                                  {"url", "http://127.0.0.1:1/t"},
@@ -557,9 +561,9 @@ TEST_CASE("cache_key: every provider's identity keys, and the environment that p
     CHECK(key_of(other_host) != k);
     auto no_host = base;
     no_host.erase("host");
-    tok_test::EnvGuard env_a("DATABRICKS_HOST", "https://a.cloud.databricks.com");
+    tok_test::EnvGuard env_a(world, "DATABRICKS_HOST", "https://a.cloud.databricks.com");
     const std::string from_a = key_of(no_host);
-    tok_test::EnvGuard env_b("DATABRICKS_HOST", "https://b.cloud.databricks.com");
+    tok_test::EnvGuard env_b(world, "DATABRICKS_HOST", "https://b.cloud.databricks.com");
     CHECK(key_of(no_host) != from_a);  // the workspace from the environment is part of the key
     const tok::KeyValues imds = {{"provider", "metadata"}, {"flavor", "azure-imds"}, {"resource", "r1"}};
     auto imds2 = imds;
@@ -568,9 +572,9 @@ TEST_CASE("cache_key: every provider's identity keys, and the environment that p
     auto imds3 = imds;
     imds3["client_id"] = "c";
     CHECK(key_of(imds) != key_of(imds3));
-    tok_test::EnvGuard header("IDENTITY_HEADER", std::nullopt);
+    tok_test::EnvGuard header(world, "IDENTITY_HEADER", std::nullopt);
     const std::string without = key_of(imds);
-    tok_test::EnvGuard secret("IDENTITY_HEADER", "a-secret");
+    tok_test::EnvGuard secret(world, "IDENTITY_HEADER", "a-secret");
     CHECK(key_of(imds) == without);  // a secret never reaches the key, not even hashed
   }
   SUBCASE("command") {

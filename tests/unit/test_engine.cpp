@@ -1,5 +1,5 @@
 // The one refresh flow (core/refresh_flow), run twice: in process (MemoryEntryStore) and on disk
-// (DiskEntryStore in a temporary directory). Both with a fake token source, a FakeClock and a
+// (DiskEntryStore in a temporary directory). Both with a fake token source, a FakeWorld and a
 // ManualExecutor behind the launcher: background work (the "detached child" of the on-disk
 // configuration) runs in this process, and only when the test calls run_all(). No sleeps.
 //
@@ -22,6 +22,7 @@
 #include "core/memory_store.hpp"
 #include "core/random.hpp"
 #include "core/refresh_flow.hpp"
+#include "fake_world.hpp"
 #include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -55,19 +56,8 @@ EngineSettings seed() {
   return s;
 }
 
-// Draws in order, then `otherwise`; counts them.
-struct FakeRandom final : tok::RandomSource {
-  std::deque<double> queued;
-  double otherwise = 1.0;
-  int draws = 0;
-  double uniform() override {
-    ++draws;
-    if (queued.empty()) return otherwise;
-    const double d = queued.front();
-    queued.pop_front();
-    return d;
-  }
-};
+using tok_test::FakeRandom;
+using tok_test::FakeWorld;
 
 // A token source that counts its calls. By default each call returns "token-N" expiring `ttl`
 // after the fake clock's time; queued tokens or failures are used first.
@@ -158,15 +148,16 @@ class HookedStore final : public tok::EntryStore {
 };
 
 struct Fixture {
-  FakeClock clock;
+  FakeWorld world;
+  FakeClock& clock = world.wall;
   tok::ManualExecutor executor;
   tok::ExecutorLauncher launcher{executor};
   FakeSource source;
-  FakeRandom random;
+  FakeRandom& random = world.random_source;
   EngineSettings settings;
   const bool on_disk;
   tok_test::TempDir tmp;
-  tok::CacheStore disk{tmp.path / "cache"};
+  tok::CacheStore disk{tmp.path / "cache", world};
   tok::MemoryEntryStore* memory = nullptr;
   HookedStore* hooks = nullptr;
   std::shared_ptr<tok::RefreshFlow> flow;
@@ -197,7 +188,7 @@ struct Fixture {
         [this](tok::Deadline, tok::ProviderMemo& memo, FetchMode mode, const Token* current) {
           return source.next(memo, mode, current);
         },
-        settings, clock, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}}, &random);
+        settings, world, tok::Diagnostics{[this](const std::string& m) { warnings.push_back(m); }, {}});
   }
   void make() { flow = make_flow(&hooks); }
 
@@ -715,7 +706,7 @@ ENGINE_CASE("the memo round-trips through the source") {
         memo["seen"] = std::to_string(calls);
         return make_token("m" + std::to_string(calls), f.clock.now() + 60min);
       },
-      f.settings, f.clock, tok::Diagnostics{});
+      f.settings, f.world, tok::Diagnostics{});
   flow->get();
   CHECK(flow->store().read().entry->memo.at("seen") == "1");
   f.clock.advance(45min);
@@ -1082,6 +1073,7 @@ ENGINE_CASE("Retry-After stretches the kept failure, at most to retry_backoff") 
   for (const auto& [retry_after, kept] : cases) {
     CAPTURE(retry_after.count());
     Fixture f(Config::on_disk, with_failure_cache(5s));  // retry_backoff: 1 min
+    f.random.otherwise = 0.0;                            // the window's floor (the next case draws)
     fetch_then_outage(f);
     f.source.retry_after = retry_after;
     const TimePoint failed = f.clock.now();
@@ -1147,6 +1139,42 @@ ENGINE_CASE("jitter: the kept failure's window is failure_cache x [1, 1 + j]") {
   CHECK(f.source.calls == 3);
 }
 
+ENGINE_CASE("a Retry-After is a floor: the kept failure ends at a draw from [W, 2W], even with jitter 0") {
+  const std::pair<double, Duration> cases[] = {{0.0, 30s}, {0.5, 45s}, {1.0, 60s}, {0.25, 37500ms}};
+  for (const auto& [draw, kept] : cases) {
+    CAPTURE(draw);
+    Fixture f(Config::on_disk, with_failure_cache(5s));  // refresh_jitter 0, retry_backoff 1 min
+    fetch_then_outage(f);
+    f.source.retry_after = 30s;
+    f.random.queued = {draw};
+    const TimePoint failed = f.clock.now();
+    CHECK_THROWS(f.get());
+    CHECK(f.random.draws == 1);  // the world's draw, although refresh_jitter is 0
+    f.clock.set(failed + kept - 1ms);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 2);
+    f.clock.set(failed + kept);
+    CHECK_THROWS(f.get());
+    CHECK(f.source.calls == 3);
+  }
+}
+
+ENGINE_CASE("the bench-only switch keeps a Retry-After's failure exactly R, without a draw") {
+  Fixture f(Config::on_disk, with_failure_cache(5s));
+  f.world.set_env(tok::kBenchExactRetryAfter, "1");
+  fetch_then_outage(f);
+  f.source.retry_after = 30s;
+  const TimePoint failed = f.clock.now();
+  CHECK_THROWS(f.get());
+  CHECK(f.random.draws == 0);
+  f.clock.set(failed + 30s - 1ms);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 2);
+  f.clock.set(failed + 30s);
+  CHECK_THROWS(f.get());
+  CHECK(f.source.calls == 3);
+}
+
 ENGINE_CASE("jitter 0 is the seed exactly and draws nothing") {
   Fixture f(Config::on_disk);
   f.random.otherwise = 0.7;
@@ -1207,7 +1235,7 @@ ENGINE_CASE("a background refresh that sends a refresh token holds the refresh l
   HookedStore* other = nullptr;
   auto second = f.make_flow(&other);  // another process on the same entry
   bool held = false;
-  f.source.during_fetch = [&] { held = other->hold_refresh(std::chrono::steady_clock::now()) == nullptr; };
+  f.source.during_fetch = [&] { held = other->hold_refresh(f.world.steady_now()) == nullptr; };
   f.executor.run_all();
   CHECK(held);
   CHECK(f.source.calls == 2);
@@ -1219,9 +1247,7 @@ ENGINE_CASE("a background refresh that sends a refresh token holds the refresh l
   HookedStore* plain_other = nullptr;
   auto plain_second = plain.make_flow(&plain_other);
   bool plain_held = true;
-  plain.source.during_fetch = [&] {
-    plain_held = plain_other->hold_refresh(std::chrono::steady_clock::now()) == nullptr;
-  };
+  plain.source.during_fetch = [&] { plain_held = plain_other->hold_refresh(plain.world.steady_now()) == nullptr; };
   plain.executor.run_all();
   CHECK_FALSE(plain_held);
 }

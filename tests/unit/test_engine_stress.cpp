@@ -30,6 +30,7 @@
 #include "core/executor.hpp"
 #include "core/refresher.hpp"
 #include "core/time_format.hpp"
+#include "fake_world.hpp"
 
 using namespace std::chrono_literals;
 using tok::Duration;
@@ -91,7 +92,9 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
   constexpr int kCallsPerThread = 5000;
   constexpr long kCallsPerClockStep = 8;
 
-  FakeClock clock;
+  tok_test::FakeWorld world;
+  world.steady_follows_real = true;  // real threads, real waits
+  FakeClock& clock = world.wall;
   EngineSettings settings;  // the defaults: 40 s buffer, 20 min cap, 1 min backoff, async on
   InFlight background, blocking;
   std::atomic<long> serial{0}, background_calls{0}, blocking_calls{0}, source_failures{0};
@@ -122,7 +125,7 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
   };
 
   auto pool = std::make_unique<tok::ThreadPool>(2);
-  auto refresher = std::make_unique<Refresher>(source, settings, clock, *pool);
+  auto refresher = std::make_unique<Refresher>(source, settings, world, *pool);
 
   std::atomic<long> calls_done{0};
   std::barrier start(kThreads);
@@ -209,7 +212,9 @@ TEST_CASE("many threads, a moving clock, random failures and lag") {
 
 TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
   constexpr int kThreads = 8;
-  FakeClock clock;  // does not move in this test
+  tok_test::FakeWorld world;
+  world.steady_follows_real = true;  // real threads, real waits
+  FakeClock& clock = world.wall;     // does not move in this test
   std::atomic<int> calls{0};
   auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
     ++calls;
@@ -217,7 +222,7 @@ TEST_CASE("a herd of callers on an EXPIRED entry causes one fetch") {
     return Token{"herd", "Bearer", clock.now() + 60min, {}};
   };
   tok::ThreadPool pool(2);
-  Refresher refresher(source, {}, clock, pool);
+  Refresher refresher(source, {}, world, pool);
   std::barrier start(kThreads);
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
@@ -252,7 +257,9 @@ TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
     int rounds_with_extra_fetches = 0;
     int extra_fetches = 0;
     for (int round = 0; round < kRounds; ++round) {
-      FakeClock clock;
+      tok_test::FakeWorld world;
+      world.steady_follows_real = true;  // real threads, real waits
+      FakeClock& clock = world.wall;
       std::atomic<int> calls{0};
       InFlight background;
       auto source = [&](tok::Deadline, tok::ProviderMemo&, tok::FetchMode, const Token*) -> Token {
@@ -265,7 +272,7 @@ TEST_CASE("a herd of callers on a STALE entry starts one background refresh") {
         return Token{"second", "Bearer", clock.now() + 60min, {}};
       };
       auto pool = std::make_unique<tok::ThreadPool>(2);
-      Refresher refresher(source, {}, clock, *pool);
+      Refresher refresher(source, {}, world, *pool);
       refresher.get();       // "first", stale after +40 min
       clock.advance(45min);  // STALE; the clock stays here
       std::barrier start(kThreads);

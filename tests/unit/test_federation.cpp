@@ -29,29 +29,22 @@ struct FakeSigner final : tok::JwsSigner {
   std::string sign(std::string_view, std::string_view, std::string_view, std::string&) override { return "sig"; }
 };
 
-// Sets an environment variable for the scope of a test (nullptr: unset).
+// The tests' fake world: its environment is what the Env guards set, never the process's.
+tok_test::FakeWorld& test_world() {
+  static tok_test::FakeWorld world;
+  return world;
+}
+
+// Sets a variable of the fake world for the scope of a test (nullptr: unset).
 struct Env {
-  std::string name;
-  std::optional<std::string> old;
-  Env(std::string n, const char* value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) old = v;
-    if (value != nullptr) {
-      ::setenv(name.c_str(), value, 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-  ~Env() {
-    if (old) {
-      ::setenv(name.c_str(), old->c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
+  tok_test::EnvGuard guard;
+  Env(std::string n, const char* value)
+      : guard(test_world(), std::move(n), value != nullptr ? std::optional<std::string>(value) : std::nullopt) {}
 };
 
 struct Fixture {
-  tok::FakeClock clock{kNow};
+  tok::FakeClock& clock = test_world().wall;
+  Fixture() { clock.set(kNow); }
   FakeTransport http;
   FakeSigner signer;
   tok::ProviderMemo memo;
@@ -59,12 +52,12 @@ struct Fixture {
   std::unique_ptr<tok::Provider> make(std::map<std::string, std::string, std::less<>> values) {
     tok::ProviderDeps deps;
     deps.http = &http;
-    deps.clock = &clock;
+    deps.world = &test_world();
     deps.signer = &signer;
     return tok::make_provider(tok::ProviderSettings(std::move(values)), deps);
   }
   tok::Token fetch(tok::Provider& p, tok::FetchMode mode = tok::FetchMode::blocking) {
-    return p.fetch(std::chrono::steady_clock::now() + 1h, memo, mode);
+    return p.fetch(test_world().steady_now() + 1h, memo, mode);
   }
 };
 

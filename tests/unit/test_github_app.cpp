@@ -1,4 +1,4 @@
-// provider = github-app through a fake transport and clock: the App JWT's claims, the requests
+// provider = github-app through a fake transport and world: the App JWT's claims, the requests
 // GitHub expects, the installation lookup kept in the memo, and GitHub's errors as exit codes.
 #include <doctest/doctest.h>
 
@@ -37,24 +37,25 @@ struct FakeSigner final : tok::JwsSigner {
 };
 
 struct Fixture {
-  tok::FakeClock clock{kNow};
+  tok_test::FakeWorld world;
+  tok::FakeClock& clock = world.wall;
   tok_test::ScriptedTransport http;
   FakeSigner signer;
   tok::ProviderMemo memo;
-  EnvGuard key{"TOK_TEST_GH_KEY", "PEM"};
+  EnvGuard key{world, "TOK_TEST_GH_KEY", "PEM"};
+
+  Fixture() { clock.set(kNow); }
 
   std::unique_ptr<tok::Provider> make(tok_test::Settings extra) {
     tok_test::Settings values = {{"provider", "github-app"}, {"app_id", "123"}, {"private_key_env", "TOK_TEST_GH_KEY"}};
     for (auto& [k, v] : extra) values[k] = v;
     tok::ProviderDeps deps;
     deps.http = &http;
-    deps.clock = &clock;
+    deps.world = &world;
     deps.signer = &signer;
     return tok::make_provider(tok::ProviderSettings(std::move(values)), deps);
   }
-  tok::Token fetch(tok::Provider& p) {
-    return p.fetch(std::chrono::steady_clock::now() + 1h, memo, tok::FetchMode::background);
-  }
+  tok::Token fetch(tok::Provider& p) { return p.fetch(world.steady_now() + 1h, memo, tok::FetchMode::background); }
   nlohmann::json claims(std::size_t i) const {
     const std::string& input = signer.inputs.at(i);
     return nlohmann::json::parse(tok::base64url_decode(input.substr(input.find('.') + 1)).value());
@@ -176,7 +177,7 @@ TEST_SUITE("github_app") {
     usage({{"installation_id", "1"}, {"app_id", "abc"}}, "app_id");
     usage({{"installation_id", "1"}, {"api_url", "http://api.example.com"}}, "api_url");
     // The key is read at fetch time: an unset variable is exit 2, nothing sent.
-    EnvGuard unset("TOK_TEST_GH_KEY", std::nullopt);
+    EnvGuard unset(f.world, "TOK_TEST_GH_KEY", std::nullopt);
     auto p = f.make({{"installation_id", "1"}});
     const tok::Error e = error_of([&] { f.fetch(*p); });
     CHECK(e.kind() == tok::ErrorKind::usage);

@@ -1,5 +1,5 @@
 // providers/http: Retry-After, URL rules, encodings, body quoting and the retry loop (with a
-// fake transport and a recorded, never real, sleep).
+// fake transport, on a fake world: recorded, never real, sleeps and queued draws).
 #include <doctest/doctest.h>
 
 #include <ctime>
@@ -43,19 +43,23 @@ HttpResult failure(TransportFailure f, std::string error) {
   return r;
 }
 
+// A retry test's fake world: its wall clock at kDateNow (Retry-After dates are measured on it),
+// its sleeps recorded (they step its clocks), its draws 1.0 unless the test queues others.
 struct Recorder {
-  std::vector<milliseconds> sleeps;
-  tok::RetryPolicy policy(int max_attempts = 5) {
+  tok_test::FakeWorld world;
+  std::vector<milliseconds>& sleeps = world.sleeps;
+  std::deque<double>& draws = world.random_source.queued;
+  Recorder() { world.wall.set(kDateNow); }
+  tok::RetryPolicy policy(int max_attempts = 5) const {
     tok::RetryPolicy p;
     p.max_attempts = max_attempts;
     p.first_backoff = 250ms;
     p.max_backoff = 8000ms;
-    p.sleep = [this](milliseconds d) { sleeps.push_back(d); };
     return p;
   }
+  tok::Deadline far_deadline() const { return world.steady_now() + 1h; }
+  milliseconds slept() const { return world.slept(); }
 };
-
-tok::Deadline far_deadline() { return std::chrono::steady_clock::now() + 1h; }
 
 HttpRequest post() {
   HttpRequest r;
@@ -254,13 +258,13 @@ TEST_CASE("send_with_retries: 503 then 200") {
   FakeTransport t;
   t.script = {status(503), status(200, "ok")};
   Recorder rec;
-  const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "fetching");
+  rec.draws = {0.5};
+  const auto r = tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "fetching");
   CHECK(r.status == 200);
   CHECK(r.body == "ok");
   CHECK(t.requests.size() == 2);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] >= 125ms);  // jitter on the upper half of the first backoff, never zero
-  CHECK(rec.sleeps[0] <= 250ms);
+  CHECK(rec.sleeps[0] == 125ms);  // full jitter: the draw x the first backoff
   // The request goes out unchanged each time, with the per-request timeout.
   for (const auto& req : t.requests) {
     CHECK(req.method == "POST");
@@ -276,34 +280,105 @@ TEST_CASE("send_with_retries: 408, 429, 500, 502, 504 are retried") {
     FakeTransport t;
     t.script = {status(code), status(200)};
     Recorder rec;
-    CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+    CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
     CHECK(t.requests.size() == 2);
   }
 }
 
-TEST_CASE("send_with_retries: honours Retry-After in seconds") {
+TEST_CASE("send_with_retries: a Retry-After in seconds is a floor: the wait is drawn from [R, 2R]") {
+  for (const auto& [draw, wait] : {std::pair{0.0, 1000ms}, {0.5, 1500ms}, {1.0, 2000ms}, {0.123, 1123ms}}) {
+    CAPTURE(draw);
+    FakeTransport t;
+    t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
+    Recorder rec;
+    rec.draws = {draw};
+    CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == wait);
+    CHECK(rec.world.random_source.draws == 1);
+  }
+}
+
+TEST_CASE("send_with_retries: the Retry-After window is capped by what the deadline leaves, never below R") {
+  // R = 2 s, 4 s left: the wait may run to 4 s less the attempt's reserve (min(http_timeout, 1 s)).
+  {
+    FakeTransport t;
+    t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
+    Recorder rec;
+    rec.draws = {1.0};
+    CHECK(tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 4s, 30s, rec.policy(), "x").status ==
+          200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == 3000ms);
+  }
+  // 2.5 s left: R itself still fits, and is what it waits, whatever the draw.
+  {
+    FakeTransport t;
+    t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
+    Recorder rec;
+    rec.draws = {1.0};
+    CHECK(
+        tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 2500ms, 30s, rec.policy(), "x").status ==
+        200);
+    REQUIRE(rec.sleeps.size() == 1);
+    CHECK(rec.sleeps[0] == 2000ms);
+  }
+}
+
+TEST_CASE("send_with_retries: the bench-only exact policy waits a Retry-After exactly, without a draw") {
   FakeTransport t;
-  t.script = {status(503, "", {{"retry-after", "1"}}), status(200)};
+  t.script = {status(429, "", {{"Retry-After", "2"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  tok::RetryPolicy p = rec.policy();
+  p.exact_retry_after = true;
+  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, p, "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] == 1000ms);
+  CHECK(rec.sleeps[0] == 2000ms);
+  CHECK(rec.world.random_source.draws == 0);
+}
+
+TEST_CASE("retry_policy: $TOK_BENCH_EXACT_RETRY_AFTER, read from the world, selects the exact policy") {
+  tok_test::FakeWorld world;
+  tok::ProviderDeps deps;
+  deps.world = &world;
+  CHECK_FALSE(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+  world.set_env(tok::kBenchExactRetryAfter, "0");
+  CHECK_FALSE(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+  world.set_env(tok::kBenchExactRetryAfter, "1");
+  CHECK(deps.retry_policy(tok::FetchMode::blocking).exact_retry_after);
+}
+
+TEST_CASE("backoff_wait and retry_after_wait: the draws' arithmetic") {
+  CHECK(tok::backoff_wait(250ms, 8s, 0, 0.0) == 0ms);  // full jitter: may be no wait at all
+  CHECK(tok::backoff_wait(250ms, 8s, 0, 1.0) == 250ms);
+  CHECK(tok::backoff_wait(250ms, 8s, 3, 0.5) == 1000ms);  // [0, 2 s]
+  CHECK(tok::backoff_wait(250ms, 8s, 10, 1.0) == 8s);     // capped
+  CHECK(tok::backoff_wait(250ms, 8s, 1000, 0.25) == 2s);  // no overflow however many retries
+  CHECK(tok::backoff_wait(250ms, 8s, 2, 7.0) == 0ms);     // a draw outside [0, 1] counts as 0
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.0) == std::optional<milliseconds>(2s));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.75) == std::optional<milliseconds>(3500ms));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 1.0) == std::optional<milliseconds>(4s));
+  CHECK(tok::retry_after_wait(2s, 60s, 1s, 0.75, true) == std::optional<milliseconds>(2s));
+  CHECK(tok::retry_after_wait(2s, 2s, 1s, 0.0) == std::nullopt);  // R does not fit
+  CHECK(tok::retry_after_wait(0s, 60s, 1s, 1.0) == std::optional<milliseconds>(0s));
 }
 
 TEST_CASE("send_with_retries: a Retry-After date is measured with the injected clock") {
   FakeTransport t;
   t.script = {status(503, "", {{"retry-after", "Sun, 06 Nov 1994 08:49:42 GMT"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  rec.draws = {0.0};
+  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
-  CHECK(rec.sleeps[0] == 5000ms);  // 08:49:37 on the fake clock
+  CHECK(rec.sleeps[0] == 5000ms);  // 08:49:37 on the fake clock; draw 0: the floor
 }
 
 TEST_CASE("send_with_retries: honours a 429's Retry-After, header name in any case") {
   FakeTransport t;
   t.script = {status(429, "", {{"Retry-After", "3"}}), status(200)};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").status == 200);
+  rec.draws = {0.0};
+  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").status == 200);
   REQUIRE(rec.sleeps.size() == 1);
   CHECK(rec.sleeps[0] == 3000ms);
 }
@@ -313,18 +388,14 @@ TEST_CASE("send_with_retries: gives up after max_attempts and returns the last 5
   for (int i = 1; i <= 5; ++i) t.script.push_back(status(503, "attempt " + std::to_string(i)));
   t.script.push_back(status(200, "never reached"));
   Recorder rec;
-  const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(5), "x");
+  rec.draws = {0.0, 0.5, 1.0, 0.25};
+  const auto r = tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(5), "x");
   CHECK(r.status == 503);
   CHECK(r.body == "attempt 5");
   CHECK(t.requests.size() == 5);
-  REQUIRE(rec.sleeps.size() == 4);
-  // Exponential backoff with jitter on the upper half: 250, 500, 1000, 2000 ms.
-  long upper = 250;
-  for (const auto& s : rec.sleeps) {
-    CHECK(s.count() >= upper / 2);
-    CHECK(s.count() <= upper);
-    upper *= 2;
-  }
+  // Exponential backoff with full jitter: the n-th wait is the draw x 250 ms x 2^n.
+  CHECK(rec.sleeps == std::vector<milliseconds>{0ms, 250ms, 1000ms, 500ms});
+  CHECK(rec.world.random_source.draws == 4);
 }
 
 TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
@@ -333,9 +404,10 @@ TEST_CASE("send_with_retries: backoff is capped at max_backoff") {
   Recorder rec;
   tok::RetryPolicy p = rec.policy(10);
   p.max_backoff = 1000ms;
-  tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, p, "x");
+  tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, p, "x");
   CHECK(t.requests.size() == 10);
-  for (const auto& s : rec.sleeps) CHECK(s <= 1000ms);
+  // Draws of 1: each wait is its step's bound, 250, 500, then 1000 ms from there on.
+  CHECK(rec.sleeps == std::vector<milliseconds>{250ms, 500ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms});
 }
 
 TEST_CASE("send_with_retries: no retry on 2xx, 3xx and 4xx other than 408/429") {
@@ -344,7 +416,7 @@ TEST_CASE("send_with_retries: no retry on 2xx, 3xx and 4xx other than 408/429") 
     FakeTransport t;
     t.script = {status(code, "body"), status(200)};
     Recorder rec;
-    const auto r = tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x");
+    const auto r = tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x");
     CHECK(r.status == code);
     CHECK(t.requests.size() == 1);
     CHECK(rec.sleeps.empty());
@@ -357,7 +429,7 @@ TEST_CASE("send_with_retries: connection failures are retried") {
               failure(TransportFailure::timeout, "timed out"),
               failure(TransportFailure::transfer, "reset"), status(200, "ok")};
   Recorder rec;
-  CHECK(tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x").body == "ok");
+  CHECK(tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x").body == "ok");
   CHECK(t.requests.size() == 4);
   CHECK(rec.sleeps.size() == 3);
 }
@@ -367,7 +439,7 @@ TEST_CASE("send_with_retries: connection failures until exhausted throw Error(un
   t.script = {failure(TransportFailure::connect, "connection refused")};
   Recorder rec;
   try {
-    tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(3), "fetching a token from U");
+    tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(3), "fetching a token from U");
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(e.kind() == tok::ErrorKind::unavailable);
@@ -385,7 +457,7 @@ TEST_CASE("send_with_retries: too_large, tls and other failures are not retried"
     t.script = {failure(f, "nope"), status(200)};
     Recorder rec;
     try {
-      tok::send_with_retries(t, kClock, post(), far_deadline(), 30s, rec.policy(), "x");
+      tok::send_with_retries(t, rec.world, post(), rec.far_deadline(), 30s, rec.policy(), "x");
       FAIL("expected an error");
     } catch (const tok::Error& e) {
       CHECK_FALSE(e.outage());  // a local problem, not the service's outage: never kept
@@ -417,8 +489,8 @@ TEST_CASE("send_with_retries: a Retry-After beyond the deadline returns at once 
   FakeTransport t;
   t.script = {status(503, "busy", {{"retry-after", "3600"}}), status(200)};
   Recorder rec;
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  const auto r = tok::send_with_retries(t, kClock, post(), deadline, 30s, rec.policy(), "x");
+  const auto deadline = rec.world.steady_now() + 5s;
+  const auto r = tok::send_with_retries(t, rec.world, post(), deadline, 30s, rec.policy(), "x");
   CHECK(r.status == 503);
   CHECK(r.body == "busy");
   CHECK(t.requests.size() == 1);
@@ -432,8 +504,7 @@ TEST_CASE("send_with_retries: a connection failure whose backoff crosses the dea
   tok::RetryPolicy p = rec.policy();
   p.first_backoff = 1h;
   p.max_backoff = 2h;
-  CHECK_THROWS_AS(tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() + 10s, 30s, p, "x"),
-                  tok::Error);
+  CHECK_THROWS_AS(tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 10s, 30s, p, "x"), tok::Error);
   CHECK(t.requests.size() == 1);
   CHECK(rec.sleeps.empty());
 }
@@ -442,7 +513,7 @@ TEST_CASE("send_with_retries: the per-request timeout never exceeds the time lef
   FakeTransport t;
   t.script = {status(200)};
   Recorder rec;
-  tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() + 10s, 30s, rec.policy(), "x");
+  tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() + 10s, 30s, rec.policy(), "x");
   REQUIRE(t.requests.size() == 1);
   CHECK(t.requests[0].timeout <= 10s);
   CHECK(t.requests[0].timeout > 0ms);
@@ -453,7 +524,7 @@ TEST_CASE("send_with_retries: a deadline already passed throws without sending")
   t.script = {status(200)};
   Recorder rec;
   try {
-    tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() - 1s, 30s, rec.policy(), "fetching X");
+    tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() - 1s, 30s, rec.policy(), "fetching X");
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(e.kind() == tok::ErrorKind::unavailable);
@@ -464,47 +535,32 @@ TEST_CASE("send_with_retries: a deadline already passed throws without sending")
   tok::RetryPolicy policy = rec.policy();
   policy.refresh_timeout = 90s;
   try {
-    tok::send_with_retries(t, kClock, post(), std::chrono::steady_clock::now() - 1s, 30s, policy, "fetching X");
+    tok::send_with_retries(t, rec.world, post(), rec.world.steady_now() - 1s, 30s, policy, "fetching X");
     FAIL("expected an error");
   } catch (const tok::Error& e) {
     CHECK(std::string(e.what()) == "fetching X: refresh_timeout (1m30s) ran out");
   }
 }
 
-// A policy whose sleeps move a fake steady clock: retry loops that wait minutes run at once and
-// see exactly the time they waited.
-struct VirtualTime {
-  std::vector<milliseconds> sleeps;
-  tok::Deadline now = std::chrono::steady_clock::now();
-  tok::RetryPolicy policy() {
-    tok::RetryPolicy p;
-    p.sleep = [this](milliseconds d) {
-      sleeps.push_back(d);
-      now += d;
-    };
-    p.steady_now = [this] { return now; };
-    return p;
-  }
-  milliseconds slept() const {
-    milliseconds total{0};
-    for (auto d : sleeps) total += d;
-    return total;
-  }
-};
+// The persistence tests wait minutes on the fake world: they run at once and see exactly the
+// time they waited.
+using VirtualTime = Recorder;
 
 TEST_CASE("send_with_retries: a retry_status predicate replaces the default statuses") {
   FakeTransport t;
   t.script = {status(404), status(200)};
   VirtualTime vt;
   tok::RetryPolicy p = vt.policy();
-  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 404);  // default: final
+  CHECK(tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x").status ==
+        404);  // default: final
   t.script = {status(404), status(200)};
   t.requests.clear();
   p.retry_status = [](long code) { return code == 404; };
-  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 200);
+  CHECK(tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x").status == 200);
   CHECK(t.requests.size() == 2);
   t.script = {status(503), status(200)};
-  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 503);  // not in it
+  CHECK(tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x").status ==
+        503);  // not in it
 }
 
 TEST_CASE("send_with_retries: a persistent status is retried past max_attempts for at least persist_for") {
@@ -515,7 +571,7 @@ TEST_CASE("send_with_retries: a persistent status is retried past max_attempts f
   p.retry_status = [](long code) { return code == 410; };
   p.persistent_status = 410;
   p.persist_for = 70s;
-  const auto r = tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x");
+  const auto r = tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x");
   CHECK(r.status == 410);
   CHECK(vt.slept() >= 70s);
   CHECK(vt.slept() < 70s + p.max_backoff);  // and stops once it has
@@ -531,7 +587,7 @@ TEST_CASE("send_with_retries: a persistent status that clears is answered") {
   p.retry_status = [](long code) { return code == 410; };
   p.persistent_status = 410;
   p.persist_for = 70s;
-  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 200);
+  CHECK(tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x").status == 200);
   CHECK(t.requests.size() == 8);
 }
 
@@ -543,9 +599,9 @@ TEST_CASE("send_with_retries: persisting never crosses the deadline") {
   p.retry_status = [](long code) { return code == 410; };
   p.persistent_status = 410;
   p.persist_for = 70s;
-  const auto deadline = vt.now + 30s;
-  CHECK(tok::send_with_retries(t, kClock, post(), deadline, 30s, p, "x").status == 410);
-  CHECK(vt.now < deadline);
+  const auto deadline = vt.world.steady_now() + 30s;
+  CHECK(tok::send_with_retries(t, vt.world, post(), deadline, 30s, p, "x").status == 410);
+  CHECK(vt.world.steady_now() < deadline);
   CHECK(vt.slept() < 30s);
   CHECK(vt.slept() > 10s);  // but uses the time it has
 }
@@ -559,7 +615,7 @@ TEST_CASE("send_with_retries: with one attempt nothing persists") {
   p.retry_status = [](long code) { return code == 410; };
   p.persistent_status = 410;
   p.persist_for = 70s;
-  CHECK(tok::send_with_retries(t, kClock, post(), vt.now + 1h, 30s, p, "x").status == 410);
+  CHECK(tok::send_with_retries(t, vt.world, post(), vt.world.steady_now() + 1h, 30s, p, "x").status == 410);
   CHECK(t.requests.size() == 1);
   CHECK(vt.sleeps.empty());
 }

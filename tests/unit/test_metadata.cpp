@@ -1,6 +1,6 @@
 // providers/metadata through a scripted transport: each flavor's URL, query and headers, where
 // the environment overrides them, how answers map to errors, and IMDS's retry rules on a fake
-// sleeper (the 70 s of 410s take no time here).
+// world (the 70 s of 410s take no time here).
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -28,29 +28,22 @@ const std::string kGcp = R"({"access_token":")" + kToken + R"(","expires_in":359
 const std::vector<std::pair<std::string, std::string>> kGoogle = {{"metadata-flavor", "Google"}};
 
 struct MetadataFixture {
-  // Nothing from the machine's environment leaks in.
-  EnvGuard e1{"DATABRICKS_METADATA_SERVICE_URL", std::nullopt};
-  EnvGuard e2{"DATABRICKS_HOST", std::nullopt};
-  EnvGuard e3{"AZURE_POD_IDENTITY_AUTHORITY_HOST", std::nullopt};
-  EnvGuard e4{"IDENTITY_ENDPOINT", std::nullopt};
-  EnvGuard e5{"IDENTITY_HEADER", std::nullopt};
-  EnvGuard e6{"GCE_METADATA_HOST", std::nullopt};
-  EnvGuard e7{"GCE_METADATA_ROOT", std::nullopt};
+  // Nothing from the machine's environment leaks in: the fake world's is empty.
   tok_test::ScriptedTransport http;
-  tok_test::FakeSleeper sleeper;
-  tok::FakeClock clock{kNow};
+  tok_test::FakeWorld world;
+  tok::FakeClock& clock = world.wall;
+  MetadataFixture() { clock.set(kNow); }
   tok::ProviderMemo memo;
 
   std::unique_ptr<tok::Provider> make(tok_test::Settings values) {
     values.emplace("provider", "metadata");
     tok::ProviderDeps deps;
     deps.http = &http;
-    deps.clock = &clock;
-    deps.sleeper = &sleeper;
+    deps.world = &world;
     return tok::make_provider(tok::ProviderSettings(values), deps);
   }
   tok::Token fetch(tok_test::Settings values, FetchMode mode = FetchMode::blocking, tok::Duration within = 1h) {
-    return make(std::move(values))->fetch(sleeper.now() + within, memo, mode);
+    return make(std::move(values))->fetch(world.steady_now() + within, memo, mode);
   }
   const tok::HttpRequest& request() const { return http.requests.back(); }
 };
@@ -75,8 +68,8 @@ TEST_CASE_FIXTURE(MetadataFixture, "databricks: GET url with the two headers, ex
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "databricks: url and host from the environment, the profile wins") {
-  EnvGuard url("DATABRICKS_METADATA_SERVICE_URL", "http://localhost:9999/x");
-  EnvGuard host("DATABRICKS_HOST", "https://env.cloud.databricks.com");
+  EnvGuard url(world, "DATABRICKS_METADATA_SERVICE_URL", "http://localhost:9999/x");
+  EnvGuard host(world, "DATABRICKS_HOST", "https://env.cloud.databricks.com");
   http.answer(200, kDatabricks);
   fetch({{"flavor", "databricks"}});
   CHECK(request().url == "http://localhost:9999/x");
@@ -104,7 +97,7 @@ TEST_CASE_FIXTURE(MetadataFixture, "databricks: only localhost, 127.0.0.1 or [::
     CHECK(contains(e.what(), "key 'url'"));
   }
   {
-    EnvGuard url("DATABRICKS_METADATA_SERVICE_URL", "http://192.168.1.1/t");
+    EnvGuard url(world, "DATABRICKS_METADATA_SERVICE_URL", "http://192.168.1.1/t");
     const auto e = error_from([&] { make({{"flavor", "databricks"}, {"host", "h"}}); });
     CHECK(contains(e.what(), "$DATABRICKS_METADATA_SERVICE_URL"));
   }
@@ -161,7 +154,7 @@ TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: one identity parameter at most")
 TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: url replaces the whole URL, the pod identity host only the authority") {
   http.answer(200, kImds);
   {
-    EnvGuard pod("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:2579/");
+    EnvGuard pod(world, "AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:2579/");
     fetch(kImdsProfile);
     CHECK(contains(request().url, "http://127.0.0.1:2579/metadata/identity/oauth2/token?api-version=2018-02-01&"));
     auto p = kImdsProfile;
@@ -172,14 +165,14 @@ TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: url replaces the whole URL, the 
   auto p = kImdsProfile;
   p["url"] = "http://10.1.2.3/metadata/identity/oauth2/token";
   CHECK(error_from([&] { make(p); }).kind() == ErrorKind::usage);  // plain http off the machine
-  EnvGuard pod("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://evil.example");
+  EnvGuard pod(world, "AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://evil.example");
   CHECK(contains(error_from([&] { make(kImdsProfile); }).what(), "$AZURE_POD_IDENTITY_AUTHORITY_HOST"));
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: App Service's endpoint, api-version and secret header") {
   const std::string secret = "f3c9a1e2-identity-header";
-  EnvGuard endpoint("IDENTITY_ENDPOINT", "http://127.0.0.1:41741/MSI/token/");
-  EnvGuard header("IDENTITY_HEADER", secret);
+  EnvGuard endpoint(world, "IDENTITY_ENDPOINT", "http://127.0.0.1:41741/MSI/token/");
+  EnvGuard header(world, "IDENTITY_HEADER", secret);
   http.answer(200, kImds);
   auto p = kImdsProfile;
   p["object_id"] = "oid";
@@ -198,7 +191,7 @@ TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: App Service's endpoint, api-vers
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: App Service needs both variables") {
-  EnvGuard endpoint("IDENTITY_ENDPOINT", "http://127.0.0.1:41741/MSI/token/");
+  EnvGuard endpoint(world, "IDENTITY_ENDPOINT", "http://127.0.0.1:41741/MSI/token/");
   http.answer(200, kImds);
   fetch(kImdsProfile);
   CHECK(contains(request().url, "169.254.169.254"));
@@ -211,7 +204,7 @@ TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: 400 is refused at once: no ident
   CHECK(contains(e.what(), "no managed identity"));
   CHECK(contains(e.what(), "Identity not found"));
   CHECK(http.requests.size() == 1);
-  CHECK(sleeper.sleeps.empty());
+  CHECK(world.sleeps.empty());
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: 404, 429 and 5xx are retried with backoff") {
@@ -238,19 +231,19 @@ TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: 410 is retried for at least 70 s
   CHECK(http.requests.size() == 13);
   http.script.clear();
   http.requests.clear();
-  sleeper.sleeps.clear();
+  world.sleeps.clear();
   http.answer(410, "starting");
   const auto e = error_from([&] { fetch(kImdsProfile); });
   CHECK(e.kind() == ErrorKind::unavailable);
   CHECK(contains(e.what(), "HTTP 410"));
-  CHECK(sleeper.slept() >= 70s);
+  CHECK(world.slept() >= 70s);
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "azure-imds: 410 retries stop at the deadline") {
   http.answer(410, "starting");
   const auto e = error_from([&] { fetch(kImdsProfile, FetchMode::blocking, 20s); });
   CHECK(e.kind() == ErrorKind::unavailable);
-  CHECK(sleeper.slept() < 20s);
+  CHECK(world.slept() < 20s);
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "every flavor makes one attempt in the background") {
@@ -261,7 +254,7 @@ TEST_CASE_FIXTURE(MetadataFixture, "every flavor makes one attempt in the backgr
   http.answer(503, "busy").answer(200, kDatabricks);
   CHECK(error_from([&] { fetch(kDatabricksProfile, FetchMode::background); }).kind() == ErrorKind::unavailable);
   CHECK(http.requests.size() == 2);
-  CHECK(sleeper.sleeps.empty());
+  CHECK(world.sleeps.empty());
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "gcp: default host, account, scopes and the Metadata-Flavor header") {
@@ -283,16 +276,16 @@ TEST_CASE_FIXTURE(MetadataFixture, "gcp: default host, account, scopes and the M
 TEST_CASE_FIXTURE(MetadataFixture, "gcp: GCE_METADATA_HOST, else GCE_METADATA_ROOT, url wins") {
   http.answer(200, kGcp, kGoogle);
   {
-    EnvGuard root("GCE_METADATA_ROOT", "127.0.0.1:1111");
+    EnvGuard root(world, "GCE_METADATA_ROOT", "127.0.0.1:1111");
     fetch({{"flavor", "gcp"}});
     CHECK(contains(request().url, "http://127.0.0.1:1111/computeMetadata/v1/"));
-    EnvGuard host("GCE_METADATA_HOST", "127.0.0.1:2222");
+    EnvGuard host(world, "GCE_METADATA_HOST", "127.0.0.1:2222");
     fetch({{"flavor", "gcp"}});
     CHECK(contains(request().url, "http://127.0.0.1:2222/computeMetadata/v1/"));
     fetch({{"flavor", "gcp"}, {"url", "http://localhost:3333"}});
     CHECK(contains(request().url, "http://localhost:3333/computeMetadata/v1/"));
   }
-  EnvGuard host("GCE_METADATA_HOST", "metadata.example.com");
+  EnvGuard host(world, "GCE_METADATA_HOST", "metadata.example.com");
   CHECK(contains(error_from([&] { make({{"flavor", "gcp"}}); }).what(), "$GCE_METADATA_HOST"));
 }
 

@@ -1,5 +1,5 @@
 // providers/oauth through a scripted transport: the request on the wire, discovery and its memo,
-// RFC 6749 errors, retries (waited on a fake sleeper) and the single background attempt.
+// RFC 6749 errors, retries (waited on a fake world) and the single background attempt.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -28,17 +28,16 @@ const std::string kToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJlLX
 const std::string kGood = R"({"access_token":")" + kToken + R"(","token_type":"Bearer","expires_in":3600})";
 
 struct OAuthFixture {
-  tok_test::EnvGuard secret{"TOK_CLIENT_SECRET", kSecret};
+  tok_test::FakeWorld world;
+  tok_test::EnvGuard secret{world, "TOK_CLIENT_SECRET", kSecret};
   tok_test::ScriptedTransport http;
-  tok_test::FakeSleeper sleeper;
-  tok::FakeClock clock;
+  tok::FakeClock& clock = world.wall;
   tok::ProviderMemo memo;
 
   tok::ProviderDeps deps() {
     tok::ProviderDeps d;
     d.http = &http;
-    d.clock = &clock;
-    d.sleeper = &sleeper;
+    d.world = &world;
     return d;
   }
 
@@ -53,7 +52,7 @@ struct OAuthFixture {
   tok::Token refresh(tok_test::Settings values, const tok::Token& current) {
     values.emplace("provider", "oauth");
     auto provider = tok::make_provider(tok::ProviderSettings(values), deps());
-    return provider->refresh(sleeper.now() + 60s, memo, FetchMode::blocking, current);
+    return provider->refresh(world.steady_now() + 60s, memo, FetchMode::blocking, current);
   }
   std::unique_ptr<tok::OAuthLogin> login_flow(tok_test::Settings values) {
     auto d = deps();
@@ -64,7 +63,7 @@ struct OAuthFixture {
   tok::Token fetch(tok_test::Settings values, FetchMode mode = FetchMode::blocking) {
     values.emplace("provider", "oauth");
     auto provider = tok::make_provider(tok::ProviderSettings(values), deps());
-    return provider->fetch(sleeper.now() + 60s, memo, mode);
+    return provider->fetch(world.steady_now() + 60s, memo, mode);
   }
 };
 
@@ -166,13 +165,13 @@ TEST_CASE_FIXTURE(OAuthFixture, "401 and 403 without a JSON error are refused") 
   }
 }
 
-TEST_CASE_FIXTURE(OAuthFixture, "5xx is retried with backoff on the sleeper, then unavailable") {
+TEST_CASE_FIXTURE(OAuthFixture, "5xx is retried with backoff on the fake world, then unavailable") {
   http.answer(503, "busy");
   const auto e = error_from([&] { fetch({{"token_url", "https://l.example/t"}, {"client_id", "ci"}}); });
   CHECK(e.kind() == ErrorKind::unavailable);
   CHECK(contains(e.what(), "HTTP 503"));
   CHECK(http.requests.size() == 5);
-  CHECK(sleeper.sleeps.size() == 4);
+  CHECK(world.sleeps.size() == 4);
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "in the background: one attempt, no sleeping") {
@@ -181,7 +180,7 @@ TEST_CASE_FIXTURE(OAuthFixture, "in the background: one attempt, no sleeping") {
       [&] { fetch({{"token_url", "https://l.example/t"}, {"client_id", "ci"}}, FetchMode::background); });
   CHECK(e.kind() == ErrorKind::unavailable);
   CHECK(http.requests.size() == 1);
-  CHECK(sleeper.sleeps.empty());
+  CHECK(world.sleeps.empty());
 }
 
 TEST_CASE_FIXTURE(OAuthFixture, "a redirect is refused and not followed") {
@@ -391,36 +390,17 @@ TEST_CASE("login callback: a code only with exactly our state, each parameter on
   CHECK(failed.problem == "the provider ended the login: access_denied: no??tok: me: logged in as admin");
 }
 
-// Sleeps on the fixture's clock, so a device code's expiry comes as it would.
-class ClockSleeper final : public tok::Sleeper {
- public:
-  explicit ClockSleeper(tok::FakeClock& clock) : clock_(clock) {}
-  tok::Deadline now() const override { return now_; }
-  void sleep_for(std::chrono::milliseconds wait) const override {
-    sleeps.push_back(wait);
-    now_ += wait;
-    clock_.advance(wait);
-  }
-  mutable std::vector<std::chrono::milliseconds> sleeps;
-
- private:
-  tok::FakeClock& clock_;
-  mutable tok::Deadline now_ = std::chrono::steady_clock::now();
-};
-
 TEST_CASE_FIXTURE(OAuthFixture, "device login: interval 0 waits 5 s, slow_down grows it, no wait passes the expiry") {
   http.answer(200, R"({"device_code":"dc","user_code":"C","verification_uri":"https://id.example/device",)"
                    R"("expires_in":12,"interval":0})")
       .answer(400, R"({"error":"slow_down"})");
-  ClockSleeper waits(clock);
-  auto d = deps();
-  d.sleeper = &waits;
+  auto d = deps();  // the fake world's sleeps move its clocks, so the device code expires as it would
   d.profile = "me";
   auto flow = tok::OAuthLogin::from_settings(tok::ProviderSettings(login()), d);
   const auto e = error_from([&] { flow->device_login(memo, [&](const tok::DeviceAuthorization&) {}); });
   CHECK(contains(e.what(), "the device code expired"));
   // 5 s (the default for 0), then 10 s asked for but only the 7 s the code has left: no poll.
-  CHECK(waits.sleeps == std::vector<std::chrono::milliseconds>{5s, 7s});
+  CHECK(world.sleeps == std::vector<std::chrono::milliseconds>{5s, 7s});
   CHECK(http.requests.size() == 2);
 }
 
@@ -472,15 +452,17 @@ TEST_CASE_FIXTURE(OAuthFixture, "device login: the code shown, pending polled at
   auto flow = login_flow(login());
   REQUIRE(flow);
   tok::DeviceAuthorization shown;
+  const tok::TimePoint asked = clock.now();  // the polling's sleeps move the fake world's clock on
   const auto grant = flow->device_login(memo, [&](const tok::DeviceAuthorization& d) { shown = d; });
   CHECK(shown.user_code == "ABCD-EFGH");
   CHECK(shown.verification_uri == "https://id.example/device");
-  CHECK(shown.expires_at == clock.now() + 600s);
+  CHECK(shown.expires_at == asked + 600s);
+  CHECK(clock.now() == asked + 18s);
   REQUIRE(http.requests.size() == 5);
   CHECK(http.requests[0].body == "client_id=cli");
   CHECK(http.requests[1].body ==
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=dc&client_id=cli");
-  CHECK(sleeper.sleeps == std::vector<std::chrono::milliseconds>{2s, 2s, 7s, 7s});
+  CHECK(world.sleeps == std::vector<std::chrono::milliseconds>{2s, 2s, 7s, 7s});
   CHECK(grant.token.fields.at(tok::kRefreshTokenField) == "r1");
   CHECK(grant.id_token == "x.y.z");
 }
@@ -492,7 +474,7 @@ TEST_CASE_FIXTURE(OAuthFixture, "device login: expired_token and access_denied e
   auto e = error_from([&] { login_flow(login())->device_login(memo, [](const tok::DeviceAuthorization&) {}); });
   CHECK(e.kind() == ErrorKind::refused);
   CHECK(contains(e.what(), "the device code expired"));
-  CHECK(sleeper.sleeps.front() == 5s);  // RFC 8628: 5 s when the issuer names no interval
+  CHECK(world.sleeps.front() == 5s);  // RFC 8628: 5 s when the issuer names no interval
   http.script.clear();
   http.answer(200, start).answer(400, R"({"error":"access_denied"})");
   e = error_from([&] { login_flow(login())->device_login(memo, [](const tok::DeviceAuthorization&) {}); });

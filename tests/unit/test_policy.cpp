@@ -462,6 +462,23 @@ TEST_CASE("failure cache: only an unavailability, failure_cache long, Retry-Afte
   CHECK_FALSE(tok::failure_kept_until(true, Duration{30s}, kT0, s, 1.0).has_value());
 }
 
+TEST_CASE("failure cache: a Retry-After is a floor, the window ends at a draw from [W, 2W], whatever the jitter") {
+  EngineSettings s;
+  for (const double jitter : {0.0, 0.1}) {
+    CAPTURE(jitter);
+    s.refresh_jitter = jitter;
+    CHECK(tok::failure_kept_until(true, Duration{30s}, kT0, s, 0.0) == kT0 + 30s);
+    CHECK(tok::failure_kept_until(true, Duration{30s}, kT0, s, 0.5) == kT0 + 45s);
+    CHECK(tok::failure_kept_until(true, Duration{30s}, kT0, s, 1.0) == kT0 + 60s);
+    CHECK(tok::failure_kept_until(true, Duration{10min}, kT0, s, 1.0) == kT0 + 2min);  // W: retry_backoff
+    CHECK(tok::failure_kept_until(true, Duration{1s}, kT0, s, 0.5) == kT0 + 7500ms);   // W: failure_cache
+    CHECK(tok::failure_kept_until(true, Duration{30s}, kT0, s, 3.0) == kT0 + 30s);     // outside [0, 1]: 0
+  }
+  // Without a Retry-After, jitter 0 keeps the seed's window exactly, whatever the draw.
+  s.refresh_jitter = 0;
+  CHECK(tok::failure_kept_until(true, std::nullopt, kT0, s, 1.0) == kT0 + 5s);
+}
+
 TEST_CASE("failure cache: answers from the failure to just before its end, not when the clock went back") {
   const auto until = std::optional<TimePoint>(kT0 + 5s);
   CHECK(tok::failure_answers(kT0, until, kT0));
