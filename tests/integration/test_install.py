@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 import unittest
 
 from harness import ROOT, TOK, TokCase, require_program
@@ -112,6 +113,7 @@ class Install(TokCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stderr, "", "groff warnings")
         text = " ".join(re.sub(r".\x08", "", proc.stdout).split())  # without bold and underline
+        self.assertEqual(REPOSITORY_PATH.findall(text), [], "the man page sends its reader to the repository")
         for section in ("NAME", "SYNOPSIS", "COMMANDS", "GLOBAL OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES"):
             self.assertTrue(section in text, f"the man page lacks {section}")
         # In step with --help: every command and every flag it lists.
@@ -163,6 +165,36 @@ def deps(*args):
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
+
+
+# What a user of an installed tok cannot open: a path of this repository (its folders, a Markdown
+# file, the source tree itself). Hints name `man tok` sections or `tok help TOPIC` instead.
+REPOSITORY_PATH = re.compile(r"(?<![\w/.-])(?:docs|tests|scripts|bench|packaging|cli|core|providers|completions)/"
+                             r"[\w./-]*|[\w-]+\.md\b|README|" + re.escape(ROOT))
+
+
+class NoRepositoryPaths(unittest.TestCase):
+    """Installed users have no checkout: nothing installed sends them to one."""
+
+    def test_no_string_of_tok_or_its_modules_names_a_repository_path(self):
+        objcopy = require_program("objcopy")
+        programs = [TOK] + sorted(glob.glob(os.path.join(BUILD, "tok-*.so")))
+        self.assertGreaterEqual(len(programs), 4, programs)
+        with tempfile.TemporaryDirectory() as tmp:
+            for program in programs:
+                rodata = os.path.join(tmp, "rodata")
+                subprocess.run([objcopy, "-O", "binary", "--only-section=.rodata", program, rodata], check=True)
+                with open(rodata, "rb") as f:
+                    data = f.read().decode("latin-1")
+                self.assertGreater(len(data), 200, program)
+                found = [data[max(0, m.start() - 60):m.end()].split("\0")[-1] for m in REPOSITORY_PATH.finditer(data)]
+                self.assertEqual(found, [], f"{program} names a repository path in what it prints")
+
+    def test_installed_text_files_name_no_repository_path(self):
+        for name in ("packaging/tok-serve.socket", "packaging/tok-serve.service.in", "completions/tok.bash",
+                     "completions/_tok", "completions/tok.fish"):
+            with open(os.path.join(ROOT, name)) as f:
+                self.assertEqual(REPOSITORY_PATH.findall(f.read()), [], name)
 
 
 class Setup(unittest.TestCase):
