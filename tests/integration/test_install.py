@@ -249,6 +249,9 @@ class InstallBuildsOnlyWhatItInstalls(unittest.TestCase):
             for line in builds:
                 self.assertRegex(line, r"--target tok_installed$", f"make {target} builds more than it installs")
             self.assertNotIn("ctest", out)
+        # cpack (make deb) builds the generated `preinstall` target, which must not build `all`.
+        with open(os.path.join(BUILD, "Makefile")) as f:
+            self.assertNotRegex(f.read(), r"(?m)^preinstall: all$", "make deb would build the tests")
 
     def test_tok_installed_holds_every_installed_target_and_no_test(self):
         closure = target_closure(BUILD, "tok_installed")
