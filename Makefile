@@ -1,14 +1,14 @@
-# The front door. `make demo` and `make check` do all the set-up on a fresh Debian 12 machine:
-# `make demo` installs only what building and running tok needs (`make deps`), `make check` the
-# test peers too (`make peers`). `make install` and `make deb` only build, and only what they
-# install.
+# The front door. `make demo`, `make try` and `make check` do all the set-up on a fresh Debian 12
+# machine: `make demo` installs only what building and running tok needs (`make deps`), `make try`
+# that and Node.js with oidc-provider (its login server), `make check` the test peers too
+# (`make peers`). `make install` and `make deb` only build, and only what they install.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps peers build configure compile compile-installed demo check bench fuzz install deb clean
+.PHONY: all deps peers build configure compile compile-installed demo try check bench fuzz install deb clean
 
 all: build
 
@@ -37,6 +37,13 @@ compile-installed: configure
 
 demo: build
 	@scripts/demo.sh $(BUILD)
+
+# A token server and an OpenID provider on loopback, a throw-away config for both, and the
+# commands to try in another shell; Ctrl-C stops everything (scripts/try.py).
+try:
+	@scripts/install-deps.sh --try
+	@$(MAKE) --no-print-directory compile-installed
+	@scripts/try.py $(BUILD)
 
 check: peers
 	@$(MAKE) --no-print-directory compile

@@ -287,6 +287,14 @@ class Setup(unittest.TestCase):
         self.assertIn("lintian", everything)
         self.assertIn("azure-cli", everything)
 
+    def test_try_adds_node_and_its_npm_packages_only(self):
+        self.assertEqual(set(deps("--try")) - set(deps()), {"nodejs", "npm"})
+        out = make("-n", "try").stdout
+        self.assertIn("scripts/install-deps.sh --try", out)
+        self.assertNotIn("--peers", out)
+        self.assertRegex(out, r"cmake --build \S+ -j \d+ --target tok_installed")
+        self.assertIn(f"scripts/try.py {BUILD}", out)
+
     def test_install_deps_says_when_it_has_nothing_to_do(self):
         missing = subprocess.run(["dpkg-query", "-W", "-f=${Status}\n", *deps()], capture_output=True, text=True)
         self.assertEqual(missing.stdout.count("install ok installed"), len(deps()),
