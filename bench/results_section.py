@@ -1,5 +1,5 @@
 """One section of bench/results.md, replaced: the scripts that write their own section (aws.py,
-login.py, fleet.py) leave the rest as bench.py wrote it."""
+login.py, github_app.py, fleet.py) leave the rest as bench.py wrote it."""
 import os
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")

@@ -336,7 +336,7 @@ std::unique_ptr<OAuthLogin> login_of(const Session& session, const Profile& prof
   if (!login) {
     throw Error(ErrorKind::usage,
                 "not a login profile: tok login needs provider = oauth with grant = device_code or authorization_code",
-                "see docs/login.md");
+                "a login profile's keys: 'tok help keys oauth' (grant, issuer, client_id); more in 'man tok', login");
   }
   return login;
 }

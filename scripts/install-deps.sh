@@ -3,9 +3,11 @@
 # Debian 12 (bookworm); run as root or with sudo available.
 #
 #   scripts/install-deps.sh            build and run tok (make demo, make install, make deb)
+#   scripts/install-deps.sh --try      the same and Node.js with oidc-provider (npm), the login
+#                                      server of make try; nothing else of the test peers
 #   scripts/install-deps.sh --peers    the same and everything the tests, benchmarks and fuzzing
 #                                      run against (make check, make bench, make fuzz)
-#   scripts/install-deps.sh [--peers] --list   print the package names, install nothing
+#   scripts/install-deps.sh [--try|--peers] --list   print the package names, install nothing
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,20 +56,25 @@ peer_debs=(
 )
 
 peers=0
+try=0
 list=0
 for arg in "$@"; do
   case "$arg" in
     --peers) peers=1 ;;
+    --try) try=1 ;;
     --list) list=1 ;;
-    *) echo "usage: scripts/install-deps.sh [--peers] [--list]" >&2; exit 2 ;;
+    *) echo "usage: scripts/install-deps.sh [--try|--peers] [--list]" >&2; exit 2 ;;
   esac
 done
+# Node.js and the npm packages: the test peers' and make try's (its OpenID provider).
+node=$((peers || try))
 
 debs=("${build_debs[@]}")
 ((peers)) && debs+=("${peer_debs[@]}")
 
 if ((list)); then
   printf '%s\n' "${debs[@]}"
+  ((node)) && printf '%s\n' nodejs npm
   exit 0
 fi
 
@@ -78,11 +85,14 @@ for p in "${debs[@]}"; do
   fi
 done
 
-if ((peers)); then
-  # Node.js and npm (oidc-provider, a test peer) may come from another source than Debian (the
-  # machine image ships its own); only ask Debian for them when the commands are absent.
+if ((node)); then
+  # Node.js and npm (oidc-provider, a test peer and make try's login server) may come from another
+  # source than Debian (the machine image ships its own); only ask Debian for them when the
+  # commands are absent.
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
+if ((peers)); then
   # kubectl (the Kubernetes peer test) has no Debian 12 package; the machine image ships one.
   if ! command -v kubectl >/dev/null 2>&1; then
     echo "install-deps: kubectl is required by tests/peers/test_kubectl.py and Debian 12 has no package for it:" >&2
@@ -102,7 +112,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm peers (oidc-provider), pinned by tests/peers/package-lock.json.
+# npm peers (oidc-provider and the others: plain JavaScript, no browser download), pinned by
+# tests/peers/package-lock.json; make try uses the same install.
 # Again when a dependency was added since the last install (package.json names it, node_modules
 # does not have it).
 npm_missing() {
@@ -111,12 +122,15 @@ npm_missing() {
     process.exit(deps.some((d) => !require("fs").existsSync("node_modules/" + d + "/package.json")) ? 0 : 1);')
 }
 npm_needed=0
-if ((peers)) && [ -f "$here/tests/peers/package-lock.json" ] && npm_missing; then
+if ((node)) && [ -f "$here/tests/peers/package-lock.json" ] && npm_missing; then
   npm_needed=1
   echo "install-deps: npm ci in tests/peers"
   (cd "$here/tests/peers" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if ((${#missing[@]} == 0 && npm_needed == 0)); then
-  echo "install-deps: nothing to do: every package$( ((peers)) && echo " and test peer") is installed"
+  what="every package"
+  ((try)) && what+=" and make try's oidc-provider"
+  ((peers)) && what+=" and test peer"
+  echo "install-deps: nothing to do: $what is installed"
 fi

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 import unittest
 
 from harness import ROOT, TOK, TokCase, require_program
@@ -82,10 +83,15 @@ class Install(TokCase):
         man = self.assert_layout(os.path.join(stage, "usr", "local"))
         self.check_man_page(man)
 
+        self.assertNotIn("not on your PATH", proc.stdout, "a DESTDIR install is for packaging")
         prefix = os.path.join(self.home, ".local")
         proc = make("install", f"PREFIX={prefix}")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn(f"{prefix}/bin is not on your PATH", proc.stdout)
         self.assert_layout(prefix)
+        path = f"/usr/bin:{prefix}/bin:/bin"
+        proc = make("install", f"PREFIX={prefix}", env={**os.environ, "PATH": path})
+        self.assertNotIn("not on your PATH", proc.stdout)
         self.server.control(reset=True)
 
     def test_a_plain_cmake_install_strips_too(self):
@@ -112,6 +118,7 @@ class Install(TokCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stderr, "", "groff warnings")
         text = " ".join(re.sub(r".\x08", "", proc.stdout).split())  # without bold and underline
+        self.assertEqual(REPOSITORY_PATH.findall(text), [], "the man page sends its reader to the repository")
         for section in ("NAME", "SYNOPSIS", "COMMANDS", "GLOBAL OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES"):
             self.assertTrue(section in text, f"the man page lacks {section}")
         # In step with --help: every command and every flag it lists.
@@ -165,6 +172,105 @@ def deps(*args):
     return proc.stdout.split()
 
 
+def cmake_sources():
+    """{path: text} of every CMakeLists.txt of the source tree (build trees aside)."""
+    found = {}
+    for directory, subdirs, files in os.walk(ROOT):
+        subdirs[:] = [d for d in subdirs if not d.startswith(("build", ".")) and d != "node_modules"]
+        if "CMakeLists.txt" in files:
+            with open(os.path.join(directory, "CMakeLists.txt")) as f:
+                found[os.path.relpath(os.path.join(directory, "CMakeLists.txt"), ROOT)] = f.read()
+    return found
+
+
+def target_closure(build, target):
+    """{target directory (e.g. cli/CMakeFiles/tok.dir): its build.make} of `target` and everything
+    it depends on, from the Unix Makefiles generator's CMakeFiles/Makefile2."""
+    makefile2 = os.path.join(build, "CMakeFiles", "Makefile2")
+    if not os.path.exists(makefile2):
+        raise AssertionError(f"{makefile2} is missing: this check reads a Unix Makefiles build tree")
+    edges = {}
+    with open(makefile2) as f:
+        for a, b in re.findall(r"^(\S+\.dir)/all: (\S+\.dir)/all$", f.read(), re.M):
+            edges.setdefault(a, []).append(b)
+    start = [d for d in edges if os.path.basename(d) == f"{target}.dir"]
+    assert len(start) == 1, f"{target} is not a target of {build} (or has no dependency)"
+    seen, todo = set(), start
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges.get(node, []))
+    closure = {}
+    for node in seen:
+        with open(os.path.join(build, node, "build.make")) as f:
+            closure[node] = f.read()
+    return closure
+
+
+# What a user of an installed tok cannot open: a path of this repository (its folders, a Markdown
+# file, the source tree itself). Hints name `man tok` sections or `tok help TOPIC` instead.
+REPOSITORY_PATH = re.compile(r"(?<![\w/.-])(?:docs|tests|scripts|bench|packaging|cli|core|providers|completions)/"
+                             r"[\w./-]*|[\w-]+\.md\b|README|" + re.escape(ROOT))
+
+
+class NoRepositoryPaths(unittest.TestCase):
+    """Installed users have no checkout: nothing installed sends them to one."""
+
+    def test_no_string_of_tok_or_its_modules_names_a_repository_path(self):
+        objcopy = require_program("objcopy")
+        programs = [TOK] + sorted(glob.glob(os.path.join(BUILD, "tok-*.so")))
+        self.assertGreaterEqual(len(programs), 4, programs)
+        with tempfile.TemporaryDirectory() as tmp:
+            for program in programs:
+                rodata = os.path.join(tmp, "rodata")
+                subprocess.run([objcopy, "-O", "binary", "--only-section=.rodata", program, rodata], check=True)
+                with open(rodata, "rb") as f:
+                    data = f.read().decode("latin-1")
+                self.assertGreater(len(data), 200, program)
+                found = [data[max(0, m.start() - 60):m.end()].split("\0")[-1] for m in REPOSITORY_PATH.finditer(data)]
+                self.assertEqual(found, [], f"{program} names a repository path in what it prints")
+
+    def test_installed_text_files_name_no_repository_path(self):
+        for name in ("packaging/tok-serve.socket", "packaging/tok-serve.service.in", "completions/tok.bash",
+                     "completions/_tok", "completions/tok.fish"):
+            with open(os.path.join(ROOT, name)) as f:
+                self.assertEqual(REPOSITORY_PATH.findall(f.read()), [], name)
+
+
+class InstallBuildsOnlyWhatItInstalls(unittest.TestCase):
+    """make install and make deb build the tok_installed target: every installed file, no test."""
+
+    def test_make_install_and_deb_build_only_tok_installed(self):
+        for target in ("install", "deb"):
+            out = make("-n", target).stdout
+            builds = [l for l in out.splitlines() if "cmake --build" in l]
+            self.assertTrue(builds, out)
+            for line in builds:
+                self.assertRegex(line, r"--target tok_installed$", f"make {target} builds more than it installs")
+            self.assertNotIn("ctest", out)
+        # cpack (make deb) builds the generated `preinstall` target, which must not build `all`.
+        with open(os.path.join(BUILD, "Makefile")) as f:
+            self.assertNotRegex(f.read(), r"(?m)^preinstall: all$", "make deb would build the tests")
+
+    def test_tok_installed_holds_every_installed_target_and_no_test(self):
+        closure = target_closure(BUILD, "tok_installed")
+        names = {os.path.basename(d)[:-len(".dir")] for d in closure}
+        self.assertEqual([d for d in closure if d.startswith(("tests/", "bench/"))], [],
+                         "make install would build a test, fuzz or benchmark program")
+        sources = cmake_sources()
+        text = "\n".join(sources.values())
+        installed_targets = set(re.findall(r"install\(TARGETS\s+(\w+)", text))
+        self.assertIn("tok", installed_targets)
+        self.assertLessEqual(installed_targets, names, "an install(TARGETS) target is missing from tok_installed")
+        # Built files installed by path: each is made by a target of tok_installed (the unit
+        # written by install(CODE) aside: it is made when installing).
+        made_when_installing = set(re.findall(r"configure_file\([^\n]*?\$\{PROJECT_BINARY_DIR\}/([\w.-]+)", text))
+        rules = "\n".join(closure.values())
+        for name in set(re.findall(r"install\(FILES\s+\$\{PROJECT_BINARY_DIR\}/([\w.-]+)", text)) - made_when_installing:
+            self.assertIn(f"/{name}", rules, f"{name} is installed but no target of tok_installed makes it")
+
+
 class Setup(unittest.TestCase):
     """`make demo` and `make install` need the compiler and libraries, not the test peers."""
 
@@ -180,6 +286,24 @@ class Setup(unittest.TestCase):
         self.assertLessEqual(set(build), set(everything), "--peers adds to the build list")
         self.assertIn("lintian", everything)
         self.assertIn("azure-cli", everything)
+
+    def test_try_adds_node_and_its_npm_packages_only(self):
+        self.assertEqual(set(deps("--try")) - set(deps()), {"nodejs", "npm"})
+        out = make("-n", "try").stdout
+        self.assertIn("scripts/install-deps.sh --try", out)
+        self.assertNotIn("--peers", out)
+        self.assertRegex(out, r"cmake --build \S+ -j \d+ --target tok_installed")
+        self.assertIn(f"scripts/try.py {BUILD}", out)
+
+    def test_install_deps_says_when_it_has_nothing_to_do(self):
+        missing = subprocess.run(["dpkg-query", "-W", "-f=${Status}\n", *deps()], capture_output=True, text=True)
+        self.assertEqual(missing.stdout.count("install ok installed"), len(deps()),
+                         "this machine lacks a build dependency: scripts/install-deps.sh would install it")
+        require_program("docker")  # else install-deps.sh would install Debian's docker.io
+        proc = subprocess.run([os.path.join(ROOT, "scripts", "install-deps.sh")], capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual((proc.returncode, proc.stdout.strip()),
+                         (0, "install-deps: nothing to do: every package is installed"), proc.stderr)
 
     def test_demo_installs_the_build_list_and_check_the_peers(self):
         def install_lines(target):

@@ -71,6 +71,17 @@ class LoginCase(unittest.TestCase):
             self.assertFalse(line.startswith(f"tok: {profile}: logged in"), text)
 
 
+class NotALoginProfile(LoginCase):
+    def test_the_refusal_names_help_an_installed_tok_has(self):
+        with open(self.config, "a") as f:
+            f.write("[machine]\nprovider = oauth\ntoken_url = http://127.0.0.1:9/token\nclient_id = ci\n")
+        proc = self.tok("login", "-p", "machine", expect=2)
+        self.assertIn("not a login profile", proc.stderr)
+        self.assertIn("'tok help keys oauth'", proc.stderr)
+        self.assertIn("'man tok'", proc.stderr)
+        self.assertNotIn("docs/", proc.stderr, "an installed tok has no checkout to read")
+
+
 class OAuthErrorCodes(LoginCase):
     """Issue 26.4: the login ends on the code invalid_grant from the answer's JSON, never on text."""
 

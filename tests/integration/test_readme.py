@@ -126,6 +126,8 @@ class ReadmeBlocks(TokCase):
         with open(README) as f:
             first = "\n".join(f.read().split("\n")[:60])
         self.assertIn("make install", first)
+        self.assertIn("make try", first)
+        self.assertIn("~/.local/bin", first, "where tok is installed, and that it must be on PATH")
         self.assertIn("provider = oauth", first)
         self.assertIn("\ntok get ", first)
         with open(README) as f:

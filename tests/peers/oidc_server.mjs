@@ -38,7 +38,9 @@
 // {"token_requests": N, "tokens_issued": M, "revocations": R} so tests can prove a cached
 // token did not cost a request (R: revocation requests oidc-provider answered). GET
 // /__peer/revocation?status=503 makes the revocation endpoint answer that status, unread, until
-// ?status=0.
+// ?status=0. GET /__peer/devices returns the device logins started since the last call,
+// [{"user_code": ..., "verification_uri_complete": ...}], and forgets them (at most 16 are kept):
+// how scripts/try.py approves a login someone started in another shell.
 
 import http from 'node:http';
 import { createPublicKey, randomBytes } from 'node:crypto';
@@ -104,6 +106,7 @@ const { default: Provider } = await import('oidc-provider');
 const stats = { token_requests: 0, tokens_issued: 0, grants: {}, revocations: 0 };
 let handler = null;
 let revocationFailure = 0;
+const startedDevices = [];
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/__peer/stats') {
@@ -115,6 +118,11 @@ const server = http.createServer((req, res) => {
     revocationFailure = Number(new URL(req.url, 'http://x').searchParams.get('status') ?? 0);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: revocationFailure }));
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/__peer/devices') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(startedDevices.splice(0)));
     return;
   }
   if (req.method === 'POST' && req.url.split('?')[0] === '/token') {
@@ -215,6 +223,15 @@ server.listen(port, '127.0.0.1', async () => {
       die(`client ${JSON.stringify(id)} rejected: ${err.message} ${err.error_description ?? ''}`);
     }
   }
+
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      const { user_code: userCode, verification_uri_complete: uri } = ctx.body;
+      if (startedDevices.length >= 16) startedDevices.shift();
+      startedDevices.push({ user_code: userCode, verification_uri_complete: uri });
+    }
+  });
 
   if (deviceInterval !== undefined) {
     provider.use(async (ctx, next) => {
