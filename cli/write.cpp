@@ -322,7 +322,7 @@ void add_write_command(CLI::App& app, Session& session) {
                 "Stay running: rewrite the file before its token goes stale, keep the last good file through an "
                 "outage, end on SIGTERM or SIGINT (exit 0)");
   cmd->add_option("--exec", flags->exec,
-                  "With --keep: a command run by /bin/sh -c after each rewrite (e.g. 'nginx -s reload'); the token is "
+                  "With --keep: a shell command run after each rewrite (a reload, e.g. 'systemctl reload app'); the token is "
                   "never in its arguments or environment");
   cmd->callback([&session, flags] { session.run = [&session, flags] { return run_write(session, *flags); }; });
 }
