@@ -55,23 +55,33 @@ int run_get(Session& session, const GetFlags& f) {
   return 0;
 }
 
-std::string get_output(Session& session, const GetFlags& f) {
-  const GetFlags* flags = &f;
-  const bool credential_process = flags->format == "credential-process";
+GetOptions get_flags_options(const GetFlags& flags, const ProfileContext& ctx) {
+  const bool credential_process = flags.format == "credential-process";
   GetOptions options;
-  options.force_refresh = flags->force_refresh;
-  options.allow_async = !flags->no_async;
+  options.force_refresh = flags.force_refresh;
+  options.allow_async = !flags.no_async;
   if (credential_process) options.min_valid = kCredentialProcessMinValid;
-  if (flags->min_valid) options.min_valid = parse_duration_or_throw(*flags->min_valid, "--min-valid", ZeroIs::none);
-  if (flags->id_token && credential_process) {
+  if (flags.min_valid) options.min_valid = parse_duration_or_throw(*flags.min_valid, "--min-valid", ZeroIs::none);
+  if (flags.id_token && credential_process) {
     throw Error(ErrorKind::usage, "--id-token: an ID token is no AWS credential", "use --format token, json or header");
   }
+  if (flags.id_token) options = id_token_options(options, ctx.profile.engine);
+  return options;
+}
+
+std::string get_output(Session& session, const GetFlags& flags) {
   ProfileContext ctx(session);
-  if (flags->id_token) options = id_token_options(options, ctx.profile.engine);
+  const GetOptions options = get_flags_options(flags, ctx);
   session.verbose(fmt::format("profile from {}; cache entry {}", ctx.profile.source,
                               ctx.store.entry_path(ctx.profile.cache_key).string()));
   const GetResult result = ctx.engine(session).get(options);
   session.verbose(fmt::format("token was {} at the start of the call", to_string(result.state)));
+  return format_get_result(session, ctx, flags, result);
+}
+
+std::string format_get_result(Session& session, ProfileContext& ctx, const GetFlags& f, const GetResult& result) {
+  const GetFlags* flags = &f;
+  const bool credential_process = flags->format == "credential-process";
   const Token& token = result.token;
   if (result.failing) {
     // Served while its refresh fails: the user must see it before the token runs out.

@@ -94,6 +94,10 @@ struct ProfileContext {
 int run_get(Session& session, const GetFlags& flags);
 // What tok get prints (its line or JSON, with the newline); tok write puts it in a file.
 std::string get_output(Session& session, const GetFlags& flags);
+// Its pieces, for a caller that keeps one profile and engine (tok write --keep): the engine's
+// options the flags ask for, and what tok get prints for an engine's answer.
+GetOptions get_flags_options(const GetFlags& flags, const ProfileContext& ctx);
+std::string format_get_result(Session& session, ProfileContext& ctx, const GetFlags& flags, const GetResult& result);
 void add_write_command(CLI::App& app, Session& session);
 
 // Each command adds itself to the app: its flags and its run function side by side.

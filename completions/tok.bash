@@ -177,7 +177,7 @@ _tok() {
     init) flags="--print" ;;
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user --print-env --shell --rotate-secrets" ;;
     exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
-    write) flags="--format --mode --force-refresh --min-valid" ;;
+    write) flags="--format --mode --force-refresh --min-valid --keep --exec" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid --id-token" ;;
     help)

@@ -57,7 +57,9 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   TokenState state = state_of(seen, now, settings_, options.min_valid);
   if (state != TokenState::expired && source_changed(seen)) {
     diagnostics_.note("the token's source changed since it was read; reading it again");
-    return {refresh_blocking(options, seen), TokenState::expired, std::nullopt, std::nullopt};
+    std::optional<TimePoint> stale_after;
+    Token token = refresh_blocking(options, seen, stale_after);
+    return {std::move(token), TokenState::expired, std::nullopt, std::nullopt, stale_after};
   }
   if (state != TokenState::expired && options.also_expired && options.also_expired(seen, now)) {
     state = TokenState::expired;
@@ -73,9 +75,13 @@ GetResult RefreshFlow::get(const GetOptions& options) {
   switch (decide_get(state, settings_, options)) {
     case GetAction::serve: break;
     case GetAction::serve_and_refresh_in_background: start_background(seen); break;
-    case GetAction::refresh_blocking: return {refresh_blocking(options, seen), state, std::nullopt, std::nullopt};
+    case GetAction::refresh_blocking: {
+      std::optional<TimePoint> stale_after;
+      Token token = refresh_blocking(options, seen, stale_after);
+      return {std::move(token), state, std::nullopt, std::nullopt, stale_after};
+    }
   }
-  GetResult result{*seen.token, state, std::nullopt, std::nullopt};
+  GetResult result{*seen.token, state, std::nullopt, std::nullopt, seen.stale_after};
   if (const auto until = cooldown_until(seen, now)) {
     result.failing = seen.last_error;
     result.retry_at = until;
@@ -162,7 +168,8 @@ void RefreshFlow::forget_login(CacheEntry& current) {
   diagnostics_.note("the provider refused the refresh token: forgotten, no request will send it again");
 }
 
-Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry& seen) {
+Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry& seen,
+                                    std::optional<TimePoint>& stale_after) {
   const Deadline deadline = world_.steady_now() + settings_.refresh_timeout;
   if (auto why = store_->unwritable()) {
     // Sending a rotating refresh token whose successor cannot be kept would end the login.
@@ -205,12 +212,14 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
     const bool changed = source_changed(current);
     if (state_of(current, now, settings_, options.min_valid) != TokenState::expired && !changed &&
         !(options.also_expired && options.also_expired(current, now))) {
+      stale_after = current.stale_after;
       return *current.token;
     }
     // ...even when it is shorter than asked: a herd must never become one request per caller.
     if (current.generation != seen.generation && really_valid(current, now) && !changed) {
       diagnostics_.note("taking the token another caller just fetched");
       tell_if_short(*current.token, now, options);
+      stale_after = current.stale_after;
       return *current.token;
     }
     // ...and when its refresh failed, we fail with it rather than ask the service again.
@@ -246,7 +255,11 @@ Token RefreshFlow::refresh_blocking(const GetOptions& options, const CacheEntry&
   }
   store_token(current, token, world_.now(), settings_, draw());
   current.memo = std::move(memo);
-  if (auto problem = store_->write(current)) diagnostics_.warn(*problem);
+  if (auto problem = store_->write(current)) {
+    diagnostics_.warn(*problem);
+  } else {
+    stale_after = current.stale_after;
+  }
   return token;
 }
 

@@ -30,6 +30,10 @@ struct GetResult {
   // the last error, and when the next background attempt is due.
   std::optional<BackgroundError> failing = std::nullopt;
   std::optional<TimePoint> retry_at = std::nullopt;
+  // The entry's stale_after once the call is done (the served token's, or the one just stored);
+  // none for a token without expiry or one that could not be cached. A caller that keeps a copy
+  // of the token (tok write --keep) comes back then.
+  std::optional<TimePoint> stale_after = std::nullopt;
 };
 
 // Where the flow reports what a user may want to know. Warnings are shown unless --quiet;
@@ -71,7 +75,8 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   void set_source_check(SourceCheck check) { source_check_ = std::move(check); }
 
  private:
-  Token refresh_blocking(const GetOptions& options, const CacheEntry& seen);
+  // `stale_after` is set to the entry's once the token it returns is the entry's.
+  Token refresh_blocking(const GetOptions& options, const CacheEntry& seen, std::optional<TimePoint>& stale_after);
   void start_background(const CacheEntry& seen);
   void run_background(std::uint64_t started_generation);
   CacheEntry read_entry(EntryPart part = EntryPart::whole);

@@ -3,6 +3,11 @@
 // test_world.py fails when any other source does.
 #include "core/world.hpp"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -44,6 +49,22 @@ class RealWorld final : public World {
   const Clock& clock() const override { return clock_; }
   Deadline steady_now() const override { return std::chrono::steady_clock::now(); }
   void sleep(std::chrono::milliseconds wait) const override { std::this_thread::sleep_for(wait); }
+  bool sleep_unless_readable(std::chrono::milliseconds wait, int fd) const override {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      struct pollfd p {};
+      p.fd = fd;
+      p.events = POLLIN;
+      const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30)));
+      if (n > 0) return true;
+      if (n < 0 && errno != EINTR) {  // not a descriptor one can wait on: a plain sleep
+        std::this_thread::sleep_until(until);
+        return false;
+      }
+    }
+  }
   RandomSource& random() const override {
     static SystemRandom random;  // constructed on the first draw only
     return random;

@@ -23,6 +23,14 @@ class World {
   virtual Deadline steady_now() const = 0;
   // Waits (a retry's backoff, a lock's poll). A fake world moves its clocks instead.
   virtual void sleep(std::chrono::milliseconds wait) const = 0;
+  // Waits as sleep() does, but wakes early when descriptor `fd` becomes readable (a self-pipe a
+  // signal handler writes to: tok write --keep stopping on SIGTERM). True when it woke so. A
+  // world without descriptors (a fake one) only sleeps.
+  virtual bool sleep_unless_readable(std::chrono::milliseconds wait, int fd) const {
+    (void)fd;
+    sleep(wait);
+    return false;
+  }
   // The engine's random draws (jitter, retry backoff: docs/fleet.md).
   virtual RandomSource& random() const = 0;
   // An environment variable: null when unset. The pointer stays valid while the world lives and

@@ -2,14 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "providers/base64.hpp"
+#include "providers/jwt.hpp"
 #include "providers/secret.hpp"
 
 namespace tok {
@@ -41,25 +39,6 @@ struct FileIdentity {
     return is("file_dev", dev) && is("file_ino", ino) && is("file_size", size) && is("file_mtime_ns", mtime_ns);
   }
 };
-
-// The `exp` of a JWT (its payload decoded, never verified: whoever wrote the file vouches for
-// it, and the service that receives it verifies it); nullopt for anything else.
-std::optional<TimePoint> jwt_expiry(const std::string& token) {
-  const auto first = token.find('.');
-  if (first == std::string::npos) return std::nullopt;
-  const auto second = token.find('.', first + 1);
-  if (second == std::string::npos || token.find('.', second + 1) != std::string::npos) return std::nullopt;
-  const auto payload = base64url_decode(std::string_view(token).substr(first + 1, second - first - 1));
-  if (!payload) return std::nullopt;
-  const auto doc = nlohmann::json::parse(*payload, nullptr, false);
-  if (!doc.is_object()) return std::nullopt;
-  const auto exp = doc.find("exp");
-  if (exp == doc.end() || !exp->is_number()) return std::nullopt;
-  const double seconds = exp->get<double>();
-  // Up to the year 9999: anything else is no expiry anyone meant.
-  if (!std::isfinite(seconds) || seconds <= 0 || seconds > 253402300799.0) return std::nullopt;
-  return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
-}
 
 // provider = file: the file is the source and its own cache's authority. Each fetch reads it
 // whole (bounded, non-blocking, a regular file only: providers/secret.cpp) and remembers which

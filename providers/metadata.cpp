@@ -73,9 +73,9 @@ class MetadataProvider final : public Provider {
     // Keys of another flavor are a mistake worth a clear message, not silence.
     const std::vector<std::string_view> mine =
         flavor_ == Flavor::azure_imds ? std::vector<std::string_view>{"client_id", "object_id", "msi_res_id"}
-        : flavor_ == Flavor::gcp      ? std::vector<std::string_view>{"account", "scopes"}
+        : flavor_ == Flavor::gcp      ? std::vector<std::string_view>{"account", "scopes", "id_token_audience"}
                                       : std::vector<std::string_view>{};
-    for (std::string_view key : {"client_id", "object_id", "msi_res_id", "account", "scopes"}) {
+    for (std::string_view key : {"client_id", "object_id", "msi_res_id", "account", "scopes", "id_token_audience"}) {
       if (s.get(key) && std::find(mine.begin(), mine.end(), key) == mine.end()) {
         throw KeyError(std::string(key), fmt::format("not used by flavor '{}'", flavor));
       }
@@ -181,8 +181,14 @@ class MetadataProvider final : public Provider {
       }
       if (base.empty()) base = "http://" + std::string(gcp::kHost);
     }
+    const std::string audience = s.text("id_token_audience");
+    if (s.get("id_token_audience") && audience.empty()) throw KeyError("id_token_audience", "empty");
+    if (!audience.empty() && !s.text("scopes").empty()) {
+      // An identity token has an audience, not scopes (the endpoint takes none).
+      throw KeyError("scopes", "not used with id_token_audience: an identity token has an audience, not scopes");
+    }
     return std::make_unique<gcp::Source>(checked_metadata_url(without_trailing_slashes(base), origin), account,
-                                         split_scopes(s.text("scopes")));
+                                         split_scopes(s.text("scopes")), audience);
   }
 
   ProviderDeps deps_;

@@ -26,6 +26,8 @@ constexpr KeySpec kMetadataKeys[] = {
      .help = "gcp: scopes, space- or comma-separated"},
     shared_keys::http_timeout,
     shared_keys::ca_bundle,
+    {.name = "id_token_audience", .owner = KeyOwner::provider, .cache_key = true,
+     .help = "gcp: an identity token (a JWT) for this audience instead of an access token"},
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 #include "providers/metadata/gcp.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "providers/jwt.hpp"
 #include "providers/provider.hpp"
 
 namespace tok::gcp {
@@ -30,7 +32,13 @@ std::int64_t seconds_left(const Token& token, TimePoint now) {
 
 namespace {
 
-std::string token_url(const std::string& base, const std::string& account, const std::vector<std::string>& scopes) {
+std::string token_url(const std::string& base, const std::string& account, const std::vector<std::string>& scopes,
+                      const std::string& id_token_audience) {
+  if (!id_token_audience.empty()) {
+    // format=full: the token also names the instance and project (gcloud's default on GCE).
+    return base + std::string(kAccountsPrefix) + account + "/identity?audience=" + form_encode(id_token_audience) +
+           "&format=full";
+  }
   std::string url = base + std::string(kAccountsPrefix) + account + "/token";
   if (!scopes.empty()) {
     url += "?scopes=";
@@ -41,8 +49,33 @@ std::string token_url(const std::string& base, const std::string& account, const
 
 }  // namespace
 
-Source::Source(std::string base, std::string account, std::vector<std::string> scopes)
-    : MetadataSource(token_url(base, account, scopes)), account_(std::move(account)) {}
+Source::Source(std::string base, std::string account, std::vector<std::string> scopes, std::string id_token_audience)
+    : MetadataSource(token_url(base, account, scopes, id_token_audience)),
+      account_(std::move(account)),
+      identity_(!id_token_audience.empty()) {}
+
+// An identity token is the body itself: a JWT, a trailing line break aside. Anything else (an
+// HTML page, a JSON token answer, a JWT without exp) is not one, said so, never quoted.
+Token Source::parse_success(const HttpResponse& response, const AnswerContext& context) const {
+  if (!identity_) return MetadataSource::parse_success(response, context);
+  constexpr std::size_t kMaxIdentityToken = 16 * 1024;
+  std::string body = response.body;
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  const auto not_one = [&](std::string_view why) {
+    return Error(ErrorKind::unavailable, fmt::format("the answer is not an identity token: {}", why),
+                 "check url: the metadata server answers a JWT for .../identity?audience=");
+  };
+  if (body.empty()) throw not_one("it is empty");
+  if (body.size() > kMaxIdentityToken) throw not_one("it is larger than 16 KiB");
+  if (!is_b64token(body) || std::count(body.begin(), body.end(), '.') != 2) throw not_one("it is not a JWT");
+  const auto exp = jwt_expiry(body);
+  if (!exp) throw not_one("a JWT without a readable exp");
+  if (*exp <= context.now) throw not_one("a JWT whose exp has passed");
+  Token token;
+  token.access_token = std::move(body);
+  token.expiry = *exp;
+  return token;
+}
 
 HttpRequest Source::request(std::vector<std::string>&) const {
   HttpRequest request;

@@ -4,6 +4,8 @@
 // Metadata-Flavor: Google; every answer carries Metadata-Flavor: Google back, which is how a
 // client knows it reached the metadata server. The root and the account's directory answer too:
 // google.auth.default() asks `GET /` to decide it runs on GCE.
+// Identity tokens (what `gcloud auth print-identity-token` prints on GCP): GET
+// .../ACCOUNT/identity?audience=AUD&format=full answers a JWT, as text, whose `exp` is its expiry.
 // The protocol unit's shape: providers/metadata/protocol.hpp.
 #include <string>
 #include <string_view>
@@ -19,16 +21,19 @@ inline constexpr std::string_view kFlavorHeader = "Metadata-Flavor";
 
 class Source final : public MetadataSource {
  public:
-  // base: the server's scheme and authority; account: "default" or a service account's e-mail.
-  Source(std::string base, std::string account, std::vector<std::string> scopes);
+  // base: the server's scheme and authority; account: "default" or a service account's e-mail;
+  // id_token_audience: when not empty, an identity token for it instead of an access token.
+  Source(std::string base, std::string account, std::vector<std::string> scopes, std::string id_token_audience = {});
   HttpRequest request(std::vector<std::string>& secrets) const override;
 
  protected:
   void check_answer(const HttpResponse& response, const AnswerContext& context) const override;
   void refuse(long status, const std::string& message, const AnswerContext& context) const override;
+  Token parse_success(const HttpResponse& response, const AnswerContext& context) const override;
 
  private:
   std::string account_;
+  bool identity_ = false;
 };
 
 class Served final : public ServedProtocol {

@@ -16,7 +16,7 @@ Token MetadataSource::read(const HttpResponse& response, const AnswerContext& co
   const std::string& what = context.what;
   if (status >= 200 && status < 300) {
     try {
-      return parse_token_response(response.body, context.now, {.default_lifetime = context.default_lifetime});
+      return parse_success(response, context);
     } catch (const Error& e) {
       throw in_context(e, what);
     }
@@ -30,6 +30,10 @@ Token MetadataSource::read(const HttpResponse& response, const AnswerContext& co
   refuse(status, message, context);
   throw outage_if_so(Error(ErrorKind::unavailable, fmt::format("{}: HTTP {}: {}", what, status, message)), response,
                      context.now);
+}
+
+Token MetadataSource::parse_success(const HttpResponse& response, const AnswerContext& context) const {
+  return parse_token_response(response.body, context.now, {.default_lifetime = context.default_lifetime});
 }
 
 std::string body_message(const std::string& body, const std::vector<std::string>& secrets) {

@@ -55,6 +55,9 @@ class MetadataSource {
   virtual void check_answer(const HttpResponse&, const AnswerContext&) const {}
   // An error status this protocol has words for (404, 4xx): throws; returns when it has none.
   virtual void refuse(long status, const std::string& message, const AnswerContext& context) const = 0;
+  // A 2xx answer's body as a token (default: an OAuth token response in JSON). Errors are put in
+  // context.what's words by read().
+  virtual Token parse_success(const HttpResponse& response, const AnswerContext& context) const;
 
  private:
   std::string url_;

@@ -3,7 +3,9 @@
 api-version. IMDS 410-then-200 and 400; GCP without the answer header; Databricks with a
 non-loopback URL (exit 2); App Service; the documented environment variables. Each flavor behind
 the engine: a cache hit and one background refresh."""
+import base64
 import json
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -205,6 +207,63 @@ class Gcp(EngineChecks, MetadataCase):
                                     "--cache-dir", self.cache, env=env)
                 self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(self.calls(), 2)
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+class GcpIdentity(MetadataCase):
+    """flavor = gcp with id_token_audience: identity tokens from .../identity?audience=...&format=full
+    (gcloud auth print-identity-token's request), a JWT whose exp is the expiry, cached per
+    audience."""
+    flavor = "gcp"
+    AUDIENCE = "https://api.example.com/run?x=1&y=a b+c/é"
+
+    def profile_args(self, *extra):
+        return ["--provider", "metadata", "--flavor", "gcp", "--url", self.md.base, "--cache-dir", self.cache,
+                *extra]
+
+    def test_two_audiences_two_entries_each_cached(self):
+        a1 = self.get("--id-token-audience", "https://a.example.com")
+        b1 = self.get("--id-token-audience", "https://b.example.com")
+        self.assertEqual(self.calls(), 2)
+        self.assertEqual(self.get("--id-token-audience", "https://a.example.com"), a1)
+        self.assertEqual(self.get("--id-token-audience", "https://b.example.com"), b1)
+        self.assertEqual(self.calls(), 2, "each audience's token is cached")
+        self.assertNotEqual(a1, b1)
+        self.assertEqual(jwt_claims(a1)["aud"], "https://a.example.com")
+        self.assertEqual(jwt_claims(b1)["aud"], "https://b.example.com")
+        self.assertNotEqual(self.entry_path("--id-token-audience", "https://a.example.com"),
+                            self.entry_path("--id-token-audience", "https://b.example.com"),
+                            "the audience is part of the cache key")
+        out = self.get_json("--id-token-audience", "https://a.example.com")
+        self.assertEqual(out["access_token"], a1)
+        self.assertEqual(out["expires_at"][:19], time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(jwt_claims(a1)["exp"])))
+        self.assertEqual(self.md.requests[0]["path"],
+                         "/computeMetadata/v1/instance/service-accounts/default/identity")
+        self.assertEqual(self.md.requests[0]["headers"]["metadata-flavor"], "Google")
+
+    def test_the_audience_is_url_encoded(self):
+        token = self.get("--id-token-audience", self.AUDIENCE)
+        self.assertEqual(self.last()["query"], {"audience": self.AUDIENCE, "format": "full"})
+        self.assertEqual(self.last()["raw_query"],
+                         "audience=https%3A%2F%2Fapi.example.com%2Frun%3Fx%3D1%26y%3Da%20b%2Bc%2F%C3%A9&format=full")
+        self.assertEqual(jwt_claims(token)["aud"], self.AUDIENCE)
+
+    def test_a_non_jwt_answer_is_a_clear_error(self):
+        for body in ("<html>not a token</html>", '{"access_token": "x", "expires_in": 3600}', "abc.def"):
+            with self.subTest(body=body):
+                self.md.state.identity_answer = body
+                proc = self.get("--id-token-audience", "https://a.example.com", "--force-refresh", expect=4)
+                self.assertIn("not an identity token", proc.stderr)
+                self.assertNotIn("not a token</html>", proc.stderr)
+
+    def test_scopes_with_an_audience_is_a_usage_error(self):
+        proc = self.get("--id-token-audience", "https://a.example.com", "--scopes", "openid", expect=2)
+        self.assertIn("scopes", proc.stderr)
+        self.assertEqual(self.calls(), 0)
 
 
 if __name__ == "__main__":

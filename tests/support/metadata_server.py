@@ -11,7 +11,10 @@ protocol the way the real ones do (docs/engine.md, docs/serve.md):
   2019-08-01 and a resource (else 400).
 - gcp: GET /computeMetadata/v1/instance/service-accounts/ACCOUNT/token; Metadata-Flavor: Google
   (else 403); ACCOUNT is default or a known e-mail (else 404); every answer carries
-  Metadata-Flavor: Google unless the test turns it off.
+  Metadata-Flavor: Google unless the test turns it off. GET .../ACCOUNT/identity?audience=AUD
+  [&format=full] answers an identity token as text: an unsigned JWT with aud, exp (lifetime),
+  iat, iss, sub and, with format=full, a `google` claim naming the instance; no audience is 400.
+  `identity_answer` replaces that body (a non-JWT answer).
 
 Counts token requests and records them; faults ({"status", "json"|"body", "headers"}) are
 consumed one per token request after the protocol checks. As a program (benchmarks):
@@ -19,6 +22,7 @@ consumed one per token request after the protocol checks. As a program (benchmar
     metadata_server.py --flavor azure-imds [--port 0] [--lifetime 3600]   # prints LISTENING <port>
 """
 import argparse
+import base64
 import json
 import threading
 import time
@@ -43,6 +47,7 @@ class State:
         self.identity_header = identity_header
         self.accounts = set(accounts)
         self.flavor_header = True  # gcp: send Metadata-Flavor: Google on answers
+        self.identity_answer = None  # gcp: a body to answer identity requests with instead of a JWT
         self.faults = []
         self.requests = []  # token requests: {"path", "query", "headers"}
         self.issued = 0
@@ -59,10 +64,10 @@ class Handler(BaseHTTPRequestHandler):
     def state(self):
         return self.server.state
 
-    def reply(self, status, doc=None, body=None):
+    def reply(self, status, doc=None, body=None, content_type="application/json"):
         data = body.encode() if body is not None else json.dumps(doc).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if self.state.flavor == "gcp" and self.state.flavor_header:
             self.send_header("Metadata-Flavor", "Google")
@@ -74,12 +79,12 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         flavor = self.state.flavor
         if flavor == "gcp":
-            if not (url.path.startswith(GCP_PREFIX) and url.path.endswith("/token")):
+            if not (url.path.startswith(GCP_PREFIX) and url.path.endswith(("/token", "/identity"))):
                 return self.reply(404, body="not found")
         elif url.path != PATHS[flavor]:
             return self.reply(404, {"error": "not_found"})
         with self.state.lock:
-            self.state.requests.append({"path": url.path, "query": query,
+            self.state.requests.append({"path": url.path, "query": query, "raw_query": url.query,
                                         "headers": {k.lower(): v for k, v in self.headers.items()}})
         refusal = getattr(self, "check_" + flavor.replace("-", "_"))(url, query)
         if refusal:
@@ -93,6 +98,8 @@ class Handler(BaseHTTPRequestHandler):
             token = f"{flavor.replace('-', '')}{self.state.issued:04d}.{time.time_ns() % 10**9:09d}"
             lifetime = self.state.lifetime
         now = int(time.time())
+        if flavor == "gcp" and url.path.endswith("/identity"):
+            return self.identity(token, query, now, lifetime)
         if flavor == "databricks":
             return self.reply(200, {"access_token": token, "token_type": "Bearer", "expires_on": now + lifetime})
         if flavor in ("azure-imds", "app-service"):
@@ -100,6 +107,21 @@ class Handler(BaseHTTPRequestHandler):
                                     "expires_on": str(now + lifetime), "not_before": str(now),
                                     "resource": query["resource"], "token_type": "Bearer"})
         return self.reply(200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"})
+
+    def identity(self, token, query, now, lifetime):
+        if self.state.identity_answer is not None:
+            return self.reply(200, body=self.state.identity_answer, content_type="text/html")
+        if not query.get("audience"):
+            return self.reply(400, body="non-empty audience parameter required", content_type="text/plain")
+
+        def part(doc):
+            return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+        claims = {"aud": query["audience"], "azp": "1234567890", "exp": now + lifetime, "iat": now,
+                  "iss": "https://accounts.google.com", "sub": "1234567890", "jti": token}
+        if query.get("format") == "full":
+            claims["google"] = {"compute_engine": {"instance_name": "tok-test", "project_id": "tok-project"}}
+        jwt = f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+        return self.reply(200, body=jwt, content_type="text/html")
 
     # Each returns (status, json) to refuse the request, or None.
 
@@ -137,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
     def check_gcp(self, url, query):
         if self.headers.get("Metadata-Flavor") != "Google":
             return 403, {"error": "Missing required header: Metadata-Flavor: Google"}
-        account = urllib.parse.unquote(url.path[len(GCP_PREFIX):-len("/token")])
+        account = urllib.parse.unquote(url.path[len(GCP_PREFIX):url.path.rindex("/")])
         if account != "default" and account not in self.state.accounts:
             return 404, {"error": f"service account {account} not found"}
         return None

@@ -52,6 +52,7 @@ class State:
         self.fields = {}  # extra response fields: {"token_type": "MAC"}; None leaves one out
         self.token_prefix = "tok"
         self.tokens = []  # every access token issued, in order
+        self.issued_at = {}  # access token -> time.time() when it was issued
         # OIDC federation: a GitHub-like ID-token endpoint and the ID tokens it (or a test) issued.
         self.id_token_bearer = "github-request-bearer"
         self.id_token_requests = []  # {"audience": ...}
@@ -236,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             n = self.state.issued
             token = f"{self.state.token_prefix}{n:04d}.{secrets.token_hex(12)}"
             self.state.tokens.append(token)
+            self.state.issued_at[token] = time.time()
         doc = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
         if grant == "refresh_token":
             doc["refresh_token"] = f"rt{n:04d}.{secrets.token_hex(12)}"

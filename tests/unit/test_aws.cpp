@@ -177,7 +177,7 @@ struct EcsFixture {
     served.protocols.push_back(std::make_unique<tok::aws_ecs::Served>("aws", std::move(secret), [this] {
       ++gets;
       if (failure) throw *failure;
-      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt};
+      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt, std::nullopt};
     }));
   }
 

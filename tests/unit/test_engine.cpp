@@ -251,6 +251,31 @@ ENGINE_CASE("no token: the first get refreshes blocking, async on and off") {
   }
 }
 
+ENGINE_CASE("every answer carries the entry's stale_after: stored, served, or another caller's") {
+  Fixture f(Config::on_disk);
+  const auto first = f.get();
+  CHECK(first.stale_after == f.t0() + 40min);
+  f.clock.advance(10min);
+  CHECK(f.get().stale_after == f.t0() + 40min);  // served from the entry
+  // tok write --keep's question at the stale point: refresh now, unless someone already has.
+  GetOptions at_stale;
+  at_stale.also_expired = [](const CacheEntry& e, TimePoint now) { return e.stale_after && *e.stale_after <= now; };
+  f.clock.advance(30min);
+  const auto refreshed = f.get(at_stale);
+  CHECK(f.source.calls == 2);
+  CHECK(refreshed.token.access_token == "token-2");
+  CHECK(refreshed.stale_after == f.clock.now() + 40min);
+  // Another caller forces a refresh; the next look at the stale point of the old token takes it.
+  GetOptions forced;
+  forced.force_refresh = true;
+  const auto other = f.get(forced);
+  CHECK(f.source.calls == 3);
+  const auto taken = f.get(at_stale);
+  CHECK(f.source.calls == 3);
+  CHECK(taken.token == other.token);
+  CHECK(taken.stale_after == other.stale_after);
+}
+
 ENGINE_CASE("fresh does not refresh") {
   Fixture f(Config::on_disk);
   f.get();

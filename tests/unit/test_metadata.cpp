@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fakes.hpp"
+#include "providers/base64.hpp"
 #include "providers/provider.hpp"
 
 using namespace std::chrono_literals;
@@ -271,6 +272,34 @@ TEST_CASE_FIXTURE(MetadataFixture, "gcp: default host, account, scopes and the M
   CHECK(request().url ==
         "http://127.0.0.1:8080/computeMetadata/v1/instance/service-accounts/sa@project.iam.gserviceaccount.com/"
         "token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-platform,openid");
+}
+
+TEST_CASE_FIXTURE(MetadataFixture, "gcp: id_token_audience asks the identity endpoint and reads the JWT's exp") {
+  // An identity token as the metadata server answers it: a JWT, a line break after it.
+  const std::string payload = tok::base64url_encode(R"({"aud":"https://a b/?x=1&y","exp":1800003600})");
+  const std::string jwt = "eyJhbGciOiJSUzI1NiJ9." + payload + ".c2ln";
+  http.answer(200, jwt + "\n", kGoogle);
+  const auto t = fetch({{"flavor", "gcp"}, {"id_token_audience", "https://a b/?x=1&y"}});
+  CHECK(request().url ==
+        "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/identity"
+        "?audience=https%3A%2F%2Fa%20b%2F%3Fx%3D1%26y&format=full");
+  CHECK(http.header("Metadata-Flavor") == "Google");
+  CHECK(t.access_token == jwt);
+  CHECK(t.expiry == tok::TimePoint{std::chrono::seconds(1800003600)});
+  for (const std::string& body : {std::string("<html>hello</html>"), std::string(R"({"access_token":"x"})"),
+                                 std::string("a.b"), "eyJhbGciOiJSUzI1NiJ9." + tok::base64url_encode("{}") + ".c2ln"}) {
+    CAPTURE(body);
+    http.script.clear();
+    http.answer(200, body, kGoogle);
+    const auto e = error_from([&] { fetch({{"flavor", "gcp"}, {"id_token_audience", "x"}}); });
+    CHECK(e.kind() == ErrorKind::unavailable);
+    CHECK(contains(e.what(), "not an identity token"));
+    CHECK_FALSE(contains(e.what(), "hello"));
+  }
+  CHECK(error_from([&] { make({{"flavor", "gcp"}, {"id_token_audience", "x"}, {"scopes", "openid"}}); }).kind() ==
+        ErrorKind::usage);
+  CHECK(error_from([&] { make({{"flavor", "azure-imds"}, {"resource", "r"}, {"id_token_audience", "x"}}); }).kind() ==
+        ErrorKind::usage);
 }
 
 TEST_CASE_FIXTURE(MetadataFixture, "gcp: GCE_METADATA_HOST, else GCE_METADATA_ROOT, url wins") {

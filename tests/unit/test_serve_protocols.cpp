@@ -40,7 +40,7 @@ struct Fixture {
     get = [this] {
       ++gets;
       if (failure) throw *failure;
-      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt};
+      return tok::GetResult{token, tok::TokenState::fresh, std::nullopt, std::nullopt, std::nullopt};
     };
     const std::string resource = "https://management.azure.com/";
     served.protocols.push_back(std::make_unique<tok::databricks::Served>(kDatabricksSecret, "https://ws.example.com", get));
