@@ -1,8 +1,8 @@
-// tok status: what the cache holds for the profile, never the token itself. The state is the
-// truth: a token whose background refresh fails is STALE even while the cooldown holds the next
-// attempt back (the cooldown moves the entry's stale_after, so state_of alone would say FRESH).
-// A blocking refresh that failed with unavailability answers callers for a while (the failure
-// cache): then the refresh is "failing" too, and the next attempt is when that ends.
+// tok status: what the cache holds for the profile, never the token itself: its state, when it
+// goes stale and, while a failed background refresh's cooldown holds the next attempt back, when
+// that attempt comes (the entry keeps both, docs/design.md "Cooldown"). A blocking refresh that
+// failed with unavailability answers callers for a while (the failure cache): then the refresh
+// is "failing" too, and the next attempt is when that ends.
 // `--check`: the exit status says whether `tok get` would answer from the cache without fetching.
 // `--all`: one line per profile. `--claims`: a JWT's header and claims, decoded, never verified.
 #include "cli/status.hpp"
@@ -97,10 +97,7 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
   out.state = "missing";
   out.login_profile = is_login(ProviderSettings(ctx.profile.values));
   if (present) {
-    TokenState token_state = state_of(entry, now, ctx.profile.engine, Duration{0});
-    // Only a stale token is refreshed in the background, so one whose refresh failed and
-    // waits for its next attempt is stale, whatever the moved stale_after says.
-    if (token_state == TokenState::fresh && cooldown) token_state = TokenState::stale;
+    const TokenState token_state = state_of(entry, now, ctx.profile.engine, Duration{0});
     out.state = to_string(token_state);
     // --min-valid asks more of a valid token: it is not usable then, and still not expired.
     out.usable = token_state != TokenState::expired &&
@@ -108,7 +105,7 @@ EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint 
     out.token_type = entry.token->token_type;
     out.expiry = entry.token->expiry;
   }
-  if (!cooldown) out.stale_after = entry.stale_after;
+  out.stale_after = entry.stale_after;
   out.generation = entry.generation;
   out.failing = present && cooldown.has_value();
   out.last_error = entry.last_error;

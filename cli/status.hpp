@@ -20,12 +20,12 @@ struct EntryStatus {
   bool login_profile = false;
   std::optional<std::string> token_type;  // set when a token is cached
   std::optional<TimePoint> expiry;
-  std::optional<TimePoint> stale_after;  // hidden while a failed refresh's cooldown runs
+  std::optional<TimePoint> stale_after;
   std::uint64_t generation = 0;
   bool failing = false;  // its background refresh failed; the cooldown runs
   bool outage_kept = false;  // a blocking fetch failed with an outage, kept for failure_cache
   std::optional<BackgroundError> last_error;
-  std::optional<TimePoint> next_attempt;
+  std::optional<TimePoint> next_attempt;  // the end of the cooldown (or of the kept failure)
   // A person's login (docs/login.md): who (from the ID token, when it named them), since when,
   // and whether a refresh token is kept. Never the refresh token itself.
   struct Login {
