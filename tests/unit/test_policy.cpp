@@ -391,7 +391,8 @@ TEST_CASE("cooldown_until: only while a recorded failure's backoff runs") {
 TEST_CASE("decide_get: a STALE token in its cooldown is served without a background refresh") {
   const EngineSettings s;
   CHECK(tok::decide_get(TokenState::stale, s, {}, /*cooling_down=*/true) == GetAction::serve);
-  CHECK(tok::decide_get(TokenState::stale, s, {}, /*cooling_down=*/false) == GetAction::serve_and_refresh_in_background);
+  CHECK(tok::decide_get(TokenState::stale, s, {}, /*cooling_down=*/false) ==
+        GetAction::serve_and_refresh_in_background);
   // The cooldown holds background refreshes only: an expired token or a forced one is fetched.
   CHECK(tok::decide_get(TokenState::expired, s, {}, true) == GetAction::refresh_blocking);
   GetOptions force;

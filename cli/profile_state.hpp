@@ -1,6 +1,6 @@
 #pragma once
-// What `tok status` knows of a profile, shared with `tok profiles --state`: read from the cache
-// entry, never fetched.
+// What the cache says of a profile, shared by `tok status` and `tok profiles --state` (so neither
+// command calls the other): read from the cache entry, never fetched.
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +10,11 @@
 #include "cli/session.hpp"
 
 namespace tok {
+
+// "2026-11-29T07:21:13Z (in 4s)" or "... (3m ago)".
+std::string format_when(TimePoint t, TimePoint now);
+// "in 9m59s" or "3m ago", for the one-line views.
+std::string format_relative(TimePoint t, TimePoint now);
 
 // The cache entry of a resolved profile at `now`. Never the token.
 struct EntryStatus {
