@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "cli/credential_input.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/credential_input.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {

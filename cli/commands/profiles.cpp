@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/session.hpp"
-#include "cli/profile_state.hpp"
+#include "cli/commands/profile_state.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 

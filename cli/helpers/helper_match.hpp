@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cli/config.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 
 namespace tok {
 

@@ -17,7 +17,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "cli/http_server.hpp"
+#include "cli/serve/http_server.hpp"
 
 namespace tok {
 namespace {

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/env_lines.hpp"
-#include "cli/git_header.hpp"
+#include "cli/helpers/git_header.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
 #include "providers/aws_credential.hpp"

@@ -5,7 +5,7 @@
 // is "failing" too, and the next attempt is when that ends.
 // `--check`: the exit status says whether `tok get` would answer from the cache without fetching.
 // `--all`: one line per profile. `--claims`: a JWT's header and claims, decoded, never verified.
-#include "cli/profile_state.hpp"
+#include "cli/commands/profile_state.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

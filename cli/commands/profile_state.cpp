@@ -1,6 +1,6 @@
 // What the cache says of a profile, shared by `tok status` and `tok profiles --state`: its
 // entry's state (never the token, never fetched) and the one row per configured profile.
-#include "cli/profile_state.hpp"
+#include "cli/commands/profile_state.hpp"
 
 #include <fmt/format.h>
 
