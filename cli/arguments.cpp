@@ -1,5 +1,6 @@
 #include "cli/arguments.hpp"
 
+#include <iterator>
 #include <string_view>
 #include <utility>
 
@@ -7,20 +8,51 @@
 
 namespace tok {
 
+std::string GlobalFlag::names() const {
+  return short_name.empty() ? std::string(long_name) : std::string(short_name) + "," + std::string(long_name);
+}
+
+const GlobalFlag* find_global_flag(std::string_view name) {
+  for (const GlobalFlag& flag : kGlobalFlags) {
+    if (name == flag.long_name || (!flag.short_name.empty() && name == flag.short_name)) return &flag;
+  }
+  return nullptr;
+}
+
 void add_global_options(CLI::App& app, GlobalOptions& o) {
-  // An empty name is a mistake (an unset variable in `-p "$NAME"`), not a way to say 'default'.
-  // The fast paths below leave an empty value to CLI11, which refuses it here.
-  app.add_option("-p,--profile", o.profile, "Profile to use (default: $TOK_PROFILE, else 'default')")
-      ->check(CLI::Validator(
+  for (const GlobalFlag& flag : kGlobalFlags) {
+    if (flag.set != nullptr) {
+      app.add_flag(flag.names(), o.*flag.set, flag.help);
+      continue;
+    }
+    CLI::Option* option = app.add_option(flag.names(), o.*flag.value, flag.help);
+    // An empty name is a mistake (an unset variable in `-p "$NAME"`), not a way to say 'default'.
+    // The fast paths below leave an empty value to CLI11, which refuses it here.
+    if (flag.value == &GlobalOptions::profile) {
+      option->check(CLI::Validator(
           [](std::string& name) {
             return name.empty() ? std::string("an empty profile name (leave -p out for the default profile)")
                                 : std::string();
           },
           "", "profile name"));
-  app.add_option("--config", o.config_path, "Config file (default: $TOK_CONFIG, else ~/.config/tok/config)");
-  app.add_option("--cache-dir", o.cache_dir, "Cache directory (default: $TOK_CACHE_DIR, else ~/.cache/tok)");
-  app.add_flag("-v,--verbose", o.verbose, "Diagnostics on stderr (never tokens or secrets)");
-  app.add_flag("-q,--quiet", o.quiet, "No warnings or chatter on stderr; errors still print");
+    }
+  }
+}
+
+CommandWord command_word(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "--") break;
+    if (const GlobalFlag* flag = find_global_flag(arg)) {
+      if (flag->value != nullptr) ++i;  // its value
+    } else if (arg.empty() || arg[0] != '-') {
+      const std::string& before = i > 0 ? args[i - 1] : std::string();
+      const bool flag_without_value = before.size() > 1 && before[0] == '-' && before.find('=') == std::string::npos &&
+                                      find_global_flag(before) == nullptr;
+      return {arg, flag_without_value};
+    }
+  }
+  return {};
 }
 
 CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags) {
@@ -71,8 +103,7 @@ template <class Own>
 bool parse_plain(const std::vector<std::string>& args, GlobalOptions& options, std::string_view word, Own own) {
   GlobalOptions o = options;
   bool command = false;
-  bool seen[5] = {};  // each global flag at most once (CLI11 has its own rules for repeats)
-  const auto once = [&](int slot) { return !std::exchange(seen[slot], true); };
+  bool seen[std::size(kGlobalFlags)] = {};  // each at most once (CLI11 has its own rules for repeats)
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg.empty()) return false;
@@ -98,16 +129,9 @@ bool parse_plain(const std::vector<std::string>& args, GlobalOptions& options, s
     }
     const FlagValue value{args, i, inline_value};
     bool ok = false;
-    if (name == "-p" || name == "--profile") {
-      ok = once(0) && value(o.profile);
-    } else if (name == "--config") {
-      ok = once(1) && value(o.config_path);
-    } else if (name == "--cache-dir") {
-      ok = once(2) && value(o.cache_dir);
-    } else if (name == "-v" || name == "--verbose") {
-      ok = once(3) && value.set(o.verbose);
-    } else if (name == "-q" || name == "--quiet") {
-      ok = once(4) && value.set(o.quiet);
+    if (const GlobalFlag* flag = find_global_flag(name)) {
+      ok = !std::exchange(seen[flag - kGlobalFlags], true) &&
+           (flag->value != nullptr ? value(o.*flag->value) : value.set(o.*flag->set));
     } else if (command) {
       ok = own(name, &value, false);  // a command's flags come after it
     }

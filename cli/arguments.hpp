@@ -4,6 +4,7 @@
 // and the fast paths a cache hit takes.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/config.hpp"
@@ -23,9 +24,44 @@ struct GetFlags {
   bool id_token = false;  // print the login's ID token (never on the fast path: CLI11 reads it)
 };
 
-// -p/--profile, --config, --cache-dir, -v/--verbose, -q/--quiet on the app (they fall through to
-// every command, so they go before or after it).
+// The global flags, once: every parser of the command line iterates this table (CLI11's
+// declaration in add_global_options, the fast paths below, main's search for the command word and
+// `tok help`'s topic), so a flag added here is known to all of them, and one added anywhere else
+// fails a unit test. They fall through to every command, so they go before or after it.
+struct GlobalFlag {
+  std::string_view short_name;  // "-p", or empty
+  std::string_view long_name;   // "--profile"
+  // Exactly one of the two: a flag that takes a value, or a switch.
+  std::string GlobalOptions::*value;
+  bool GlobalOptions::*set;
+  const char* help;
+  // CLI11's names: "-p,--profile" or "--config".
+  std::string names() const;
+};
+inline constexpr GlobalFlag kGlobalFlags[] = {
+    {"-p", "--profile", &GlobalOptions::profile, nullptr, "Profile to use (default: $TOK_PROFILE, else 'default')"},
+    {"", "--config", &GlobalOptions::config_path, nullptr,
+     "Config file (default: $TOK_CONFIG, else ~/.config/tok/config)"},
+    {"", "--cache-dir", &GlobalOptions::cache_dir, nullptr,
+     "Cache directory (default: $TOK_CACHE_DIR, else ~/.cache/tok)"},
+    {"-v", "--verbose", nullptr, &GlobalOptions::verbose, "Diagnostics on stderr (never tokens or secrets)"},
+    {"-q", "--quiet", nullptr, &GlobalOptions::quiet, "No warnings or chatter on stderr; errors still print"},
+};
+// The global flag named `name` exactly (`-p` or `--profile`, no `=value`); null if none.
+const GlobalFlag* find_global_flag(std::string_view name);
+
+// Every global flag of kGlobalFlags on the app.
 void add_global_options(CLI::App& app, GlobalOptions& options);
+
+// The command on the line: the first word that is neither a flag nor a global flag's value (an
+// operand such as git-credential's `get` comes after it). Empty: none (or -h, --help, `--` came
+// first). `maybe_value`: it follows a flag tok does not know, so it may be that flag's value
+// (`--client-secret VALUE`).
+struct CommandWord {
+  std::string word;
+  bool maybe_value = false;
+};
+CommandWord command_word(const std::vector<std::string>& args);
 // The `get` subcommand with its flags.
 CLI::App* add_get_subcommand(CLI::App& app, GetFlags& flags);
 

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/cache_key.hpp"
 #include "core/descriptors.hpp"
 #include "core/duration.hpp"

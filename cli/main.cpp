@@ -95,29 +95,6 @@ void add_version_command(CLI::App& app, tok::Session& session) {
   });
 }
 
-// The command on the line: the first word that is neither a flag nor a global option's value (an
-// operand such as git-credential's `get` comes after it). Empty: none. `maybe_value`: it follows
-// a flag tok does not know, so it may be that flag's value (`--client-secret VALUE`).
-struct CommandWord {
-  std::string word;
-  bool maybe_value = false;
-};
-CommandWord command_word(const std::vector<std::string>& args) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help" || arg == "--") break;
-    if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
-      ++i;  // its value
-    } else if (arg.empty() || arg[0] != '-') {
-      const std::string& before = i > 0 ? args[i - 1] : std::string();
-      const bool flag_without_value = before.size() > 1 && before[0] == '-' && before.find('=') == std::string::npos &&
-                                      before != "-v" && before != "--verbose" && before != "-q" && before != "--quiet";
-      return {arg, flag_without_value};
-    }
-  }
-  return {};
-}
-
 void add_help_command(CLI::App& app, tok::Session& session);
 
 using AddCommand = void (*)(CLI::App&, tok::Session&);
@@ -171,7 +148,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& args) {
   bool seen = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "-p" || arg == "--profile" || arg == "--config" || arg == "--cache-dir") {
+    if (const tok::GlobalFlag* flag = tok::find_global_flag(arg); flag != nullptr && flag->value != nullptr) {
       ++i;  // its value
     } else if (!seen) {
       seen = arg == "help";
@@ -335,7 +312,7 @@ int main(int argc, char** argv) {
   app.footer(tok::main_help_footer);
   app.set_version_flag("--version", "tok " TOK_VERSION);
   tok::add_global_options(app, o);
-  const CommandWord command = command_word(args);
+  const tok::CommandWord command = tok::command_word(args);
   if (!command.word.empty() && !is_command(command.word) && !command.maybe_value) return unknown_command(command.word);
   add_commands(app, session, command.word);
   if (command.word == "help") return run_help(app, args);

@@ -94,6 +94,8 @@ std::string encode_entry(const CacheEntry& entry) {
   } else {
     j["last_error"] = nullptr;
   }
+  // Only while set: an entry an older tok wrote has none, and reads as having no cooldown.
+  if (entry.retry_after) j["retry_after_ms"] = to_epoch_ms(*entry.retry_after);
   j["memo"] = entry.memo;
   return json_line(j);
 }
@@ -182,6 +184,7 @@ std::optional<CacheEntry> decode_entry(std::string_view text, EntryPart part) {
     if (!err.is_null()) {
       entry.last_error = BackgroundError{err.at("message").get<std::string>(), read_ms(err.at("at_ms"))};
     }
+    entry.retry_after = read_optional_ms(j, "retry_after_ms");
     if (const auto it = j.find("memo"); it != j.end()) entry.memo = it->get<ProviderMemo>();
     entry.memo_unread = head.has_value();
     return entry;

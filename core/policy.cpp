@@ -94,9 +94,10 @@ std::string kept_failure_note(TimePoint failed_at, TimePoint retry_at, TimePoint
                      when);
 }
 
-GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options) {
+GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options,
+                     bool cooling_down) {
   if (options.force_refresh || state == TokenState::expired) return GetAction::refresh_blocking;
-  if (state == TokenState::stale && settings.async_refresh && options.allow_async) {
+  if (state == TokenState::stale && !cooling_down && settings.async_refresh && options.allow_async) {
     return GetAction::serve_and_refresh_in_background;
   }
   return GetAction::serve;
@@ -109,6 +110,7 @@ void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSett
   entry.token = std::move(token);
   entry.generation += 1;
   entry.last_error.reset();
+  entry.retry_after.reset();
 }
 
 BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
@@ -118,7 +120,7 @@ BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t star
   if (cached_expires && token.expiry && *token.expiry < *entry.token->expiry) {
     // The service now issues shorter tokens (or answered with an old one): keep ours while it
     // lasts, and ask again after the cooldown rather than at every call.
-    entry.stale_after = now + jittered_backoff(settings, draw);
+    entry.retry_after = now + jittered_backoff(settings, draw);
     return BackgroundOutcome::backed_off;
   }
   store_token(entry, std::move(token), now, settings, draw);
@@ -129,14 +131,16 @@ BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t star
                                            TimePoint now, const EngineSettings& settings, double draw) {
   if (entry.generation != started_generation) return BackgroundOutcome::discarded;
   // Absolute, not added to the old value; it may land past the expiry, which is harmless
-  // because EXPIRED is checked first.
-  entry.stale_after = now + jittered_backoff(settings, draw);
+  // because EXPIRED is checked first. stale_after stays: the token is stale, and says so.
+  entry.retry_after = now + jittered_backoff(settings, draw);
   entry.last_error = BackgroundError{std::move(message), now};
   return BackgroundOutcome::backed_off;
 }
 
+bool cooling_down(const CacheEntry& entry, TimePoint now) { return entry.retry_after && now <= *entry.retry_after; }
+
 std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now) {
-  if (entry.last_error && entry.stale_after && *entry.stale_after >= now) return entry.stale_after;
+  if (entry.last_error && cooling_down(entry, now)) return entry.retry_after;
   return std::nullopt;
 }
 

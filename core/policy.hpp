@@ -44,6 +44,10 @@ struct BackgroundError {
 struct CacheEntry {
   std::optional<Token> token;
   std::optional<TimePoint> stale_after;
+  // The cooldown (docs/design.md, "Cooldown"): no background refresh starts until it has passed.
+  // Set when a background refresh failed or brought a shorter token, cleared by every store;
+  // stale_after is never moved by it, so the state stays the truth.
+  std::optional<TimePoint> retry_after;
   std::uint64_t generation = 0;
   std::optional<BackgroundError> last_error;
   ProviderMemo memo;
@@ -101,15 +105,18 @@ enum class GetAction {
   refresh_blocking,                 // EXPIRED or forced
 };
 
-GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options);
+// `cooling_down`: a STALE token's cooldown runs (cooling_down() below), so it is served without
+// starting a background refresh.
+GetAction decide_get(TokenState state, const EngineSettings& settings, const GetOptions& options,
+                     bool cooling_down = false);
 
 // Stores a token fetched by a blocking refresh (or the first fetch): new stale_after, next
-// generation, the last background error cleared.
+// generation, the last background error and the cooldown cleared.
 void store_token(CacheEntry& entry, Token token, TimePoint now, const EngineSettings& settings, double draw = 0);
 
 enum class BackgroundOutcome {
   stored,      // the new token replaced the cached one
-  backed_off,  // not stored: stale_after = now + retry_backoff (a failure, or a shorter token)
+  backed_off,  // not stored: retry_after = now + retry_backoff (a failure, or a shorter token)
   discarded,   // the generation moved while it ran: nothing changes
 };
 
@@ -117,14 +124,18 @@ enum class BackgroundOutcome {
 // generation has moved since (a newer token was stored meanwhile); backed off, keeping the cached
 // token, when the new one expires sooner than it (a background refresh never shortens a token:
 // docs/engine.md, "A background refresh never shortens a token"); stored otherwise.
-// `draw` jitters the new stale_after or the cooldown.
+// `draw` jitters the new stale_after or the cooldown (retry_after).
 BackgroundOutcome apply_background_success(CacheEntry& entry, std::uint64_t started_generation, Token token,
                                            TimePoint now, const EngineSettings& settings, double draw = 0);
 // The same refresh failed: the error is recorded and the cooldown starts, unless discarded.
 BackgroundOutcome apply_background_failure(CacheEntry& entry, std::uint64_t started_generation, std::string message,
                                            TimePoint now, const EngineSettings& settings, double draw = 0);
 
+// True while the entry's cooldown runs: up to and including retry_after (strict, as every
+// boundary: at that very instant no refresh starts yet).
+bool cooling_down(const CacheEntry& entry, TimePoint now);
 // The cooldown after a failed background refresh, while it runs: the instant of the next try.
+// None for the cooldown of a shorter token (nothing failed).
 std::optional<TimePoint> cooldown_until(const CacheEntry& entry, TimePoint now);
 
 // Usable at all: a non-empty token before its true expiry (no buffer). A caller that waited for

@@ -72,7 +72,7 @@ GetResult RefreshFlow::get(const GetOptions& options) {
       state = TokenState::expired;
     }
   }
-  switch (decide_get(state, settings_, options)) {
+  switch (decide_get(state, settings_, options, cooling_down(seen, now))) {
     case GetAction::serve: break;
     case GetAction::serve_and_refresh_in_background: start_background(seen); break;
     case GetAction::refresh_blocking: {
@@ -110,10 +110,18 @@ void RefreshFlow::start_background(const CacheEntry& seen) {
   diagnostics_.note(started ? "started a background refresh" : "could not start a background refresh");
 }
 
+bool RefreshFlow::still_due(const CacheEntry& entry, std::uint64_t started_generation) {
+  const TimePoint now = world_.now();
+  // A caller that read the entry before another refresher's failure was committed starts us
+  // during that failure's cooldown: the cooldown holds.
+  return entry.generation == started_generation && state_of(entry, now, settings_) == TokenState::stale &&
+         !cooling_down(entry, now);
+}
+
 void RefreshFlow::run_background(std::uint64_t started_generation) {
   CacheEntry entry = read_entry();
   // Another refresher finished between our caller's read and now: nothing left to do.
-  if (entry.generation != started_generation || state_of(entry, world_.now(), settings_) != TokenState::stale) return;
+  if (!still_due(entry, started_generation)) return;
   // A refresh token may be good for one use only (rotation): a refresh that sends one holds the
   // refresh lock from the read to the commit, as a blocking refresh does, so a blocking caller
   // that comes meanwhile waits and takes our result instead of sending the same token again.
@@ -122,9 +130,7 @@ void RefreshFlow::run_background(std::uint64_t started_generation) {
     hold = store_->hold_refresh(world_.steady_now() + settings_.refresh_timeout);
     if (!hold) return;
     entry = read_entry();
-    if (entry.generation != started_generation || state_of(entry, world_.now(), settings_) != TokenState::stale) {
-      return;
-    }
+    if (!still_due(entry, started_generation)) return;
   }
   ProviderMemo memo = entry.memo;
   std::optional<Token> token;
@@ -288,6 +294,7 @@ bool RefreshFlow::expire(const std::string& only_if) {
   if (!current.token || (!only_if.empty() && current.token->access_token != only_if)) return false;
   current.token->expiry = world_.now();
   current.stale_after.reset();
+  current.retry_after.reset();
   return !store_->write(current);
 }
 

@@ -78,6 +78,8 @@ class RefreshFlow : public std::enable_shared_from_this<RefreshFlow> {
   // `stale_after` is set to the entry's once the token it returns is the entry's.
   Token refresh_blocking(const GetOptions& options, const CacheEntry& seen, std::optional<TimePoint>& stale_after);
   void start_background(const CacheEntry& seen);
+  // The entry is still the one a background refresh was started for, STALE and out of its cooldown.
+  bool still_due(const CacheEntry& entry, std::uint64_t started_generation);
   void run_background(std::uint64_t started_generation);
   CacheEntry read_entry(EntryPart part = EntryPart::whole);
   Token fetch(Deadline deadline, ProviderMemo& memo, FetchMode mode, const Token* current, const GetOptions& options);

@@ -1,6 +1,6 @@
 #pragma once
 // One reading of a URL for tok's own HTTP client, its checks and its messages (the helpers read
-// git's and Docker's URLs by their callers' rules instead: cli/helper_url.hpp). RFC 3986's generic
+// git's and Docker's URLs by their callers' rules instead: cli/helpers/helper_url.hpp). RFC 3986's generic
 // syntax, forgiving: the scheme ends at the first "://", the authority at the first of '/', '?' or
 // '#', user info at its last '@'; a host in brackets keeps them. Nothing is decoded or validated.
 #include <optional>

@@ -1,6 +1,6 @@
 #pragma once
 // A request `tok serve` received and the response it sends: the server side of a protocol unit
-// (providers/metadata/protocol.hpp) reads and writes these, the HTTP server (cli/http_server.hpp)
+// (providers/metadata/protocol.hpp) reads and writes these, the HTTP server (cli/serve/http_server.hpp)
 // carries them. Plain data: the tok-serve.so module includes this and nothing else of tok.
 #include <map>
 #include <optional>

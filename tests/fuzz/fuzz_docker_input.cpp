@@ -1,5 +1,5 @@
 // Docker's credential-helper input: the server URL of `get`/`erase` and the JSON of `store`.
-// An address (cli/helper_url.hpp) is a lowercase host of host characters and an optional port of
+// An address (cli/helpers/helper_url.hpp) is a lowercase host of host characters and an optional port of
 // at most 5 digits, and reads back the same when written again, with a scheme, a path or
 // surrounding blanks. A
 // store request is an answer with both fields, or an Error(usage) that quotes none of the input
@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "cli/credential_input.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/credential_input.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {

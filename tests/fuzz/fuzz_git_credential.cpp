@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/credential_input.hpp"
+#include "cli/helpers/credential_input.hpp"
 #include "core/error.hpp"
 
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "cli/helper_match.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_match.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {

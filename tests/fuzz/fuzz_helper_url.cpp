@@ -1,4 +1,4 @@
-// The helpers' one URL reader (cli/helper_url.hpp) on hostile text, read three ways: as git's
+// The helpers' one URL reader (cli/helpers/helper_url.hpp) on hostile text, read three ways: as git's
 // `url=`, as Docker's server URL and as a config entry. Never a crash; errors are Error(usage);
 // git's host never reaches past the first '/', '?' or '#' after the scheme and comes after the
 // first '@' only; Docker's scheme is only ever the one at the very start; an entry keeps no '..'
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/login_callback.hpp"
+#include "cli/commands/login_callback.hpp"
 #include "providers/http.hpp"
 
 namespace {

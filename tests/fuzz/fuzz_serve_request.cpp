@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/serve_protocols.hpp"
+#include "cli/serve/serve_protocols.hpp"
 #include "providers/metadata/azure_app_service.hpp"
 #include "providers/metadata/databricks.hpp"
 #include "providers/metadata/gcp.hpp"

@@ -51,7 +51,10 @@ class Usability(TokCase):
     def test_status_tells_the_truth_while_the_refresh_fails(self):
         self.make_refresh_fail()
         st = self.status()
-        self.assertEqual(st["state"], "stale", "the cooldown moved stale_after, not the truth")
+        self.assertEqual(st["state"], "stale")
+        # Both instants, each true: the cooldown is kept beside stale_after and never moves it.
+        self.assertIsNotNone(st["stale_after"], "stale_after hidden during the cooldown")
+        self.assertLess(st["stale_after"], st["next_attempt"])
         self.assertEqual(st["refresh"], "failing")
         self.assertIn("503", st["last_error"]["message"])
         self.assertTrue(st["usable"])
@@ -62,6 +65,7 @@ class Usability(TokCase):
         self.assertRegex(text, r"last error: .*503")
         # retry_backoff 1m, jittered up to 1m6s: "in 59s", "in 1m" or "in 1m5s"
         self.assertRegex(text, r"next attempt: \S+Z \(in (1m(\d+s)?|\d+s)\)")
+        self.assertRegex(text, r"stale after:  \S+Z \(\d+\w* ago\)")
         self.assertRegex(text, r"expires: +\S+Z \(in \d+m")
 
     # -- 2. flags override the config; near misses ------------------------------------------------

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -220,6 +221,70 @@ TEST_CASE("git-credential's fast path takes what git runs, exactly as CLI11 does
     CHECK_FALSE(tok::parse_plain_git_credential(args, options).has_value());
     CHECK(options.profile == "before");
   }
+}
+
+TEST_CASE("every global flag is one row of kGlobalFlags, and every parser reads it the same") {
+  // CLI11 declares exactly the table's flags (and its own --help).
+  tok::GlobalOptions options;
+  CLI::App app{"tok", "tok"};
+  tok::add_global_options(app, options);
+  std::set<std::string> declared;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const auto& name : option->get_snames()) declared.insert("-" + name);
+    for (const auto& name : option->get_lnames()) declared.insert("--" + name);
+  }
+  declared.erase("-h");
+  declared.erase("--help");
+  std::set<std::string> table;
+  for (const tok::GlobalFlag& flag : tok::kGlobalFlags) {
+    if (!flag.short_name.empty()) table.insert(std::string(flag.short_name));
+    table.insert(std::string(flag.long_name));
+    CHECK_MESSAGE((flag.value == nullptr) != (flag.set == nullptr), flag.long_name, ": a value or a switch");
+  }
+  CHECK(declared == table);
+
+  // Each row, in each spelling, before and after the command: the fast paths take it as CLI11
+  // does, and the search for the command word steps over its value.
+  for (const tok::GlobalFlag& flag : tok::kGlobalFlags) {
+    for (const std::string_view name : {flag.short_name, flag.long_name}) {
+      if (name.empty()) continue;
+      std::vector<std::vector<std::string>> forms;
+      if (flag.value != nullptr) {
+        forms = {{std::string(name), "get", "get"}, {"get", std::string(name), "x"}};
+        if (name.substr(0, 2) == "--") forms.push_back({std::string(name) + "=x", "get"});
+      } else {
+        forms = {{std::string(name), "get"}, {"get", std::string(name)}};
+      }
+      for (const auto& args : forms) {
+        CAPTURE(fmt::format("{}", fmt::join(args, " ")));
+        const auto fast = with_fast_path(args);
+        REQUIRE(fast.has_value());
+        const auto cli11 = with_cli11(args);
+        REQUIRE(cli11.has_value());
+        check_same(*fast, *cli11);
+        const tok::CommandWord command = tok::command_word(args);
+        CHECK(command.word == "get");
+        CHECK_FALSE(command.maybe_value);
+        // The same with git-credential for the command (a value "get" stays a value).
+        std::vector<std::string> git;
+        for (std::size_t k = 0; k < args.size(); ++k) {
+          const bool is_value = flag.value != nullptr && k > 0 && args[k - 1] == name;
+          git.push_back(args[k] == "get" && !is_value ? "git-credential" : args[k]);
+        }
+        git.push_back("get");
+        CAPTURE(fmt::format("{}", fmt::join(git, " ")));
+        tok::GlobalOptions git_options;
+        CHECK(tok::parse_plain_git_credential(git, git_options) == std::optional<std::string>("get"));
+        const auto git_cli11 = git_with_cli11(git);
+        REQUIRE(git_cli11.has_value());
+        CHECK(git_options.profile == git_cli11->first.profile);
+        CHECK(git_options.verbose == git_cli11->first.verbose);
+      }
+    }
+  }
+  // A flag that is no global flag is not stepped over: its next word may be the command.
+  CHECK(tok::command_word({"--client-secret", "get"}).maybe_value);
+  CHECK(tok::command_word({"--client-secret", "get"}).word == "get");
 }
 
 }  // TEST_SUITE

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/serve_protocols.hpp"
+#include "cli/serve/serve_protocols.hpp"
 #include "fakes.hpp"
 #include "providers/aws_credential.hpp"
 #include "providers/metadata/aws_ecs.hpp"

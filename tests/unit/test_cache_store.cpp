@@ -42,6 +42,7 @@ void check_same(const CacheEntry& a, const CacheEntry& b) {
     CHECK(a.last_error->at == b.last_error->at);
   }
   CHECK(a.memo == b.memo);
+  CHECK(a.retry_after == b.retry_after);
 }
 
 CacheEntry full_entry() {
@@ -50,6 +51,7 @@ CacheEntry full_entry() {
   e.stale_after = kT0 + 40min + 7ms;
   e.generation = 42;
   e.last_error = tok::BackgroundError{"fetching a token: HTTP 503 \"quoted\" \\ and ünïcode", kT0 + 5min};
+  e.retry_after = kT0 + 6min + 3ms;
   e.memo = {{"issuer", "https://login.example.com"}, {"token_endpoint", "https://login.example.com/token"}};
   return e;
 }
@@ -101,6 +103,7 @@ TEST_CASE("a cache hit's read stops where the memo begins, and what it read is n
   CHECK(head->stale_after == e.stale_after);
   CHECK(head->generation == e.generation);
   CHECK(head->last_error.has_value());
+  CHECK(head->retry_after == e.retry_after);  // read with the head: a hit decides by it
   // The parser never reads past the memo's key: what follows it may be anything.
   const std::string cut = text.substr(0, text.rfind("\"memo\"") + 7) + "\x01 not JSON";
   CHECK(tok::decode_entry(cut, tok::EntryPart::head).has_value());
@@ -122,6 +125,21 @@ TEST_CASE("a cache hit's read stops where the memo begins, and what it read is n
   // A syntax error before the memo is an unreadable entry, as for a whole read.
   CHECK_FALSE(tok::decode_entry(R"({"schema":1,"token":{"access_token":"a",,"memo":{}})", tok::EntryPart::head));
   CHECK_FALSE(tok::decode_entry("", tok::EntryPart::head));
+}
+
+TEST_CASE("an entry without retry_after (an older tok's, or no cooldown) has none, and is written without it") {
+  // An older tok moved stale_after for a cooldown: its entry is read as it is.
+  const auto old = tok::decode_entry(
+      R"({"schema":1,"token":{"access_token":"a","token_type":"Bearer","expiry_ms":null},"stale_after_ms":5,)"
+      R"("generation":1,"last_error":{"message":"m","at_ms":4},"memo":{}})",
+      tok::EntryPart::head);
+  REQUIRE(old.has_value());
+  CHECK(old->memo_unread);
+  CHECK_FALSE(old->retry_after.has_value());
+  CHECK(old->stale_after == TimePoint(std::chrono::milliseconds(5)));
+  CacheEntry e = full_entry();
+  e.retry_after.reset();
+  CHECK(tok::encode_entry(e).find("retry_after") == std::string::npos);
 }
 
 TEST_CASE("encode/decode round trip") {

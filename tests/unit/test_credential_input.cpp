@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "cli/credential_input.hpp"
+#include "cli/helpers/credential_input.hpp"
 #include "core/error.hpp"
 
 using tok::GitCredentialRequest;

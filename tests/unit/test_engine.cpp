@@ -196,6 +196,14 @@ struct Fixture {
   tok::GetResult get(GetOptions o = {}) { return flow->get(o); }
   // What the entry holds, read below the hooks (they belong to a flow that may be gone).
   CacheEntry entry() { return (on_disk ? disk.read("k") : memory->read()).entry.value_or(CacheEntry{}); }
+  // Writes the entry below the hooks, as another process (or caller) commits it.
+  void put(const CacheEntry& e) {
+    if (on_disk) {
+      disk.write("k", e);
+    } else {
+      memory->write(e);
+    }
+  }
   bool background_running() {
     if (on_disk) return !disk.try_lock("k", tok::LockName::background).has_value();
     return memory->background_held();
@@ -420,7 +428,8 @@ ENGINE_CASE("background failure: cooldown without refreshes, then one retry that
   CacheEntry e = f.entry();
   CHECK(e.generation == 1);  // a backoff does not change it
   CHECK(e.token->access_token == "token-1");
-  CHECK(e.stale_after == failed_at + 1min);
+  CHECK(e.retry_after == failed_at + 1min);   // the cooldown is set...
+  CHECK(e.stale_after == f.t0() + 40min);     // ...and stale_after is not moved
   REQUIRE(e.last_error);
   CHECK(contains(e.last_error->message, "token service unavailable"));
   CHECK(e.last_error->at == failed_at);
@@ -429,14 +438,15 @@ ENGINE_CASE("background failure: cooldown without refreshes, then one retry that
   SUBCASE("repeated calls during the cooldown do not refresh, and say the refresh is failing") {
     for (int i = 0; i < 6; ++i) {
       const auto r = f.get();
-      CHECK(r.state == TokenState::fresh);
+      CHECK(r.state == TokenState::stale);  // the truth: no caller has to undo a cooldown
       CHECK(r.token.access_token == "token-1");
       REQUIRE(r.failing.has_value());
       CHECK(contains(r.failing->message, "token service unavailable"));
-      f.clock.advance(10s);  // ends exactly at failed_at + 1 min, still FRESH
+      CHECK(r.retry_at == failed_at + 1min);
+      f.clock.advance(10s);  // ends exactly at failed_at + 1 min, still in the cooldown
     }
     CHECK(f.clock.now() == failed_at + 1min);
-    CHECK(f.get().state == TokenState::fresh);
+    CHECK(f.get().state == TokenState::stale);
     CHECK(f.executor.pending() == 0);
     CHECK(f.source.calls == 2);
   }
@@ -454,6 +464,7 @@ ENGINE_CASE("background failure: cooldown without refreshes, then one retry that
     CHECK(e.token->access_token == "token-3");
     CHECK(e.generation == 2);
     CHECK_FALSE(e.last_error.has_value());
+    CHECK_FALSE(e.retry_after.has_value());
     const auto after = f.get();
     CHECK(after.token.access_token == "token-3");
     CHECK_FALSE(after.failing.has_value());
@@ -465,13 +476,14 @@ ENGINE_CASE("background failure: cooldown without refreshes, then one retry that
     CHECK(f.executor.run_all() == 1);
     CHECK(f.source.calls == 3);
     e = f.entry();
-    CHECK(e.stale_after == f.clock.now() + 1min);
+    CHECK(e.retry_after == f.clock.now() + 1min);
+    CHECK(e.stale_after == f.t0() + 40min);
     CHECK(e.generation == 1);
   }
 
   SUBCASE("the old token is served until it really expires, then a blocking refresh") {
     f.clock.set(f.t0() + 60min - 40s);  // the last instant before EXPIRED (cooldowns in between)
-    while (f.get().state == TokenState::stale) {
+    for (int i = 0; i < 3 && f.get().state == TokenState::stale; ++i) {
       f.executor.run_all();
     }
     CHECK(f.entry().token->access_token == "token-1");
@@ -897,7 +909,8 @@ ENGINE_CASE("a background refresh never shortens a token, a forced one may") {
   CacheEntry e = f.entry();
   CHECK(e.token == before.token);
   CHECK(e.generation == before.generation);
-  CHECK(e.stale_after == f.clock.now() + 1min);  // asked again after the cooldown, not at every call
+  CHECK(e.retry_after == f.clock.now() + 1min);  // asked again after the cooldown, not at every call
+  CHECK(e.stale_after == before.stale_after);
   CHECK(f.get().token.access_token == "token-1");
   CHECK(f.executor.pending() == 0);
 
@@ -931,6 +944,26 @@ ENGINE_CASE("no background refresh whose result cannot be kept") {
   CHECK(contains(f.warnings.back(), "is full; the new token will not be cached"));
 }
 
+ENGINE_CASE("a background refresh started before another's failure was committed stops in its cooldown") {
+  Fixture f(Config::on_disk);
+  f.get();
+  f.clock.advance(45min);
+  f.source.fail = true;
+  f.get();  // the first background refresh, queued
+  // Another process's refresh failed meanwhile: the entry is in its cooldown when ours runs.
+  CacheEntry e = f.entry();
+  tok::apply_background_failure(e, e.generation, "elsewhere", f.clock.now(), seed());
+  f.put(e);
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 1);  // no attempt inside the cooldown
+  f.clock.advance(1min + 1ms);
+  f.source.fail = false;
+  f.get();
+  CHECK(f.executor.run_all() == 1);
+  CHECK(f.source.calls == 2);  // after it, one
+  CHECK_FALSE(f.entry().retry_after.has_value());
+}
+
 ENGINE_CASE("a background source that throws anything still records a failure and a cooldown") {
   Fixture f(Config::on_disk);
   f.get();
@@ -941,7 +974,7 @@ ENGINE_CASE("a background source that throws anything still records a failure an
   const CacheEntry e = f.entry();
   REQUIRE(e.last_error);
   CHECK(contains(e.last_error->message, "unknown error"));
-  CHECK(e.stale_after == f.clock.now() + 1min);
+  CHECK(e.retry_after == f.clock.now() + 1min);
   CHECK_FALSE(f.background_running());
 }
 
@@ -1145,7 +1178,7 @@ ENGINE_CASE("jitter: the cooldown after a failed background refresh is retry_bac
   f.source.fail = true;
   f.get();
   CHECK(f.executor.run_all() == 1);
-  CHECK(f.entry().stale_after == f.clock.now() + 63s);  // 1 min x 1.05
+  CHECK(f.entry().retry_after == f.clock.now() + 63s);  // 1 min x 1.05
 }
 
 ENGINE_CASE("jitter: the kept failure's window is failure_cache x [1, 1 + j]") {
@@ -1209,7 +1242,7 @@ ENGINE_CASE("jitter 0 is the seed exactly and draws nothing") {
   f.source.fail = true;
   f.get();
   f.executor.run_all();
-  CHECK(f.entry().stale_after == f.clock.now() + 1min);
+  CHECK(f.entry().retry_after == f.clock.now() + 1min);
   CHECK(f.random.draws == 0);
 }
 

@@ -56,9 +56,11 @@ TEST_CASE("every exit status tok uses is core/error's, and each is in the man pa
 
   // A command that returned a number of its own would choose an exit status behind error.hpp's back.
   const std::regex literal_status(R"re(\breturn\s+[1-9]\d*\s*;|\?\s*1[0-9][0-9]\s*:)re");
-  for (const auto& item : std::filesystem::directory_iterator(std::string(TOK_SOURCE_DIR) + "/cli")) {
+  // Every folder of cli/ (commands/, helpers/, serve/), not only its top.
+  const std::filesystem::path root(TOK_SOURCE_DIR);
+  for (const auto& item : std::filesystem::recursive_directory_iterator(root / "cli")) {
     if (item.path().extension() != ".cpp") continue;
-    const std::string file = "cli/" + item.path().filename().string();
+    const std::string file = item.path().lexically_relative(root).string();
     CAPTURE(file);
     CHECK_FALSE(std::regex_search(read_source(file), literal_status));
   }

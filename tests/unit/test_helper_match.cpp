@@ -4,8 +4,8 @@
 #include <string>
 
 #include "cli/config.hpp"
-#include "cli/helper_match.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_match.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 #include "providers/github_app.hpp"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 
 using tok::HostPort;

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/login_callback.hpp"
+#include "cli/commands/login_callback.hpp"
 #include "fakes.hpp"
 #include "providers/http.hpp"
 #include "providers/jws.hpp"

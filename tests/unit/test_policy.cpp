@@ -288,34 +288,39 @@ TEST_CASE("apply_background_success: a late success is discarded") {
   CHECK(e.stale_after == before.stale_after);
 }
 
-TEST_CASE("apply_background_failure: backoff is absolute, now + retry_backoff") {
+TEST_CASE("apply_background_failure: the cooldown is absolute, now + retry_backoff, and stale_after stays") {
   EngineSettings s;
   CacheEntry e = stored(token_expiring(kT0 + 60min));
   const auto g = e.generation;
+  const auto stale_after = e.stale_after;
   const TimePoint failed_at = kT0 + 45min;
   CHECK(tok::apply_background_failure(e, g, "network down", failed_at, s) == tok::BackgroundOutcome::backed_off);
-  CHECK(e.stale_after == failed_at + 1min);  // not old stale_after + 1 min
+  CHECK(e.retry_after == failed_at + 1min);  // not old retry_after + 1 min
+  CHECK(e.stale_after == stale_after);       // the state is never bent
   CHECK(e.generation == g);                  // a backoff does not change the generation
   REQUIRE(e.last_error);
   CHECK(e.last_error->message == "network down");
   CHECK(e.last_error->at == failed_at);
   CHECK(e.token->access_token == "tok-1");
 
-  // Cooldown end: at now + backoff still FRESH, 1 ms after STALE.
-  CHECK(tok::state_of(e, failed_at, s) == TokenState::fresh);
-  CHECK(tok::state_of(e, failed_at + 1min - kTick, s) == TokenState::fresh);
-  CHECK(tok::state_of(e, failed_at + 1min, s) == TokenState::fresh);
-  CHECK(tok::state_of(e, failed_at + 1min + kTick, s) == TokenState::stale);
+  // STALE throughout; the cooldown holds the next attempt back up to retry_after, not 1 ms after.
+  CHECK(tok::state_of(e, failed_at, s) == TokenState::stale);
+  CHECK(tok::state_of(e, failed_at + 1min, s) == TokenState::stale);
+  CHECK(tok::cooling_down(e, failed_at));
+  CHECK(tok::cooling_down(e, failed_at + 1min - kTick));
+  CHECK(tok::cooling_down(e, failed_at + 1min));
+  CHECK_FALSE(tok::cooling_down(e, failed_at + 1min + kTick));
 
   // A second failure: again absolute from its own time.
   CHECK(tok::apply_background_failure(e, g, "still down", failed_at + 2min, s) == tok::BackgroundOutcome::backed_off);
-  CHECK(e.stale_after == failed_at + 3min);
+  CHECK(e.retry_after == failed_at + 3min);
   CHECK(e.last_error->message == "still down");
 
   // A configured backoff.
   s.retry_backoff = 30s;
   CHECK(tok::apply_background_failure(e, g, "x", failed_at + 5min, s) == tok::BackgroundOutcome::backed_off);
-  CHECK(e.stale_after == failed_at + 5min + 30s);
+  CHECK(e.retry_after == failed_at + 5min + 30s);
+  CHECK(e.stale_after == stale_after);
 }
 
 TEST_CASE("apply_background_failure: the backoff may land past the expiry, EXPIRED still wins") {
@@ -323,14 +328,15 @@ TEST_CASE("apply_background_failure: the backoff may land past the expiry, EXPIR
   CacheEntry e = stored(token_expiring(kT0 + 10min));
   const TimePoint failed_at = kT0 + 9min;
   CHECK(tok::apply_background_failure(e, e.generation, "down", failed_at, s) == tok::BackgroundOutcome::backed_off);
-  CHECK(e.stale_after == kT0 + 10min);  // == expiry, past expiry - buffer
+  CHECK(e.retry_after == kT0 + 10min);  // == expiry, past expiry - buffer
   const TimePoint expired_at = kT0 + 10min - 40s;
-  CHECK(tok::state_of(e, expired_at, s) == TokenState::fresh);
+  CHECK(tok::state_of(e, expired_at, s) == TokenState::stale);
+  CHECK(tok::cooling_down(e, expired_at + kTick));
   CHECK(tok::state_of(e, expired_at + kTick, s) == TokenState::expired);
 
   CacheEntry f = stored(token_expiring(kT0 + 10min));
   CHECK(tok::apply_background_failure(f, f.generation, "down", kT0 + 9min + 59s, s) == tok::BackgroundOutcome::backed_off);
-  CHECK(f.stale_after == kT0 + 10min + 59s);  // beyond the expiry itself
+  CHECK(f.retry_after == kT0 + 10min + 59s);  // beyond the expiry itself
   CHECK(tok::state_of(f, kT0 + 10min, s) == TokenState::expired);
 }
 
@@ -343,6 +349,7 @@ TEST_CASE("apply_background_failure: a late failure does not push back a newer s
   REQUIRE(e.stale_after == kT0 + 66min);
   CHECK(tok::apply_background_failure(e, started, "late failure", kT0 + 65min, s) == tok::BackgroundOutcome::discarded);
   CHECK(e.stale_after == before.stale_after);
+  CHECK_FALSE(e.retry_after.has_value());
   CHECK(e.generation == before.generation);
   CHECK_FALSE(e.last_error.has_value());
   CHECK(e.token == before.token);
@@ -357,7 +364,9 @@ TEST_CASE("apply_background_success: a shorter token is not stored, the cooldown
         tok::BackgroundOutcome::backed_off);
   CHECK(e.token == before.token);
   CHECK(e.generation == before.generation);
-  CHECK(e.stale_after == now + 1min);
+  CHECK(e.retry_after == now + 1min);
+  CHECK(e.stale_after == before.stale_after);
+  CHECK(tok::cooling_down(e, now));
   CHECK_FALSE(e.last_error.has_value());
   CHECK_FALSE(tok::cooldown_until(e, now).has_value());  // not a failure
   // As long or longer is stored; so is a token without expiry.
@@ -377,6 +386,28 @@ TEST_CASE("cooldown_until: only while a recorded failure's backoff runs") {
   CHECK(tok::cooldown_until(e, kT0 + 45min) == kT0 + 46min);
   CHECK(tok::cooldown_until(e, kT0 + 46min) == kT0 + 46min);
   CHECK_FALSE(tok::cooldown_until(e, kT0 + 46min + kTick).has_value());
+}
+
+TEST_CASE("decide_get: a STALE token in its cooldown is served without a background refresh") {
+  const EngineSettings s;
+  CHECK(tok::decide_get(TokenState::stale, s, {}, /*cooling_down=*/true) == GetAction::serve);
+  CHECK(tok::decide_get(TokenState::stale, s, {}, /*cooling_down=*/false) ==
+        GetAction::serve_and_refresh_in_background);
+  // The cooldown holds background refreshes only: an expired token or a forced one is fetched.
+  CHECK(tok::decide_get(TokenState::expired, s, {}, true) == GetAction::refresh_blocking);
+  GetOptions force;
+  force.force_refresh = true;
+  CHECK(tok::decide_get(TokenState::stale, s, force, true) == GetAction::refresh_blocking);
+}
+
+TEST_CASE("store_token: clears the cooldown") {
+  const EngineSettings s;
+  CacheEntry e = stored(token_expiring(kT0 + 60min));
+  tok::apply_background_failure(e, e.generation, "down", kT0 + 45min, s);
+  REQUIRE(e.retry_after);
+  tok::store_token(e, token_expiring(kT0 + 2h), kT0 + 46min, s);
+  CHECK_FALSE(e.retry_after.has_value());
+  CHECK_FALSE(tok::cooling_down(e, kT0 + 46min));
 }
 
 TEST_CASE("really_valid: a non-empty token before its true expiry, whatever the buffer") {
@@ -445,7 +476,7 @@ TEST_CASE("jitter: the background cooldown is retry_backoff x [1, 1 + j], stored
   CacheEntry e = stored(token_expiring(kT0 + 60min), s);
   const TimePoint now = kT0 + 45min;
   CHECK(tok::apply_background_failure(e, e.generation, "down", now, s, 0.5) == tok::BackgroundOutcome::backed_off);
-  CHECK(e.stale_after == now + 63s);
+  CHECK(e.retry_after == now + 63s);
 }
 
 TEST_CASE("failure cache: only an unavailability, failure_cache long, Retry-After up to retry_backoff, jittered") {

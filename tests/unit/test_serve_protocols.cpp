@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "cli/serve_peer.hpp"
-#include "cli/serve_protocols.hpp"
+#include "cli/serve/serve_peer.hpp"
+#include "cli/serve/serve_protocols.hpp"
 #include "providers/metadata/azure_app_service.hpp"
 #include "providers/metadata/databricks.hpp"
 #include "providers/metadata/gcp.hpp"

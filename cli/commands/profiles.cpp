@@ -7,62 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/session.hpp"
-#include "cli/status.hpp"
+#include "cli/commands/profile_state.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"
 
 namespace tok {
-
-std::vector<ProfileRow> profile_rows(const Session& session, bool with_state) {
-  const auto config = load_config(session.options);
-  if (!config) session.warn(fmt::format("no config file at {}", config_path(session.options).string()));
-  const std::string chosen = session.profile_name();
-  const TimePoint now = session.world().now();
-  std::vector<ProfileRow> rows;
-  for (const auto& section : config ? config->sections : std::vector<IniSection>{}) {
-    ProfileRow row;
-    row.name = printable(section.name);
-    row.chosen = section.name == chosen;
-    // Resolved as `tok -p NAME` would, without this command line's key flags.
-    Session one;
-    one.options = session.options;
-    one.options.profile = section.name;
-    one.options.key_flags.clear();
-    KeyValues values = section.values;
-    try {
-      ProfileContext ctx(one, config);
-      values = ctx.profile.values;
-      if (with_state) row.status = entry_status(ctx, one, now, Duration{0});
-    } catch (const Error& e) {
-      row.error = e.what();
-    }
-    row.facts = profile_facts(values);
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-nlohmann::json row_json(const ProfileRow& row, bool with_state, TimePoint now) {
-  const auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-  // "profile" as in `tok status --format json`, so that scripts read both the same way.
-  nlohmann::json out = {{"name", row.name},
-                        {"profile", row.name},
-                        {"default", row.chosen},
-                        {"provider", or_null(row.facts.provider)},
-                        {"endpoint", or_null(row.facts.endpoint)},
-                        {"client", or_null(row.facts.client)},
-                        {"scopes", or_null(row.facts.scopes)},
-                        {"error", or_null(row.error)}};
-  if (with_state) {
-    if (row.status) {
-      out.update(row.status->json(now));
-    } else {
-      out["state"] = "misconfigured";
-      out["usable"] = false;
-    }
-  }
-  return out;
-}
 
 struct ProfilesFlags {
   std::string format = "text";

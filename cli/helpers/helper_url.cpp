@@ -1,4 +1,4 @@
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 
 #include <algorithm>
 

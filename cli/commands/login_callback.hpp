@@ -1,6 +1,6 @@
 #pragma once
 // What `tok login`'s loopback listener makes of one request (RFC 6749 4.1.2, RFC 8252 7.3): a
-// pure function of the request and the login's `state`, for cli/login.cpp, the unit tests and
+// pure function of the request and the login's `state`, for cli/commands/login.cpp, the unit tests and
 // the fuzz target. Whatever it returns is bounded and printable where it is shown.
 #include <string>
 #include <string_view>

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/credential_input.hpp"
-#include "cli/helper_match.hpp"
+#include "cli/helpers/credential_input.hpp"
+#include "cli/helpers/helper_match.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
 

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "cli/config.hpp"
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 
 namespace tok {
 
-// One `git_hosts` entry, `[https:// or http://]host[:port][/path-prefix]` (cli/helper_url.hpp),
+// One `git_hosts` entry, `[https:// or http://]host[:port][/path-prefix]` (cli/helpers/helper_url.hpp),
 // against the protocol, host and path git sent. Hosts compare without case and with their ports
 // (none on one side and one on the other is no match); `http` only for an `http://` entry or a
 // loopback host. A path prefix matches whole segments after '.' and empty segments are dropped

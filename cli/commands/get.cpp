@@ -124,9 +124,7 @@ std::string format_get_result(Session& session, ProfileContext& ctx, const GetFl
       out["expires_at"] = nullptr;
       out["expires_in"] = nullptr;
     }
-    // The engine's state is the policy's (a cooldown moves stale_after, so FRESH); the user
-    // is told the truth, as by `tok status`: a token whose refresh fails is stale.
-    out["state"] = to_string(result.failing && result.state == TokenState::fresh ? TokenState::stale : result.state);
+    out["state"] = to_string(result.state);
     out["profile"] = ctx.profile.name;
     return fmt::format("{}\n", out.dump());
   }

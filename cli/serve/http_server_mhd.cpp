@@ -1,4 +1,4 @@
-// tok-serve.so: the HttpServer seam (cli/http_server.hpp) over libmicrohttpd. Only `tok serve`
+// tok-serve.so: the HttpServer seam (cli/serve/http_server.hpp) over libmicrohttpd. Only `tok serve`
 // loads it. Nothing but plain data crosses the module boundary, and no exception does.
 //
 // Why this library and these numbers: docs/serve.md. In short, an epoll event loop on a few
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "cli/http_server.hpp"
+#include "cli/serve/http_server.hpp"
 
 namespace tok {
 namespace {
@@ -51,7 +51,7 @@ bool cut_at_nul(const char* value, std::size_t size) {
 }
 
 // Every header with its length; a value cut at a NUL keeps a NUL at its end, so that the rules
-// that read it (cli/serve_protocols.hpp) refuse it instead of reading less than was sent.
+// that read it (cli/serve/serve_protocols.hpp) refuse it instead of reading less than was sent.
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, std::size_t key_size, const char* value,
                    std::size_t value_size) {
   std::string text = value ? std::string(value, value_size) : std::string();

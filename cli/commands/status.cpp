@@ -1,11 +1,11 @@
-// tok status: what the cache holds for the profile, never the token itself. The state is the
-// truth: a token whose background refresh fails is STALE even while the cooldown holds the next
-// attempt back (the cooldown moves the entry's stale_after, so state_of alone would say FRESH).
-// A blocking refresh that failed with unavailability answers callers for a while (the failure
-// cache): then the refresh is "failing" too, and the next attempt is when that ends.
+// tok status: what the cache holds for the profile, never the token itself: its state, when it
+// goes stale and, while a failed background refresh's cooldown holds the next attempt back, when
+// that attempt comes (the entry keeps both, docs/design.md "Cooldown"). A blocking refresh that
+// failed with unavailability answers callers for a while (the failure cache): then the refresh
+// is "failing" too, and the next attempt is when that ends.
 // `--check`: the exit status says whether `tok get` would answer from the cache without fetching.
 // `--all`: one line per profile. `--claims`: a JWT's header and claims, decoded, never verified.
-#include "cli/status.hpp"
+#include "cli/commands/profile_state.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,18 +21,6 @@ namespace tok {
 
 namespace {
 
-std::string when(TimePoint t, TimePoint now) {
-  const auto d = std::chrono::floor<std::chrono::seconds>(t - now);
-  if (d.count() >= 0) return fmt::format("{} (in {})", format_rfc3339(t), format_duration(d));
-  return fmt::format("{} ({} ago)", format_rfc3339(t), format_duration(-d));
-}
-
-// "in 9m59s" or "3m ago", for the one-line view.
-std::string relative(TimePoint t, TimePoint now) {
-  const auto d = std::chrono::floor<std::chrono::seconds>(t - now);
-  return d.count() >= 0 ? "in " + format_duration(d) : format_duration(-d) + " ago";
-}
-
 nlohmann::json or_null(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
 
 // A claim that is an instant (exp, iat, nbf) with its date; others as they are.
@@ -40,7 +28,7 @@ std::string claim_text(const std::string& key, const nlohmann::json& value, Time
   if ((key == "exp" || key == "iat" || key == "nbf") && value.is_number_integer()) {
     const auto seconds = value.get<std::int64_t>();
     if (seconds > 0 && seconds < 7'258'118'400) {  // before 2200: a date worth printing
-      return fmt::format("{} = {}", seconds, when(TimePoint(std::chrono::seconds(seconds)), now));
+      return fmt::format("{} = {}", seconds, format_when(TimePoint(std::chrono::seconds(seconds)), now));
     }
   }
   if (value.is_string()) return value.get<std::string>();
@@ -84,127 +72,10 @@ void print_claims(const nlohmann::json& claims, TimePoint now) {
   print_part(claims["claims"], kClaimFields);
 }
 
-}  // namespace
-
-EntryStatus entry_status(ProfileContext& ctx, const Session& session, TimePoint now, Duration min_valid) {
-  const auto read = ctx.store.read(ctx.profile.cache_key);
-  if (read.warning) session.warn(*read.warning);
-  const CacheEntry entry = read.entry.value_or(CacheEntry{});
-  const bool present = read.entry && entry.token;
-  const auto cooldown = cooldown_until(entry, now);
-  EntryStatus out;
-  out.cache_file = ctx.store.entry_path(ctx.profile.cache_key).string();
-  out.state = "missing";
-  out.login_profile = is_login(ProviderSettings(ctx.profile.values));
-  if (present) {
-    TokenState token_state = state_of(entry, now, ctx.profile.engine, Duration{0});
-    // Only a stale token is refreshed in the background, so one whose refresh failed and
-    // waits for its next attempt is stale, whatever the moved stale_after says.
-    if (token_state == TokenState::fresh && cooldown) token_state = TokenState::stale;
-    out.state = to_string(token_state);
-    // --min-valid asks more of a valid token: it is not usable then, and still not expired.
-    out.usable = token_state != TokenState::expired &&
-                 state_of(entry, now, ctx.profile.engine, min_valid) != TokenState::expired;
-    out.token_type = entry.token->token_type;
-    out.expiry = entry.token->expiry;
-  }
-  if (!cooldown) out.stale_after = entry.stale_after;
-  out.generation = entry.generation;
-  out.failing = present && cooldown.has_value();
-  out.last_error = entry.last_error;
-  out.next_attempt = cooldown;
-  if (const auto since = entry.memo.find("login_since"); present && since != entry.memo.end()) {
-    const auto subject = entry.memo.find("login_subject");
-    out.login = EntryStatus::Login{subject != entry.memo.end() ? printable(subject->second) : std::string(),
-                                   printable(since->second), carries_refresh_token(entry)};
-  }
-  if (const auto id = entry.memo.find("github_installation_id");
-      id != entry.memo.end() || entry.memo.count("github_permissions") != 0) {
-    const auto memo = [&](const char* key) {
-      const auto it = entry.memo.find(key);
-      return it == entry.memo.end() ? std::string() : printable(it->second);
-    };
-    out.github = EntryStatus::Github{memo("github_installation_id"), memo("github_permissions"),
-                                     memo("github_repository_selection")};
-  }
-  // The failure a blocking refresh left (in the entry's lock file), while it answers callers.
-  if (const auto failure = ctx.store.read_failure(ctx.profile.cache_key);
-      failure && failure_answers(failure->at, failure->until, now)) {
-    out.outage_kept = true;
-    if (!out.last_error || out.last_error->at <= failure->at) out.last_error = BackgroundError{failure->message, failure->at};
-    if (!out.next_attempt) out.next_attempt = failure->until;
-  }
-  return out;
-}
-
-std::string EntryStatus::state_text() const {
-  return state == "missing" && login_profile ? std::string("not logged in") : state;
-}
-
-nlohmann::json EntryStatus::json(TimePoint now) const {
-  const auto time = [](const std::optional<TimePoint>& t) { return t ? nlohmann::json(format_rfc3339(*t)) : nullptr; };
-  nlohmann::json out;
-  out["cache_file"] = cache_file;
-  out["state"] = state;
-  out["usable"] = usable;
-  out["token_type"] = token_type ? nlohmann::json(*token_type) : nlohmann::json(nullptr);
-  out["expires_at"] = time(expiry);
-  out["expires_in"] =
-      expiry ? nlohmann::json(std::chrono::floor<std::chrono::seconds>(*expiry - now).count()) : nlohmann::json(nullptr);
-  out["stale_after"] = time(stale_after);
-  out["generation"] = generation;
-  out["refresh"] = !token_type ? "none" : failing || outage_kept ? "failing" : "ok";
-  out["last_error"] = last_error ? nlohmann::json{{"message", last_error->message}, {"at", format_rfc3339(last_error->at)}}
-                                 : nlohmann::json(nullptr);
-  out["next_attempt"] = time(next_attempt);
-  if (login) {
-    out["login"] = {{"subject", login->subject.empty() ? nlohmann::json(nullptr) : nlohmann::json(login->subject)},
-                    {"since", login->since},
-                    {"refresh_token", login->refresh_token}};
-  } else if (login_profile && state == "missing") {
-    out["login"] = nullptr;  // a login profile nobody is logged in to
-  }
-  if (github) {
-    const auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-    out["github"] = {{"installation_id", or_null(github->installation_id)},
-                     {"permissions", or_null(github->permissions)},
-                     {"repository_selection", or_null(github->repository_selection)}};
-  }
-  return out;
-}
-
-void print_state_lines(const std::vector<ProfileRow>& rows, TimePoint now) {
-  fmt::print("  {:<16} {:<16} {:<13} {:<14} {:<14} {}\n", "PROFILE", "PROVIDER", "STATE", "EXPIRES", "NEXT ATTEMPT",
-             "LAST ERROR");
-  for (const auto& row : rows) {
-    const auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
-    std::string state = "misconfigured";
-    std::string expires = "-";
-    std::string next = "-";
-    std::string problem = row.error;
-    if (row.status) {
-      const EntryStatus& s = *row.status;
-      state = s.state_text();
-      if (s.expiry) {
-        expires = relative(*s.expiry, now);
-      } else if (s.token_type) {
-        expires = "never";
-      }
-      if (s.next_attempt) next = relative(*s.next_attempt, now);
-      if (s.last_error) problem = s.last_error->message;
-    } else if (row.error.empty()) {
-      state = "unknown";
-    }
-    fmt::print("{} {:<16} {:<16} {:<13} {:<14} {:<14} {}\n", row.chosen ? '*' : ' ', row.name,
-               or_dash(row.facts.provider), state, expires, next, or_dash(problem));
-  }
-}
-
-namespace {
-
 // The one line of `tok status --check`: what --check decided, and why.
 std::string check_line(const EntryStatus& status, const std::string& label, Duration min_valid, TimePoint now) {
-  const std::string expires = status.expiry ? "expires " + relative(*status.expiry, now) : std::string("no expiry");
+  const std::string expires =
+      status.expiry ? "expires " + format_relative(*status.expiry, now) : std::string("no expiry");
   if (status.usable) {
     return fmt::format("{}: {}{}, {}", label, status.state,
                        status.failing || status.outage_kept ? " (its refresh is failing)" : "", expires);
@@ -216,7 +87,8 @@ std::string check_line(const EntryStatus& status, const std::string& label, Dura
     if (status.expiry && *status.expiry > now) {
       return fmt::format("{}: expired: {}, within its expiry_buffer (tok get fetches a new one)", label, expires);
     }
-    return fmt::format("{}: expired{}", label, status.expiry ? " " + relative(*status.expiry, now) : std::string());
+    return fmt::format("{}: expired{}", label,
+                       status.expiry ? " " + format_relative(*status.expiry, now) : std::string());
   }
   if (status.login_profile) return fmt::format("{}: not logged in: run tok login -p {}", label, label);
   return fmt::format("{}: no token cached", label);
@@ -299,8 +171,8 @@ int run_status(Session& session, const StatusFlags& flags) {
   fmt::print("state:        {}{}\n", status.state_text(), state_note);
   if (status.token_type) {
     fmt::print("token type:   {}\n", *status.token_type);
-    fmt::print("expires:      {}\n", status.expiry ? when(*status.expiry, now) : "never");
-    if (status.stale_after) fmt::print("stale after:  {}\n", when(*status.stale_after, now));
+    fmt::print("expires:      {}\n", status.expiry ? format_when(*status.expiry, now) : "never");
+    if (status.stale_after) fmt::print("stale after:  {}\n", format_when(*status.stale_after, now));
     fmt::print("generation:   {}\n", status.generation);
   }
   if (status.login) {
@@ -319,9 +191,9 @@ int run_status(Session& session, const StatusFlags& flags) {
     }
   }
   if (status.last_error) {
-    fmt::print("last error:   {}: {}\n", when(status.last_error->at, now), status.last_error->message);
+    fmt::print("last error:   {}: {}\n", format_when(status.last_error->at, now), status.last_error->message);
   }
-  if (status.next_attempt) fmt::print("next attempt: {}\n", when(*status.next_attempt, now));
+  if (status.next_attempt) fmt::print("next attempt: {}\n", format_when(*status.next_attempt, now));
   if (flags.claims) print_claims(claims, now);
   return code;
 }

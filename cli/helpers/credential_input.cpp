@@ -1,4 +1,4 @@
-#include "cli/credential_input.hpp"
+#include "cli/helpers/credential_input.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/time_format.hpp"
 #include "core/error.hpp"
 #include "providers/http.hpp"

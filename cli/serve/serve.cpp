@@ -30,10 +30,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/env_lines.hpp"
-#include "cli/helper_url.hpp"
-#include "cli/http_server.hpp"
-#include "cli/serve_peer.hpp"
-#include "cli/serve_protocols.hpp"
+#include "cli/helpers/helper_url.hpp"
+#include "cli/serve/http_server.hpp"
+#include "cli/serve/serve_peer.hpp"
+#include "cli/serve/serve_protocols.hpp"
 #include "cli/session.hpp"
 #include "cli/token_service.hpp"
 #include "core/error.hpp"

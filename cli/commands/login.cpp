@@ -18,9 +18,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/claims.hpp"
-#include "cli/http_server.hpp"
-#include "cli/serve_peer.hpp"
-#include "cli/login_callback.hpp"
+#include "cli/serve/http_server.hpp"
+#include "cli/serve/serve_peer.hpp"
+#include "cli/commands/login_callback.hpp"
 #include "cli/session.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"

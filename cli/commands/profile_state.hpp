@@ -1,6 +1,6 @@
 #pragma once
-// What `tok status` knows of a profile, shared with `tok profiles --state`: read from the cache
-// entry, never fetched.
+// What the cache says of a profile, shared by `tok status` and `tok profiles --state` (so neither
+// command calls the other): read from the cache entry, never fetched.
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +11,11 @@
 
 namespace tok {
 
+// "2026-11-29T07:21:13Z (in 4s)" or "... (3m ago)".
+std::string format_when(TimePoint t, TimePoint now);
+// "in 9m59s" or "3m ago", for the one-line views.
+std::string format_relative(TimePoint t, TimePoint now);
+
 // The cache entry of a resolved profile at `now`. Never the token.
 struct EntryStatus {
   std::string cache_file;
@@ -20,12 +25,12 @@ struct EntryStatus {
   bool login_profile = false;
   std::optional<std::string> token_type;  // set when a token is cached
   std::optional<TimePoint> expiry;
-  std::optional<TimePoint> stale_after;  // hidden while a failed refresh's cooldown runs
+  std::optional<TimePoint> stale_after;
   std::uint64_t generation = 0;
   bool failing = false;  // its background refresh failed; the cooldown runs
   bool outage_kept = false;  // a blocking fetch failed with an outage, kept for failure_cache
   std::optional<BackgroundError> last_error;
-  std::optional<TimePoint> next_attempt;
+  std::optional<TimePoint> next_attempt;  // the end of the cooldown (or of the kept failure)
   // A person's login (docs/login.md): who (from the ID token, when it named them), since when,
   // and whether a refresh token is kept. Never the refresh token itself.
   struct Login {

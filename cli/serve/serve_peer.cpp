@@ -1,4 +1,4 @@
-#include "cli/serve_peer.hpp"
+#include "cli/serve/serve_peer.hpp"
 
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>

@@ -1,4 +1,4 @@
-#include "cli/login_callback.hpp"
+#include "cli/commands/login_callback.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "cli/helper_match.hpp"
+#include "cli/helpers/helper_match.hpp"
 
 #include <fmt/format.h>
 

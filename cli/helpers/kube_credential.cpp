@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "cli/credential_input.hpp"
+#include "cli/helpers/credential_input.hpp"
 #include "cli/id_token.hpp"
 #include "cli/session.hpp"
 #include "core/descriptors.hpp"

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/env_lines.hpp"
-#include "cli/git_header.hpp"
+#include "cli/helpers/git_header.hpp"
 #include "cli/session.hpp"
 #include "core/error.hpp"
 #include "providers/aws_credential.hpp"
@@ -55,7 +55,7 @@ std::vector<std::string> secret_variables(const Profile& profile) {
 // long-term keys, so a session token left in the environment must go). `secrets`, when given,
 // gets the variables the profile reads a secret from.
 // With --git, `git_variables` gets the variables that put the token on git's first request
-// (cli/git_header.hpp), each set even when empty (an empty extraHeader is git's reset).
+// (cli/helpers/git_header.hpp), each set even when empty (an empty extraHeader is git's reset).
 std::vector<std::pair<std::string, std::string>> credential_variables(
     Session& session, const FreshnessFlags& freshness, const std::string& env_name,
     std::vector<std::string>* secrets = nullptr,

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cli/credential_input.hpp"
-#include "cli/helper_match.hpp"
+#include "cli/helpers/credential_input.hpp"
+#include "cli/helpers/helper_match.hpp"
 #include "cli/session.hpp"
 #include "providers/http.hpp"
 

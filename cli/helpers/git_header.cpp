@@ -1,8 +1,8 @@
-#include "cli/git_header.hpp"
+#include "cli/helpers/git_header.hpp"
 
 #include <fmt/format.h>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 #include "core/error.hpp"
 #include "providers/base64.hpp"
 #include "providers/github_app.hpp"

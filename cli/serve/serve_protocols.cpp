@@ -1,8 +1,8 @@
-#include "cli/serve_protocols.hpp"
+#include "cli/serve/serve_protocols.hpp"
 
 #include <algorithm>
 
-#include "cli/helper_url.hpp"
+#include "cli/helpers/helper_url.hpp"
 
 #include "core/error.hpp"
 #include "providers/http.hpp"
