@@ -8,7 +8,7 @@ against one loopback token server issuing tokens of LIFETIME seconds. Three acts
 fleet starts together, as runners booted in the same minute), an outage (every token request
 answered 503 for OUTAGE seconds), recovery (the server now answers 429 with `Retry-After: 1` above
 K/10 requests per second). The fleet goes through them with refresh_jitter 0 and 0.1 (and the
---jitters extras), then once more with 0.1 and the bench-only exact `Retry-After` policy
+--jitters extras), then with 0 and 0.1 again under the bench-only exact `Retry-After` policy
 (TOK_BENCH_EXACT_RETRY_AFTER=1), the comparison for the 429 bar. Every token request's time, host
 and answer is recorded; the bars are printed as pass or FAIL with their figures, and go into
 bench/results.md (its "Fleet" section, replaced) and the picture into bench/fleet.png.
@@ -44,7 +44,6 @@ WINDOW = LIFETIME / 2
 KEYS = {"expiry_buffer": "5s", "retry_backoff": "10s", "failure_cache": "5s", "refresh_timeout": "20s"}
 RETRY_BACKOFF = 10.0
 USABLE = LIFETIME - 5.0
-EXACT = "exact"  # the label of the run with the bench-only exact Retry-After policy
 
 
 def parse_args():
@@ -63,8 +62,8 @@ def parse_args():
     p.add_argument("--workers", type=int, default=24, help="the bounded pool of caller processes")
     p.add_argument("--jitters", default="0,0.1",
                    help="refresh_jitter of each run; the bars compare the first two (without and with jitter), "
-                        "further runs are reported; a last run with the second jitter and the exact "
-                        "Retry-After policy always follows")
+                        "further runs are reported; the first two are run again with the exact "
+                        "Retry-After policy")
     return p.parse_args()
 
 
@@ -260,7 +259,8 @@ def main():
     jitters = [float(j) for j in args.jitters.split(",")]
     if len(jitters) < 2:
         sys.exit("fleet.py: --jitters needs at least two values (without and with jitter)")
-    plan = [(j, False) for j in jitters] + [(jitters[1], True)]
+    # The exact Retry-After policy last, without and with jitter: four runs with the defaults.
+    plan = [(j, False) for j in jitters] + [(jitters[0], True), (jitters[1], True)]
     work = tempfile.mkdtemp(prefix="tok-fleet-")
     load = os.getloadavg()
     try:
@@ -316,7 +316,7 @@ def main():
         + ", ".join(f"`{k} = {v}`" for k, v in KEYS.items())
         + f". Acts: steady {args.steady:g} s from a cold start, outage {args.outage:g} s (503), recovery "
         f"{args.recovery:g} s with the server limited to {limit} requests/s (429 with `Retry-After: 1` above). "
-        "The last run repeats the second with the bench-only exact `Retry-After` policy. See docs/fleet.md.",
+        "The last two runs repeat the first two with the bench-only exact `Retry-After` policy. See docs/fleet.md.",
         "",
         "![requests per second over time, the four runs](fleet.png)",
         "",
