@@ -178,7 +178,6 @@ _tok() {
     serve) flags="--listen --databricks --azure-imds --gcp --aws-ecs --allow-user --print-env --shell --rotate-secrets" ;;
     exec) flags="--env-name --git --force-refresh --min-valid --keep-secret-env --" ;;
     write) flags="--format --mode --force-refresh --min-valid" ;;
-    setup) flags="--dry-run --remove --file --name --context" ;;
     env) flags="--shell --env-name --git --force-refresh --min-valid" ;;
     kube-credential) flags="--force-refresh --min-valid --id-token" ;;
     help)
@@ -190,6 +189,7 @@ _tok() {
       fi
       ;;
     git-credential | docker-credential | completion | setup)
+      [[ $cmd == setup ]] && flags="--dry-run --remove --file --name --context"
       # One operand: offered until it is given.
       local given=""
       for ((i = 1; i < COMP_CWORD; i++)); do
