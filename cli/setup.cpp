@@ -107,8 +107,8 @@ std::string undo_line(const Setup& s) {
 // Prints what changed (or would), and how to undo it.
 void report(const Setup& s, const std::string& where, const std::vector<std::string>& changes) {
   if (changes.empty()) {
-    fmt::print("tok setup {}: no change: {} already {}\n", s.flags.target, where,
-               s.flags.remove ? "holds nothing of tok setup's for this profile" : "is set up for this profile");
+    fmt::print("tok setup {}: no change: {} {}\n", s.flags.target, where,
+               s.flags.remove ? "holds nothing tok setup wrote for this profile" : "is already set up for this profile");
     return;
   }
   fmt::print("tok setup {}: {}{}:\n", s.flags.target, s.flags.dry_run ? "would change " : "changed ", where);
