@@ -110,6 +110,7 @@ constexpr std::pair<std::string_view, AddCommand> kCommands[] = {
     {"serve", tok::add_serve_command},
     {"exec", tok::add_exec_command},
     {"write", tok::add_write_command},
+    {"setup", tok::add_setup_command},
     {"env", tok::add_env_command},
     {"git-credential", tok::add_git_credential_command},
     {"docker-credential", tok::add_docker_credential_command},

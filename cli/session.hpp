@@ -118,6 +118,7 @@ void add_completion_command(CLI::App& app, Session& session);
 void add_init_command(CLI::App& app, Session& session);
 void add_login_command(CLI::App& app, Session& session);
 void add_logout_command(CLI::App& app, Session& session);
+void add_setup_command(CLI::App& app, Session& session);
 
 // `docker-credential-tok ACTION`: the Docker helper protocol when tok runs under that name.
 int docker_credential_main(int argc, char** argv);

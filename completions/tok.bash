@@ -77,7 +77,7 @@ _tok() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
 
-  local commands="get status refresh clear login logout profiles init serve exec write env git-credential docker-credential kube-credential completion version help"
+  local commands="get status refresh clear login logout profiles init serve exec write setup env git-credential docker-credential kube-credential completion version help"
   local global="-p --profile --config --cache-dir -v --verbose -q --quiet -h --help --version"
   local keys="--account --api-url --app-id --async-refresh --audience --auth-method --az-path --az-timeout --ca-bundle --client-id
     --client-secret-env --client-secret-file --command --command-timeout --default-lifetime --docker-registries
@@ -86,7 +86,7 @@ _tok() {
     --id-token-source --installation-id --issuer --key-id --kube-token --max-stale-window --msi-res-id --object-id --organization --permissions --private-key-env --private-key-file
     --provider --redirect-port --refresh-jitter --refresh-timeout --repositories --repository --resource --retry-backoff --scope --scopes --signing-alg --token-storage
     --stale-window --subscription --tenant --token-file --token-url --url --user"
-  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user ${keys//$'\n'/ } "
+  local with_value=" -p --profile --config --cache-dir --format --min-valid --shell --env-name --listen --databricks --azure-imds --gcp --aws-ecs --allow-user --file --name --context ${keys//$'\n'/ } "
 
   # The command is the first word that is neither a flag nor a flag's value.
   local cmd="" i=1 w after_dashdash=""
@@ -126,7 +126,7 @@ _tok() {
       done < <(_tok_profiles $only)
       return 0
       ;;
-    --config | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --token-file | --az-path)
+    --config | --file | --client-secret-file | --ca-bundle | --private-key-file | --id-token-file | --token-file | --az-path)
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return 0
       ;;
@@ -188,7 +188,8 @@ _tok() {
         words="keys $commands"
       fi
       ;;
-    git-credential | docker-credential | completion)
+    git-credential | docker-credential | completion | setup)
+      [[ $cmd == setup ]] && flags="--dry-run --remove --file --name --context"
       # One operand: offered until it is given.
       local given=""
       for ((i = 1; i < COMP_CWORD; i++)); do
@@ -203,6 +204,7 @@ _tok() {
           git-credential) words="get store erase" ;;
           docker-credential) words="get store erase list version" ;;
           completion) words="bash zsh fish" ;;
+          setup) words="git docker kube aws" ;;
         esac
       fi
       ;;

@@ -66,7 +66,7 @@ function __tok_profiles
     end
 end
 
-set -l __tok_commands get status refresh clear login logout profiles init serve exec write env git-credential docker-credential kube-credential completion version help
+set -l __tok_commands get status refresh clear login logout profiles init serve exec write setup env git-credential docker-credential kube-credential completion version help
 
 # The command's one operand, offered until it is given.
 function __tok_wants_operand -a command
@@ -92,6 +92,7 @@ complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a profiles
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a init -d "Write a first profile for a provider"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a exec -d "Run a command with the token in \$TOK_TOKEN"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a write -d "Write the token to a file, atomically"
+complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a setup -d "Point git, Docker, kubectl or the AWS CLI at tok"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a serve -d "Serve tokens to SDKs as a metadata server"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a env -d "Print lines that set \$TOK_TOKEN"
 complete -c tok -n "not __fish_seen_subcommand_from $__tok_commands" -a git-credential -d "git credential helper"
@@ -203,6 +204,11 @@ complete -c tok -n "__fish_seen_subcommand_from serve" -l aws-ecs -x -a "(__tok_
 complete -c tok -n "__fish_seen_subcommand_from serve" -l allow-user -x -a "(__fish_complete_users)" -d "Also answer this user's processes"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l print-env -d "Print the SDKs' variables for the server on --listen"
 complete -c tok -n "__fish_seen_subcommand_from serve" -l rotate-secrets -d "Make new secrets instead of reusing the kept ones"
+complete -c tok -n "__fish_seen_subcommand_from setup" -l dry-run -d "Print the change and write nothing"
+complete -c tok -n "__fish_seen_subcommand_from setup" -l remove -d "Take out what tok setup wrote"
+complete -c tok -n "__fish_seen_subcommand_from setup" -l file -r -F -d "The file to change"
+complete -c tok -n "__fish_seen_subcommand_from setup" -l name -x -d "Kubeconfig user or AWS profile name"
+complete -c tok -n "__fish_seen_subcommand_from setup" -l context -x -d "Kubeconfig context to point at the user"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l env-name -x -d "Variable for the token"
 complete -c tok -n "__fish_seen_subcommand_from exec env" -l git -d "Give git the token on its first request"
 complete -c tok -n "__fish_seen_subcommand_from exec" -l keep-secret-env -d "Leave the profile's secret variables to the command"
@@ -211,5 +217,6 @@ complete -c tok -n "__tok_exec_command" -x -a "(__fish_complete_subcommand --fcs
 complete -c tok -n "__tok_wants_operand git-credential" -x -a "get store erase" -d "Operation"
 complete -c tok -n "__tok_wants_operand docker-credential" -x -a "get store erase list version" -d "Action"
 complete -c tok -n "__tok_wants_operand completion" -x -a "bash zsh fish" -d "Shell"
+complete -c tok -n "__tok_wants_operand setup" -x -a "git docker kube aws" -d "Program"
 complete -c tok -n "__tok_wants_operand help" -x -a "keys $__tok_commands" -d "Topic"
 complete -c tok -n "__tok_wants_operand keys" -x -a "oauth azure-cli metadata command oidc-federation github-app file" -d "Provider"

@@ -19,7 +19,7 @@ COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
 _tok tok "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 '''
-COMMANDS = {"get", "status", "refresh", "clear", "login", "logout", "profiles", "init", "serve", "exec", "write", "env", "git-credential", "docker-credential",
+COMMANDS = {"get", "status", "refresh", "clear", "login", "logout", "profiles", "init", "serve", "exec", "write", "setup", "env", "git-credential", "docker-credential",
             "kube-credential", "completion", "version", "help"}
 
 
@@ -100,6 +100,8 @@ class Completions(TokCase):
         ("tok git-credential ", {"get", "store", "erase"}, True),
         ("tok docker-credential ", {"get", "store", "erase", "list", "version"}, True),
         ("tok completion ", {"bash", "zsh", "fish"}, True),
+        ("tok setup ", {"git", "docker", "kube", "aws"}, True),
+        ("tok setup --d", {"--dry-run"}, False),
         ("tok get --f", {"--format", "--force-refresh"}, False),
         ("tok clear --a", {"--all", "--async-refresh", "--audience", "--auth-method"}, False),
         ("tok exec -- tr", {"true"}, False),
