@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/atomic_file.hpp"
 #include "cli/helpers/helper_url.hpp"
 #include "cli/session.hpp"
 #include "cli/commands/setup_edits.hpp"
@@ -184,7 +185,7 @@ TextFile read_text_file(const std::filesystem::path& given) {
 }
 
 [[noreturn]] void write_fail(const std::filesystem::path& path, const char* what, int error) {
-  throw Error(ErrorKind::storage, fmt::format("writing {}: {}: {}", path.string(), what, std::strerror(error)));
+  file_write_failed(path, what, error);
 }
 
 // Replaces the file atomically with `text`, in its mode (0600 for a new one): a temporary file
@@ -199,31 +200,7 @@ void write_text_file(const TextFile& file, const std::string& text) {
   const UniqueFd dfd(above_stdio(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)));
   if (!dfd) write_fail(file.path, "cannot open its directory", errno);
   const std::string name = file.path.filename().string();
-  std::string tmp;
-  UniqueFd fd;
-  for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
-    tmp = fmt::format(".{}.tok-{}", name.substr(0, 64), random_id().substr(0, 12));
-    fd = UniqueFd(::openat(dfd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd && errno != EEXIST) write_fail(file.path, "cannot create a temporary file beside it", errno);
-  }
-  if (!fd) write_fail(file.path, "cannot create a temporary file beside it", EEXIST);
-  const auto discard = [&](const char* what) {
-    const int error = errno;
-    ::unlinkat(dfd.get(), tmp.c_str(), 0);
-    write_fail(file.path, what, error);
-  };
-  if (::fchmod(fd.get(), file.mode) != 0) discard("cannot set its mode");
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) discard("cannot write it");
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) discard("cannot sync it");
-  fd.reset();
-  if (::renameat(dfd.get(), tmp.c_str(), dfd.get(), name.c_str()) != 0) discard("cannot replace it");
-  ::fsync(dfd.get());
+  replace_file_atomically(dfd.get(), name, text, file.mode, file.path);
 }
 
 // Applies an edit of a file tok writes itself (Docker's, the AWS config).

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/arguments.hpp"
+#include "cli/atomic_file.hpp"
 #include "cli/session.hpp"
 #include "core/descriptors.hpp"
 #include "core/duration.hpp"
@@ -55,7 +56,7 @@ mode_t parse_write_mode(const std::string& text) {
 }
 
 [[noreturn]] void write_fail(const std::string& what, const std::filesystem::path& path, int error) {
-  throw Error(ErrorKind::storage, fmt::format("writing {}: {}: {}", path.string(), what, std::strerror(error)));
+  file_write_failed(path, what, error);
 }
 
 // The directory `path` is written in, opened once: it must be the user's and not writable by
@@ -96,33 +97,7 @@ TargetDir open_target_dir(const std::filesystem::path& path) {
 // token's), fsync, rename over the old file, fsync of the directory. A reader sees the old file or
 // the new one, whole, never an empty or partial one; a failure leaves the old one as it was.
 void write_atomically(const TargetDir& target, const std::string& text, mode_t mode) {
-  const int dfd = target.fd.get();
-  const std::filesystem::path& path = target.path;
-  std::string tmp;
-  UniqueFd fd;
-  for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
-    tmp = fmt::format(".{}.tok-{}", target.name.substr(0, 64), random_id().substr(0, 12));
-    fd = UniqueFd(::openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-    if (!fd && errno != EEXIST) write_fail("cannot create a temporary file beside it", path, errno);
-  }
-  if (!fd) write_fail("cannot create a temporary file beside it", path, EEXIST);
-  const auto discard = [&](const char* what) {
-    const int error = errno;
-    ::unlinkat(dfd, tmp.c_str(), 0);
-    write_fail(what, path, error);
-  };
-  if (::fchmod(fd.get(), mode) != 0) discard("cannot set its mode");  // the umask narrowed it
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) discard("cannot write it");
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) discard("cannot sync it");
-  fd.reset();
-  if (::renameat(dfd, tmp.c_str(), dfd, target.name.c_str()) != 0) discard("cannot replace it");
-  ::fsync(dfd);
+  replace_file_atomically(target.fd.get(), target.name, text, mode, target.path);
 }
 
 // ---- tok write --keep (docs/files.md, "Keeping the file valid") -------------------------------
