@@ -608,4 +608,21 @@ Profile resolve_profile(const GlobalOptions& options, const std::optional<IniFil
   return profile;
 }
 
+// The variables the profile reads a secret from: those its keys name (each key the tables mark
+// secret_variable: client_secret_env, id_token_env), the default client_secret_env's included
+// whatever the profile sets.
+std::vector<std::string> secret_variables(const Profile& profile) {
+  std::vector<std::string> names = {"TOK_CLIENT_SECRET"};
+  const auto provider = profile.values.find("provider");
+  for (const auto& table : tables_for(key_catalog(), provider == profile.values.end() ? "" : provider->second)) {
+    for (const KeySpec& k : table.keys) {
+      if (!k.secret_variable) continue;
+      const auto it = profile.values.find(k.name);
+      const std::string name = it != profile.values.end() ? it->second : std::string(k.default_value);
+      if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  return names;
+}
+
 }  // namespace tok

@@ -74,6 +74,10 @@ std::span<const KeySpec> integration_key_specs();
 // name), the integrations'. What help, "did you mean", completions and the cache key read; tests
 // pass a copy with a key added.
 using KeyCatalog = std::vector<KeyTable>;
+// The variables the profile reads a secret from: those its keys name (each key the tables mark
+// secret_variable: client_secret_env, id_token_env...), $TOK_CLIENT_SECRET whatever the profile
+// sets. tok exec and tok write --exec take them out of the command's environment.
+std::vector<std::string> secret_variables(const Profile& profile);
 const KeyCatalog& key_catalog();
 
 // The tables a profile of `provider` reads: those of any profile and the provider's own.

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -206,6 +207,21 @@ class SystemProcessRunner final : public ProcessRunner {
     ::posix_spawnattr_setsigmask(&attr, &none);
     ::posix_spawnattr_setsigdefault(&attr, &all);
 
+    // The world's environment, less the variables the caller takes out (a secret the program
+    // must not see).
+    char* const* envp = world_.environment();
+    std::vector<char*> kept;
+    if (!request.unset_env.empty()) {
+      for (char* const* e = envp; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        const std::string_view name = entry.substr(0, entry.find('='));
+        if (std::find(request.unset_env.begin(), request.unset_env.end(), name) == request.unset_env.end()) {
+          kept.push_back(*e);
+        }
+      }
+      kept.push_back(nullptr);
+      envp = kept.data();
+    }
     std::vector<char*> argv;
     argv.reserve(request.argv.size() + 1);
     for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -226,7 +242,7 @@ class SystemProcessRunner final : public ProcessRunner {
       } else {
         // posix_spawnp never falls back to /bin/sh for a file without a #! line (glibc >= 2.15).
         rc =
-            ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), const_cast<char* const*>(world_.environment()));
+            ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp);
         if (rc == 0) listed = list_group(pid);
       }
       ::pthread_sigmask(SIG_SETMASK, &before, nullptr);

@@ -17,6 +17,7 @@ struct ProcessRequest {
   Deadline deadline;              // then the whole process group is killed and the child reaped
   std::size_t max_stdout = std::size_t{1} << 20;
   std::size_t max_stderr = std::size_t{64} << 10;
+  std::vector<std::string> unset_env;  // variables taken out of the environment the child gets
 };
 
 struct ProcessResult {

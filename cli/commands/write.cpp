@@ -185,9 +185,13 @@ std::optional<TimePoint> due_at(const GetResult& result, const EngineSettings& s
   return std::min(*stale, *token.expiry - settings.expiry_buffer);
 }
 
-void run_reload(Session& session, const std::string& command, const std::string& path) {
+// The command gets the file, not what mints the token: the profile's secret variables are taken
+// out of its environment, as tok exec does.
+void run_reload(Session& session, const std::string& command, const std::string& path,
+                const std::vector<std::string>& secrets) {
   ProcessRequest request;
   request.argv = {"/bin/sh", "-c", command};
+  request.unset_env = secrets;
   request.deadline = session.world().steady_now() + kExecTimeout;
   const ProcessResult result = system_process_runner().run(request);
   if (result.succeeded()) {
@@ -203,6 +207,7 @@ int run_keep(Session& session, const WriteFlags& flags, const TargetDir& target,
   StopSignals stop;
   ProfileContext ctx(session);
   TokenService& service = ctx.engine(session);
+  const std::vector<std::string> secrets = secret_variables(ctx.profile);
   const World& world = session.world();
   const EngineSettings& settings = ctx.profile.engine;
   GetOptions options = get_flags_options(flags.get, ctx);
@@ -238,7 +243,7 @@ int run_keep(Session& session, const WriteFlags& flags, const TargetDir& target,
         }
         session.verbose(fmt::format("wrote {} ({} bytes, mode {:04o}; token {})", flags.path, text.size(), mode, life));
         if (stop_asked) return 0;
-        if (!flags.exec.empty()) run_reload(session, flags.exec, flags.path);
+        if (!flags.exec.empty()) run_reload(session, flags.exec, flags.path, secrets);
       }
       if (failures > 0) session.verbose(fmt::format("the token service answers again after {} failures", failures));
       failures = 0;
@@ -298,7 +303,7 @@ void add_write_command(CLI::App& app, Session& session) {
                 "outage, end on SIGTERM or SIGINT (exit 0)");
   cmd->add_option("--exec", flags->exec,
                   "With --keep: a shell command run after each rewrite (a reload, e.g. 'systemctl reload app'); the token is "
-                  "never in its arguments or environment");
+                  "never in its arguments, and the profile's secret variables are taken out of its environment");
   cmd->callback([&session, flags] { session.run = [&session, flags] { return run_write(session, *flags); }; });
 }
 

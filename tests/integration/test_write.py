@@ -206,6 +206,9 @@ class Keep(TokCase):
         proc = self.start()
         first = self.content()
         self.assertEqual(self.server.token_requests, 1)
+        # A second later: the other caller's token is then still fresh at the writer's stale point
+        # (fetched at once, it would be at its own stale point too, and rightly be refreshed).
+        time.sleep(1)
         forced = self.get("--force-refresh", *self.ENGINE)
         self.assertEqual(self.server.token_requests, 2)
         # At its stale point (about 2 s), the writer finds the newer token in the cache.
@@ -214,6 +217,18 @@ class Keep(TokCase):
         self.assertNotEqual(first, self.content())
         err = self.stop(proc, signal.SIGINT)
         self.assertNotIn(forced, err)
+
+    def test_exec_gets_the_file_not_the_client_secret(self):
+        """--exec runs a reload, often someone else's script: the profile's secret variables are
+        taken out of its environment, as tok exec does; the rest is kept."""
+        seen = os.path.join(self.home, "reload-env")
+        proc = self.start("--exec", f"env > '{seen}.part' && mv '{seen}.part' '{seen}'")
+        self.wait_until(lambda: os.path.exists(seen), what="the --exec command's run")
+        self.stop(proc)
+        with open(seen) as f:
+            names = {line.split("=", 1)[0] for line in f.read().splitlines() if "=" in line}
+        self.assertIn("HOME", names)
+        self.assertNotIn("TOK_CLIENT_SECRET", names)
 
     def test_exec_only_with_keep_and_a_first_failure_is_the_exit_code(self):
         proc = self.run_tok("write", self.path, "--exec", "true", *self.oauth_args())
