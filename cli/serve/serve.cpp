@@ -370,6 +370,16 @@ int run_serve(Session& session, const ServeFlags& flags) {
       served.push_back(std::move(s));
       same = served.end() - 1;
     }
+    // A GCP identity token is not an access token: every served protocol hands out access
+    // tokens, and an SDK would send this one where an access token goes.
+    if (value_of((*same)->profile, "provider") == "metadata" &&
+        !value_of((*same)->profile, "id_token_audience").empty()) {
+      throw Error(ErrorKind::usage,
+                  fmt::format("{} {}: the profile gives identity tokens (id_token_audience); tok serve hands out "
+                              "access tokens only",
+                              kind.flag, name),
+                  "serve a profile without id_token_audience; tok get prints the identity token");
+    }
     if (*kind.required_key != '\0' && value_of((*same)->profile, kind.required_key).empty()) {
       throw Error(ErrorKind::usage, fmt::format("{} {}: the profile has no '{}' ({})", kind.flag, name,
                                                 kind.required_key, kind.required_why));

@@ -191,6 +191,13 @@ class Lifecycle(ServeCase):
         self.assertIn("no 'resource'", proc.stderr)
         proc = self.run_tok("serve", "--listen", "127.0.0.1:0", "--gcp", "missing")
         self.assertEqual(proc.returncode, 2)
+        # A GCP identity-token profile: its JWT is no access token, whatever the protocol.
+        with open(self.config, "a") as f:
+            f.write("[idt]\nprovider = metadata\nflavor = gcp\nid_token_audience = https://api.example\n")
+        for flag in ("--gcp", "--databricks"):
+            proc = self.run_tok("serve", "--listen", "127.0.0.1:0", flag, "idt")
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("identity tokens", proc.stderr)
 
     def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(self):
         proc = self.start_serve()
