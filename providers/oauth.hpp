@@ -2,7 +2,8 @@
 // provider = oauth: OAuth 2.0 client credentials (RFC 6749 section 4.4), and a person's login
 // (grant = authorization_code | device_code, docs/login.md): the refresh of a login with its
 // refresh token, and the steps `tok login` and `tok logout` drive. Never prints: what the user
-// must see (a device code) goes to a callback.
+// must see (a device code) goes to a callback. Each grant or flow is a file of providers/oauth/
+// over one small client (providers/oauth/client.hpp); this is their composition.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,8 +32,6 @@ struct LoginGrant {
   Token token;
   std::string id_token;
 };
-
-class OAuthClient;
 
 // The interactive half of a login profile, for `tok login` and `tok logout`. Endpoints come from
 // issuer discovery and are kept in the memo, as the provider keeps them.
@@ -74,8 +73,9 @@ class OAuthLogin {
   int redirect_port() const;
 
  private:
-  explicit OAuthLogin(std::shared_ptr<OAuthClient> client);
-  std::shared_ptr<OAuthClient> client_;
+  struct Parts;  // the client, the login's storage, its redirect port (providers/oauth/)
+  explicit OAuthLogin(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
 };
 
 }  // namespace tok
