@@ -168,4 +168,12 @@ inline std::string form_field(const std::string& body, const std::string& name) 
   return "<absent>";
 }
 
+// A login's entry token: an old access token and its refresh token.
+inline tok::Token with_refresh_token(std::string refresh_token) {
+  tok::Token t;
+  t.access_token = "old";
+  t.fields[tok::kRefreshTokenField] = std::move(refresh_token);
+  return t;
+}
+
 }  // namespace tok_test

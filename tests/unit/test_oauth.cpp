@@ -20,6 +20,7 @@ using tok::ErrorKind;
 using tok::FetchMode;
 using tok_test::contains;
 using tok_test::error_from;
+using tok_test::with_refresh_token;
 
 namespace {
 
@@ -217,13 +218,6 @@ TEST_CASE("settings: token_url or issuer, one of them") {
 }
 
 // ---- a person's login (docs/login.md) ------------------------------------------------------------
-
-tok::Token with_refresh_token(std::string refresh) {
-  tok::Token t;
-  t.access_token = "old";
-  t.fields[tok::kRefreshTokenField] = std::move(refresh);
-  return t;
-}
 
 TEST_CASE_FIXTURE(OAuthFixture, "a login refreshes with its refresh token, as a public client, and keeps the new one") {
   http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r2"})");

@@ -50,13 +50,6 @@ struct GrantsFixture {
   tok::Deadline deadline() { return world.steady_now() + 60s; }
 };
 
-tok::Token grants_token_with(std::string refresh_token) {
-  tok::Token t;
-  t.access_token = "old";
-  t.fields[tok::kRefreshTokenField] = std::move(refresh_token);
-  return t;
-}
-
 }  // namespace
 
 TEST_SUITE("oauth_grants") {
@@ -125,13 +118,13 @@ TEST_CASE_FIXTURE(GrantsFixture, "refresh grant: a rotated refresh token replace
   const auto s = login_settings("device_code", {{"token_storage", "file"}});
   const tok::OAuthClient client(s, deps());
   const tok::LoginStorage storage(s, client);
-  const auto token = tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, grants_token_with("r1"));
+  const auto token = tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token("r1"));
   CHECK(http.requests.at(0).body == "grant_type=refresh_token&refresh_token=r1&client_id=cli");
   CHECK(token.access_token == "a2");
   CHECK(token.fields.at(tok::kRefreshTokenField) == "r2");
 
   const auto e = error_from(
-      [&] { tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, grants_token_with("")); });
+      [&] { tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token("")); });
   CHECK(e.login_ended());
   CHECK(contains(e.what(), "not logged in: run tok login -p me"));
   CHECK(http.requests.size() == 1);
@@ -202,7 +195,7 @@ TEST_CASE_FIXTURE(GrantsFixture, "login storage: token_storage = file keeps the 
   memo["refresh_token_in"] = "keyring";  // an earlier login's choice
   CHECK_FALSE(storage.choose(memo).has_value());
   CHECK(memo.count("refresh_token_in") == 0);
-  tok::Token token = grants_token_with("r1");
+  tok::Token token = tok_test::with_refresh_token("r1");
   storage.keep(token, memo);
   CHECK(token.fields.at(tok::kRefreshTokenField) == "r1");
   CHECK(storage.refresh_token_of(token, memo) == "r1");
