@@ -25,9 +25,8 @@ LoginGrant redeem_code(const OAuthClient& client, ProviderMemo& memo, const std:
   const std::string endpoint = client.endpoint("token_endpoint", client.request_deadline(), memo,
                                                client.deps().retry_policy(FetchMode::blocking));
   return client.request_token(endpoint,
-                              "grant_type=authorization_code&code=" + form_encode(code) +
-                                  "&redirect_uri=" + form_encode(redirect_uri) +
-                                  "&code_verifier=" + form_encode(code_verifier),
+                              "grant_type=authorization_code&code=" + form_encode(code) + "&redirect_uri=" +
+                                  form_encode(redirect_uri) + "&code_verifier=" + form_encode(code_verifier),
                               {code, code_verifier}, client.request_deadline(), FetchMode::blocking);
 }
 

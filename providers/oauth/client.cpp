@@ -93,9 +93,10 @@ LoginGrant OAuthClient::request_token(const std::string& endpoint, std::string f
   const std::string refresh_token = oauth_string_member(doc, "refresh_token");
   if (!refresh_token.empty()) {
     if (!is_field_value(refresh_token)) {
-      throw Error(ErrorKind::unavailable, fmt::format("{}: malformed response: the refresh_token is not printable ASCII "
-                                                      "of at most 16 KiB",
-                                                      what));
+      throw Error(ErrorKind::unavailable,
+                  fmt::format("{}: malformed response: the refresh_token is not printable ASCII "
+                              "of at most 16 KiB",
+                              what));
     }
     grant.token.fields[kRefreshTokenField] = refresh_token;
   }
@@ -158,7 +159,8 @@ std::string OAuthClient::endpoint(const char* name, Deadline deadline, ProviderM
 std::string OAuthClient::discovered(const char* name, ProviderMemo& memo) const {
   const std::string& value = memo[name];
   if (value.empty() && std::string_view(name) != "revocation_endpoint") {
-    throw Error(ErrorKind::unavailable, fmt::format("the issuer {} names no {}", printable(redacted_url(*issuer_)), name),
+    throw Error(ErrorKind::unavailable,
+                fmt::format("the issuer {} names no {}", printable(redacted_url(*issuer_)), name),
                 "check the issuer URL, or choose another grant");
   }
   return value;

@@ -54,7 +54,8 @@ struct GrantsFixture {
 
 TEST_SUITE("oauth_grants") {
 
-TEST_CASE_FIXTURE(GrantsFixture, "oauth client: a form posted with the client's proof or without, and the code as data") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "oauth client: a form posted with the client's proof or without, and the code as data") {
   const tok::OAuthClient login(login_settings(), deps());
   std::vector<std::string> secrets;
   http.answer(400, R"({"error":"slow_down","error_description":"authorization_pending in text"})");
@@ -80,24 +81,28 @@ TEST_CASE_FIXTURE(GrantsFixture, "oauth client: a form posted with the client's 
   CHECK(secrets == std::vector<std::string>{kGrantsSecret});
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "oauth client: a login's token carries its refresh and ID tokens, a client's does not") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "oauth client: a login's token carries its refresh and ID tokens, a client's does not") {
   const std::string answer =
       R"({"access_token":"a1","token_type":"Bearer","expires_in":60,"refresh_token":"r1","id_token":"x.y.z"})";
   http.answer(200, answer);
   const tok::OAuthClient login(login_settings(), deps());
-  const auto grant = login.request_token("https://id.example/token", "grant_type=x", {}, deadline(), FetchMode::blocking);
+  const auto grant =
+      login.request_token("https://id.example/token", "grant_type=x", {}, deadline(), FetchMode::blocking);
   CHECK(grant.token.access_token == "a1");
   CHECK(grant.token.fields.at(tok::kRefreshTokenField) == "r1");
   CHECK(grant.token.fields.at(tok::kIdTokenField) == "x.y.z");
   CHECK(grant.id_token == "x.y.z");
 
   const tok::OAuthClient client(settings({{"token_url", "https://id.example/token"}, {"client_id", "ci"}}), deps());
-  const auto plain = client.request_token("https://id.example/token", "grant_type=x", {}, deadline(), FetchMode::blocking);
+  const auto plain =
+      client.request_token("https://id.example/token", "grant_type=x", {}, deadline(), FetchMode::blocking);
   CHECK(plain.token.fields.count(tok::kRefreshTokenField) == 0);
   CHECK(plain.id_token.empty());
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "client_credentials grant: scope, audience and resource in the form, the token returned") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "client_credentials grant: scope, audience and resource in the form, the token returned") {
   http.answer(200, R"({"access_token":"cc1","token_type":"Bearer","expires_in":60})");
   const tok::OAuthClient client(settings({{"token_url", "https://id.example/token"},
                                           {"client_id", "ci"},
@@ -113,32 +118,35 @@ TEST_CASE_FIXTURE(GrantsFixture, "client_credentials grant: scope, audience and 
   CHECK(http.header("Authorization").has_value());
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "refresh grant: a rotated refresh token replaces the old one, which is what was sent") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "refresh grant: a rotated refresh token replaces the old one, which is what was sent") {
   http.answer(200, R"({"access_token":"a2","token_type":"Bearer","expires_in":60,"refresh_token":"r2"})");
   const auto s = login_settings("device_code", {{"token_storage", "file"}});
   const tok::OAuthClient client(s, deps());
   const tok::LoginStorage storage(s, client);
-  const auto token = tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token("r1"));
+  const auto token =
+      tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token("r1"));
   CHECK(http.requests.at(0).body == "grant_type=refresh_token&refresh_token=r1&client_id=cli");
   CHECK(token.access_token == "a2");
   CHECK(token.fields.at(tok::kRefreshTokenField) == "r2");
 
-  const auto e = error_from(
-      [&] { tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token("")); });
+  const auto e = error_from([&] {
+    tok::refresh_login(client, storage, deadline(), memo, FetchMode::blocking, tok_test::with_refresh_token(""));
+  });
   CHECK(e.login_ended());
   CHECK(contains(e.what(), "not logged in: run tok login -p me"));
   CHECK(http.requests.size() == 1);
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "device_code flow: asked without client proof, polled with the device code until approved") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "device_code flow: asked without client proof, polled with the device code until approved") {
   http.answer(200, R"({"device_code":"dc/1","user_code":"U","verification_uri":"https://id.example/device",)"
                    R"("expires_in":60,"interval":3})")
       .answer(400, R"({"error":"authorization_pending"})")
       .answer(200, R"({"access_token":"d1","token_type":"Bearer","expires_in":60,"refresh_token":"r1"})");
   const tok::OAuthClient client(login_settings("device_code", {{"scopes", "openid offline_access"}}), deps());
   std::string shown;
-  const auto grant =
-      tok::device_login(client, memo, [&](const tok::DeviceAuthorization& d) { shown = d.user_code; });
+  const auto grant = tok::device_login(client, memo, [&](const tok::DeviceAuthorization& d) { shown = d.user_code; });
   CHECK(shown == "U");
   REQUIRE(http.requests.size() == 3);
   CHECK(http.requests[0].url == "https://id.example/device/auth");
@@ -150,10 +158,12 @@ TEST_CASE_FIXTURE(GrantsFixture, "device_code flow: asked without client proof, 
   CHECK(grant.token.fields.at(tok::kRefreshTokenField) == "r1");
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "authorization_code flow: the URL after the endpoint's own query, scope last, the code redeemed") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "authorization_code flow: the URL after the endpoint's own query, scope last, the code redeemed") {
   const tok::OAuthClient client(login_settings("authorization_code", {{"scopes", "openid"}}), deps());
   CHECK(tok::authorization_url(client, memo, "http://127.0.0.1:8/cb", "st", "ch") ==
-        "https://id.example/auth?tenant=t1&response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A8%2Fcb"
+        "https://id.example/"
+        "auth?tenant=t1&response_type=code&client_id=cli&redirect_uri=http%3A%2F%2F127.0.0.1%3A8%2Fcb"
         "&state=st&code_challenge=ch&code_challenge_method=S256&scope=openid");
   CHECK(http.requests.empty());
   http.answer(400, R"({"error":"invalid_grant","error_description":"code c0de and v3rifier"})");
@@ -167,13 +177,14 @@ TEST_CASE_FIXTURE(GrantsFixture, "authorization_code flow: the URL after the end
 
   CHECK(tok::redirect_port_of(login_settings("authorization_code", {{"redirect_port", "8400"}})) == 8400);
   CHECK(tok::redirect_port_of(login_settings("authorization_code")) == 0);
-  CHECK(error_from([&] { tok::redirect_port_of(login_settings("authorization_code", {{"redirect_port", "0"}})); })
-            .kind() == ErrorKind::usage);
+  CHECK(error_from([&] {
+          tok::redirect_port_of(login_settings("authorization_code", {{"redirect_port", "0"}}));
+        }).kind() == ErrorKind::usage);
 }
 
 TEST_CASE_FIXTURE(GrantsFixture, "revoke flow: the client's proof sent, a refusal never quotes the refresh token") {
-  const tok::OAuthClient client(login_settings("device_code", {{"auth_method", "post"}, {"client_secret_env", "TOK_CLIENT_SECRET"}}),
-                                deps());
+  const tok::OAuthClient client(
+      login_settings("device_code", {{"auth_method", "post"}, {"client_secret_env", "TOK_CLIENT_SECRET"}}), deps());
   http.answer(200, "");
   CHECK(tok::revoke_refresh_token(client, memo, "r-1"));
   CHECK(http.requests.at(0).url == "https://id.example/revoke");
@@ -188,7 +199,8 @@ TEST_CASE_FIXTURE(GrantsFixture, "revoke flow: the client's proof sent, a refusa
   CHECK_FALSE(contains(e.what(), kGrantsSecret));
 }
 
-TEST_CASE_FIXTURE(GrantsFixture, "login storage: token_storage = file keeps the refresh token in the entry, no keyring asked") {
+TEST_CASE_FIXTURE(GrantsFixture,
+                  "login storage: token_storage = file keeps the refresh token in the entry, no keyring asked") {
   const auto s = login_settings("device_code", {{"token_storage", "file"}});
   const tok::OAuthClient client(s, deps());
   const tok::LoginStorage storage(s, client);
