@@ -30,6 +30,11 @@ std::string string_member(const nlohmann::json& doc, const char* name) {
 
 }  // namespace
 
+LoginTokenMembers read_login_token_members(std::string_view body) {
+  const nlohmann::json doc = parse_object(body);
+  return {string_member(doc, "refresh_token"), string_member(doc, "id_token")};
+}
+
 bool is_usable_url(std::string_view url) {
   return !url.empty() && std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; }) &&
          !check_url(url);

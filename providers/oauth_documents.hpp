@@ -1,8 +1,9 @@
 #pragma once
-// What an issuer sends a login besides tokens: its metadata (OpenID Connect discovery, RFC 8414)
-// and a device authorization (RFC 8628 3.2). Pure functions of the body, called by the oauth
-// provider, the unit tests and the fuzz targets; what they return is checked and bounded
-// (docs/login.md, "What tok accepts from an issuer").
+// What an issuer sends a login besides an access token: its metadata (OpenID Connect discovery,
+// RFC 8414), a device authorization (RFC 8628 3.2) and a token answer's refresh and ID tokens.
+// Pure functions of the body, called by the oauth provider, the unit tests and the fuzz targets;
+// what they return is checked and bounded (docs/login.md, "What tok accepts from an issuer"),
+// but for the refresh and ID tokens, which the client checks as it keeps them.
 #include <chrono>
 #include <map>
 #include <string>
@@ -49,6 +50,15 @@ inline constexpr std::chrono::seconds kDeviceSlowDownStep{5};
 // Throws Error(unavailable) "malformed answer" quoting the body (redacted, the device code cut
 // out) when a required member is missing or out of bounds.
 DeviceAnswer read_device_authorization(std::string_view body, std::string_view what);
+
+// What a login's token answer carries besides the access token (parse_token_response reads that):
+// its refresh_token and id_token members as sent, "" when absent or not a string. Unchecked: the
+// caller bounds them.
+struct LoginTokenMembers {
+  std::string refresh_token;
+  std::string id_token;
+};
+LoginTokenMembers read_login_token_members(std::string_view body);
 
 // True when `url` may be used as an endpoint or shown: check_url accepts it and every byte is
 // visible ASCII (0x21 to 0x7e).

@@ -1,23 +1,12 @@
 #include "providers/oauth/client.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "providers/oauth_documents.hpp"
 #include "providers/token_response.hpp"
 #include "providers/url.hpp"
 
 namespace tok {
-
-namespace {
-
-// A JSON object's string member, or empty.
-std::string oauth_string_member(const nlohmann::json& doc, const char* name) {
-  const auto it = doc.find(name);
-  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-}  // namespace
 
 OAuthClient::OAuthClient(const ProviderSettings& s, const ProviderDeps& deps)
     : deps_(deps),
@@ -89,8 +78,8 @@ LoginGrant OAuthClient::request_token(const std::string& endpoint, std::string f
     throw in_context(e, what);
   }
   if (!login()) return grant;
-  const auto doc = nlohmann::json::parse(response.body, nullptr, false);
-  const std::string refresh_token = oauth_string_member(doc, "refresh_token");
+  LoginTokenMembers members = read_login_token_members(response.body);
+  const std::string& refresh_token = members.refresh_token;
   if (!refresh_token.empty()) {
     if (!is_field_value(refresh_token)) {
       throw Error(ErrorKind::unavailable,
@@ -100,7 +89,7 @@ LoginGrant OAuthClient::request_token(const std::string& endpoint, std::string f
     }
     grant.token.fields[kRefreshTokenField] = refresh_token;
   }
-  grant.id_token = oauth_string_member(doc, "id_token");
+  grant.id_token = std::move(members.id_token);
   if (!grant.id_token.empty()) {
     if (!is_field_value(grant.id_token) || !is_b64token(grant.id_token)) {
       throw Error(ErrorKind::unavailable,
