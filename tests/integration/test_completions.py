@@ -1,7 +1,9 @@
 """Shell completions (completions/): run for real in bash (the function with COMP_WORDS and
 COMPREPLY), zsh (its completion system in a pseudo-terminal: tests/support/zsh_complete.zsh) and
 fish (`complete -C`). They complete commands, flags, enumerated values and profile names read from
-the config file, stay in step with `tok --help`, and `tok completion SHELL` prints the same files."""
+the config file, stay in step with `tok --help`, and `tok completion SHELL` prints the same files.
+The scripts are the ones the build wrote (TOK_BUILD_DIR/completions/) from completions/*.in, the
+global flags filled in from tok's table of them."""
 import os
 import re
 import subprocess
@@ -9,7 +11,8 @@ import unittest
 
 from harness import ROOT, TOK, TokCase, path_with_tok, readme_block, require_program
 
-COMPLETIONS = os.path.join(ROOT, "completions")
+BUILD = os.environ.get("TOK_BUILD_DIR") or os.path.dirname(os.path.abspath(TOK or "."))
+COMPLETIONS = os.path.join(BUILD, "completions")
 FILES = {"bash": "tok.bash", "zsh": "_tok", "fish": "tok.fish"}
 ZSH_DRIVER = os.path.join(ROOT, "tests", "support", "zsh_complete.zsh")
 BASH_DRIVER = r'''
