@@ -2,7 +2,7 @@
 // The global flags' part of the completion scripts, written from a table of global flags. The
 // build fills completions/*.in with kGlobalFlags (completions/generate.cpp), so `tok completion
 // SHELL` and the installed files offer every row of it, with its help text, and complete its
-// value as the row says (docs/design.md, "Adding a global flag").
+// value as the row says (docs/design.md, "For a newcomer: adding things", a global flag).
 #include <span>
 #include <string>
 #include <string_view>
