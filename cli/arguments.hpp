@@ -26,26 +26,35 @@ struct GetFlags {
 
 // The global flags, once: every parser of the command line iterates this table (CLI11's
 // declaration in add_global_options, the fast paths below, main's search for the command word and
-// `tok help`'s topic), so a flag added here is known to all of them, and one added anywhere else
-// fails a unit test. They fall through to every command, so they go before or after it.
+// `tok help`'s topic), and the build writes the completion scripts' global flags from it
+// (cli/completion_flags.hpp), so a flag added here is known to all of them, and one added anywhere
+// else fails a unit test. They fall through to every command, so they go before or after it.
+//
+// What a flag's value names, for the completion scripts: none for a switch, else text (nothing
+// to offer), a profile name, a file or a directory.
+enum class GlobalFlagValue { none, text, profile, file, directory };
 struct GlobalFlag {
   std::string_view short_name;  // "-p", or empty
   std::string_view long_name;   // "--profile"
   // Exactly one of the two: a flag that takes a value, or a switch.
   std::string GlobalOptions::*value;
   bool GlobalOptions::*set;
+  GlobalFlagValue completes;  // none exactly for a switch
   const char* help;
   // CLI11's names: "-p,--profile" or "--config".
   std::string names() const;
 };
 inline constexpr GlobalFlag kGlobalFlags[] = {
-    {"-p", "--profile", &GlobalOptions::profile, nullptr, "Profile to use (default: $TOK_PROFILE, else 'default')"},
-    {"", "--config", &GlobalOptions::config_path, nullptr,
+    {"-p", "--profile", &GlobalOptions::profile, nullptr, GlobalFlagValue::profile,
+     "Profile to use (default: $TOK_PROFILE, else 'default')"},
+    {"", "--config", &GlobalOptions::config_path, nullptr, GlobalFlagValue::file,
      "Config file (default: $TOK_CONFIG, else ~/.config/tok/config)"},
-    {"", "--cache-dir", &GlobalOptions::cache_dir, nullptr,
+    {"", "--cache-dir", &GlobalOptions::cache_dir, nullptr, GlobalFlagValue::directory,
      "Cache directory (default: $TOK_CACHE_DIR, else ~/.cache/tok)"},
-    {"-v", "--verbose", nullptr, &GlobalOptions::verbose, "Diagnostics on stderr (never tokens or secrets)"},
-    {"-q", "--quiet", nullptr, &GlobalOptions::quiet, "No warnings or chatter on stderr; errors still print"},
+    {"-v", "--verbose", nullptr, &GlobalOptions::verbose, GlobalFlagValue::none,
+     "Diagnostics on stderr (never tokens or secrets)"},
+    {"-q", "--quiet", nullptr, &GlobalOptions::quiet, GlobalFlagValue::none,
+     "No warnings or chatter on stderr; errors still print"},
 };
 // The global flag named `name` exactly (`-p` or `--profile`, no `=value`); null if none.
 const GlobalFlag* find_global_flag(std::string_view name);

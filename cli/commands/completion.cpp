@@ -1,9 +1,9 @@
-// tok completion bash|zsh|fish: the completion scripts of completions/, compiled in.
+// tok completion bash|zsh|fish: the completion scripts the build writes from completions/, compiled in.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/session.hpp"
-#include "completion_scripts.hpp"  // generated from completions/ at build time
+#include "completion_scripts.hpp"  // written by the build (completions/CMakeLists.txt)
 
 namespace tok {
 

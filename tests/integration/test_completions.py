@@ -1,7 +1,9 @@
 """Shell completions (completions/): run for real in bash (the function with COMP_WORDS and
 COMPREPLY), zsh (its completion system in a pseudo-terminal: tests/support/zsh_complete.zsh) and
 fish (`complete -C`). They complete commands, flags, enumerated values and profile names read from
-the config file, stay in step with `tok --help`, and `tok completion SHELL` prints the same files."""
+the config file, stay in step with `tok --help`, and `tok completion SHELL` prints the same files.
+The scripts are the ones the build wrote (TOK_BUILD_DIR/completions/) from completions/*.in, the
+global flags filled in from tok's table of them."""
 import os
 import re
 import subprocess
@@ -9,7 +11,8 @@ import unittest
 
 from harness import ROOT, TOK, TokCase, path_with_tok, readme_block, require_program
 
-COMPLETIONS = os.path.join(ROOT, "completions")
+BUILD = os.environ.get("TOK_BUILD_DIR") or os.path.dirname(os.path.abspath(TOK or "."))
+COMPLETIONS = os.path.join(BUILD, "completions")
 FILES = {"bash": "tok.bash", "zsh": "_tok", "fish": "tok.fish"}
 ZSH_DRIVER = os.path.join(ROOT, "tests", "support", "zsh_complete.zsh")
 BASH_DRIVER = r'''
@@ -37,6 +40,20 @@ def subcommands():
 def flags_of(*command):
     """Every --long and -s flag `tok [COMMAND] --help` lists, the profile-key flags included."""
     return set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", help_text(*command))) - {"-", "--"}
+
+
+def global_flags():
+    """The global flags as `tok --help` lists them (CLI11, from the table): (short or None, long,
+    takes a value, help), without CLI11's own --help and --version."""
+    block = help_text().split("Options:\n", 1)[1].split("\n\n", 1)[0]
+    flags = []
+    for line in block.splitlines():
+        m = re.fullmatch(r"\s+(?:(-\w),)?(--[\w-]+)( TEXT)?\s{2,}(.*)", line)
+        assert m, f"an option line of tok --help not understood: {line!r}"
+        if m.group(2) not in ("--help", "--version"):
+            flags.append((m.group(1), m.group(2), bool(m.group(3)), m.group(4)))
+    assert len(flags) >= 5, block
+    return flags
 
 
 def written(shell, flag):
@@ -78,6 +95,30 @@ class Completions(TokCase):
                 for flag in flags_of(command):
                     self.assertTrue(re.search(rf"(?<![\w-]){re.escape(written(shell, flag))}(?![\w-])", text),
                                     f"{name} lacks {flag} of {command}")
+
+    def test_every_global_flag_is_offered_in_every_shell_as_the_table_says(self):
+        flags = global_flags()
+        shells = {"bash": lambda line: self.bash(*line.split(" ")), "zsh": self.zsh, "fish": self.fish}
+        for shell, complete in shells.items():
+            for line, wanted in (("tok --", {f[1] for f in flags}),
+                                 ("tok get -", {n for f in flags for n in f[:2] if n}),
+                                 ("tok --config x status --", {f[1] for f in flags})):
+                with self.subTest(shell=shell, line=line):
+                    got = {c.rstrip("=") for c in complete(line) if c}
+                    self.assertEqual(wanted - got, set(), "global flags not offered")
+            # After a switch comes the command; after a flag that takes a value, its value.
+            for short, long, takes_value, _ in flags:
+                for name in filter(None, (short, long)):
+                    with self.subTest(shell=shell, flag=name):
+                        got = {c for c in complete(f"tok {name} ") if c}
+                        if takes_value:
+                            self.assertEqual(got & COMMANDS, set(), f"{name} takes a value, not a command")
+                        else:
+                            self.assertEqual(got, COMMANDS)
+        # fish shows each flag's help: the table's.
+        described = dict(c.split("\t", 1) for c in self.fish("tok --", describe=True) if "\t" in c)
+        for short, long, _, help in flags:
+            self.assertEqual(described.get(long), help, long)
 
     def test_provider_values_are_the_providers_of_this_build(self):
         proc = subprocess.run([TOK, "get", "--provider", "none-such"], capture_output=True, text=True)
@@ -156,13 +197,13 @@ class Completions(TokCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.check_cases(self.zsh)
 
-    def fish(self, line, source=None):
+    def fish(self, line, source=None, describe=False):
         fish = require_program("fish")
         source = source or f"source {os.path.join(COMPLETIONS, 'tok.fish')}"
         proc = subprocess.run([fish, "--no-config", "-c", f"{source}; complete -C '{line}'"],
                               env=path_with_tok(self.env), capture_output=True, text=True, timeout=60, cwd=self.home)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        return [c.split("\t")[0] for c in proc.stdout.split("\n") if c]
+        return [c if describe else c.split("\t")[0] for c in proc.stdout.split("\n") if c]
 
     def test_fish(self):
         fish = require_program("fish")

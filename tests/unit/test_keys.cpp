@@ -31,7 +31,9 @@ std::string completion_file(const std::string& name) {
   return text.str();
 }
 
-const std::pair<const char*, const char*> kCompletionFiles[] = {{"bash", "tok.bash"}, {"zsh", "_tok"}, {"fish", "tok.fish"}};
+// The templates the build writes the scripts from (the key flags are written there by hand).
+const std::pair<const char*, const char*> kCompletionFiles[] = {
+    {"bash", "tok.bash.in"}, {"zsh", "_tok.in"}, {"fish", "tok.fish.in"}};
 
 // The build's catalog with `extra` added to the table of `provider` (empty: the engine's).
 struct CatalogWithKey {
