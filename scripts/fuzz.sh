@@ -3,7 +3,7 @@
 # (tests/fuzz/corpus/<target>; the seeds are copied, so the tree is not modified). A crash, a
 # leak or a timeout fails the run and leaves the input in BUILD/crashes/. Prints one line per
 # target: seconds, executions, and the size of the corpus it ended with.
-#   scripts/fuzz.sh [SECONDS=60] [BUILD=build-fuzz]
+#   [TOK_FUZZ_FLAGS="-O1 -g1"] scripts/fuzz.sh [SECONDS=60] [BUILD=build-fuzz]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
@@ -11,7 +11,7 @@ build="${2:-$here/build-fuzz}"
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing: run scripts/install-deps.sh" >&2; exit 1; }
 CC=clang CXX=clang++ cmake -S "$here" -B "$build" -DTOK_SANITIZE=fuzz -DTOK_BUILD_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1 -g" >/dev/null
+  -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=${TOK_FUZZ_FLAGS:--O1 -g1}" >/dev/null
 targets=$(sed -n 's/^  \(fuzz_[a-z_]*\)$/\1/p' "$here/tests/fuzz/CMakeLists.txt")
 # shellcheck disable=SC2086
 cmake --build "$build" -j "$(nproc)" --target $targets >/dev/null
