@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/arguments.hpp"
 #include "cli/config.hpp"
 #include "providers/provider.hpp"
 
@@ -45,9 +46,37 @@ constexpr CommandKeys kCommandKeys[] = {
     {"docker-credential", kEngine | kProviders},
     {"serve", kEngine | kProviders},
 };
-constexpr std::string_view kGlobals =
-    "Global flags, before or after the command: -p/--profile NAME (else $TOK_PROFILE, else 'default'),\n"
-    "--config PATH, --cache-dir DIR, -v/--verbose, -q/--quiet.\n";
+// The global flags as the footer lists them, from kGlobalFlags (a flag added there is listed
+// here), wrapped at 100 columns like the rest of the footer.
+std::string global_flags_text() {
+  std::vector<std::string> words = {"Global", "flags,", "before", "or", "after", "the", "command:"};
+  for (const GlobalFlag& flag : kGlobalFlags) {
+    std::string name = flag.short_name.empty() ? std::string(flag.long_name)
+                                               : fmt::format("{}/{}", flag.short_name, flag.long_name);
+    if (flag.value == nullptr) {
+      words.push_back(name + ",");
+      continue;
+    }
+    words.push_back(std::move(name));
+    switch (flag.completes) {
+      case GlobalFlagValue::profile: words.emplace_back("NAME,"); break;
+      case GlobalFlagValue::file: words.emplace_back("PATH,"); break;
+      case GlobalFlagValue::directory: words.emplace_back("DIR,"); break;
+      default: words.emplace_back("VALUE,"); break;
+    }
+  }
+  words.back().back() = '.';
+  for (const char* w : {"The", "profile", "is", "-p,", "else", "$TOK_PROFILE,", "else", "'default'."}) words.emplace_back(w);
+  std::string out, line;
+  for (const std::string& w : words) {
+    if (!line.empty() && line.size() + 1 + w.size() > 100) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + w;
+  }
+  return out + line + "\n";
+}
 constexpr std::string_view kFilesAndExits =
     "Files: the config is --config, else $TOK_CONFIG, else $XDG_CONFIG_HOME/tok/config, else\n"
     "~/.config/tok/config; the cache is --cache-dir, else $TOK_CACHE_DIR, else $XDG_CACHE_HOME/tok,\n"
@@ -83,13 +112,13 @@ std::string command_help_footer(const KeyCatalog& catalog, std::string_view comm
     if (!integrations.empty()) out += fmt::format("  {}:\n{}", command, integrations);
     out += "    and the provider's own keys: 'tok help keys PROVIDER'\n";
   }
-  return out + std::string(kGlobals) + std::string(kFilesAndExits);
+  return out + global_flags_text() + std::string(kFilesAndExits);
 }
 
 std::string main_help_footer() {
   return "'tok COMMAND --help' shows a command's flags and the profile keys it reads; 'tok help keys\n"
          "[PROVIDER]' every profile key; 'tok init' writes a first profile.\n" +
-         std::string(kGlobals) + std::string(kFilesAndExits);
+         global_flags_text() + std::string(kFilesAndExits);
 }
 
 std::optional<std::string> profile_keys_help(std::string_view provider) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/arguments.hpp"
 #include "cli/config.hpp"
 #include "cli/key_help.hpp"
 #include "core/duration.hpp"
@@ -240,6 +241,27 @@ TEST_CASE("per-command help: only the keys that command reads") {
   CHECK_FALSE(contains(git, "--docker-registries"));
   CHECK(contains(tok::command_help_footer("serve"), "--gcp-service-account"));
   CHECK_FALSE(contains(tok::command_help_footer("version"), "--provider"));
+}
+
+TEST_CASE("the help footers list every global flag of kGlobalFlags, with its value's name, wrapped at 100 columns") {
+  for (const std::string& footer : {tok::main_help_footer(), tok::command_help_footer("get"),
+                                    tok::command_help_footer("version")}) {
+    // The footer's global-flag sentence, lines joined.
+    const auto begin = footer.find("Global flags, before or after the command:");
+    REQUIRE(begin != std::string::npos);
+    std::string sentence = footer.substr(begin, footer.find("'default'.", begin) - begin);
+    std::istringstream lines(sentence);
+    for (std::string line; std::getline(lines, line);) CHECK(line.size() <= 100);
+    std::replace(sentence.begin(), sentence.end(), '\n', ' ');
+    for (const tok::GlobalFlag& flag : tok::kGlobalFlags) {
+      std::string listed = flag.short_name.empty() ? std::string(flag.long_name)
+                                                   : std::string(flag.short_name) + "/" + std::string(flag.long_name);
+      if (flag.value != nullptr) listed += " ";  // a value's name follows
+      CHECK_MESSAGE(contains(sentence, " " + listed), listed);
+    }
+    CHECK(contains(sentence, "--profile NAME"));
+    CHECK(contains(sentence, "--cache-dir DIR"));
+  }
 }
 
 TEST_CASE("settings: typed by the table, errors name the key as a field") {
