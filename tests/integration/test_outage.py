@@ -190,5 +190,7 @@ class RetriesSpread(TokCase):
         waits = [retry - first for first, retry in pairs]
         for wait in waits:
             self.assertGreaterEqual(wait, 2.0)
-            self.assertLess(wait, 2.0 + 1.0, "exactly R, plus the time to answer")
+            # (1.5 s: a sanitizer build under a loaded suite took 1.03 s once; the spread policy
+            # waits up to 2R = 4 s, and the span below tells the two apart)
+            self.assertLess(wait, 2.0 + 1.5, "exactly R, plus the time to answer")
         self.assertLess(max(waits) - min(waits), 0.5, "on one beat: what the spreading test must tell apart")
