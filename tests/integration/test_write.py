@@ -170,7 +170,7 @@ class Keep(TokCase):
             outage_start = time.time()
             last_good = self.content()
             time.sleep(5)
-            during = [c for at, c, _ in seen if outage_start + 0.2 < at]
+            during = [c for at, c, _ in seen if outage_start < at]
             with self.server.state.lock:
                 self.server.state.faults.clear()
             outage_end = time.time()
@@ -182,7 +182,14 @@ class Keep(TokCase):
             t.join()
         err = self.stop(proc)
         issued = dict(self.server.state.issued_at)
-        self.assertTrue(all(c == last_good for c in during), "the outage changed the file")
+        # During the outage the file holds a token issued before it: the last good one (or one whose
+        # request was answered just before the outage began, written a moment later on a loaded
+        # machine). No request succeeds in the outage; what tok might write instead (nothing, an
+        # error) is checked below.
+        self.assertTrue(during)
+        self.assertIn(last_good.strip(), issued)
+        self.assertEqual([c for c in during if c is None or issued.get(c.strip(), float("inf")) >= outage_start], [],
+                         "the outage changed the file")
         bad = [(at, c, m) for at, c, m in seen
                if c is None or m != 0o600 or not (c.endswith("\n") and c.strip() in issued and len(c.split()) == 1)]
         self.assertEqual(bad, [], "a reader saw a missing, empty, partial or foreign file, or another mode")

@@ -42,8 +42,10 @@ class RealAzureCli(unittest.TestCase):
         return lines[0].strip()
 
     def tok_get(self, *extra):
+        # az_timeout 90 s, not the default 30: a fresh az has taken over 30 s to start on a loaded
+        # 2-core machine, and these tests are about az's advice, not the timeout (unit-tested).
         return subprocess.run([TOK, "get", "--provider", "azure-cli", "--resource", RESOURCE, "--cache-dir",
-                               self.cache, *extra], env=self.env, capture_output=True, text=True, timeout=120,
+                               self.cache, "--az-timeout", "90s", *extra], env=self.env, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL)
 
     def test_not_logged_in_is_exit_3_with_az_own_advice(self):
