@@ -70,4 +70,4 @@ deb: compile-installed
 	@cd $(BUILD) && cpack -G DEB
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz ci-logs
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
